@@ -1,0 +1,184 @@
+"""Generate (or check) the fixture set from the NumPy reference.
+
+    python -m reference.generate [--seed S] [--out DIR]   # write DIR/*.npz + DIR/manifest.json
+    python -m reference.generate --check [--out DIR]      # regenerate in memory, compare, exit 1 on any difference
+
+One ``.npz`` per rubric item.  Array keys are ``<case>.in.<name>`` (inputs the
+student's code receives), ``<case>.out.<step>`` (the reference's value of a
+checked step) and ``<case>.ref.<name>`` (informational, e.g. the reference's
+dropout mask).  Files are written as stored (uncompressed) zip archives with a
+fixed timestamp, so the bytes depend on the seed alone.
+"""
+import argparse
+import hashlib
+import io
+import json
+import random
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from autograder.fixtures import MANIFEST_NAME, FORMAT_VERSION, validate_manifest
+from reference.cases import ITEM_BUILDERS
+from reference.program import run_reference
+
+GENERATOR_VERSION = "1.0.0"
+DEFAULT_SEED = 11785
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "fixtures"
+DEFAULT_TOLERANCE = {"rtol": 1e-6, "atol": 1e-9}
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+
+
+def item_rng(seed, item):
+    """An independent stream per item, so adding a case to one item moves no other."""
+    return np.random.default_rng([seed, zlib.crc32(item.encode())])
+
+
+def run_case(case):
+    """Run one case against the reference; return (manifest entry, arrays)."""
+    extra = {}
+    if "rng_seed" in case.reference_kwargs:
+        extra["rng"] = random.Random(case.reference_kwargs["rng_seed"])
+    instance, results = run_reference(case.program, case.inputs, extra)
+    arrays = {f"{case.name}.in.{key}": value for key, value in case.inputs.items()}
+    checks = []
+    for check in case.checks:
+        check = dict(check)
+        if check["kind"] == "allclose":
+            key = f"{case.name}.out.{check['step']}"
+            arrays[key] = results[check["step"]]
+            check["expected"] = key
+        checks.append(check)
+    if hasattr(instance, "mask"):
+        arrays[f"{case.name}.ref.mask"] = np.asarray(instance.mask, dtype=np.float64)
+    entry = {
+        "name": case.name,
+        "description": case.description,
+        "hyperparameters": case.hyperparameters,
+        "shapes": {key: list(value.shape) for key, value in arrays.items()},
+        "program": case.program,
+        "checks": checks,
+    }
+    return entry, arrays
+
+
+def npz_bytes(arrays):
+    """A deterministic .npz: stored zip entries with a fixed timestamp, no pickle."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for key in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.ascontiguousarray(arrays[key], dtype=np.float64),
+                                      allow_pickle=False)
+            info = zipfile.ZipInfo(key + ".npy", date_time=ZIP_TIMESTAMP)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, member.getvalue())
+    return buffer.getvalue()
+
+
+def build_fixture_set(seed):
+    """Return (manifest, {file name: bytes}, {item: arrays}) for ``seed``."""
+    items, files, item_arrays = {}, {}, {}
+    for item, build in ITEM_BUILDERS.items():
+        entries, arrays = [], {}
+        for case in build(item_rng(seed, item)):
+            entry, case_arrays = run_case(case)
+            entries.append(entry)
+            arrays.update(case_arrays)
+        file_name = f"{item}.npz"
+        files[file_name] = npz_bytes(arrays)
+        item_arrays[item] = arrays
+        items[item] = {
+            "file": file_name,
+            "sha256": hashlib.sha256(files[file_name]).hexdigest(),
+            "tolerance": dict(DEFAULT_TOLERANCE),
+            "cases": entries,
+        }
+    manifest = {"format_version": FORMAT_VERSION, "generator_version": GENERATOR_VERSION,
+                "seed": seed, "items": items}
+    validate_manifest(manifest, source="generated manifest")
+    return manifest, files, item_arrays
+
+
+def manifest_bytes(manifest):
+    return (json.dumps(manifest, indent=1) + "\n").encode()
+
+
+def write_fixture_set(seed, out):
+    manifest, files, _ = build_fixture_set(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+    (out / MANIFEST_NAME).write_bytes(manifest_bytes(manifest))
+    total = sum(len(d) for d in files.values())
+    print(f"wrote {len(files)} fixture files ({total / 1e6:.2f} MB) and {MANIFEST_NAME} to {out} (seed {seed})")
+
+
+def describe_array_difference(key, expected, got):
+    if got is None:
+        return f"array '{key}' is missing"
+    if expected.shape != got.shape:
+        return f"array '{key}' has shape {got.shape}, regenerated {expected.shape}"
+    diff = np.abs(expected - got)
+    return f"array '{key}' differs in {int(np.count_nonzero(expected != got))} elements (max abs diff {np.nanmax(diff):.3g})"
+
+
+def check_fixture_set(out):
+    """Compare the committed fixtures in ``out`` with a fresh regeneration; return problems."""
+    manifest_path = out / MANIFEST_NAME
+    if not manifest_path.is_file():
+        return [f"{manifest_path}: missing"]
+    committed = json.loads(manifest_path.read_text())
+    seed = committed.get("seed", DEFAULT_SEED)
+    manifest, files, item_arrays = build_fixture_set(seed)
+    problems = []
+    if manifest_path.read_bytes() != manifest_bytes(manifest):
+        problems.append(f"{manifest_path}: differs from the regenerated manifest (seed {seed})")
+    for item, entry in manifest["items"].items():
+        path = out / entry["file"]
+        if not path.is_file():
+            problems.append(f"{path}: missing (item {item})")
+            continue
+        data = path.read_bytes()
+        recorded = committed.get("items", {}).get(item, {}).get("sha256")
+        if hashlib.sha256(data).hexdigest() != recorded:
+            problems.append(f"{path}: sha256 does not match the manifest (item {item})")
+        if data != files[entry["file"]]:
+            reported = len(problems)
+            with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+                stored_arrays = {key: stored[key] for key in stored.files}
+            for key, expected in item_arrays[item].items():
+                got = stored_arrays.get(key)
+                if got is None or got.shape != expected.shape or not np.array_equal(got, expected):
+                    problems.append(f"{path}: item {item}: {describe_array_difference(key, expected, got)}")
+            for key in sorted(set(stored_arrays) - set(item_arrays[item])):
+                problems.append(f"{path}: item {item}: unexpected array '{key}'")
+            if len(problems) == reported:
+                problems.append(f"{path}: item {item}: bytes differ from the regenerated file")
+    return problems
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m reference.generate", description=__doc__.split("\n")[0])
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the fixture set (default %(default)s)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="fixture folder (default: fixtures/)")
+    parser.add_argument("--check", action="store_true",
+                        help="regenerate in memory and compare with the fixtures in --out; exit 1 on any difference")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = check_fixture_set(args.out)
+        for problem in problems:
+            print(f"FIXTURE CHECK FAILED: {problem}", file=sys.stderr)
+        if problems:
+            return 1
+        print(f"fixtures in {args.out} match the reference")
+        return 0
+    write_fixture_set(args.seed, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
