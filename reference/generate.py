@@ -71,7 +71,7 @@ def npz_bytes(arrays):
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for key in sorted(arrays):
             member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arrays[key], dtype=np.float64),
+            np.lib.format.write_array(member, np.asarray(arrays[key], dtype=np.float64, order="C"),
                                       allow_pickle=False)
             info = zipfile.ZipInfo(key + ".npy", date_time=ZIP_TIMESTAMP)
             info.external_attr = 0o644 << 16
