@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Grade a mytorch submission against the fixtures and print a scored summary.
+
+    python runner.py                              # grade student_template/
+    python runner.py --submission DIR             # DIR holds mytorch/
+    python runner.py --only Conv1d,Conv1d_stride1 --json report.json
+    python runner.py --list                       # the rubric
+    python runner.py batch SUBMISSIONS --out DIR  # staff: grade a folder of submissions
+
+The last line of stdout is always one JSON object, {"scores": {...}, ...}.
+Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors.
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.fixtures import DEFAULT_FIXTURES, FixtureError  # noqa: E402
+from autograder.grading import load_rubric  # noqa: E402
+from autograder.report import Report, write_report  # noqa: E402
+from autograder.sandbox import Limits  # noqa: E402
+
+DEFAULT_SUBMISSION = ROOT / "student_template"
+EXIT_GRADED, EXIT_HARNESS_ERROR = 0, 2
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python runner.py", description=__doc__.split("\n")[0],
+                                     epilog="Staff: 'python runner.py batch --help' grades many submissions.")
+    parser.add_argument("--submission", type=Path, default=DEFAULT_SUBMISSION,
+                        help="folder that contains your mytorch/ package (default: student_template/)")
+    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES,
+                        help="fixture folder with manifest.json (default: fixtures/)")
+    parser.add_argument("--only", type=lambda s: [x.strip() for x in s.split(",") if x.strip()], default=[],
+                        metavar="ITEM[,ITEM]", help="grade only these rubric items (see --list)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the full report as JSON to PATH")
+    parser.add_argument("--format", choices=["autolab", "gradescope"], default="autolab",
+                        help="autolab: final stdout line {\"scores\": ...} (default); "
+                             "gradescope: also write results.json (see --gradescope-out)")
+    parser.add_argument("--gradescope-out", type=Path, default=Path("results.json"), metavar="PATH",
+                        help="where --format gradescope writes its file (default: results.json)")
+    parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="SECONDS",
+                        help="wall-clock limit for one case (default %(default)s)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="items graded in parallel (default: number of CPUs)")
+    parser.add_argument("--list", action="store_true", help="print the rubric and exit")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show pytest's output and every failing case in full")
+    return parser.parse_args(argv)
+
+
+def print_rubric(rubric):
+    for section in ("main", "bonus"):
+        print(f"{rubric['sections'][section]['title']} ({rubric['sections'][section]['max']:g} points)")
+        for item in (i for i in rubric["items"] if i["section"] == section):
+            print(f"  {item['name']:<24} {item['points']:>5g}  {item['policy'].replace('_', ' ')}  "
+                  f"({', '.join(item['classes'])})")
+
+
+def emit(report, args):
+    """Print the human report, write the requested files, end with the JSON line."""
+    print(report.render(verbose=args.verbose))
+    if args.json:
+        write_report(args.json, report)
+    if args.format == "gradescope":
+        from autograder.formats import write_gradescope
+        write_gradescope(args.gradescope_out, report)
+    print(report.autolab_line(), flush=True)
+
+
+def grade(args):
+    from autograder.session import SubmissionError, check_submission, grade_submission
+    rubric = load_rubric()
+    if args.list:
+        print_rubric(rubric)
+        return EXIT_GRADED
+    unknown = sorted(set(args.only) - {i["name"] for i in rubric["items"]})
+    if unknown:
+        print(f"error: unknown item(s) for --only: {', '.join(unknown)} (see --list)", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+    try:
+        check_submission(args.submission)
+        report = grade_submission(args.submission, args.fixtures, only=args.only,
+                                  limits=Limits(timeout=args.timeout), jobs=args.jobs,
+                                  pytest_output=sys.stdout if args.verbose else None)
+    except (FixtureError, SubmissionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        emit(Report.failed(args.submission, rubric, str(error)), args)
+        return EXIT_HARNESS_ERROR
+    emit(report, args)
+    return EXIT_GRADED if report.status == "graded" else EXIT_HARNESS_ERROR
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["batch"]:
+        from autograder.batch import main as batch_main
+        return batch_main(argv[1:])
+    return grade(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
