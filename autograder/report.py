@@ -82,7 +82,7 @@ class Report:
         return report
 
     def total(self, section):
-        return round(sum(i.points for i in self.items if i.section == section), 6)
+        return round(float(sum(i.points for i in self.items if i.section == section)), 6)
 
     def maximum(self, section):
         return float(self.rubric["sections"][section]["max"])
@@ -130,9 +130,9 @@ class Report:
                 if item.status == "not_implemented" and not verbose:
                     if item.name not in shown:
                         shown.add(item.name)
-                        lines += ["", f"[{item.name}] " + first_line_after_header(case.message)]
+                        lines += ["", f"{item.name}: " + first_line_after_header(case.message)]
                     continue
-                lines += ["", f"[{item.name}] " + case.message.replace("\n", "\n    ")]
+                lines += ["", case.message.replace("\n", "\n    ")]
                 if case.output.strip():
                     lines.append("    your code printed:")
                     lines += [f"    | {line}" for line in case.output.rstrip().splitlines()[:20]]

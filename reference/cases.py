@@ -189,11 +189,11 @@ def build_conv1d_stride1(rng):
 
 def build_conv1d(rng):
     return [
-        conv_case(rng, "stride_remainder", "stride 2 with a remainder, no padding",
+        conv_case(rng, "stride_remainder", "stride 2, the last input sample unused, no padding",
                   1, 2, pick(rng, 2, 3), pick(rng, 2, 4), 3, pick_even(rng, 8, 14), stride=2),  # (W-3) odd
         conv_case(rng, "stride_ge_kernel_padding", "stride 3 >= kernel 2, padding 1",
-                  1, 2, pick(rng, 1, 3), pick(rng, 2, 3), 2, pick_where(rng, 9, 16, lambda w: w % 3 != 0),
-                  stride=3, padding=1),
+                  1, 2, pick(rng, 1, 3), pick(rng, 2, 3), 2, pick_where(rng, 9, 16, lambda w: w % 3 == 1),
+                  stride=3, padding=1),  # W+2p-K and W+2p-K+1 both leave a remainder
         conv_case(rng, "padding_2_stride_2", "padding 2, stride 2, batch 1",
                   1, 1, pick(rng, 2, 3), pick(rng, 2, 4), pick(rng, 3, 4), pick(rng, 7, 12),
                   stride=2, padding=2),
@@ -217,7 +217,7 @@ def build_conv2d_stride1(rng):
 def build_conv2d(rng):
     return [
         conv_case(rng, "stride_remainder_padding", "stride 2 with remainders, padding 1, H != W",
-                  2, 2, 2, pick(rng, 2, 3), 3, (pick_even(rng, 6, 8), pick_even(rng, 8, 11)), stride=2, padding=1),
+                  2, 2, 2, pick(rng, 2, 3), 3, (pick_even(rng, 6, 8), pick_odd(rng, 9, 11)), stride=2, padding=1),
         conv_case(rng, "stride_ge_kernel", "stride 3 >= kernel 2, no padding",
                   2, 2, pick(rng, 1, 2), 2, 2, (pick(rng, 7, 9), pick(rng, 5, 8)), stride=3),
         conv_case(rng, "padding_2_batch1", "padding 2, stride 2, batch 1, kernel 4",
