@@ -48,7 +48,13 @@ class ItemResult:
         return {"name": self.name, "section": self.section, "policy": self.policy, "status": self.status,
                 "points": self.points, "max_points": self.max_points,
                 "passed_cases": sum(c.passed for c in self.cases), "total_cases": len(self.cases),
-                "wall_seconds": round(self.wall_seconds, 4), "cases": [c.to_dict() for c in self.cases]}
+                "wall_seconds": round(self.wall_seconds, 4), "cases": self.case_dicts()}
+
+    def case_dicts(self):
+        """Each case with its share of the item's points (the shares add up to ``points``)."""
+        passed = sum(c.passed for c in self.cases)
+        share = self.points / passed if passed else 0.0
+        return [{**c.to_dict(), "points": round(share, 6) if c.passed else 0.0} for c in self.cases]
 
 
 @dataclass
