@@ -1,27 +1,33 @@
-"""Sandboxed child: runs ONE fixture program against a student's ``mytorch``.
+"""Sandboxed child: a fork server that runs ONE fixture program per forked process.
 
-Started by ``autograder.sandbox`` as ``python -I -S child.py RESULT_FD`` in a
-fresh temporary directory.  It is deliberately standalone (stdlib only, no
-import of the autograder package) and it never sees expected values: the
-request on stdin holds the submission folder, resource limits, the program and
-its *input* arrays, nothing else.
+Started by ``autograder.sandbox`` as ``python -I -S child.py`` (no site-packages:
+only the standard library imports).  It is deliberately standalone (stdlib
+only, no import of the autograder package, so it repeats the few lines of
+``reference/program.py`` it needs) and it never sees expected values: a request
+holds the submission folder, a fresh working folder, resource limits, the
+program and its *input* arrays, nothing else.
 
-Protocol: one JSON object per line on the file descriptor RESULT_FD.  Progress
-lines ``{"phase": ...}`` say what is running (so a timeout or a hard exit can be
-reported as "during forward"); the last line is ``{"final": true, ...}`` with
-the encoded step results or the student's error.  The parent trusts nothing in
-these lines: it validates every value before comparing it.
+This server process never runs student code.  For each request it forks a
+child that starts a new session, moves stdout/stderr into a file, sets hard
+resource limits, installs an audit hook, and only then imports the student's
+package.  The child reports one JSON object per line on a private pipe:
+progress lines ``{"phase": ...}`` (so a timeout or a hard exit can be reported
+as "during forward") and a last line ``{"final": true, ...}`` with the encoded
+step results or the student's error.  The grader trusts nothing in these lines:
+it validates every value before comparing it.  Forking a warm interpreter
+instead of starting a new one per case keeps the harness's own cost per case
+to a few milliseconds.
 """
-import json
+import marshal
 import os
 import resource
 import sys
 import time
 
-_dumps = json.dumps  # bound before any student code can patch the json module
 _perf = time.perf_counter
 MAX_DEPTH = 8
 MAX_ELEMENTS = 20_000_000
+FLOAT_RANGE = 2 ** 1024  # larger ints are tagged, not sent
 
 DENIED_EVENTS = {
     "os.system": "running shell commands", "os.exec": "starting programs",
@@ -175,7 +181,7 @@ def safe_repr(value):
 def encode(value, budget, depth=0):
     """Encode a student value for the parent, tagging everything that is not list/float/int/None."""
     kind = type(value)
-    if kind is float or (kind is int and kind is not bool):
+    if kind is float or (kind is int and -FLOAT_RANGE < value < FLOAT_RANGE):
         return value
     if value is None:
         return None
@@ -206,19 +212,69 @@ def describe_error(error, harness_file):
             "traceback": ("Traceback (most recent call last):\n" + "".join(lines) + message)[:8000]}
 
 
-# ----------------------------------------------------------------------------- main
+# ----------------------------------------------------------------------------- JSON out
 
-def main():
-    result_fd = int(sys.argv[1])
+_float_repr, _int_repr = float.__repr__, int.__repr__  # bound before student code runs
+INF = float("inf")
+ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
+
+def quote(text):
+    out = []
+    for ch in text:
+        if ch in ESCAPES:
+            out.append(ESCAPES[ch])
+        elif ch < " ":
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def to_json(value):
+    """A small JSON writer for what ``encode`` produces (the json module is not imported:
+    it costs a third of the child's start-up, and student code could patch it)."""
+    kind = type(value)
+    if kind is float:
+        if value != value:
+            return "NaN"
+        if value in (INF, -INF):
+            return "Infinity" if value > 0 else "-Infinity"
+        return _float_repr(value)
+    if kind is list:
+        return "[" + ",".join([to_json(v) for v in value]) + "]"
+    if kind is dict:
+        return "{" + ",".join([quote(k) + ":" + to_json(v) for k, v in value.items()]) + "}"
+    if kind is str:
+        return quote(value)
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    return _int_repr(value)
+
+
+# ----------------------------------------------------------------------------- one case
+
+def run_case(request, result_fd):
+    """Run one request in this (freshly forked) process; never returns normally to the caller's loop."""
     def emit(message):
-        data = (_dumps(message) + "\n").encode()
+        data = (to_json(message) + "\n").encode("utf-8", "backslashreplace")
         while data:
             data = data[os.write(result_fd, data):]
 
-    request = json.loads(sys.stdin.buffer.read())
+    workdir = os.path.realpath(request["workdir"])
+    os.chdir(workdir)
+    output = os.open(os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.close(output)
+    os.close(null)
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True)  # what was printed survives a timeout kill
     apply_limits(request["limits"])
-    workdir = os.path.realpath(os.getcwd())
     submission = os.path.realpath(request["submission"])
     stdlib_roots = [os.path.realpath(p) for p in sys.path if p and os.path.exists(p)]
     sys.dont_write_bytecode = True
@@ -272,7 +328,81 @@ def main():
     emit({"final": True, "status": "ok", "results": results, "student_seconds": spent})
 
 
+# ----------------------------------------------------------------------------- the fork server
+
+def read_exactly(fd, size):
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def serve():
+    """Fork one fresh process per request; relay its results to the grader.
+
+    Requests arrive on stdin as a 4-byte big-endian length and a marshal blob
+    (written by the grader, so trusted).  For each, this server forks; the child
+    starts its own session, moves its stdout/stderr to a file and runs the case,
+    writing JSON lines to a private pipe.  The server answers with two frames:
+    ``{"pid": N}`` as soon as the child exists (so the grader can kill its
+    process group on timeout) and ``{"exit": STATUS, "length": L}`` followed by
+    the L bytes the child wrote, once the pipe is closed and the child reaped.
+    This process never imports or runs student code.
+    """
+    def frame(header, payload=b""):
+        text = to_json(header).encode()
+        write_all(1, len(text).to_bytes(4, "big") + text + payload)
+
+    while True:
+        size = read_exactly(0, 4)
+        if size is None:
+            return
+        request = marshal.loads(read_exactly(0, int.from_bytes(size, "big")))
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                os.close(read_fd)
+                os.setsid()
+                run_case(request, write_fd)
+            except BaseException:
+                code = 70
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except BaseException:
+                    pass
+            os._exit(code)  # skip interpreter teardown (and any student atexit hook)
+        os.close(write_fd)
+        frame({"pid": pid})
+        chunks, total, overflow = [], 0, False
+        while True:
+            chunk = os.read(read_fd, 1 << 16)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > request["max_result_bytes"]:
+                overflow = True
+                try:
+                    os.killpg(pid, 9)
+                except OSError:
+                    pass
+                break
+            chunks.append(chunk)
+        os.close(read_fd)
+        _, status = os.waitpid(pid, 0)
+        payload = b"".join(chunks)
+        frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "length": len(payload)}, payload)
+
+
 if __name__ == "__main__":
-    main()
-    sys.stdout.flush()
-    os._exit(0)  # skip interpreter teardown (and any student atexit hook)
+    serve()

@@ -1,24 +1,28 @@
 """Run one fixture case of a student submission in an isolated child process.
 
-Isolation, per case: a fresh ``python -I -S`` (no site-packages, so nothing but
-the standard library imports), a new session (its whole process group is
-killed afterwards), a fresh temporary working folder, hard resource limits
-(address space, CPU seconds, file size, open files, processes) and an audit
-hook set up by ``child.py``, plus a wall-clock timeout enforced here.
+Isolation, per case: a fresh process forked from a clean ``python -I -S``
+fork server (no site-packages, so nothing but the standard library imports;
+the server itself never runs student code), a new session (its whole process
+group is killed afterwards), a fresh temporary working folder, hard resource
+limits (address space, CPU seconds, file size, open files, processes) and an
+audit hook set up by ``child.py``, plus a wall-clock timeout enforced here.
 
 Only the program and its *input* arrays cross the pipe; expected values stay in
 this process.  Whatever the child prints goes to a file of its own, never into
 the channel the results come back on, and every result is validated by the
 caller before it is compared.
 """
+import atexit
 import json
+import marshal
 import os
-import selectors
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +31,7 @@ CHILD_SCRIPT = Path(__file__).resolve().parent / "child.py"
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 OUTPUT_HEAD_BYTES = 4000
 MiB = 1024 * 1024
-FINAL_PREFIX = b'{"final": true'  # child.py writes the final message with this key first
+SERVER_GRACE = 5.0  # seconds the fork server may take to answer outside the case's own time
 
 
 @dataclass(frozen=True)
@@ -101,27 +105,6 @@ def parse_messages(data):
     return messages
 
 
-def read_channel(fd, deadline):
-    """Read the result pipe until EOF, the deadline, or the size cap."""
-    data = bytearray()
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return bytes(data), "timeout"
-            if not selector.select(remaining):
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                return bytes(data), "eof"
-            data += chunk
-            if len(data) > MAX_RESULT_BYTES:
-                return bytes(data), "overflow"
-            if data.endswith(b"\n") and data[data.rfind(b"\n", 0, -1) + 1:].startswith(FINAL_PREFIX):
-                return bytes(data), "eof"  # the final message is in: stop waiting for EOF
-
-
 def kill_group(pid):
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -139,43 +122,130 @@ def read_output_head(path):
     return text + ("\n... (output truncated)" if len(head) > OUTPUT_HEAD_BYTES else "")
 
 
+class ServerBroken(Exception):
+    """The fork server stopped answering; it is restarted for the next case."""
+
+
+class ForkServer:
+    """A ``python -I -S child.py`` process that forks one fresh child per case (see child.py)."""
+
+    def __init__(self):
+        self.process = None
+        self.buffer = b""
+
+    def ensure_running(self):
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(CHILD_SCRIPT)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+                env={"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"})
+            self.buffer = b""
+
+    def close(self):
+        if self.process is not None:
+            kill_group(self.process.pid)
+            self.process.wait()
+            for stream in (self.process.stdin, self.process.stdout):
+                stream.close()
+            self.process = None
+
+    def read_bytes(self, size, deadline):
+        """Exactly ``size`` bytes from the server, or None at the deadline."""
+        fd = self.process.stdout.fileno()
+        while len(self.buffer) < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if ready:
+                chunk = os.read(fd, max(1 << 16, size - len(self.buffer)))
+                if not chunk:
+                    raise ServerBroken("the fork server closed its output")
+                self.buffer += chunk
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def read_frame(self, deadline):
+        size = self.read_bytes(4, deadline)
+        if size is None:
+            return None
+        header = self.read_bytes(int.from_bytes(size, "big"), deadline + SERVER_GRACE)
+        if header is None:
+            raise ServerBroken("the fork server sent a partial frame")
+        return json.loads(header)
+
+    def run(self, request, timeout):
+        """Run one request; return (child's result bytes, how it ended, exit code)."""
+        self.ensure_running()
+        blob = marshal.dumps(request)
+        started = time.monotonic()
+        try:
+            self.process.stdin.write(len(blob).to_bytes(4, "big") + blob)
+            self.process.stdin.flush()
+            started_frame = self.read_frame(started + SERVER_GRACE)
+            if started_frame is None:
+                raise ServerBroken("the fork server did not start the case")
+            how = "eof"
+            finished = self.read_frame(started + timeout)
+            if finished is None:
+                how = "timeout"
+                kill_group(started_frame["pid"])
+                finished = self.read_frame(time.monotonic() + SERVER_GRACE)
+                if finished is None:
+                    raise ServerBroken("the fork server did not reap a killed case")
+            kill_group(started_frame["pid"])  # anything the case left behind in its session
+            payload = self.read_bytes(finished["length"], time.monotonic() + SERVER_GRACE)
+            if payload is None:
+                raise ServerBroken("the fork server sent a partial result")
+        except (OSError, ValueError, KeyError, ServerBroken):
+            self.close()
+            raise
+        if finished.get("overflow"):
+            how = "overflow"
+        return payload, how, finished.get("exit")
+
+
+_servers = threading.local()
+_all_servers = []
+_servers_lock = threading.Lock()
+
+
+def fork_server():
+    """This thread's fork server (one case at a time each)."""
+    server = getattr(_servers, "server", None)
+    if server is None:
+        server = _servers.server = ForkServer()
+        with _servers_lock:
+            _all_servers.append(server)
+    return server
+
+
+def close_servers():
+    with _servers_lock:
+        for server in _all_servers:
+            server.close()
+
+
+atexit.register(close_servers)
+
+
 def run_in_sandbox(submission, case, limits=Limits()):
     """Run ``case`` against ``submission`` (a folder holding ``mytorch/``) and return a ChildOutcome."""
-    request = json.dumps(build_request(submission, case, limits)).encode()
     workdir = tempfile.mkdtemp(prefix="mytorch-case-")
-    output_path = os.path.join(workdir, ".output")
+    request = build_request(submission, case, limits)
+    request.update(workdir=workdir, max_result_bytes=MAX_RESULT_BYTES)
     started = time.monotonic()
-    read_fd, write_fd = os.pipe()
     try:
-        with open(output_path, "wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(CHILD_SCRIPT), str(write_fd)],
-                stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, cwd=workdir,
-                pass_fds=(write_fd,), start_new_session=True,
-                env={"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"})
-        os.close(write_fd)
-        write_fd = None
         try:
-            process.stdin.write(request)
-            process.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-        data, how = read_channel(read_fd, started + limits.timeout)
-        if how == "eof":
-            try:
-                process.wait(timeout=max(0.05, started + limits.timeout - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                how = "timeout"
-        kill_group(process.pid)
-        process.wait()
-        outcome = interpret(parse_messages(data), how, process.returncode)
-        outcome.output = read_output_head(output_path)
+            data, how, returncode = fork_server().run(request, limits.timeout)
+        except (OSError, ValueError, KeyError, ServerBroken) as error:
+            outcome = ChildOutcome("protocol", error={"message": f"the grading sandbox failed ({error})"})
+        else:
+            outcome = interpret(parse_messages(data), how, returncode)
+        outcome.output = read_output_head(os.path.join(workdir, ".output"))
         outcome.wall_seconds = time.monotonic() - started
         return outcome
     finally:
-        os.close(read_fd)
-        if write_fd is not None:
-            os.close(write_fd)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
