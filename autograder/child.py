@@ -23,6 +23,7 @@ import os
 import resource
 import sys
 import time
+import traceback  # imported once by the server, so a forked child reports errors without the import cost
 
 _perf = time.perf_counter
 MAX_DEPTH = 8
@@ -199,7 +200,6 @@ def encode(value, budget, depth=0):
 
 def describe_error(error, harness_file):
     """The student's exception with the harness frames trimmed."""
-    import traceback  # imported lazily: it is slow to import and only needed on failure
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != harness_file]
     if len(frames) > 12:
         omitted = len(frames) - 10
