@@ -66,7 +66,7 @@ def to_array(value, expected_shape, quantity, formula=None):
     if not isinstance(value, list):
         raise Mismatch(f"{quantity}: got a single number ({value!r}); expected a nested list of shape "
                        f"{format_shape(expected_shape)}")
-    shape = measure_shape(value, quantity)
+    shape = measure_shape(value, quantity, len(expected_shape))
     if shape != expected_shape:
         hint = f" (expected {formula})" if formula else ""
         raise Mismatch(f"{quantity}: shape {format_shape(shape)} but the reference has shape "
@@ -84,18 +84,19 @@ def all_numbers(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def measure_shape(value, quantity, index=()):
+def measure_shape(value, quantity, expected_ndim, index=()):
     """The shape of a rectangular nested list of numbers; raises Mismatch naming the first problem."""
     if not isinstance(value, list):
+        wanted = "a list" if len(index) < expected_ndim else "a float"
         if isinstance(value, dict):
             raise Mismatch(f"{quantity}: element {format_index(index)} is {describe_foreign(value)}; "
-                           f"expected a float")
+                           f"expected {wanted}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise Mismatch(f"{quantity}: element {format_index(index)} is {value!r}; expected a float")
+            raise Mismatch(f"{quantity}: element {format_index(index)} is {value!r}; expected {wanted}")
         return ()
     if not value:
         return (0,)
-    shapes = [measure_shape(v, quantity, index + (i,)) for i, v in enumerate(value)]
+    shapes = [measure_shape(v, quantity, expected_ndim, index + (i,)) for i, v in enumerate(value)]
     for i, s in enumerate(shapes):
         if s != shapes[0]:
             raise Mismatch(f"{quantity}: ragged nested list: element {format_index(index + (i,))} has shape "

@@ -272,7 +272,8 @@ def build_conv_transpose_2d(rng):
 
 # ----------------------------------------------------------------------------- pooling
 
-POOL_ATTRS = {"MaxPool2d": "maxpool2d_stride1", "MeanPool2d": "meanpool2d_stride1"}
+TIES_DESCRIPTION = {"MaxPool2d": "tied maxima inside overlapping windows (the first maximum wins)",
+                    "MeanPool2d": "small repeated integer values in overlapping windows"}
 
 
 def pool_case(rng, name, description, kind, shape, K, stride=None, ties=False):
@@ -298,7 +299,7 @@ def build_pool_stride1(kind):
     def build(rng):
         H = pick(rng, 3, 4)
         return [
-            pool_case(rng, "ties", "tied maxima inside overlapping windows (first maximum wins)",
+            pool_case(rng, "ties", TIES_DESCRIPTION[kind],
                       kind, (2, 2, pick(rng, 4, 5), pick(rng, 6, 7)), pick(rng, 2, 3), ties=True),
             pool_case(rng, "kernel_1_batch1", "kernel 1, batch 1, one channel, H != W",
                       kind, (1, 1, pick(rng, 3, 4), pick(rng, 5, 6)), 1),
@@ -313,7 +314,7 @@ def build_pool_stride1(kind):
 def build_pool_strided(kind):
     def build(rng):
         return [
-            pool_case(rng, "stride_remainder_ties", "stride 2 with remainders and tied maxima",
+            pool_case(rng, "stride_remainder_ties", "stride 2 with remainders, " + TIES_DESCRIPTION[kind],
                       kind, (2, 2, pick_odd(rng, 6, 9), pick_odd(rng, 9, 11)), 3, stride=2, ties=True),
             pool_case(rng, "stride_ge_kernel", "stride 3 >= kernel 2 (gaps between windows)",
                       kind, (2, pick(rng, 1, 2), pick(rng, 7, 9), pick(rng, 5, 8)), 2, stride=3),
