@@ -9,8 +9,8 @@ program and its *input* arrays, nothing else.
 
 This server process never runs student code.  For each request it forks a
 child that starts a new session, moves stdout/stderr into a file, sets hard
-resource limits, installs an audit hook, and only then imports the student's
-package.  The child reports one JSON object per line on a private pipe:
+resource limits, confines file access with Landlock (where the kernel has it),
+installs an audit hook, and only then imports the student's package.  The child reports one JSON object per line on a private pipe:
 progress lines ``{"phase": ...}`` (so a timeout or a hard exit can be reported
 as "during forward") and a last line ``{"final": true, ...}`` with the encoded
 step results or the student's error.  The grader trusts nothing in these lines:
@@ -37,18 +37,35 @@ DENIED_EVENTS = {
     "subprocess.Popen": "starting processes", "pty.spawn": "starting processes",
     "os.kill": "sending signals", "os.killpg": "sending signals", "signal.pthread_kill": "sending signals",
     "resource.setrlimit": "changing resource limits", "resource.prlimit": "changing resource limits",
+    # The hook resolves relative paths against the working folder: it must not move under it.
+    "os.chdir": "changing the working folder",
+    # Ways to reach (or rewrite while it runs) the guard itself.
+    "sys.settrace": "tracing", "sys.setprofile": "profiling",
+    "gc.get_objects": "inspecting the grader's objects", "gc.get_referrers": "inspecting the grader's objects",
+    "gc.get_referents": "inspecting the grader's objects",
 }
 DENIED_EVENT_PREFIXES = {"socket.": "network access", "ctypes.": "ctypes", "winreg.": "registry access"}
 DENIED_IMPORTS = {
     "ctypes": "ctypes", "_ctypes": "ctypes", "subprocess": "starting processes",
     "_posixsubprocess": "starting processes", "multiprocessing": "starting processes",
+    "_multiprocessing": "starting processes", "_posixshmem": "shared memory",
     "socket": "network access", "_socket": "network access", "ssl": "network access",
     "mmap": "memory mapping", "_xxsubinterpreters": "sub-interpreters",
+    # C modules that open files themselves, where the audit hook never sees the path.
+    "sqlite3": "file access from C code", "_sqlite3": "file access from C code",
+    "dbm": "file access from C code", "_dbm": "file access from C code", "_gdbm": "file access from C code",
+    "readline": "file access from C code", "_curses": "terminal access",
+    # CPython's test-only C modules (raw memory access, crashes on purpose).
+    "_testcapi": "CPython test modules", "_testinternalcapi": "CPython test modules",
+    "_testbuffer": "CPython test modules", "_testmultiphase": "CPython test modules",
+    "_testclinic": "CPython test modules", "_testimportmultiple": "CPython test modules",
+    "_xxtestfuzz": "CPython test modules", "_ctypes_test": "CPython test modules",
 }
 WRITE_EVENTS = ("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown",
-                "os.symlink", "os.link", "os.truncate", "os.utime", "shutil.rmtree",
-                "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.move")
+                "os.symlink", "os.link", "os.truncate", "os.utime", "os.setxattr", "os.removexattr",
+                "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.move")
 LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
+FUNCTION_INTERNALS = ("__code__", "__defaults__", "__kwdefaults__")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 DEVICES = ("/dev/null", "/dev/urandom", "/dev/random")
 
@@ -68,55 +85,228 @@ def apply_limits(limits):
             pass  # best effort: the wall-clock timeout in the parent still applies
 
 
+# Linux Landlock (kernel >= 5.13): an unprivileged, irrevocable file-system sandbox.
+LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446  # same on every arch
+LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+LL_REMOVE_DIR, LL_REMOVE_FILE, LL_MAKE_DIR, LL_MAKE_REG, LL_MAKE_SYM = 1 << 4, 1 << 5, 1 << 7, 1 << 8, 1 << 12
+LL_REFER, LL_TRUNCATE = 1 << 13, 1 << 14
+LL_FILE_RIGHTS = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE  # rights a non-directory rule may carry
+
+
+def restrict_filesystem(read_roots, write_root):
+    """Let the kernel confine file access (Linux Landlock); return the ABI version used, 0 if none.
+
+    Read-only: ``read_roots`` (standard library, submission); read-write, but
+    no device nodes, fifos, sockets or executables: ``write_root``; /dev/null
+    and /dev/urandom.  Every other open, listing, creation or deletion fails
+    with EACCES, for root too and for C code the audit hook never sees
+    (os.mknod, os.mkfifo, sqlite3, path races between threads...).  From ABI 4
+    TCP bind/connect are refused, from ABI 6 signals to processes outside the
+    sandbox.  Files already open (stdout, the result pipe) stay usable.
+    Without Landlock (old kernel, seccomp-filtered container) the audit hook
+    and the rlimits are the only barriers.
+    """
+    try:
+        import ctypes
+    except ImportError:
+        return 0
+    ruleset = -1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        syscall = libc.syscall
+        syscall.restype = ctypes.c_long
+        abi = syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+        if abi < 1:
+            return 0
+        handled_fs = (1 << 13) - 1 | (LL_REFER if abi >= 2 else 0) | (LL_TRUNCATE if abi >= 3 else 0) \
+            | ((1 << 15) if abi >= 5 else 0)  # 1 << 15: ioctl on devices, never granted
+        handled_net = 0b11 if abi >= 4 else 0  # bind and connect TCP, no rule grants them
+        scoped = 0b11 if abi >= 6 else 0  # abstract unix sockets and signals outside the sandbox
+
+        class RulesetAttr(ctypes.Structure):
+            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+        class PathBeneath(ctypes.Structure):
+            _pack_ = 1
+            _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
+
+        attr = RulesetAttr(handled_fs, handled_net, scoped)
+        size = 8 if abi < 4 else 16 if abi < 6 else 24  # the struct grew with the ABI
+        ruleset = syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+        if ruleset < 0:
+            return 0
+        rules = [(root, LL_READ_FILE | LL_READ_DIR) for root in read_roots]
+        rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE | LL_REFER
+                      | LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_DIR | LL_MAKE_REG | LL_MAKE_SYM))
+        rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE), ("/dev/urandom", LL_READ_FILE),
+                  ("/dev/random", LL_READ_FILE)]
+        for path, access in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # e.g. no /dev/random: nothing to allow
+            try:
+                if not os.path.isdir(path):
+                    access &= LL_FILE_RIGHTS
+                rule = PathBeneath(access & handled_fs, fd)
+                if syscall(LANDLOCK_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) != 0:
+                    return 0  # a missing rule could break imports: rather no Landlock at all
+            finally:
+                os.close(fd)
+        if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS, required without CAP_SYS_ADMIN
+            return 0
+        if syscall(LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
+            return 0
+        return abi
+    except (OSError, AttributeError, ValueError):
+        return 0
+    finally:
+        if ruleset >= 0:
+            os.close(ruleset)
+        # Forget ctypes: importing it again is an audited (and refused) import.
+        for name in [n for n in sys.modules if n in ("ctypes", "_ctypes") or n.startswith("ctypes.")]:
+            del sys.modules[name]
+
+
 def install_guard(read_roots, write_root):
     """An audit hook that refuses processes, sockets, ctypes and file access outside the sandbox.
 
     Audit hooks cannot be removed once added.  This is defence in depth on top
-    of the process boundary and the resource limits, not a complete jail.
+    of the process boundary, the resource limits and Landlock (where the kernel
+    has it), not a complete jail.
+
+    Student code shares this interpreter and can rebind anything global
+    (builtins, ``os`` and ``os.path`` functions, this module's tables) and can
+    reach the hook's frame through a traceback.  So the hook and its helpers
+    look nothing up when they run: every name they use is a positional default
+    bound here, before any student code runs (a default tuple cannot be
+    changed in place, and rebinding ``__defaults__`` or ``__code__`` is
+    refused), tables are immutable, paths are copied to exact ``str`` without
+    calling any method of the object passed in, and ``realpath`` is redone on
+    ``os.readlink``/``os.getcwd`` (``posixpath.realpath`` looks ``os.lstat``
+    and friends up at call time).  Tests: tests/test_hostile.py.
     """
-    realpath, sep = os.path.realpath, os.sep
+    from types import MappingProxyType
+    sep = os.sep
     read_roots = tuple(r.rstrip(sep) + sep for r in read_roots)
-    write_root = write_root.rstrip(sep) + sep
+    write_roots = (write_root.rstrip(sep) + sep,)
 
-    def inside(path, roots):
-        if isinstance(path, int):
-            return True  # an already-open descriptor
+    def as_text(path, _type=type, _str=str, _join="".join, _bjoin=b"".join,
+                _encoding=sys.getfilesystemencoding(), _Exception=Exception):
+        """An exact str for a str or bytes path, "" for None, None for anything else; runs no student code."""
+        if _type(path) is _str:
+            return path
+        if path is None:
+            return ""
         try:
-            full = realpath(os.fsdecode(path) if path not in (None, "") else ".")
-        except Exception:
+            return _join((path,))  # a str subclass is copied, none of its methods is called
+        except _Exception:
+            pass
+        try:
+            return _bjoin((path,)).decode(_encoding, "surrogateescape")
+        except _Exception:
+            return None
+
+    def resolve(path, _getcwd=os.getcwd, _readlink=os.readlink, _OSError=OSError, _sep=sep):
+        """posixpath.realpath (non-strict): symbolic links resolved, then '..' applied."""
+        if not path.startswith(_sep):
+            path = _getcwd() + _sep + path
+        pending = path.split(_sep)
+        pending.reverse()
+        resolved, links = "", 0
+        while pending:
+            name = pending.pop()
+            if name == "" or name == ".":
+                continue
+            if name == "..":
+                resolved = resolved[:resolved.rfind(_sep)] if resolved else ""
+                continue
+            candidate = resolved + _sep + name
+            try:
+                target = _readlink(candidate)
+            except _OSError:
+                resolved = candidate  # not a link (or not there): keep it
+                continue
+            links += 1
+            if links > 64:
+                raise _OSError("too many levels of symbolic links")
+            if target.startswith(_sep):
+                resolved = ""
+            parts = target.split(_sep)
+            parts.reverse()
+            pending += parts
+        return resolved or _sep
+
+    def inside(path, roots, _as_text=as_text, _resolve=resolve, _type=type, _int=int,
+               _devices=frozenset(DEVICES), _sep=sep, _Exception=Exception):
+        if _type(path) is _int:
+            return True  # an already-open descriptor
+        text = _as_text(path)
+        if text is None:
             return False
-        return (full + sep).startswith(roots) or full in DEVICES
+        try:
+            full = _resolve(text or ".")
+        except _Exception:
+            return False
+        return full in _devices or (full + _sep).startswith(roots)
 
-    def deny(what):
-        raise PermissionError(f"sandbox: {what} is not allowed while grading")
+    def is_dir(path, _as_text=as_text, _stat=os.stat, _item=tuple.__getitem__, _Exception=Exception):
+        try:
+            return _item(_stat(_as_text(path)), 0) & 0o170000 == 0o040000  # st_mode, read through tuple
+        except _Exception:
+            return False
 
-    def hook(event, args):
-        if event in DENIED_EVENTS:
-            deny(DENIED_EVENTS[event])
+    def hook(event, args, _type=type, _str=str, _int=int, _len=len, _as_text=as_text, _inside=inside,
+             _is_dir=is_dir, _events=MappingProxyType(dict(DENIED_EVENTS)),
+             _prefixes=MappingProxyType(dict(DENIED_EVENT_PREFIXES)),
+             _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
+             _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
+             _read=read_roots, _write=write_roots, _write_flags=WRITE_FLAGS,
+             _PermissionError=PermissionError, _ImportError=ImportError):
+        if _type(event) is not _str:
+            event = _as_text(event) or ""
+        what = _events.get(event) or _prefixes.get(event.partition(".")[0] + ".")
+        if what is not None:
+            raise _PermissionError(f"sandbox: {what} is not allowed while grading")
         if event == "import":
-            top = str(args[0]).partition(".")[0]
-            if top in DENIED_IMPORTS or args[0] in DENIED_IMPORTS:
-                raise ImportError(f"sandbox: importing '{args[0]}' is not allowed while grading "
-                                  f"({DENIED_IMPORTS.get(args[0], DENIED_IMPORTS.get(top))})")
+            name = _as_text(args[0]) if _len(args) else None
+            if name:
+                what = _imports.get(name) or _imports.get(name.partition(".")[0])
+                if what is not None:
+                    raise _ImportError(f"sandbox: importing '{name}' is not allowed while grading ({what})")
             return
         if event == "open":
-            path, flags = args[0], args[2] if len(args) > 2 and isinstance(args[2], int) else 0
-            mode = args[1] if isinstance(args[1], str) else ""
-            writing = bool(flags & WRITE_FLAGS) or any(c in mode for c in "wax+")
-            if writing and not inside(path, (write_root,)):
-                deny(f"writing {path!r} (only the temporary working folder is writable)")
-            if not writing and not inside(path, read_roots):
-                deny(f"reading {path!r}")
+            path, mode, flags = (args[0], args[1], args[2]) if _len(args) > 2 else (None, None, None)
+            text = _as_text(path) if _type(path) is not _int else ""
+            if text is None:
+                raise _PermissionError("sandbox: opening a file by this kind of path is not allowed while grading")
+            if mode is not None and _type(mode) is not _str:
+                mode = "w"  # unknown mode: treat as writing
+            writing = (_type(flags) is not _int or flags & _write_flags
+                       or (mode is not None and ("w" in mode or "a" in mode or "x" in mode or "+" in mode)))
+            if writing and not _inside(path, _write):
+                raise _PermissionError(f"sandbox: writing {text!r} is not allowed while grading "
+                                       f"(only the temporary working folder is writable)")
+            if not writing and not _inside(path, _read):
+                raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading")
+            if mode is None and _type(path) is not _int and not _inside(path, _write) and _is_dir(path):
+                # os.open of a folder gives a dir_fd, and paths relative to a dir_fd are not what
+                # this hook checks: only folders inside the working folder may be opened so.
+                raise _PermissionError(f"sandbox: opening the folder {text!r} is not allowed while grading")
             return
-        if event in LIST_EVENTS and not inside(args[0] if args else ".", read_roots):
-            deny(f"listing {args[0]!r}")
-        if event in WRITE_EVENTS:
-            for path in args[:2]:
-                if isinstance(path, (str, bytes, os.PathLike)) and not inside(path, (write_root,)):
-                    deny(f"changing {path!r}")
-        for prefix, what in DENIED_EVENT_PREFIXES.items():
-            if event.startswith(prefix):
-                deny(what)
+        if event in _list_events:
+            target = args[0] if _len(args) else None
+            if not _inside(target, _read):
+                raise _PermissionError(f"sandbox: listing {_as_text(target)!r} is not allowed while grading")
+            return
+        if event in _write_events:
+            for target in args[:2]:
+                text = _as_text(target) if _type(target) is not _int else None
+                if text is not None and target is not None and not _inside(target, _write):
+                    raise _PermissionError(f"sandbox: changing {text!r} is not allowed while grading")
+            return
+        if event == "object.__setattr__" and _len(args) > 1 and _as_text(args[1]) in _internals:
+            raise _PermissionError("sandbox: changing a function's code or defaults is not allowed while grading")
 
     sys.addaudithook(hook)
 
@@ -259,7 +449,9 @@ def to_json(value):
 def run_case(request, result_fd):
     """Run one request in this (freshly forked) process; never returns normally to the caller's loop."""
     def emit(message):
-        data = (to_json(message) + "\n").encode("utf-8", "backslashreplace")
+        # The leading newline ends any partial line student code wrote to this pipe, so such
+        # junk can never glue itself to (and spoil) a real message.
+        data = ("\n" + to_json(message) + "\n").encode("utf-8", "backslashreplace")
         while data:
             data = data[os.write(result_fd, data):]
 
@@ -278,6 +470,7 @@ def run_case(request, result_fd):
     submission = os.path.realpath(request["submission"])
     stdlib_roots = [os.path.realpath(p) for p in sys.path if p and os.path.exists(p)]
     sys.dont_write_bytecode = True
+    restrict_filesystem(stdlib_roots + [submission], workdir)  # kernel-enforced where available
     install_guard(stdlib_roots + [submission, workdir], workdir)
     sys.path.insert(0, submission)
 
@@ -357,6 +550,11 @@ def serve():
     the L bytes the child wrote, once the pipe is closed and the child reaped.
     This process never imports or runs student code.
     """
+    try:
+        import ctypes  # noqa: F401  warm for restrict_filesystem() in each child (which then forgets it)
+    except ImportError:
+        pass
+
     def frame(header, payload=b""):
         text = to_json(header).encode()
         write_all(1, len(text).to_bytes(4, "big") + text + payload)

@@ -15,6 +15,7 @@ caller before it is compared.
 import atexit
 import json
 import marshal
+import math
 import os
 import select
 import shutil
@@ -118,7 +119,7 @@ def read_output_head(path):
             head = handle.read(OUTPUT_HEAD_BYTES + 1)
     except OSError:
         return ""
-    text = head[:OUTPUT_HEAD_BYTES].decode("utf-8", "replace")
+    text = clean_text(head[:OUTPUT_HEAD_BYTES].decode("utf-8", "replace"))
     return text + ("\n... (output truncated)" if len(head) > OUTPUT_HEAD_BYTES else "")
 
 
@@ -249,26 +250,83 @@ def run_in_sandbox(submission, case, limits=Limits()):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+# ----------------------------------------------------------------------------- untrusted child messages
+#
+# Student code can write anything to the result pipe (it is an inherited descriptor), so every
+# field is checked here before the grader uses it: a forged message can only spoil the case it
+# was written in, never raise in the grader, put non-finite numbers or unprintable text into
+# the report, or claim more than the comparison with the expected values gives.
+
+CONTROL_CHARACTERS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\n\t"}
+WHERE_FIELDS = {"phase": str, "module": str, "class": str, "path": str, "label": str, "kind": str, "step": int}
+ERROR_FIELDS = {"type": 200, "message": 2000, "traceback": 8000}  # longest text kept
+MAX_RESULT_DEPTH = 16  # child.py nests lists at most MAX_DEPTH (8) deep, then tags
+
+
+def clean_text(text, limit=None):
+    """Text that is safe to print and to put in JSON: no lone surrogates, no terminal control codes."""
+    text = text if limit is None else text[:limit]
+    return text.encode("utf-8", "replace").decode("utf-8").translate(CONTROL_CHARACTERS)
+
+
+def clean_where(message):
+    """A progress message as ``describe_where`` needs it, or None if any of its fields is ill-typed."""
+    if not isinstance(message, dict) or type(message.get("phase")) is not str:
+        return None
+    where = {}
+    for key, kind in WHERE_FIELDS.items():
+        if key in message:
+            if type(message[key]) is not kind:
+                return None
+            where[key] = clean_text(message[key], 200) if kind is str else message[key]
+    return where
+
+
+def clean_results(value, depth=0):
+    """``value`` if it is something child.encode() can produce (tags' texts cleaned), else raise ValueError."""
+    kind = type(value)
+    if kind is float or kind is int or value is None:
+        return value
+    if kind is list and depth < MAX_RESULT_DEPTH:
+        return [clean_results(v, depth + 1) for v in value]
+    if kind is dict and set(value) <= {"$type", "$base", "$repr"} and type(value.get("$type")) is str:
+        base = value.get("$base", [])
+        if type(value.get("$repr", "")) is str and type(base) is list and all(type(b) is str for b in base):
+            return {"$type": clean_text(value["$type"], 200), "$base": [clean_text(b, 200) for b in base[:4]],
+                    "$repr": clean_text(value.get("$repr", ""), 200)}
+    raise ValueError("malformed value")
+
+
+def clean_seconds(value):
+    return float(value) if type(value) in (int, float) and math.isfinite(value) and value >= 0 else 0.0
+
+
 def interpret(messages, how, returncode):
     """Turn the child's messages into an outcome; only a well-formed final message counts."""
     where = {}
     for message in messages:
         if "phase" in message and not message.get("final"):
-            where = message
+            where = clean_where(message) or where
     final = next((m for m in reversed(messages) if m.get("final") is True), None)
     if how == "overflow":
         return ChildOutcome("protocol", where=where, returncode=returncode,
                             error={"message": f"the results were larger than {MAX_RESULT_BYTES // MiB} MiB"})
     if final is not None:
         status = final.get("status")
-        seconds = final.get("student_seconds")
-        seconds = float(seconds) if isinstance(seconds, (int, float)) else 0.0
-        if status == "ok" and isinstance(final.get("results"), list):
-            return ChildOutcome("ok", results=final["results"], where=where, returncode=returncode,
-                                student_seconds=seconds)
-        if status == "error" and isinstance(final.get("error"), dict) and isinstance(final.get("where"), dict):
-            return ChildOutcome("error", error=final["error"], where=final["where"], returncode=returncode,
-                                student_seconds=seconds)
+        seconds = clean_seconds(final.get("student_seconds"))
+        error = final.get("error")
+        try:
+            if status == "ok" and isinstance(final.get("results"), list):
+                return ChildOutcome("ok", results=clean_results(final["results"]), where=where,
+                                    returncode=returncode, student_seconds=seconds)
+            error_where = clean_where(final.get("where"))
+            if (status == "error" and isinstance(error, dict) and error_where is not None
+                    and all(type(error.get(key, "")) is str for key in ERROR_FIELDS)):
+                error = {key: clean_text(error.get(key, ""), limit) for key, limit in ERROR_FIELDS.items()}
+                return ChildOutcome("error", error=error, where=error_where, returncode=returncode,
+                                    student_seconds=seconds)
+        except (ValueError, RecursionError):
+            pass
         return ChildOutcome("protocol", where=where, returncode=returncode,
                             error={"message": "the grading child sent a malformed result"})
     if how == "timeout":

@@ -1,0 +1,237 @@
+"""Build the student handout: ``python -m autograder.bundle --out handout.zip``.
+
+The zip holds, under one top folder (``--prefix``, default ``hw2p1``):
+``student_template/``, ``runner.py``, ``autograder/`` (without caches),
+the public ``fixtures/`` (only the files its manifest lists), ``handout/``,
+``requirements.txt`` and a short generated ``README.md``.
+
+It never holds ``reference/``, ``tests/`` or another fixture set: the file
+list is built from an allow-list and then checked again (any ``.npz`` or
+``manifest.json`` outside ``fixtures/``, any file whose bytes equal a file of
+``reference/`` or of the project's tests, or a ``fixtures/`` whose seed is not
+the public one stops the build).  A solution copied into the template is
+caught by tests/test_bundle.py, which grades the bundled template and expects
+0 points.  The zip is deterministic: sorted entries, fixed timestamps and
+permissions.
+"""
+import argparse
+import hashlib
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path, PurePosixPath
+
+ROOT = Path(__file__).resolve().parent.parent
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+DEFAULT_PREFIX = "hw2p1"
+FOLDERS = ("student_template", "autograder", "handout")
+FILES = ("runner.py", "requirements.txt")
+FORBIDDEN_TOP = ("reference", "tests", ".git", ".ci", "hidden")
+SKIPPED_NAMES = ("__pycache__", ".pytest_cache", ".DS_Store")
+SKIPPED_SUFFIXES = (".pyc", ".pyo", ".orig", ".rej", ".swp")
+LEAK_MIN_BYTES = 64  # identical tiny files (an empty __init__.py) are not leaks
+
+README = """\
+# HW2P1: mytorch (CNN) - handout
+
+You implement `mytorch`, a small CNN library written with the Python standard
+library only (tensors are nested lists of floats; NumPy is not available while
+grading). Your code goes in `student_template/mytorch/`; every graded method is
+a stub that raises `NotImplementedError`. The exact classes, signatures and
+attributes are in `handout/api.md`.
+
+## Grade yourself
+
+```bash
+python -m pip install -r requirements.txt   # numpy, pytest, pytest-timeout, jsonschema (the grader's own needs)
+python runner.py                            # grade student_template/ on the public fixtures
+python runner.py --list                     # the rubric: items, points, policy
+python runner.py --only Conv1d_stride1 -v   # one item, every failing case in full
+python runner.py --json report.json         # the full report as JSON
+python -m pytest autograder/ -k conv1d -x   # the same graded tests through pytest
+```
+
+Each item prints PASS/FAIL/TODO with its points; the details of every failure
+follow (the case, the quantity, how many elements differ, where and by how
+much), then `Total score: X/{main_max:g} (+B/{bonus_max:g} bonus)`. The exit code is 0
+whenever grading ran; 2 means the grader could not run.
+
+Your code runs in a sandbox: one process per case, a time limit per case
+(10 s), no network, no subprocesses, no files outside a scratch folder.
+Submissions may be graded with a different fixture set of the same
+structure (other sizes and values), so a solution must compute its results,
+not recognise the public ones.
+
+## Contents
+
+| path | what it is |
+| --- | --- |
+| `student_template/mytorch/` | your package (edit these files) |
+| `handout/` | the writeup; `handout/api.md` is the API contract |
+| `fixtures/` | the public test cases (`manifest.json` + one `.npz` per item) |
+| `autograder/`, `runner.py` | the grader (do not edit: the course's copy is used) |
+
+## Submitting
+
+Submit your `mytorch/` folder (for example `zip -r handin.zip mytorch`, run in
+`student_template/`). A `.zip`, `.tar` or `.tar.gz` holding `mytorch/` at its
+top or one folder down is accepted; links, absolute paths and archives over
+50 MB are rejected.
+"""
+
+
+class BundleError(Exception):
+    """The handout would be incomplete or would leak something it must not contain."""
+
+
+def wanted(relative):
+    parts = PurePosixPath(relative).parts
+    if any(p in SKIPPED_NAMES for p in parts) or any(p.startswith(".") for p in parts):
+        return False
+    return not relative.endswith(SKIPPED_SUFFIXES)
+
+
+def tree_files(root, folder):
+    base = root / folder
+    if not base.is_dir():
+        raise BundleError(f"{base}: missing (the handout needs it)")
+    files = {}
+    for path in sorted(base.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            raise BundleError(f"{relative}: symbolic links are not bundled")
+        if path.is_file() and wanted(relative):
+            files[relative] = path.read_bytes()
+    return files
+
+
+def public_fixture_files(root):
+    """fixtures/manifest.json and exactly the files it lists, after checking it is the public set."""
+    from autograder.fixtures import FixtureError, load_fixture_set
+    fixtures = root / "fixtures"
+    try:
+        fixture_set = load_fixture_set(fixtures)
+    except FixtureError as error:
+        raise BundleError(f"the public fixture set does not verify: {error}") from None
+    try:
+        from reference.generate import DEFAULT_SEED
+    except ImportError:  # building from a tree without the reference: the seed cannot be checked
+        DEFAULT_SEED = fixture_set.seed
+    if fixture_set.seed != DEFAULT_SEED:
+        raise BundleError(f"fixtures/ holds the set of seed {fixture_set.seed}, not the public seed {DEFAULT_SEED}: "
+                          f"regenerate it with 'python -m reference.generate' before bundling")
+    manifest = json.loads((fixtures / "manifest.json").read_text())
+    files = {"fixtures/manifest.json": (fixtures / "manifest.json").read_bytes()}
+    for entry in manifest["items"].values():
+        files[f"fixtures/{entry['file']}"] = (fixtures / entry["file"]).read_bytes()
+    return files
+
+
+def readme_text():
+    rubric = json.loads((ROOT / "autograder" / "rubric.json").read_text())
+    return README.format(main_max=float(rubric["sections"]["main"]["max"]),
+                         bonus_max=float(rubric["sections"]["bonus"]["max"]))
+
+
+def protected_digests(root):
+    """sha256 of every file under reference/ and tests/ (test submissions excepted: they legitimately
+    share the template's given files) big enough to matter."""
+    digests = {}
+    for folder in ("reference", "tests"):
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for path in base.rglob("*"):
+            if path.is_relative_to(root / "tests" / "submissions"):
+                continue
+            if path.is_file() and not path.is_symlink() and "__pycache__" not in path.parts:
+                data = path.read_bytes()
+                if len(data) >= LEAK_MIN_BYTES:
+                    digests[hashlib.sha256(data).hexdigest()] = path.relative_to(root).as_posix()
+    return digests
+
+
+def check_contents(files, root):
+    """Raise BundleError if the file list holds anything a student must not receive."""
+    problems = []
+    for name in files:
+        parts = PurePosixPath(name).parts
+        if parts[0] in FORBIDDEN_TOP:
+            problems.append(f"{name}: {parts[0]}/ is never bundled")
+        if name.endswith(".npz") and parts[0] != "fixtures":
+            problems.append(f"{name}: fixture data outside fixtures/ (another fixture set?)")
+        if parts[-1] == "manifest.json" and name != "fixtures/manifest.json":
+            problems.append(f"{name}: a fixture manifest outside fixtures/")
+    digests = protected_digests(root)
+    for name, data in files.items():
+        source = digests.get(hashlib.sha256(data).hexdigest()) if len(data) >= LEAK_MIN_BYTES else None
+        if source is not None:
+            problems.append(f"{name}: identical to {source} (a reference or test file, e.g. a solution)")
+    if problems:
+        raise BundleError("the handout would contain what students must not get:\n  " + "\n  ".join(problems))
+
+
+def collect(root=ROOT):
+    """{path inside the bundle: bytes}, checked."""
+    root = Path(root)
+    files = {}
+    for folder in FOLDERS:
+        files.update(tree_files(root, folder))
+    for name in FILES:
+        path = root / name
+        if not path.is_file():
+            raise BundleError(f"{path}: missing (the handout needs it)")
+        files[name] = path.read_bytes()
+    files.update(public_fixture_files(root))
+    files["README.md"] = readme_text().encode()
+    if not any(name.startswith("student_template/mytorch/") and name.endswith(".py") for name in files):
+        raise BundleError("student_template/mytorch/ has no Python file: the template is missing")
+    check_contents(files, root)
+    return files
+
+
+def zip_bytes(files, prefix=DEFAULT_PREFIX):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(f"{prefix}/{name}" if prefix else name, date_time=ZIP_TIMESTAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100755 if name == "runner.py" else 0o100644) << 16
+            info.create_system = 3
+            archive.writestr(info, files[name])
+    return buffer.getvalue()
+
+
+def build(out, prefix=DEFAULT_PREFIX, root=ROOT):
+    """Write the handout zip to ``out``; return {path: bytes} of what it holds."""
+    files = collect(root)
+    data = zip_bytes(files, prefix)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.partial")
+    temporary.write_bytes(data)
+    temporary.replace(out)
+    return files
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder.bundle", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="the zip to write, e.g. handout.zip")
+    parser.add_argument("--prefix", default=DEFAULT_PREFIX,
+                        help="top folder inside the zip (default %(default)s; '' for none)")
+    args = parser.parse_args(argv)
+    try:
+        files = build(args.out, args.prefix.strip("/"))
+    except BundleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    size = args.out.stat().st_size
+    print(f"wrote {args.out} ({len(files)} files, {size / 1e6:.2f} MB): "
+          f"{', '.join(sorted({PurePosixPath(n).parts[0] for n in files}))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())

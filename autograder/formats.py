@@ -1,0 +1,142 @@
+"""Report formats for course platforms: Gradescope's ``results.json``.
+
+``runner.py --format gradescope`` calls :func:`write_gradescope`.  The file
+follows Gradescope's autograder results format (top-level ``score``,
+``execution_time``, ``output`` and ``tests``, one test per rubric item with
+``name``, ``score``, ``max_score``, ``status``, ``output`` and ``visibility``)
+and is validated against ``schemas/gradescope.schema.json`` before it is
+written.  Whatever goes wrong, a valid file is written: a grading error (or a
+failure to convert the report) gives ``score`` 0 and a test entry that explains
+what happened.
+
+Failure details and the public fixture set: with the public fixtures every
+failing case's full diagnostics go into the test output.  With any other
+fixture set (a hidden one) the output says which cases failed and how
+(failed, timeout, crashed, ...), never the values or mismatch details, so the
+hidden fixtures cannot be read back through the autograder's feedback; the
+staff-side JSON report (``--json``) keeps everything.
+"""
+import hashlib
+import traceback
+from pathlib import Path
+
+from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME, FixtureError, validate_against
+from autograder.report import HARNESS_VERSION, write_json_atomic
+
+MAX_TEST_OUTPUT = 20_000
+VISIBILITY = "visible"
+PUBLIC_HINT = "Run 'python runner.py -v' locally to see every failing case in full."
+HIDDEN_HINT = ("This submission was graded with a hidden fixture set (same structure as the public one, other "
+               "sizes and values): failure details are not shown here. Run 'python runner.py --only ITEM -v' "
+               "locally on the public fixtures to debug.")
+
+
+def public_manifest_sha256():
+    try:
+        return hashlib.sha256((DEFAULT_FIXTURES / MANIFEST_NAME).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def uses_public_fixtures(report):
+    digest = report.fixture_set.get("manifest_sha256")
+    return digest is not None and digest == public_manifest_sha256()
+
+
+def clip(text, limit=MAX_TEST_OUTPUT):
+    return text if len(text) <= limit else text[:limit] + "\n... (output truncated)"
+
+
+def item_output(item, details):
+    passed = sum(c.passed for c in item.cases)
+    lines = [f"{passed}/{len(item.cases)} cases passed ({item.policy.replace('_', ' ')}); "
+             f"{item.points:g}/{item.max_points:g} points."]
+    failing = [c for c in item.cases if not c.passed]
+    if not item.cases:
+        lines.append("Not graded.")
+    for case in failing:
+        if details:
+            lines += ["", case.message]
+            if case.output.strip():
+                lines.append("Your code printed:")
+                lines += [f"| {line}" for line in case.output.rstrip().splitlines()[:20]]
+        else:
+            lines.append(f"case {case.case}: {case.status.replace('_', ' ')}")
+    if failing:
+        lines += ["", PUBLIC_HINT if details else HIDDEN_HINT]
+    return clip("\n".join(lines))
+
+
+def gradescope_document(report, details=None):
+    """Build the results.json document for ``report`` (a Report).
+
+    ``details``: include every failing case's diagnostics; default: only when
+    the report was graded with the public fixture set.
+    """
+    if details is None:
+        details = uses_public_fixtures(report)
+    main, bonus = report.total("main"), report.total("bonus")
+    tests = []
+    if report.status == "error":
+        tests.append({"name": "Grading error", "score": 0.0, "max_score": 0.0, "status": "failed",
+                      "visibility": VISIBILITY,
+                      "output": clip(f"The autograder could not grade this submission: {report.error}\n"
+                                     f"No points were awarded. If the cause is not clear from this message, "
+                                     f"contact the course staff.")})
+    for number, item in enumerate(report.items, 1):
+        name = item.name if item.section == "main" else f"{item.name} (bonus)"
+        tests.append({"name": name, "number": str(number), "score": item.points if report.status == "graded" else 0.0,
+                      "max_score": item.max_points,
+                      "status": "passed" if item.status == "passed" and report.status == "graded" else "failed",
+                      "visibility": VISIBILITY, "output": item_output(item, details)})
+    score = main + bonus if report.status == "graded" else 0.0
+    if report.status == "graded":
+        summary = (f"Total score: {main:g}/{report.maximum('main'):g} "
+                   f"(+{bonus:g}/{report.maximum('bonus'):g} bonus).")
+    else:
+        summary = f"Grading error: {report.error}\nScore: 0."
+    return {
+        "score": round(score, 6),
+        "execution_time": round(report.wall_seconds, 3),
+        "output": clip(summary),
+        "visibility": VISIBILITY,
+        "tests": tests,
+        "extra_data": {"harness_version": HARNESS_VERSION, "status": report.status,
+                       "fixture_set": report.fixture_set.get("id", ""), "main": main, "bonus": bonus},
+    }
+
+
+def failure_document(reason):
+    """A valid results.json for when no report could be converted at all."""
+    return {
+        "score": 0.0,
+        "execution_time": 0.0,
+        "output": clip(f"Grading error: {reason}\nScore: 0."),
+        "visibility": VISIBILITY,
+        "tests": [{"name": "Grading error", "score": 0.0, "max_score": 0.0, "status": "failed",
+                   "visibility": VISIBILITY,
+                   "output": clip(f"The autograder itself failed while writing the results: {reason}\n"
+                                  f"No points were awarded; please contact the course staff.")}],
+        "extra_data": {"harness_version": HARNESS_VERSION, "status": "error"},
+    }
+
+
+def validate_gradescope(document):
+    """Raise FixtureError if ``document`` does not match schemas/gradescope.schema.json."""
+    validate_against("gradescope.schema.json", document, "gradescope results")
+
+
+def write_gradescope(path, report, details=None):
+    """Write ``report`` as Gradescope's results.json at ``path``; always writes a valid file."""
+    try:
+        document = gradescope_document(report, details)
+        validate_gradescope(document)
+    except Exception as error:  # the file Gradescope reads must exist and be valid, whatever happened
+        reason = f"{type(error).__name__}: {error}"
+        document = failure_document(reason + "\n" + "".join(traceback.format_exc(limit=3)))
+        validate_gradescope(document)
+    write_json_atomic(Path(path), document)
+    return document
+
+
+__all__ = ["write_gradescope", "gradescope_document", "validate_gradescope", "failure_document", "FixtureError"]

