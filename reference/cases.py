@@ -145,7 +145,7 @@ def build_resampling_2d(cls):
 
 # ----------------------------------------------------------------------------- convolution
 
-def conv_case(rng, name, description, dims, N, C_in, C_out, K, size, stride=None, padding=0):
+def conv_case(rng, name, description, dims, N, C_in, C_out, K, size, stride=None, padding=0, repeat=False):
     """Conv{1,2}d_stride1 when ``stride`` is None, otherwise the strided Conv{1,2}d."""
     suffix = "1d" if dims == 1 else "2d"
     strided = stride is not None
@@ -172,7 +172,20 @@ def conv_case(rng, name, description, dims, N, C_in, C_out, K, size, stride=None
     prefix = f"conv{suffix}_stride1." if strided else ""
     case.read(prefix + "dLdW", formula="same shape as W: (out_channels, in_channels, K...)")
     case.read(prefix + "dLdb", formula="(out_channels,)")
+    if repeat:
+        repeat_pass(rng, case, (N, C_in, *spatial), (N, C_out, *out), prefix)
     return case
+
+
+def repeat_pass(rng, case, in_shape, out_shape, prefix):
+    """A second forward/backward on the same layer: gradients are overwritten, not accumulated."""
+    case.description += "; a second forward/backward on the same layer"
+    case.call("forward", case.array("A2", normal(rng, *in_shape)), check="second forward output Z")
+    case.call("backward", case.array("dLdZ2", normal(rng, *out_shape)), check="second backward dLdA")
+    case.read(prefix + "dLdW", check=prefix + "dLdW after the second backward",
+              formula="the second pass's gradient alone (overwrite, do not accumulate)")
+    case.read(prefix + "dLdb", check=prefix + "dLdb after the second backward",
+              formula="the second pass's gradient alone (overwrite, do not accumulate)")
 
 
 def build_conv1d_stride1(rng):
@@ -183,7 +196,7 @@ def build_conv1d_stride1(rng):
         conv_case(rng, "kernel_equals_width", "kernel as wide as the input (output width 1)",
                   1, 2, pick(rng, 2, 3), pick(rng, 2, 3), W, W),
         conv_case(rng, "general", "general shapes",
-                  1, 2, pick(rng, 2, 4), pick(rng, 3, 5), pick(rng, 3, 5), pick(rng, 10, 16)),
+                  1, 2, pick(rng, 2, 4), pick(rng, 3, 5), pick(rng, 3, 5), pick(rng, 10, 16), repeat=True),
     ]
 
 
@@ -198,7 +211,7 @@ def build_conv1d(rng):
                   1, 1, pick(rng, 2, 3), pick(rng, 2, 4), pick(rng, 3, 4), pick(rng, 7, 12),
                   stride=2, padding=2),
         conv_case(rng, "stride_1_padding_1", "stride 1 with padding 1 (same-size output)",
-                  1, 2, 2, 3, 3, pick(rng, 5, 9), stride=1, padding=1),
+                  1, 2, 2, 3, 3, pick(rng, 5, 9), stride=1, padding=1, repeat=True),
     ]
 
 
@@ -210,7 +223,7 @@ def build_conv2d_stride1(rng):
         conv_case(rng, "kernel_equals_width", "kernel as wide as the input (W == K), H > W",
                   2, 2, 2, 2, W, (W + pick(rng, 1, 3), W)),
         conv_case(rng, "general_non_square", "general non-square input",
-                  2, 2, pick(rng, 2, 3), pick(rng, 2, 4), 3, (pick(rng, 6, 8), pick(rng, 9, 11))),
+                  2, 2, pick(rng, 2, 3), pick(rng, 2, 4), 3, (pick(rng, 6, 8), pick(rng, 9, 11)), repeat=True),
     ]
 
 
@@ -219,7 +232,7 @@ def build_conv2d(rng):
         conv_case(rng, "stride_remainder_padding", "stride 2 with remainders, padding 1, H != W",
                   2, 2, 2, pick(rng, 2, 3), 3, (pick_even(rng, 6, 8), pick_odd(rng, 9, 11)), stride=2, padding=1),
         conv_case(rng, "stride_ge_kernel", "stride 3 >= kernel 2, no padding",
-                  2, 2, pick(rng, 1, 2), 2, 2, (pick(rng, 7, 9), pick(rng, 5, 8)), stride=3),
+                  2, 2, pick(rng, 1, 2), 2, 2, (pick(rng, 7, 9), pick(rng, 5, 8)), stride=3, repeat=True),
         conv_case(rng, "padding_2_batch1", "padding 2, stride 2, batch 1, kernel 4",
                   2, 1, 2, 2, 4, (pick(rng, 5, 7), pick(rng, 6, 9)), stride=2, padding=2),
     ]
@@ -227,7 +240,7 @@ def build_conv2d(rng):
 
 # ----------------------------------------------------------------------------- transposed convolution
 
-def conv_transpose_case(rng, name, description, dims, N, C_in, C_out, K, factor, size):
+def conv_transpose_case(rng, name, description, dims, N, C_in, C_out, K, factor, size, repeat=False):
     suffix = "1d" if dims == 1 else "2d"
     spatial = (size,) if dims == 1 else tuple(size)
     hyper = {"in_channels": C_in, "out_channels": C_out, "kernel_size": K,
@@ -245,6 +258,8 @@ def conv_transpose_case(rng, name, description, dims, N, C_in, C_out, K, factor,
               check="backward dLdA", formula="same shape as the forward input A")
     case.read(f"conv{suffix}_stride1.dLdW", formula="same shape as W")
     case.read(f"conv{suffix}_stride1.dLdb", formula="(out_channels,)")
+    if repeat:
+        repeat_pass(rng, case, (N, C_in, *spatial), (N, C_out, *out), f"conv{suffix}_stride1.")
     return case
 
 
@@ -253,7 +268,7 @@ def build_conv_transpose_1d(rng):
         conv_transpose_case(rng, "factor_1_batch1", "upsampling factor 1, batch 1, one channel",
                             1, 1, 1, pick(rng, 1, 3), pick(rng, 2, 3), 1, pick(rng, 5, 8)),
         conv_transpose_case(rng, "factor_2", "upsampling factor 2, even width",
-                            1, 2, pick(rng, 2, 3), pick(rng, 2, 3), 3, 2, pick_even(rng, 4, 8)),
+                            1, 2, pick(rng, 2, 3), pick(rng, 2, 3), 3, 2, pick_even(rng, 4, 8), repeat=True),
         conv_transpose_case(rng, "factor_3_kernel_1", "upsampling factor 3, kernel 1, odd width",
                             1, 2, 2, pick(rng, 2, 4), 1, 3, pick_odd(rng, 3, 7)),
     ]
@@ -264,7 +279,7 @@ def build_conv_transpose_2d(rng):
         conv_transpose_case(rng, "factor_1_batch1", "upsampling factor 1, batch 1, H != W",
                             2, 1, 1, 2, 2, 1, (pick(rng, 3, 4), pick(rng, 5, 6))),
         conv_transpose_case(rng, "factor_2_non_square", "upsampling factor 2, non-square input",
-                            2, 2, 2, pick(rng, 2, 3), 3, 2, (pick(rng, 3, 4), pick(rng, 5, 6))),
+                            2, 2, 2, pick(rng, 2, 3), 3, 2, (pick(rng, 3, 4), pick(rng, 5, 6)), repeat=True),
         conv_transpose_case(rng, "factor_3_kernel_1", "upsampling factor 3, kernel 1",
                             2, 2, pick(rng, 1, 2), 2, 1, 3, (pick(rng, 2, 3), pick(rng, 3, 4))),
     ]
@@ -430,9 +445,11 @@ def build_cnn(rng):
     return [
         cnn_case(rng, "batch1_stride1", "batch 1, all strides 1", 1, pick(rng, 10, 14), pick(rng, 2, 3),
                  [pick(rng, 2, 4), pick(rng, 2, 3), pick(rng, 2, 3)], [3, 2, 2], [1, 1, 1], pick(rng, 3, 5)),
-        cnn_case(rng, "strided", "batch 2, strides with remainders", 2, pick(rng, 20, 26), pick(rng, 2, 4),
+        cnn_case(rng, "strided", "batch 2, strides with remainders", 2, pick_where(rng, 20, 26, lambda w: w % 4 == 0),
+                 pick(rng, 2, 4),
                  [pick(rng, 3, 5), pick(rng, 2, 4), pick(rng, 2, 3)], [5, 3, 2], [1, 2, 2], pick(rng, 3, 6)),
-        cnn_case(rng, "kernel1_stride_ge_kernel", "kernel 1 and stride >= kernel", 2, pick(rng, 14, 18),
+        cnn_case(rng, "kernel1_stride_ge_kernel", "kernel 1 and stride >= kernel", 2,
+                 pick_where(rng, 14, 18, lambda w: w % 3 == 0),  # stride 3 leaves both kinds of remainder
                  pick(rng, 1, 3), [pick(rng, 2, 3), pick(rng, 2, 4), 2], [1, 2, 3], [1, 3, 1], pick(rng, 2, 4)),
     ]
 

@@ -77,15 +77,7 @@ MUTANTS = {
 # Items a correct grader must take away but the public fixture set cannot: its cases never put
 # the mutant's bug on the computed path.  Each is a fixture weakness (reference/cases.py), kept
 # visible by the strict xfail below: fixing the fixtures turns it into a failure to clean up here.
-KNOWN_FIXTURE_GAPS = {
-    # CNN "strided" (input width 25, kernels 5/3/2, strides 1/2/2) and "kernel1_stride_ge_kernel"
-    # (width 14, kernels 1/2/3, strides 1/3/1) both leave no remainder at any strided layer, so
-    # Downsample1d.backward never has to restore a skipped sample.
-    "downsample1d_backward_width": {"CNN"},
-    # No Conv1d_stride1, Conv1d or ConvTranspose1d case calls backward twice on one instance, so a
-    # dLdW that accumulates across calls is never seen (BatchNorm2d's "two_train_steps" does check this).
-    "conv1d_grad_accumulates": {"Conv1d_stride1", "Conv1d", "ConvTranspose1d"},
-}
+KNOWN_FIXTURE_GAPS = {}
 
 
 # ----------------------------------------------------------------------------- which items a mutant can affect
