@@ -6,6 +6,7 @@ when pytest or the fixture set fails.
 """
 import contextlib
 import io
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from autograder.report import Report
 from autograder.sandbox import Limits
 
 AUTOGRADER_DIR = Path(__file__).resolve().parent
+AUTOLOAD_VARIABLE = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 PYTEST_OK = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
 
 
@@ -44,11 +46,11 @@ def grade_submission(submission, fixtures=DEFAULT_FIXTURES, only=(), limits=Limi
     started = time.monotonic()
     plugin = GradingPlugin(submission, fixtures, limits, jobs, only=only, rubric=rubric)
     plugin.__name__ = PLUGIN_NAME  # pytest registers a plugin object under its __name__
-    args = [str(AUTOGRADER_DIR), "-q", "-p", "no:cacheprovider", "--rootdir", str(AUTOGRADER_DIR.parent),
+    args = [str(AUTOGRADER_DIR), "-q", "-p", "no:cacheprovider", "-p", "pytest_timeout", "--rootdir", str(AUTOGRADER_DIR.parent),
             "--submission", str(submission), "--fixture-set", str(fixtures),
             "--case-timeout", str(limits.timeout), "--grading-jobs", str(jobs), *extra_pytest_args]
     sink = pytest_output if pytest_output is not None else io.StringIO()
-    with contextlib.redirect_stdout(sink):
+    with contextlib.redirect_stdout(sink), plugin_autoload_disabled():
         exit_code = pytest.main(args, plugins=[plugin])
     results = collect_results(plugin)
     report = Report.from_results(submission, rubric, plugin.fixture_set, results, only=only,
@@ -57,6 +59,20 @@ def grade_submission(submission, fixtures=DEFAULT_FIXTURES, only=(), limits=Limi
         report.status = "error"
         report.error = f"the graded test suite did not run to completion (pytest exit code {int(exit_code)})"
     return report
+
+
+@contextlib.contextmanager
+def plugin_autoload_disabled():
+    """Only the plugins the grader names run in the scoring process (and none is imported for nothing)."""
+    previous = os.environ.get(AUTOLOAD_VARIABLE)
+    os.environ[AUTOLOAD_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(AUTOLOAD_VARIABLE, None)
+        else:
+            os.environ[AUTOLOAD_VARIABLE] = previous
 
 
 def collect_results(plugin):
