@@ -1,5 +1,7 @@
 """Shared helpers for the project's tests: running ``runner.py`` in a subprocess."""
+import atexit
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,6 +16,45 @@ TEMPLATE = ROOT / "student_template"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+DELETED_LIST = "DELETED"  # in a variant's mytorch/: module files of complete/ it removes, one per line
+BUILT = SUBMISSIONS / ".built"  # git-ignored
+BUILT.mkdir(exist_ok=True)
+_built = {}
+
+
+def variant_files(name):
+    """What ``tests/submissions/<name>`` changes in complete/: ({file: bytes} replaced or added, {deleted})."""
+    package = SUBMISSIONS / name / "mytorch"
+    files = {p.name: p.read_bytes() for p in package.glob("*.py")}
+    deleted_list = package / DELETED_LIST
+    deleted = set(deleted_list.read_text().split()) if deleted_list.exists() else set()
+    return files, deleted
+
+
+def submission(name):
+    """A gradable folder for ``tests/submissions/<name>``.
+
+    Mutant and hostile folders hold only the modules they change (plus a
+    ``DELETED`` list); the full package is complete/ with those applied, built
+    once per session under ``tests/submissions/.built/`` (inside the repository,
+    where a hostile submission would really sit next to the fixtures).
+    """
+    if name == "complete":
+        return COMPLETE
+    if name not in _built:
+        target = BUILT / name
+        shutil.rmtree(target, ignore_errors=True)
+        atexit.register(shutil.rmtree, target, True)
+        shutil.copytree(COMPLETE / "mytorch", target / "mytorch",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        files, deleted = variant_files(name)
+        for file_name in deleted:
+            (target / "mytorch" / file_name).unlink()
+        for file_name, data in files.items():
+            (target / "mytorch" / file_name).write_bytes(data)
+        _built[name] = target
+    return _built[name]
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Hostile and broken submissions, graded end to end by ``runner.py`` (untrusted code).
 
-Every ``tests/submissions/hostile_<name>/`` is ``tests/submissions/complete/`` with ONE
-hostile ``mytorch/flatten.py`` (or, for ``missing_module``, none); its header comment says
+Every ``tests/submissions/hostile_<name>/`` holds ONE hostile ``mytorch/flatten.py`` (or, for
+``missing_module``, a ``DELETED`` list naming it); ``conftest.submission`` lays it over
+``tests/submissions/complete/`` to build the graded package.  Its header comment says
 what it does, often one misbehaviour per fixture case of the Flatten item.  flatten.py is
 used by the Flatten item (and, through imports, by CNN and the scanning MLPs), so grading
 ``--only Flatten,Upsampling1d`` shows both the damage (Flatten) and its containment
@@ -31,7 +32,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from conftest import COMPLETE, ROOT, SUBMISSIONS
+from conftest import COMPLETE, ROOT, SUBMISSIONS, submission, variant_files
 
 MANIFEST = json.loads((ROOT / "fixtures" / "manifest.json").read_text())
 RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
@@ -258,7 +259,7 @@ def start_run(name, base):
                           "--timeout", 2, limit=2 * graded_cases(["Flatten"]) + SLACK_SECONDS)
     hostile = next(h for h in HOSTILES if h.name == name)
     limit = hostile.timeout * graded_cases(hostile.only) + SLACK_SECONDS
-    return run_runner(base / "cwd", "--submission", SUBMISSIONS / f"hostile_{name}", "--only", ",".join(hostile.only),
+    return run_runner(base / "cwd", "--submission", submission(f"hostile_{name}"), "--only", ",".join(hostile.only),
                       "--timeout", hostile.timeout, limit=limit)
 
 
@@ -297,7 +298,8 @@ def runs(request, tmp_path_factory):
 
 def planted_files(run, name):
     """Files the hostile code tried to create outside its working folder and that exist."""
-    places = [ROOT / "fixtures", SUBMISSIONS / f"hostile_{name}", SUBMISSIONS / f"hostile_{name}" / "mytorch",
+    places = [ROOT / "fixtures", submission(f"hostile_{name}"), submission(f"hostile_{name}") / "mytorch",
+              SUBMISSIONS / f"hostile_{name}", SUBMISSIONS / f"hostile_{name}" / "mytorch",
               run.cwd, Path(os.__file__).parent, Path("/tmp")]
     found = [path for place in places if place.is_dir() for path in place.glob(f"{PWNED}*")]
     report = run.cwd / "report.json"
@@ -399,10 +401,12 @@ def test_every_hostile_folder_is_complete_plus_one_changed_flatten():
     assert folders == sorted(HOSTILE_NAMES)
     reference = {p.name: p.read_bytes() for p in (COMPLETE / "mytorch").glob("*.py")}
     for name in HOSTILE_NAMES:
-        package = SUBMISSIONS / f"hostile_{name}" / "mytorch"
+        package = submission(f"hostile_{name}") / "mytorch"
         files = {p.name: p.read_bytes() for p in package.glob("*.py")}
         changed = {f for f in reference.keys() | files.keys() if reference.get(f) != files.get(f)}
         assert changed == {"flatten.py"}, (name, changed)
+        overlay, deleted = variant_files(f"hostile_{name}")
+        assert set(overlay) | deleted == {"flatten.py"}, (name, set(overlay), deleted)
         if "flatten.py" in files:
             assert files["flatten.py"].startswith(b"# HOSTILE"), name
 
@@ -415,6 +419,6 @@ def test_inputs_mutated_by_the_child_never_reach_the_expected_values():
     case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
     before = {key: value.copy() for key, value in case.arrays.items()}
     for _ in range(2):
-        outcome = run_in_sandbox(SUBMISSIONS / "hostile_mutates_input", case, Limits(timeout=5))
+        outcome = run_in_sandbox(submission("hostile_mutates_input"), case, Limits(timeout=5))
         assert grade_outcome(case, outcome, Limits(timeout=5)).passed
     assert all(np.array_equal(before[key], case.arrays[key]) for key in before)

@@ -1,5 +1,8 @@
 """Mutant submissions: the complete solution with ONE realistic student bug each.
 
+``tests/submissions/mutant_<name>/mytorch/`` holds only the module the bug is in;
+``conftest.submission`` lays it over ``tests/submissions/complete/``.
+
 For every mutant the real runner (``python runner.py --submission DIR --json``)
 must take away exactly the rubric items the bug breaks, and no other.
 
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COMPLETE, ROOT, SUBMISSIONS
+from conftest import COMPLETE, ROOT, SUBMISSIONS, submission
 
 RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
 ITEMS = [item["name"] for item in RUBRIC["items"]]
@@ -171,7 +174,7 @@ def test_import_analysis_sees_dependencies():
 
 def grading_plan(name):
     """(items that could be affected, items to grade) for one mutant."""
-    package = SUBMISSIONS / f"mutant_{name}" / "mytorch"
+    package = submission(f"mutant_{name}") / "mytorch"
     changed = changed_modules(package)
     assert len(changed) == 1, f"mutant_{name} must change exactly one module, changed {sorted(changed)}"
     candidates = affected_items(package, changed)
@@ -188,7 +191,7 @@ def graded(tmp_path_factory, runner_run):
 
     def run(name, only):
         json_path = tmp_path_factory.mktemp(name) / "report.json"
-        return runner_run("--submission", SUBMISSIONS / f"mutant_{name}", "--only", ",".join(only),
+        return runner_run("--submission", submission(f"mutant_{name}"), "--only", ",".join(only),
                           json_path=json_path)
 
     def grade(name):

@@ -9,7 +9,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from conftest import COMPLETE, ROOT, SUBMISSIONS, TEMPLATE
+from conftest import COMPLETE, ROOT, SUBMISSIONS, TEMPLATE, submission
 
 from autograder.child import encode
 from autograder.compare import Mismatch, assert_close, to_array
@@ -19,7 +19,7 @@ RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
 ITEMS = [item["name"] for item in RUBRIC["items"]]
 POINTS = {item["name"]: float(item["points"]) for item in RUBRIC["items"]}
 REPORT_SCHEMA = json.loads((ROOT / "autograder" / "schemas" / "report.schema.json").read_text())
-MEANPOOL_MUTANT = SUBMISSIONS / "mutant_meanpool_no_divide"  # backward forgets the 1/K^2
+MEANPOOL_MUTANT = submission("mutant_meanpool_no_divide")  # backward forgets the 1/K^2
 
 
 def validate(report):
