@@ -13,7 +13,6 @@ Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent

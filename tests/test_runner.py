@@ -9,7 +9,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from conftest import COMPLETE, ROOT, SUBMISSIONS, TEMPLATE, submission
+from conftest import COMPLETE, ROOT, TEMPLATE, submission
 
 from autograder.child import encode
 from autograder.compare import Mismatch, assert_close, to_array
