@@ -1,6 +1,8 @@
 """The fixture generator, the committed fixture set and its verification."""
 import hashlib
 import json
+import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -13,7 +15,8 @@ import pytest
 from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME, FixtureError, load_fixture_set, validate_manifest
 from autograder.sandbox import Limits, build_request
 from reference.cases import ITEM_BUILDERS
-from reference.generate import DEFAULT_SEED, build_fixture_set, check_fixture_set, npz_bytes
+from reference.check import check_fixture_set
+from reference.generate import DEFAULT_SEED, build_fixture_set, npz_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_SIZE_LIMIT = 5 * 1024 * 1024
@@ -45,6 +48,7 @@ def test_check_command_passes_on_a_clean_tree():
     run = subprocess.run([sys.executable, "-m", "reference.generate", "--check"], cwd=ROOT,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+    assert "match the reference" in run.stdout
 
 
 def test_every_rubric_item_has_a_fixture_file_with_at_least_three_cases(public_set):
@@ -77,13 +81,36 @@ def test_another_seed_draws_other_shapes(public_set):
     assert len(differing) >= len(manifest["items"]) // 2, differing
 
 
-def tamper_array(path, key):
-    """Rewrite one array of an .npz with a changed element, keeping everything else."""
+def tamper_array(path, key, change=lambda a: a.flat.__setitem__(0, a.flat[0] + 1.0)):
+    """Rewrite one array of an .npz (``change`` edits a copy in place), keeping everything else."""
     with np.load(path, allow_pickle=False) as archive:
         arrays = {k: archive[k] for k in archive.files}
     arrays[key] = arrays[key].copy()
-    arrays[key].flat[0] += 1.0
+    change(arrays[key])
     path.write_bytes(npz_bytes({k.removesuffix(".npy"): v for k, v in arrays.items()}))
+
+
+def edit_manifest(root, edit):
+    manifest = json.loads((root / MANIFEST_NAME).read_text())
+    edit(manifest)
+    (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def rehash(root, item):
+    """Record the file's new sha256 in the manifest, as someone regenerating on another machine would."""
+    digest = hashlib.sha256((root / f"{item}.npz").read_bytes()).hexdigest()
+    edit_manifest(root, lambda m: m["items"][item].__setitem__("sha256", digest))
+
+
+def check_command(fixtures, **env_changes):
+    env = {key: value for key, value in os.environ.items() if key not in env_changes}
+    env.update({key: value for key, value in env_changes.items() if value is not None})
+    return subprocess.run([sys.executable, "-m", "reference.generate", "--check", "--out", str(fixtures)],
+                          cwd=ROOT, capture_output=True, text=True, env=env)
+
+
+def add_ulps(array, ulps, index=0):
+    array.flat[index] = np.float64(array.flat[index]) + ulps * np.spacing(np.float64(array.flat[index]))
 
 
 def test_check_names_a_tampered_array_and_file(fixture_copy):
@@ -91,17 +118,108 @@ def test_check_names_a_tampered_array_and_file(fixture_copy):
     problems = check_fixture_set(fixture_copy)
     assert any("Conv1d.npz" in p and "stride_remainder.out.0" in p for p in problems), problems
     assert any("sha256" in p and "Conv1d.npz" in p for p in problems), problems
-    run = subprocess.run([sys.executable, "-m", "reference.generate", "--check", "--out", str(fixture_copy)],
-                         cwd=ROOT, capture_output=True, text=True)
+    run = check_command(fixture_copy)
     assert run.returncode == 1 and "stride_remainder.out.0" in run.stderr
 
 
 def test_check_detects_a_tampered_sha256(fixture_copy):
-    manifest = json.loads((fixture_copy / MANIFEST_NAME).read_text())
-    manifest["items"]["Flatten"]["sha256"] = "0" * 64
-    (fixture_copy / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n")
+    edit_manifest(fixture_copy, lambda m: m["items"]["Flatten"].__setitem__("sha256", "0" * 64))
     problems = check_fixture_set(fixture_copy)
-    assert any("Flatten.npz" in p and "sha256" in p for p in problems), problems
+    assert problems == [f"{fixture_copy / 'Flatten.npz'}: sha256 does not match the one the manifest records "
+                        f"(item Flatten)"]
+
+
+def test_computed_values_within_the_reproduction_tolerance_pass(fixture_copy):
+    """Another BLAS kernel sums in another order: the last bits of expectations move, the check passes."""
+    def nudge(array):
+        for index in range(0, array.size, 3):
+            add_ulps(array, 40, index)
+    tamper_array(fixture_copy / "Conv2d_stride1.npz", "general_non_square.out.0", nudge)
+    rehash(fixture_copy, "Conv2d_stride1")
+    assert check_fixture_set(fixture_copy) == []
+
+
+@pytest.mark.parametrize("relative", [1e-9, 1e-6])
+def test_an_expectation_moved_beyond_the_reproduction_tolerance_fails(fixture_copy, relative):
+    key = "stride_remainder.out.2"
+    tamper_array(fixture_copy / "Conv1d.npz", key, lambda a: a.__imul__(1 + relative))
+    rehash(fixture_copy, "Conv1d")
+    problems = check_fixture_set(fixture_copy)
+    assert len(problems) == 1 and "Conv1d.npz" in problems[0] and key in problems[0], problems
+    assert "reproduction tolerance" in problems[0] and "max abs diff" in problems[0]
+
+
+@pytest.mark.parametrize("key", ["stride_remainder.in.A", "stride_remainder.in.W"])
+def test_an_input_one_ulp_off_fails(fixture_copy, key):
+    tamper_array(fixture_copy / "Conv1d.npz", key, lambda a: add_ulps(a, 1, a.size // 2))
+    rehash(fixture_copy, "Conv1d")
+    problems = check_fixture_set(fixture_copy)
+    assert len(problems) == 1 and key in problems[0] and "bit-identical" in problems[0], problems
+    with np.load(fixture_copy / "Conv1d.npz", allow_pickle=False) as archive:
+        shape = archive[key].shape
+    where = [int(i) for i in np.unravel_index(int(np.prod(shape)) // 2, shape)]
+    assert f"differs in 1 of {int(np.prod(shape))} elements" in problems[0] and f"first at {where}" in problems[0]
+
+
+def test_a_missing_or_extra_array_fails(fixture_copy):
+    with np.load(fixture_copy / "Flatten.npz", allow_pickle=False) as archive:
+        arrays = {k.removesuffix(".npy"): archive[k] for k in archive.files}
+    removed = sorted(arrays)[0]
+    del arrays[removed]
+    arrays["bogus.out.0"] = np.zeros(3)
+    (fixture_copy / "Flatten.npz").write_bytes(npz_bytes(arrays))
+    rehash(fixture_copy, "Flatten")
+    problems = check_fixture_set(fixture_copy)
+    assert any(f"array '{removed}' is missing" in p for p in problems), problems
+    assert any("unexpected array 'bogus.out.0'" in p for p in problems), problems
+
+
+def test_a_missing_item_file_fails(fixture_copy):
+    (fixture_copy / "Flatten.npz").unlink()
+    assert check_fixture_set(fixture_copy) == [f"{fixture_copy / 'Flatten.npz'}: missing (item Flatten)"]
+
+
+@pytest.mark.parametrize("edit, where", [
+    (lambda m: m["items"].pop("Flatten"), "/items/Flatten: missing"),
+    (lambda m: m["items"].__setitem__("Extra", m["items"]["Flatten"]), "/items/Extra: not in the regenerated"),
+    (lambda m: m["items"]["Conv1d"]["cases"].pop(), "/items/Conv1d/cases: "),
+    (lambda m: m["items"]["Conv1d"]["tolerance"].__setitem__("rtol", 1.0000000000000002e-06),
+     "/items/Conv1d/tolerance/rtol: committed 1.0000000000000002e-06"),
+    (lambda m: m["items"]["Conv1d"]["cases"][0]["hyperparameters"].__setitem__("stride", 3),
+     "/items/Conv1d/cases/0/hyperparameters/stride: committed 3, regenerated 2"),
+    (lambda m: m["items"]["Conv1d"]["cases"][0]["program"]["args"].__setitem__(0, 2.0),
+     "/items/Conv1d/cases/0/program/args/0: committed 2.0, regenerated 2"),
+    (lambda m: m.__setitem__("generator_version", "0.9"), "/generator_version: committed \"0.9\""),
+], ids=["missing item", "extra item", "missing case", "tolerance", "hyperparameter", "int vs float", "metadata"])
+def test_any_change_to_what_defines_a_case_fails(fixture_copy, edit, where):
+    edit_manifest(fixture_copy, edit)
+    problems = check_fixture_set(fixture_copy)
+    assert any(where in p for p in problems), problems
+
+
+def cpu_supports(coretype):
+    """Whether this CPU can run OpenBLAS's kernel for ``coretype`` (a kernel it cannot run would crash)."""
+    needs = {"Prescott": "sse3", "Sandybridge": "avx", "Haswell": "avx2", "Zen": "avx2", "SkylakeX": "avx512f"}
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return False
+    return needs[coretype] in flags.split(":", 1)[1].split() or (needs[coretype] == "sse3" and "pni" in flags)
+
+
+OPENBLAS_CORETYPES = ["Haswell", "SkylakeX", "Zen", "Sandybridge", "Prescott"]
+
+
+def test_check_passes_under_every_openblas_kernel():
+    """OpenBLAS picks a kernel per CPU, and with it the summation order: the committed set must check on all."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("the OpenBLAS core types named here are x86-64 kernels")
+    supported = [coretype for coretype in OPENBLAS_CORETYPES if cpu_supports(coretype)]
+    assert len(supported) >= 3, f"this CPU runs only {supported}"
+    for coretype in [None, *supported]:  # None: the variable unset, OpenBLAS's own choice
+        run = check_command(DEFAULT_FIXTURES, OPENBLAS_CORETYPE=coretype)
+        assert run.returncode == 0, f"OPENBLAS_CORETYPE={coretype}:\n{run.stderr}"
+        assert "match the reference" in run.stdout
 
 
 def test_loader_refuses_a_modified_file_and_names_it(fixture_copy):
@@ -111,9 +229,7 @@ def test_loader_refuses_a_modified_file_and_names_it(fixture_copy):
 
 
 def test_loader_refuses_a_manifest_that_fails_its_schema(fixture_copy):
-    manifest = json.loads((fixture_copy / MANIFEST_NAME).read_text())
-    manifest["items"]["Conv1d"]["tolerance"]["rtol"] = "loose"
-    (fixture_copy / MANIFEST_NAME).write_text(json.dumps(manifest))
+    edit_manifest(fixture_copy, lambda m: m["items"]["Conv1d"]["tolerance"].__setitem__("rtol", "loose"))
     with pytest.raises(FixtureError, match=r"manifest\.json.*rtol"):
         load_fixture_set(fixture_copy)
 
