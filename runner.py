@@ -25,6 +25,7 @@ from autograder.sandbox import Limits  # noqa: E402
 
 DEFAULT_SUBMISSION = ROOT / "student_template"
 EXIT_GRADED, EXIT_HARNESS_ERROR = 0, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
 def parse_args(argv):
@@ -61,14 +62,31 @@ def print_rubric(rubric):
 
 
 def emit(report, args):
-    """Print the human report, write the requested files, end with the JSON line."""
-    print(report.render(verbose=args.verbose))
+    """Write the requested files, print the human report, end with the JSON line; return the exit code.
+
+    The files come first, so a reader that stops early (``| head``) loses none of them.  A
+    file that cannot be written costs one line on stderr and exit code 2, never the report
+    on stdout nor the JSON line, which is always printed last.
+    """
+    exit_code = EXIT_GRADED if report.status == "graded" else EXIT_HARNESS_ERROR
+    writers = []
     if args.json:
-        write_report(args.json, report)
+        writers.append((args.json, write_report))
     if args.format == "gradescope":
         from autograder.formats import write_gradescope
-        write_gradescope(args.gradescope_out, report)
+        writers.append((args.gradescope_out, write_gradescope))
+    errors = []
+    for path, write in writers:
+        try:
+            write(path, report)
+        except OSError as error:
+            errors.append(f"error: cannot write {path}: {error.strerror or error}")
+    print(report.render(verbose=args.verbose), flush=True)
+    for error in errors:
+        print(error, file=sys.stderr, flush=True)
+        exit_code = EXIT_HARNESS_ERROR
     print(report.autolab_line(), flush=True)
+    return exit_code
 
 
 def grade(args):
@@ -88,18 +106,58 @@ def grade(args):
                                   pytest_output=sys.stdout if args.verbose else None)
     except (FixtureError, SubmissionError) as error:
         print(f"error: {error}", file=sys.stderr)
-        emit(Report.failed(args.submission, rubric, str(error)), args)
-        return EXIT_HARNESS_ERROR
-    emit(report, args)
-    return EXIT_GRADED if report.status == "graded" else EXIT_HARNESS_ERROR
+        return emit(Report.failed(args.submission, rubric, str(error)), args)
+    return emit(report, args)
+
+
+class ReaderMayLeave:
+    """``sys.stdout`` for a reader that may stop early (``python runner.py | head``).
+
+    After the first broken pipe, output goes nowhere and grading goes on, so the files the
+    run was asked to write are still written; the run then ends with the exit code of a
+    shell tool stopped by SIGPIPE, with no traceback.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.gone = False
+
+    def _leave(self):
+        self.gone = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())  # the final flush must not fail
+
+    def write(self, text):
+        if not self.gone:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._leave()
+        return len(text)
+
+    def flush(self):
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._leave()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["batch"]:
-        from autograder.batch import main as batch_main
-        return batch_main(argv[1:])
-    return grade(parse_args(argv))
+    stdout = sys.stdout = ReaderMayLeave(sys.stdout)
+    try:
+        if argv[:1] == ["batch"]:
+            from autograder.batch import main as batch_main
+            exit_code = batch_main(argv[1:])
+        else:
+            exit_code = grade(parse_args(argv))
+        stdout.flush()
+    finally:
+        sys.stdout = stdout.stream
+    return EXIT_BROKEN_PIPE if stdout.gone else exit_code
 
 
 if __name__ == "__main__":

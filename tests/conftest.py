@@ -1,6 +1,7 @@
 """Shared helpers for the project's tests: running ``runner.py`` in a subprocess."""
 import atexit
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,8 +19,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DELETED_LIST = "DELETED"  # in a variant's mytorch/: module files of complete/ it removes, one per line
-BUILT = SUBMISSIONS / ".built"  # git-ignored
-BUILT.mkdir(exist_ok=True)
+BUILT = SUBMISSIONS / ".built" / str(os.getpid())  # git-ignored; one folder per test session
+BUILT.mkdir(parents=True, exist_ok=True)
+atexit.register(shutil.rmtree, BUILT, True)
 _built = {}
 
 
@@ -45,7 +47,6 @@ def submission(name):
     if name not in _built:
         target = BUILT / name
         shutil.rmtree(target, ignore_errors=True)
-        atexit.register(shutil.rmtree, target, True)
         shutil.copytree(COMPLETE / "mytorch", target / "mytorch",
                         ignore=shutil.ignore_patterns("__pycache__"))
         files, deleted = variant_files(name)

@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -273,3 +274,13 @@ def test_child_requests_carry_inputs_only():
             assert expected_keys and not expected_keys & set(case.inputs())
             text = json.dumps(request)
             assert ".out." not in text and ".ref." not in text
+
+
+def test_readme_states_the_reproduction_tolerance_and_the_numpy_range():
+    from reference.check import REPRODUCTION_TOLERANCE
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"tolerance `{REPRODUCTION_TOLERANCE.describe()}`" in readme
+    requirement = next(line for line in (ROOT / "requirements.txt").read_text().splitlines()
+                       if line.startswith("numpy"))
+    low, major, minor = re.fullmatch(r"numpy>=(\d+\.\d+),<(\d+)\.(\d+)", requirement).groups()
+    assert f"Supported NumPy: {low} to {major}.{int(minor) - 1}" in readme

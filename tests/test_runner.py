@@ -248,3 +248,31 @@ def test_assert_close_tolerances_and_scalars():
         assert_close(np.array(2.0), np.array(1.5), 1e-6, 1e-9, "loss")
     assert "Mismatched elements: 1 / 1 (100%)" in str(raised.value)
     assert "got 2, expected 1.5" in str(raised.value)
+
+
+@pytest.mark.parametrize("option", ["--json", "--gradescope-out"])
+def test_an_unwritable_output_file_is_one_line_and_exit_2(tmp_path, runner_run, option):
+    """Writing a file is inside the error boundary: one line on stderr, exit 2, the JSON line still last."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "report.json"  # its parent is a file: no user, root included, can create it
+    extra = ["--format", "gradescope"] if option == "--gradescope-out" else []
+    run = runner_run("--submission", COMPLETE, "--only", "Flatten", option, target, *extra)
+    assert run.returncode == 2
+    assert re.fullmatch(rf"error: cannot write {re.escape(str(target))}: [^\n]+\n", run.stderr), run.stderr
+    assert "Total score: 5/100 (+0/15 bonus)" in run.stdout
+    assert run.last_line == {"scores": {"Flatten": 5.0}, "scoreboard": [5.0, 0.0]}
+    assert not target.exists()
+
+
+def test_a_reader_that_stops_early_ends_the_runner_quietly(tmp_path):
+    """``python runner.py | head -1``: no BrokenPipeError traceback, the --json report still written."""
+    report = tmp_path / "report.json"
+    process = subprocess.Popen([sys.executable, str(ROOT / "runner.py"), "--submission", str(TEMPLATE), "-v",
+                                "--json", str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    process.stdout.read(1)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 141, stderr
+    assert stderr == ""
+    validate(json.loads(report.read_text()))
