@@ -18,10 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.fixtures import DEFAULT_FIXTURES, FixtureError  # noqa: E402
-from autograder.grading import load_rubric  # noqa: E402
+from autograder.core import DEFAULT_JOBS, Settings, grade  # noqa: E402
+from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set, read_rubric  # noqa: E402
 from autograder.report import Report, write_report  # noqa: E402
+from autograder.rubric import Rubric  # noqa: E402
 from autograder.sandbox import Limits  # noqa: E402
+from autograder.submission import SubmissionError, locate_package  # noqa: E402
 
 DEFAULT_SUBMISSION = ROOT / "student_template"
 EXIT_GRADED, EXIT_HARNESS_ERROR = 0, 2
@@ -45,20 +47,18 @@ def parse_args(argv):
                         help="where --format gradescope writes its file (default: results.json)")
     parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="SECONDS",
                         help="wall-clock limit for one case (default %(default)s)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="items graded in parallel (default: number of CPUs)")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
+                        help="items graded in parallel (default: number of CPUs, %(default)s here)")
     parser.add_argument("--list", action="store_true", help="print the rubric and exit")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show pytest's output and every failing case in full")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show every failing case in full")
     return parser.parse_args(argv)
 
 
-def print_rubric(rubric):
-    for section in ("main", "bonus"):
-        print(f"{rubric['sections'][section]['title']} ({rubric['sections'][section]['max']:g} points)")
-        for item in (i for i in rubric["items"] if i["section"] == section):
-            print(f"  {item['name']:<24} {item['points']:>5g}  {item['policy'].replace('_', ' ')}  "
-                  f"({', '.join(item['classes'])})")
+def print_rubric(rubric: Rubric) -> None:
+    for section, info in rubric.sections.items():
+        print(f"{info.title} ({info.max:g} points)")
+        for item in (i for i in rubric.items if i.section is section):
+            print(f"  {item.name:<24} {item.points:>5g}  {item.policy.replace('_', ' ')}  ({', '.join(item.classes)})")
 
 
 def emit(report, args):
@@ -89,25 +89,41 @@ def emit(report, args):
     return exit_code
 
 
-def grade(args):
-    from autograder.session import SubmissionError, check_submission, grade_submission
-    rubric = load_rubric()
-    if args.list:
-        print_rubric(rubric)
-        return EXIT_GRADED
-    unknown = sorted(set(args.only) - {i["name"] for i in rubric["items"]})
-    if unknown:
-        print(f"error: unknown item(s) for --only: {', '.join(unknown)} (see --list)", file=sys.stderr)
-        return EXIT_HARNESS_ERROR
+def trusted_rubric(fixtures: Path) -> Rubric | None:
+    """The fixture set's rubric, or None when even its manifest cannot be trusted."""
     try:
-        check_submission(args.submission)
-        report = grade_submission(args.submission, args.fixtures, only=args.only,
-                                  limits=Limits(timeout=args.timeout), jobs=args.jobs,
-                                  pytest_output=sys.stdout if args.verbose else None)
+        return read_rubric(fixtures)
+    except FixtureError:
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Grade one submission as ``args`` say; return the exit code."""
+    try:
+        settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+    if args.list:
+        try:
+            print_rubric(read_rubric(args.fixtures))
+        except FixtureError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_HARNESS_ERROR
+        return EXIT_GRADED
+    rubric = trusted_rubric(args.fixtures)
+    if args.only and rubric is not None:  # an untrusted fixture set is reported below, as a failed grading
+        unknown = sorted(set(args.only) - set(rubric.names))
+        if unknown:
+            print(f"error: unknown item(s) for --only: {', '.join(unknown)} (see --list)", file=sys.stderr)
+            return EXIT_HARNESS_ERROR
+    try:
+        submission = locate_package(args.submission)
+        fixture_set = load_fixture_set(args.fixtures, only=args.only)
     except (FixtureError, SubmissionError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return emit(Report.failed(args.submission, rubric, str(error)), args)
-    return emit(report, args)
+        return emit(Report.failed(args.submission, rubric, str(error), only=args.only), args)
+    return emit(grade(submission, fixture_set, settings), args)
 
 
 class ReaderMayLeave:
@@ -153,7 +169,7 @@ def main(argv=None):
             from autograder.batch import main as batch_main
             exit_code = batch_main(argv[1:])
         else:
-            exit_code = grade(parse_args(argv))
+            exit_code = run(parse_args(argv))
         stdout.flush()
     finally:
         sys.stdout = stdout.stream

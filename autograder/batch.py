@@ -19,7 +19,7 @@ report without a fixture set, which the next run grades again.
 Isolation: each submission is graded by a worker process of its own
 (``python -m autograder.batch --worker ...``), which extracts the handin
 safely (:mod:`autograder.archives`) into a scratch folder and calls
-:func:`autograder.session.grade_submission` with ``jobs=1``, exactly as the
+:func:`autograder.core.grade` with ``jobs=1``, exactly as the
 single-submission runner does; up to ``--jobs`` workers run at once, so the
 parallelism is across submissions.  A worker per submission rather than a
 shared ``ProcessPoolExecutor``: a worker that dies (killed, out of memory, a
@@ -51,22 +51,17 @@ from pathlib import Path
 
 from autograder.archives import ArchiveError, archive_suffix, extract_archive, strip_archive_suffix
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set, validate_against
-from autograder.grading import load_rubric
 from autograder.report import HARNESS_VERSION, Report, validate_report, write_json_atomic, write_report
+from autograder.rubric import Rubric, Section
 from autograder.sandbox import Limits
+from autograder.submission import IGNORED_NAMES, SubmissionError, locate_package
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_COMMAND = [sys.executable, "-m", "autograder.batch", "--worker"]
-PACKAGE = "mytorch"
-IGNORED_NAMES = ("__MACOSX",)
 RESERVED_IDS = {"summary", "grades"}  # summary.json sits next to the reports (grades.csv too, for clarity)
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 SUBMISSION_TIMEOUT_MARGIN = 60.0
 LOG_TAIL_CHARS = 1500
-
-
-class SubmissionError(Exception):
-    """A submission that cannot be graded: no mytorch/ package, an unusable entry."""
 
 
 class UsageError(Exception):
@@ -93,7 +88,7 @@ class Settings:
     out: Path
     fixtures: Path
     fixture_set: object
-    rubric: dict
+    rubric: Rubric
     case_timeout: float
     submission_timeout: float
     jobs: int
@@ -133,24 +128,6 @@ def discover(submissions, out):
     return entries
 
 
-def locate_package(root):
-    """The folder holding mytorch/: ``root`` itself or its only subfolder that does."""
-    root = Path(root)
-    if (root / PACKAGE).is_dir():
-        return root
-    candidates = sorted(child for child in root.iterdir()
-                        if child.is_dir() and not child.name.startswith(".") and child.name not in IGNORED_NAMES
-                        and (child / PACKAGE).is_dir())
-    if len(candidates) == 1:
-        return candidates[0]
-    if candidates:
-        raise SubmissionError(f"several folders hold a {PACKAGE}/ package "
-                              f"({', '.join(c.name for c in candidates)}): cannot tell which to grade")
-    found = sorted(child.name + ("/" if child.is_dir() else "") for child in root.iterdir())
-    shown = ", ".join(found[:10]) + (", ..." if len(found) > 10 else "") if found else "nothing"
-    raise SubmissionError(f"no {PACKAGE}/ package folder at the top or one level down (found: {shown})")
-
-
 def prepare_submission(entry_path, kind, scratch):
     """The folder to grade: the submission folder itself, or the safely extracted archive."""
     entry_path = Path(entry_path)
@@ -173,13 +150,13 @@ def worker_main(argv):
     parser.add_argument("--timeout", type=float, required=True)
     parser.add_argument("--scratch", type=Path, required=True)
     args = parser.parse_args(argv)
-    from autograder.session import SubmissionError as SessionSubmissionError, grade_submission
-    rubric = load_rubric()
+    from autograder.core import Settings as GradingSettings, grade
+    fixture_set = load_fixture_set(args.fixtures)
     try:
         folder = prepare_submission(args.entry, args.kind, args.scratch)
-        report = grade_submission(folder, args.fixtures, limits=Limits(timeout=args.timeout), jobs=1)
-    except (ArchiveError, SubmissionError, SessionSubmissionError) as error:
-        report = Report.failed(args.entry, rubric, str(error), load_fixture_set(args.fixtures))
+        report = grade(folder, fixture_set, GradingSettings(Limits(timeout=args.timeout), jobs=1))
+    except (ArchiveError, SubmissionError) as error:
+        report = Report.failed(args.entry, fixture_set.rubric, str(error), fixture_set)
     report.submission = str(args.entry)
     write_report(args.report, report)
     return 0
@@ -215,7 +192,7 @@ def reusable_report(path, entry, settings):
         return None
     same = (document["harness_version"] == HARNESS_VERSION
             and document["fixture_set"].get("id") == settings.fixture_set.id
-            and document["rubric"] == {"name": settings.rubric["name"], "version": settings.rubric["version"]})
+            and document["rubric"] == settings.rubric.identity())
     return document if same else None
 
 
@@ -401,7 +378,7 @@ def format_seconds(seconds):
 # ----------------------------------------------------------------------------- outputs
 
 def grades_csv(outcomes, rubric):
-    items = [item["name"] for item in rubric["items"]]
+    items = rubric.names
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", *items, "main", "bonus", "status"])
@@ -425,17 +402,17 @@ def build_summary(outcomes, settings, wall_seconds):
     documents = [o.document for o in outcomes]
     graded = [d for d in documents if d["status"] == "graded"]
     items = {}
-    for entry in settings.rubric["items"]:
-        statuses = [next((i["status"] for i in d["items"] if i["name"] == entry["name"]), "not_graded")
+    for entry in settings.rubric.items:
+        statuses = [next((i["status"] for i in d["items"] if i["name"] == entry.name), "not_graded")
                     for d in graded]
         passed = statuses.count("passed")
-        items[entry["name"]] = {"section": entry["section"], "max_points": float(entry["points"]),
+        items[entry.name] = {"section": str(entry.section), "max_points": entry.points,
                                 "passed": passed, "graded": len(graded),
                                 "pass_rate": round(passed / len(graded), 6) if graded else None}
     fixture_set = settings.fixture_set
     return {
         "harness_version": HARNESS_VERSION,
-        "rubric": {"name": settings.rubric["name"], "version": settings.rubric["version"]},
+        "rubric": settings.rubric.identity(),
         "fixture_set": {"id": fixture_set.id, "seed": fixture_set.seed,
                         "manifest_sha256": fixture_set.manifest_sha256, "path": str(fixture_set.root)},
         "count": len(documents),
@@ -443,9 +420,9 @@ def build_summary(outcomes, settings, wall_seconds):
         "errors": len(documents) - len(graded),
         "reused": sum(o.reused for o in outcomes),
         "main": describe([d["totals"]["main"] for d in documents]),
-        "main_max": float(settings.rubric["sections"]["main"]["max"]),
+        "main_max": settings.rubric.sections[Section.MAIN].max,
         "bonus": describe([d["totals"]["bonus"] for d in documents]),
-        "bonus_max": float(settings.rubric["sections"]["bonus"]["max"]),
+        "bonus_max": settings.rubric.sections[Section.BONUS].max,
         "items": items,
         "failed_to_grade": [{"student": o.student, "submission": o.document["submission"],
                              "reason": o.document["error"]} for o in outcomes if o.document["status"] == "error"],
@@ -500,11 +477,11 @@ def parse_args(argv):
 
 def run(args, stderr=None):
     """The batch; returns the outcomes in student order."""
-    rubric = load_rubric()
     try:
         fixture_set = load_fixture_set(args.fixtures)
     except FixtureError as error:
         raise UsageError(f"fixture set rejected: {error}") from None
+    rubric = fixture_set.rubric
     entries = discover(args.submissions, args.out)
     cases = sum(len(c) for c in fixture_set.items.values())
     settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,

@@ -129,9 +129,10 @@ def public_fixture_files(root):
 
 
 def readme_text():
-    rubric = json.loads((ROOT / "autograder" / "rubric.json").read_text())
-    return README.format(main_max=float(rubric["sections"]["main"]["max"]),
-                         bonus_max=float(rubric["sections"]["bonus"]["max"]))
+    from autograder.fixtures import read_rubric
+    from autograder.rubric import Section
+    sections = read_rubric(ROOT / "fixtures").sections
+    return README.format(main_max=sections[Section.MAIN].max, bonus_max=sections[Section.BONUS].max)
 
 
 def protected_digests(root):

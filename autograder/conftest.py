@@ -1,20 +1,18 @@
-"""pytest wiring for the graded tests: ``pytest autograder/ [--submission DIR] [-k ...] [-x] [--lf]``."""
+"""pytest as a view of the grading core: ``python -m pytest autograder/ [--submission DIR] [-k ...] [-x] [--lf]``."""
 import pytest
 
 from autograder.plugin import PLUGIN_NAME, GradingPlugin, add_options
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "grades(item): the rubric item whose fixture cases this test grades")
-    if not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        config.pluginmanager.register(GradingPlugin.from_options(config), PLUGIN_NAME)
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(GradingPlugin.from_options(config), PLUGIN_NAME)
 
 
 @pytest.fixture
-def graded(request):
+def graded(request: pytest.FixtureRequest):
     """``graded(case)``: grade one fixture case of the submission; fails the test with the diagnostics."""
     return request.config.pluginmanager.get_plugin(PLUGIN_NAME).grade

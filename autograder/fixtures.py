@@ -16,7 +16,9 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 
-FORMAT_VERSION = 1
+from autograder.rubric import Rubric, rubric_from_manifest, section_maxima
+
+FORMAT_VERSION = 2  # 2: the manifest carries the rubric
 MANIFEST_NAME = "manifest.json"
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 DEFAULT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -75,6 +77,7 @@ class FixtureSet:
     seed: int
     manifest_sha256: str
     generator_version: str
+    rubric: Rubric  # restricted to the items loaded
     items: dict  # item name -> list[Case]
 
     @property
@@ -93,7 +96,17 @@ def read_manifest(root):
     except ValueError as error:
         raise FixtureError(f"{path}: not valid JSON ({error})") from None
     validate_manifest(manifest, source=str(path))
+    rubric = rubric_from_manifest(manifest)
+    for section, maximum in section_maxima(rubric.items).items():
+        if rubric.sections[section].max != maximum:
+            raise FixtureError(f"{path}: the {section} section's maximum is {rubric.sections[section].max:g}, "
+                               f"but its items' points add up to {maximum:g}")
     return manifest, hashlib.sha256(raw).hexdigest()
+
+
+def read_rubric(root=DEFAULT_FIXTURES):
+    """The rubric a fixture set carries (its manifest verified; no fixture file read)."""
+    return rubric_from_manifest(read_manifest(root)[0])
 
 
 def load_item_arrays(root, item, entry):
@@ -153,4 +166,5 @@ def load_fixture_set(root=DEFAULT_FIXTURES, only=None):
                               arrays={k: v for k, v in arrays.items() if k.startswith(prefix)}))
         items[item] = cases
     return FixtureSet(root=root, seed=manifest["seed"], manifest_sha256=manifest_sha,
-                      generator_version=manifest["generator_version"], items=items)
+                      generator_version=manifest["generator_version"],
+                      rubric=rubric_from_manifest(manifest).restricted(items), items=items)

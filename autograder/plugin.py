@@ -1,27 +1,29 @@
-"""The pytest plugin behind the graded tests in ``autograder/test_*.py``.
+"""The pytest view: every fixture case of the fixture set becomes one test of ``test_graded.py``.
 
-Registered by ``autograder/conftest.py`` (``pytest autograder/``) or by
-``runner.py`` (which builds it from its own options).  It parametrises every
-test marked ``@pytest.mark.grades(ITEM)`` over the item's fixture cases, starts
-the child runs in the background as soon as collection is done, puts a
-pytest-timeout guard on every graded test, and keeps each case's result for
-the score.
+The cases run in the sandbox exactly as ``runner.py`` runs them (the same
+scheduler and checks); the plugin only maps them to tests: it parametrises
+``case``, starts the selected items in the background as soon as collection is
+done, puts a pytest-timeout guard on every test, fails a test with the
+student's message, and ends with a score section for what was selected.
 """
-import os
+from __future__ import annotations
+
 from pathlib import Path
 
 import pytest
 
-from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
-from autograder.grading import Scheduler, item_score, load_rubric
+from autograder.core import DEFAULT_JOBS, Settings
+from autograder.fixtures import DEFAULT_FIXTURES, Case, FixtureError, FixtureSet, load_fixture_set
 from autograder.sandbox import Limits
+from autograder.scheduler import Scheduler
+from autograder.submission import SubmissionError, locate_package
 
 PLUGIN_NAME = "mytorch-grading"
 DEFAULT_SUBMISSION = Path(__file__).resolve().parent.parent / "student_template"
-OUTER_TIMEOUT_MARGIN = 30.0
+OUTER_TIMEOUT_MARGIN = 30.0  # pytest-timeout's guard on one test, beyond the item's own case timeouts
 
 
-def add_options(parser):
+def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("mytorch", "mytorch autograder")
     group.addoption("--submission", default=str(DEFAULT_SUBMISSION),
                     help="folder holding the mytorch/ package to grade (default: student_template/)")
@@ -29,86 +31,67 @@ def add_options(parser):
                     help="fixture folder with manifest.json (default: fixtures/)")
     group.addoption("--case-timeout", type=float, default=Limits.timeout,
                     help="wall-clock seconds allowed for one case (default %(default)s)")
-    group.addoption("--grading-jobs", type=int, default=os.cpu_count() or 1,
-                    help="cases run in parallel, one item per job (default: number of CPUs)")
+    group.addoption("--grading-jobs", type=int, default=DEFAULT_JOBS,
+                    help="items graded in parallel (default: number of CPUs)")
 
 
 class GradingPlugin:
-    def __init__(self, submission, fixtures_dir, limits, jobs, only=None, rubric=None):
-        self.rubric = rubric or load_rubric()
-        self.only = set(only or ())
-        self.fixture_set = load_fixture_set(fixtures_dir, only=self.only or None)
-        self.scheduler = Scheduler(submission, self.fixture_set, limits, jobs)
-        self.reports = {}  # (item, case) -> failing pytest report text, for failures outside the grader
-        self.collected = []  # (item, case) in collection order
+    def __init__(self, submission: Path, fixture_set: FixtureSet, settings: Settings) -> None:
+        self.fixture_set = fixture_set
+        self.settings = settings
+        self.scheduler = Scheduler(submission, fixture_set, settings.limits, settings.jobs)
+        self.selected: list[Case] = []
+        self.ran: list[Case] = []  # the cases whose test ran (-x may stop early)
 
     @classmethod
-    def from_options(cls, config):
+    def from_options(cls, config: pytest.Config) -> GradingPlugin:
+        """Every option resolved once; a submission or fixture set that cannot be graded stops pytest."""
         try:
-            return cls(config.getoption("submission"), config.getoption("fixture_set"),
-                       Limits(timeout=config.getoption("case_timeout")), config.getoption("grading_jobs"))
-        except FixtureError as error:
-            raise pytest.UsageError(f"fixture set rejected: {error}") from None
+            settings = Settings(Limits(timeout=config.getoption("case_timeout")), config.getoption("grading_jobs"))
+            return cls(locate_package(Path(config.getoption("submission"))),
+                       load_fixture_set(config.getoption("fixture_set")), settings)
+        except (FixtureError, SubmissionError, ValueError) as error:
+            raise pytest.UsageError(f"cannot grade: {error}") from None
 
-    # ------------------------------------------------------------------ pytest hooks
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "case" in metafunc.fixturenames:
+            cases = [case for cases in self.fixture_set.items.values() for case in cases]
+            metafunc.parametrize("case", cases, ids=[f"{case.item}-{case.name}" for case in cases])
 
-    def pytest_generate_tests(self, metafunc):
-        marker = metafunc.definition.get_closest_marker("grades")
-        if marker is None or "case" not in metafunc.fixturenames:
-            return
-        cases = self.fixture_set.items.get(marker.args[0], [])
-        metafunc.parametrize("case", cases, ids=[c.name for c in cases])
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """``session.items`` is final here (after -k, -m, --lf): start grading what they need."""
+        for test in session.items:
+            case = getattr(test, "callspec", None) and test.callspec.params.get("case")
+            if isinstance(case, Case):
+                item_cases = len(self.fixture_set.items[case.item])
+                test.add_marker(pytest.mark.timeout(self.settings.limits.timeout * item_cases
+                                                    + OUTER_TIMEOUT_MARGIN))
+                self.selected.append(case)
+        self.scheduler.start(list(dict.fromkeys(case.item for case in self.selected)))
 
-    def pytest_collection_modifyitems(self, config, items):
-        selected, deselected = [], []
-        for test in items:
-            marker = test.get_closest_marker("grades")
-            callspec = getattr(test, "callspec", None)
-            if marker is None or callspec is None or "case" not in callspec.params:
-                selected.append(test)
-                continue
-            item = marker.args[0]
-            if self.only and item not in self.only:
-                deselected.append(test)
-                continue
-            cases = self.fixture_set.items[item]
-            test.add_marker(pytest.mark.timeout(config.getoption("case_timeout", Limits.timeout) * len(cases)
-                                                + OUTER_TIMEOUT_MARGIN))
-            self.collected.append((item, callspec.params["case"].name))
-            selected.append(test)
-        if deselected:
-            config.hook.pytest_deselected(items=deselected)
-            items[:] = selected
-        self.scheduler.start(dict.fromkeys(item for item, _ in self.collected))
-
-    def pytest_runtest_logreport(self, report):
-        if report.failed and hasattr(report, "mytorch_case"):
-            self.reports[report.mytorch_case] = report.longreprtext
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        case = getattr(item, "callspec", None) and item.callspec.params.get("case")
-        if case is not None:
-            outcome.get_result().mytorch_case = (case.item, case.name)
-
-    def pytest_sessionfinish(self):
+    def pytest_sessionfinish(self) -> None:
         self.scheduler.shutdown()
 
-    def pytest_terminal_summary(self, terminalreporter):
-        if not self.collected:
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.ran:
             return
         terminalreporter.section("mytorch score")
-        for rubric_item in self.rubric["items"]:
-            results = self.scheduler.results.get(rubric_item["name"])
-            if results:
-                terminalreporter.write_line(f"{rubric_item['name']:<24} "
-                                            f"{item_score(rubric_item, results):g}/{rubric_item['points']:g}")
+        for item in self.fixture_set.rubric.items:
+            chosen = [case for case in self.ran if case.item == item.name]
+            results = self.scheduler.results.get(item.name)
+            if not chosen or results is None:
+                continue
+            passed = sum(result.passed for result in results if result.case in {case.name for case in chosen})
+            total = len(self.fixture_set.items[item.name])
+            if len(chosen) == total:
+                terminalreporter.write_line(f"{item.name:<24} {item.score(passed, total):g}/{item.points:g}")
+            else:
+                terminalreporter.write_line(f"{item.name:<24} {passed}/{len(chosen)} cases run passed "
+                                            f"(the item's {item.points:g} points need all its {total} cases)")
 
-    # ------------------------------------------------------------------ used by the graded tests
-
-    def grade(self, case):
+    def grade(self, case: Case) -> None:
         """Grade one case (already running in the background); fail the test with the student message."""
+        self.ran.append(case)
         result = self.scheduler.case_result(case.item, case.name)
         if not result.passed:
             pytest.fail(result.message, pytrace=False)

@@ -4,102 +4,118 @@
 it is written anywhere; a report is produced even when grading itself failed
 (``status: "error"`` with the reason and zero points).
 """
+from __future__ import annotations
+
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.fixtures import validate_against
-from autograder.grading import CaseResult, item_score
+from autograder.fixtures import FixtureSet, validate_against
+from autograder.results import CaseResult, ItemStatus
+from autograder.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
 
 HARNESS_VERSION = "1.0.0"
-STATUS_ORDER = ("timeout", "crashed", "error", "failed", "not_implemented", "skipped")
 
 
 @dataclass
 class ItemResult:
-    name: str
-    section: str
-    policy: str
-    max_points: float
-    points: float
-    cases: list  # CaseResult
+    rubric_item: RubricItem
+    cases: list[CaseResult]
 
     @property
-    def status(self):
-        if not self.cases:
-            return "not_graded"
-        statuses = {c.status for c in self.cases}
-        if statuses == {"passed"}:
-            return "passed"
-        if statuses <= {"not_implemented", "skipped"}:
-            return "not_implemented"
-        for status in STATUS_ORDER:
-            if status in statuses:
-                return status
-        return "failed"
+    def name(self) -> str:
+        return self.rubric_item.name
 
     @property
-    def wall_seconds(self):
+    def section(self) -> Section:
+        return self.rubric_item.section
+
+    @property
+    def policy(self) -> Policy:
+        return self.rubric_item.policy
+
+    @property
+    def max_points(self) -> float:
+        return self.rubric_item.points
+
+    @property
+    def points(self) -> float:
+        return round(self.rubric_item.score(sum(c.passed for c in self.cases), len(self.cases)), 6)
+
+    @property
+    def status(self) -> ItemStatus:
+        return ItemStatus.of_cases({c.status for c in self.cases})
+
+    @property
+    def wall_seconds(self) -> float:
         return sum(c.wall_seconds for c in self.cases)
 
-    def to_dict(self):
-        return {"name": self.name, "section": self.section, "policy": self.policy, "status": self.status,
-                "points": self.points, "max_points": self.max_points,
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "section": str(self.section), "policy": str(self.policy),
+                "status": str(self.status), "points": self.points, "max_points": self.max_points,
                 "passed_cases": sum(c.passed for c in self.cases), "total_cases": len(self.cases),
                 "wall_seconds": round(self.wall_seconds, 4), "cases": self.case_dicts()}
 
-    def case_dicts(self):
+    def case_dicts(self) -> list[dict[str, object]]:
         """Each case with its share of the item's points (the shares add up to ``points``)."""
         passed = sum(c.passed for c in self.cases)
         share = self.points / passed if passed else 0.0
         return [{**c.to_dict(), "points": round(share, 6) if c.passed else 0.0} for c in self.cases]
 
 
+UNKNOWN_RUBRIC = Rubric("", "", {section: SectionInfo(section.value.title(), 0.0) for section in Section}, ())
+
+
 @dataclass
 class Report:
     submission: str
-    rubric: dict
-    items: list = field(default_factory=list)  # ItemResult
+    rubric: Rubric
+    items: list[ItemResult] = field(default_factory=list)
     fixture_set: dict = field(default_factory=dict)
     status: str = "graded"
     error: str = ""
     wall_seconds: float = 0.0
+    unscored: tuple[str, ...] = ()  # item names a failed grading reports with 0 when no rubric could be read
 
     @classmethod
-    def from_results(cls, submission, rubric, fixture_set, case_results, only=(), wall_seconds=0.0):
-        """Build a report from ``{item: [CaseResult]}``; items outside ``only`` are left out."""
-        items = []
-        for entry in rubric["items"]:
-            if only and entry["name"] not in only:
-                continue
-            cases = case_results.get(entry["name"], [])
-            items.append(ItemResult(entry["name"], entry["section"], entry["policy"], float(entry["points"]),
-                                    round(item_score(entry, cases), 6), cases))
-        return cls(submission=str(submission), rubric=rubric, items=items, wall_seconds=wall_seconds,
+    def from_results(cls, submission: str | Path, fixture_set: FixtureSet,
+                     case_results: Mapping[str, list[CaseResult]], wall_seconds: float = 0.0) -> Report:
+        """The report of a grading: every item of the fixture set's rubric, with its cases' results."""
+        items = [ItemResult(item, list(case_results.get(item.name, []))) for item in fixture_set.rubric.items]
+        return cls(submission=str(submission), rubric=fixture_set.rubric, items=items, wall_seconds=wall_seconds,
                    fixture_set=describe_fixture_set(fixture_set))
 
     @classmethod
-    def failed(cls, submission, rubric, reason, fixture_set=None):
-        """A valid report for a grading that could not run: every item scores 0."""
-        report = cls.from_results(submission, rubric, fixture_set, {})
-        report.status, report.error = "error", reason
-        return report
+    def failed(cls, submission: str | Path, rubric: Rubric | None, reason: str,
+               fixture_set: FixtureSet | None = None, only: Iterable[str] = ()) -> Report:
+        """A valid report for a grading that could not run: every item scores 0.
 
-    def total(self, section):
+        Without a rubric (the fixture set's manifest could not be trusted) the items
+        asked for with ``only`` still appear in the scores, with 0.
+        """
+        if rubric is None:
+            return cls(submission=str(submission), rubric=UNKNOWN_RUBRIC, status="error", error=reason,
+                       fixture_set=describe_fixture_set(fixture_set), unscored=tuple(only))
+        rubric = rubric.restricted(only)
+        return cls(submission=str(submission), rubric=rubric, items=[ItemResult(i, []) for i in rubric.items],
+                   status="error", error=reason, fixture_set=describe_fixture_set(fixture_set))
+
+    def total(self, section: str) -> float:
         return round(float(sum(i.points for i in self.items if i.section == section)), 6)
 
-    def maximum(self, section):
-        return float(self.rubric["sections"][section]["max"])
+    def maximum(self, section: str) -> float:
+        return float(self.rubric.sections[Section(section)].max)
 
-    def scores(self):
-        return {i.name: i.points for i in self.items}
+    def scores(self) -> dict[str, float]:
+        return {**{name: 0.0 for name in self.unscored}, **{i.name: i.points for i in self.items}}
 
     def to_dict(self):
         return {
             "harness_version": HARNESS_VERSION,
-            "rubric": {"name": self.rubric["name"], "version": self.rubric["version"]},
+            "rubric": self.rubric.identity(),
             "submission": self.submission,
             "fixture_set": self.fixture_set,
             "status": self.status,
@@ -152,14 +168,14 @@ def first_line_after_header(message):
     return parts[1].splitlines()[0] if len(parts) > 1 and parts[1] else parts[0]
 
 
-def describe_fixture_set(fixture_set):
+def describe_fixture_set(fixture_set: FixtureSet | None) -> dict[str, object]:
     if fixture_set is None:
         return {}
     return {"id": fixture_set.id, "seed": fixture_set.seed, "manifest_sha256": fixture_set.manifest_sha256,
             "generator_version": fixture_set.generator_version, "path": str(fixture_set.root)}
 
 
-def validate_report(document):
+def validate_report(document: dict) -> None:
     validate_against("report.schema.json", document, "grading report")
 
 

@@ -22,13 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from autograder.fixtures import MANIFEST_NAME, FORMAT_VERSION, validate_manifest
-from reference.cases import ITEM_BUILDERS
+from reference.items import ITEMS, rubric
 from reference.program import run_reference
 
 GENERATOR_VERSION = "1.0.0"
 DEFAULT_SEED = 11785
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "fixtures"
-DEFAULT_TOLERANCE = {"rtol": 1e-6, "atol": 1e-9}
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
 
@@ -79,26 +78,31 @@ def npz_bytes(arrays):
     return buffer.getvalue()
 
 
-def build_fixture_set(seed):
-    """Return (manifest, {file name: bytes}, {item: arrays}) for ``seed``."""
-    items, files, item_arrays = {}, {}, {}
-    for item, build in ITEM_BUILDERS.items():
-        entries, arrays = [], {}
-        for case in build(item_rng(seed, item)):
+def build_fixture_set(seed, items=ITEMS):
+    """Return (manifest, {file name: bytes}, {item: arrays}) for ``seed``.
+
+    The manifest carries the rubric: the declarations of ``items`` (all but their
+    builders) and the rubric's name, version and sections.
+    """
+    entries, files, item_arrays = {}, {}, {}
+    for item in items:
+        cases, arrays = [], {}
+        for case in item.build(item_rng(seed, item.name)):
             entry, case_arrays = run_case(case)
-            entries.append(entry)
+            cases.append(entry)
             arrays.update(case_arrays)
-        file_name = f"{item}.npz"
+        file_name = f"{item.name}.npz"
         files[file_name] = npz_bytes(arrays)
-        item_arrays[item] = arrays
-        items[item] = {
+        item_arrays[item.name] = arrays
+        entries[item.name] = {
+            **item.rubric_item().to_dict(),
             "file": file_name,
             "sha256": hashlib.sha256(files[file_name]).hexdigest(),
-            "tolerance": dict(DEFAULT_TOLERANCE),
-            "cases": entries,
+            "tolerance": item.tolerance.to_dict(),
+            "cases": cases,
         }
     manifest = {"format_version": FORMAT_VERSION, "generator_version": GENERATOR_VERSION,
-                "seed": seed, "items": items}
+                "seed": seed, "rubric": rubric(items).header(), "items": entries}
     validate_manifest(manifest, source="generated manifest")
     return manifest, files, item_arrays
 

@@ -18,6 +18,12 @@ TEMPLATE = ROOT / "student_template"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from autograder.fixtures import read_rubric  # noqa: E402
+
+RUBRIC = read_rubric(ROOT / "fixtures")  # the public fixture set's rubric (typed: autograder.rubric.Rubric)
+ITEMS = RUBRIC.names
+MAX_POINTS = {item.name: item.points for item in RUBRIC.items}
+
 DELETED_LIST = "DELETED"  # in a variant's mytorch/: module files of complete/ it removes, one per line
 BUILT = SUBMISSIONS / ".built" / str(os.getpid())  # git-ignored; one folder per test session
 BUILT.mkdir(parents=True, exist_ok=True)

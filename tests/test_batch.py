@@ -26,10 +26,8 @@ import pytest
 from autograder import batch
 from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set, load_schema
 from autograder.report import validate_report
-from conftest import COMPLETE, ROOT, run_runner
+from conftest import COMPLETE, ITEMS, ROOT, RUBRIC, run_runner
 
-RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
-ITEMS = [item["name"] for item in RUBRIC["items"]]
 CHEATED_ITEM, CHEATED_CLASS = "MeanPool2d_stride1", "MeanPool2d_stride1"
 
 WRAPPER = textwrap.dedent("""\
@@ -154,7 +152,7 @@ def test_grades_csv(mixed_batch):
     assert header == ["student", *ITEMS, "main", "bonus", "status"]
     by_student = {row["student"]: row for row in rows}
     assert [row["student"] for row in rows] == STUDENTS
-    points = {item["name"]: f"{item['points']:g}" for item in RUBRIC["items"]}
+    points = {item.name: f"{item.points:g}" for item in RUBRIC.items}
     for good in ("alice", "bob", "carol"):
         assert {item: by_student[good][item] for item in ITEMS} == points
         assert (by_student[good]["main"], by_student[good]["bonus"], by_student[good]["status"]) == ("100", "15", "graded")

@@ -11,7 +11,7 @@ import pytest
 
 from autograder.archives import extract_archive
 from autograder.bundle import BundleError, DEFAULT_PREFIX, check_contents, public_fixture_files
-from conftest import ROOT
+from conftest import ITEMS, ROOT
 
 EXPECTED_TOP = {"README.md", "autograder", "fixtures", "handout", "requirements.txt", "runner.py", "student_template"}
 
@@ -76,8 +76,7 @@ def test_unpacked_bundle_grades_the_template_without_the_repository(bundle, tmp_
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     last = json.loads(done.stdout.rstrip("\n").splitlines()[-1])
     assert last["scoreboard"] == [0.0, 0.0]
-    rubric = json.loads((ROOT / "autograder" / "rubric.json").read_text())
-    assert last["scores"] == {item["name"]: 0.0 for item in rubric["items"]}
+    assert last["scores"] == {name: 0.0 for name in ITEMS}
     report = json.loads((unpacked / "report.json").read_text())
     assert report["status"] == "graded" and Path(report["fixture_set"]["path"]).parent == unpacked
     # the template is stubs: every item is "not implemented", not broken

@@ -15,7 +15,8 @@ import pytest
 
 from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME, FixtureError, load_fixture_set, validate_manifest
 from autograder.sandbox import Limits, build_request
-from reference.cases import ITEM_BUILDERS
+from reference.items import ITEMS
+from conftest import RUBRIC
 from reference.check import check_fixture_set
 from reference.generate import DEFAULT_SEED, build_fixture_set, npz_bytes
 
@@ -54,8 +55,7 @@ def test_check_command_passes_on_a_clean_tree():
 
 def test_every_rubric_item_has_a_fixture_file_with_at_least_three_cases(public_set):
     manifest = public_set[0]
-    rubric = json.loads((ROOT / "autograder" / "rubric.json").read_text())
-    assert list(manifest["items"]) == [i["name"] for i in rubric["items"]] == list(ITEM_BUILDERS)
+    assert list(manifest["items"]) == RUBRIC.names == [item.name for item in ITEMS]
     for item, entry in manifest["items"].items():
         assert len(entry["cases"]) >= 3, item
         assert len({c["name"] for c in entry["cases"]}) == len(entry["cases"]), item
@@ -248,14 +248,28 @@ def test_loader_refuses_a_pickled_array(fixture_copy):
 
 
 @pytest.mark.parametrize("broken", [
-    {"format_version": 2},
+    {"format_version": 1},
     {"items": {}},
     {"seed": "eleven"},
+    {"rubric": {"name": "HW2P1 mytorch", "version": "1.0.0"}},
 ])
 def test_manifest_schema_rejects_malformed_manifests(public_set, broken):
     manifest = {**public_set[0], **broken}
     with pytest.raises(FixtureError):
         validate_manifest(manifest, source="test")
+
+
+def test_an_item_without_cases_is_refused_naming_it(fixture_copy):
+    """A rubric item with no graded case is a harness error, never a silent zero."""
+    edit_manifest(fixture_copy, lambda m: m["items"]["Flatten"].__setitem__("cases", []))
+    with pytest.raises(FixtureError, match=r"manifest\.json.* at items/Flatten/cases"):
+        load_fixture_set(fixture_copy)
+
+
+def test_section_maxima_must_be_the_sum_of_their_items(fixture_copy):
+    edit_manifest(fixture_copy, lambda m: m["items"]["Flatten"].__setitem__("points", 6))
+    with pytest.raises(FixtureError, match=r"main section's maximum is 100, but its items' points add up to 101"):
+        load_fixture_set(fixture_copy)
 
 
 def test_schema_accepts_the_generated_manifest(public_set):

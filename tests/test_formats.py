@@ -6,30 +6,28 @@ import pytest
 
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
 from autograder.formats import HIDDEN_HINT, gradescope_document, validate_gradescope, write_gradescope
-from autograder.grading import CaseResult, load_rubric
 from autograder.report import Report
-from conftest import COMPLETE, run_runner
+from autograder.results import CaseResult, CaseStatus
+from conftest import COMPLETE, RUBRIC, run_runner
 
-RUBRIC = load_rubric()
 MISMATCH = "forward Z: values differ from the reference (rtol=1e-06, atol=1e-09)\n  [0, 1]: 0.5 vs 0.25"
 
 
 @pytest.fixture(scope="module")
 def public_set():
-    return load_fixture_set(DEFAULT_FIXTURES, only=["Flatten"])
+    return load_fixture_set(DEFAULT_FIXTURES)
 
 
 def synthetic_report(public_set):
     """Every item passes, except Conv1d (one wrong case), Flatten (not implemented) and ResBlock (a timeout)."""
     results = {}
-    for item in RUBRIC["items"]:
-        name = item["name"]
+    for name in RUBRIC.names:
         statuses = {"Conv1d": ["passed", "failed"], "Flatten": ["not_implemented"] * 2,
                     "ResBlock": ["timeout", "skipped"]}.get(name, ["passed", "passed"])
-        results[name] = [CaseResult(name, f"case{i}", status, "" if status == "passed" else
+        results[name] = [CaseResult(name, f"case{i}", CaseStatus(status), "" if status == "passed" else
                                     f'{name}, case "case{i}" (desc)\n{MISMATCH if status == "failed" else status}',
                                     wall_seconds=0.1) for i, status in enumerate(statuses)]
-    return Report.from_results("sub", RUBRIC, public_set, results, wall_seconds=12.5)
+    return Report.from_results("sub", public_set, results, wall_seconds=12.5)
 
 
 def test_graded_report_becomes_valid_results(tmp_path, public_set):
@@ -38,7 +36,7 @@ def test_graded_report_becomes_valid_results(tmp_path, public_set):
     assert json.loads((tmp_path / "results.json").read_text()) == document
     validate_gradescope(document)
     tests = {t["name"]: t for t in document["tests"]}
-    assert len(tests) == len(RUBRIC["items"])
+    assert len(tests) == len(RUBRIC.items)
     assert document["score"] == pytest.approx(100 - 5 - 5 + 15 - 5)  # Conv1d, Flatten and ResBlock lost
     assert document["score"] == pytest.approx(sum(t["score"] for t in document["tests"]))
     assert document["execution_time"] == pytest.approx(12.5)

@@ -1,7 +1,7 @@
 """The student handout (handout/*.md) agrees with the grader, the template and the reference.
 
-- the rubric table in handout/README.md and the item sections of handout/items.md
-  match autograder/rubric.json (names, points, sections, classes, order);
+- the rubric table and the item sections of handout/items.md match the rubric the
+  fixture set carries (names, points, sections, classes, order, each item's handout link);
 - every class skeleton in the handout (```python blocks that start with
   ``# mytorch/<module>.py``) exists with that exact signature in
   student_template/mytorch/ (imported in a ``python -I -S`` child, as the grader
@@ -31,11 +31,12 @@ README = HANDOUT / "README.md"
 ITEMS = HANDOUT / "items.md"
 API = HANDOUT / "api.md"
 TEMPLATE = ROOT / "student_template"
-RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
 MANIFEST = json.loads((ROOT / "fixtures" / "manifest.json").read_text())
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from conftest import RUBRIC  # noqa: E402
 
 
 def handout_files():
@@ -171,7 +172,7 @@ def expected_init(doc):
 
 def test_every_graded_and_reference_class_is_documented():
     import reference
-    graded = {cls for item in RUBRIC["items"] for cls in item["classes"]}
+    graded = {cls for item in RUBRIC.items for cls in item.classes}
     assert graded <= set(DOCUMENTED), f"graded classes without a skeleton: {sorted(graded - set(DOCUMENTED))}"
     assert set(reference.__all__) <= set(DOCUMENTED), \
         f"reference classes missing from the handout: {sorted(set(reference.__all__) - set(DOCUMENTED))}"
@@ -254,16 +255,16 @@ def test_api_md_signatures_match_the_handout():
         init = DOCUMENTED[name]["methods"].get("__init__", [["self", "POSITIONAL_OR_KEYWORD", NO_DEFAULT]])
         function = ast.parse(f"def __init__(self{', ' if args else ''}{args}): pass").body[0]
         assert ast_parameters(function) == init, f"api.md: {name}({args}) differs from the skeleton in the handout"
-    graded = {cls for item in RUBRIC["items"] for cls in item["classes"]}
+    graded = {cls for item in RUBRIC.items for cls in item.classes}
     assert graded <= seen, f"api.md lists no signature for {sorted(graded - seen)}"
 
 
 # ----------------------------------------------------------------------------- rubric
 
 def rubric_table_rows():
-    text = README.read_text()
+    text = ITEMS.read_text()
     header = re.search(r"^\| # \| Item \| Section \| Points \| Classes \| Details \|\n\|[-:| ]+\|\n", text, re.M)
-    assert header, "handout/README.md has no rubric table (| # | Item | Section | Points | Classes | Details |)"
+    assert header, "handout/items.md has no rubric table (| # | Item | Section | Points | Classes | Details |)"
     rows = []
     for line in text[header.end():].splitlines():
         if not line.startswith("|"):
@@ -272,26 +273,32 @@ def rubric_table_rows():
     return rows
 
 
-def test_rubric_table_matches_rubric_json():
+def test_rubric_table_matches_the_rubric():
     rows = rubric_table_rows()
-    assert [r[1].strip("`") for r in rows] == [i["name"] for i in RUBRIC["items"]], "item names or order differ"
-    for number, (row, item) in enumerate(zip(rows, RUBRIC["items"]), start=1):
+    assert [r[1].strip("`") for r in rows] == RUBRIC.names, "item names or order differ"
+    for number, (row, item) in enumerate(zip(rows, RUBRIC.items), start=1):
         assert row[0] == str(number), row
-        assert row[2].lower() == item["section"], (row, item)
-        assert math.isclose(float(row[3]), item["points"]), (row, item)
-        assert re.findall(r"`(\w+)`", row[4]) == item["classes"], (row, item)
-        link = re.fullmatch(r"\[[^\]]+\]\(items\.md#([\w-]+)\)", row[5])
-        assert link, f"row {number}: the Details cell must link to items.md#anchor, got {row[5]!r}"
+        assert row[2].lower() == item.section, (row, item)
+        assert math.isclose(float(row[3]), item.points), (row, item)
+        assert tuple(re.findall(r"`(\w+)`", row[4])) == item.classes, (row, item)
+        link = re.fullmatch(r"\[[^\]]+\]\(#([\w-]+)\)", row[5])
+        assert link, f"row {number}: the Details cell must link to the item's #anchor, got {row[5]!r}"
         assert link.group(1) == github_anchor(item_headings()[number - 1][0]), f"row {number}: broken link"
 
 
-def test_rubric_totals_in_readme():
-    text = README.read_text()
-    for key, section in RUBRIC["sections"].items():
-        points = sum(i["points"] for i in RUBRIC["items"] if i["section"] == key)
-        assert math.isclose(points, section["max"])
-        assert re.search(rf"\*\*{section['title']}: {section['max']:g} points\*\*", text), \
-            f"README.md must state '**{section['title']}: {section['max']:g} points**'"
+def test_every_item_declares_its_handout_section():
+    """The item declaration's ``handout`` names the heading of its section in items.md."""
+    for (heading, _), item in zip(item_headings(), RUBRIC.items):
+        assert item.handout == f"items.md#{github_anchor(heading)}", item.name
+
+
+def test_rubric_totals_and_policy_in_items_md():
+    text = ITEMS.read_text()
+    for section in RUBRIC.sections.values():
+        assert re.search(rf"\*\*{section.title}: {section.max:g} points\*\*", text), \
+            f"items.md must state '**{section.title}: {section.max:g} points**'"
+    if all(item.policy == "all_or_nothing" for item in RUBRIC.items):
+        assert "every item is all or nothing" in text
 
 
 def item_headings():
@@ -301,9 +308,9 @@ def item_headings():
 
 def test_item_sections_follow_the_rubric():
     headings = item_headings()
-    assert [h[1][0] for h in headings] == [i["name"] for i in RUBRIC["items"]]
-    for (_, (name, points, section)), item in zip(headings, RUBRIC["items"]):
-        assert math.isclose(float(points), item["points"]) and section == item["section"], (name, item)
+    assert [h[1][0] for h in headings] == RUBRIC.names
+    for (_, (name, points, section)), item in zip(headings, RUBRIC.items):
+        assert math.isclose(float(points), item.points) and section == item.section, (name, item)
 
 
 def test_internal_links_resolve():
@@ -359,7 +366,7 @@ def manifest_access(item):
     return access
 
 
-@pytest.mark.parametrize("item", [i["name"] for i in RUBRIC["items"]])
+@pytest.mark.parametrize("item", RUBRIC.names)
 def test_grader_access_line_matches_the_fixture_programs(item):
     documented = documented_access(item_sections()[item])
     for key, used in manifest_access(item).items():

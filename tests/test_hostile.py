@@ -32,12 +32,10 @@ import jsonschema
 import numpy as np
 import pytest
 
-from conftest import COMPLETE, ROOT, SUBMISSIONS, submission, variant_files
+from conftest import COMPLETE, MAX_POINTS, ROOT, RUBRIC, SUBMISSIONS, submission, variant_files
 
 MANIFEST = json.loads((ROOT / "fixtures" / "manifest.json").read_text())
-RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
-MAX_POINTS = {item["name"]: float(item["points"]) for item in RUBRIC["items"]}
-SECTION = {item["name"]: item["section"] for item in RUBRIC["items"]}
+SECTION = {item.name: item.section for item in RUBRIC.items}
 REPORT_SCHEMA = json.loads((ROOT / "autograder" / "schemas" / "report.schema.json").read_text())
 SLACK_SECONDS = 60.0  # runner start-up, fixture loading, report: generous, for a 2-core machine running two suites
 PARALLEL_RUNS = 4  # runners are mostly waiting (timeouts, sleeps) or in short bursts of CPU
@@ -422,7 +420,7 @@ def test_every_hostile_folder_is_complete_plus_one_changed_flatten():
 def test_inputs_mutated_by_the_child_never_reach_the_expected_values():
     """The expected arrays stay in the grader: the same Flatten case passes twice in a row."""
     from autograder.fixtures import load_fixture_set
-    from autograder.grading import grade_outcome
+    from autograder.outcome import grade_outcome
     from autograder.sandbox import Limits, run_in_sandbox
     case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
     before = {key: value.copy() for key, value in case.arrays.items()}

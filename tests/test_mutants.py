@@ -28,11 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COMPLETE, ROOT, SUBMISSIONS, submission
+from conftest import COMPLETE, ITEMS, MAX_POINTS, ROOT, SUBMISSIONS, submission
 
-RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
-ITEMS = [item["name"] for item in RUBRIC["items"]]
-MAX_POINTS = {item["name"]: float(item["points"]) for item in RUBRIC["items"]}
 
 # mutant folder (tests/submissions/mutant_<name>) -> the items a correct grader must take away.
 MUTANTS = {

@@ -9,15 +9,13 @@ import jsonschema
 import numpy as np
 import pytest
 
-from conftest import COMPLETE, ROOT, TEMPLATE, submission
+from conftest import COMPLETE, ITEMS, MAX_POINTS, ROOT, RUBRIC, TEMPLATE, submission
 
 from autograder.child import encode
 from autograder.compare import Mismatch, assert_close, to_array
 from autograder.fixtures import load_fixture_set
 
-RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
-ITEMS = [item["name"] for item in RUBRIC["items"]]
-POINTS = {item["name"]: float(item["points"]) for item in RUBRIC["items"]}
+POINTS = MAX_POINTS
 REPORT_SCHEMA = json.loads((ROOT / "autograder" / "schemas" / "report.schema.json").read_text())
 MEANPOOL_MUTANT = submission("mutant_meanpool_no_divide")  # backward forgets the 1/K^2
 
@@ -27,7 +25,7 @@ def validate(report):
 
 
 def section_total(scores, section):
-    return sum(scores[i["name"]] for i in RUBRIC["items"] if i["section"] == section and i["name"] in scores)
+    return sum(scores[i.name] for i in RUBRIC.items if i.section == section and i.name in scores)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +91,8 @@ def test_only_grades_the_named_items(tmp_path, runner_run):
 def test_list_prints_the_rubric(runner_run):
     run = runner_run("--list")
     assert run.returncode == 0, run.stderr
-    for item in RUBRIC["items"]:
-        assert re.search(rf"^\s+{re.escape(item['name'])}\s+{item['points']:g}\s", run.stdout, re.M), item["name"]
+    for item in RUBRIC.items:
+        assert re.search(rf"^\s+{re.escape(item.name)}\s+{item.points:g}\s", run.stdout, re.M), item.name
     assert "scores" not in run.stdout  # nothing graded
 
 
@@ -167,12 +165,17 @@ def test_pytest_on_autograder_folder(tmp_path):
     manifest = json.loads((ROOT / "fixtures" / "manifest.json").read_text())
     cases = sum(len(entry["cases"]) for entry in manifest["items"].values())
     assert re.search(rf"\b{cases} passed\b", passing.stdout) and "failed" not in passing.stdout
-    failing = pytest_run(MEANPOOL_MUTANT, "-k", "mean_pool2d_stride1")
+    failing = pytest_run(MEANPOOL_MUTANT, "-k", "MeanPool2d_stride1")
     assert failing.returncode == 1, failing.stdout[-3000:]
     assert 'MeanPool2d_stride1, case "general_non_square"' in failing.stdout
     assert "backward dLdA: values differ from the reference" in failing.stdout
     assert re.search(r"Mismatched elements: \d+ / \d+", failing.stdout)
     assert "3 failed, 1 passed" in failing.stdout  # kernel 1 divides by 1: that case still passes
+    assert re.search(r"^MeanPool2d_stride1 +0/10$", failing.stdout, re.M)  # the score counts what was selected
+    one_case = pytest_run(MEANPOOL_MUTANT, "-k", "meanpool2d_stride1 and ties")
+    assert one_case.returncode == 1 and "1 failed, 65 deselected" in one_case.stdout
+    assert re.search(r"^MeanPool2d_stride1 +0/1 cases run passed \(the item's 10 points need all its 4 cases\)$",
+                     one_case.stdout, re.M), one_case.stdout
 
 
 # ----------------------------------------------------------------------------- compare.py

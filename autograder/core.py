@@ -1,0 +1,46 @@
+"""The grading core: ``grade(submission, fixture_set, settings) -> Report``.
+
+Used by ``runner.py``, by each ``runner.py batch`` worker and (case by case)
+by the pytest view in ``autograder/conftest.py``.  No pytest here: the score
+is decided by the checks (:mod:`autograder.checks`) of every case, run in
+sandboxed children (:mod:`autograder.scheduler`), and the item policies of the
+fixture set's rubric (:mod:`autograder.rubric`).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.fixtures import FixtureSet
+from autograder.report import Report
+from autograder.sandbox import Limits
+from autograder.scheduler import Scheduler
+
+DEFAULT_JOBS = os.cpu_count() or 1  # items graded at once (each runs its cases one after another)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to grade, resolved once from the command line (runner, batch worker or pytest options)."""
+    limits: Limits = field(default_factory=Limits)
+    jobs: int = DEFAULT_JOBS
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ValueError(f"jobs must be at least 1, not {self.jobs}")
+        if not self.limits.timeout > 0:
+            raise ValueError(f"the case timeout must be positive, not {self.limits.timeout}")
+
+
+def grade(submission: Path, fixture_set: FixtureSet, settings: Settings) -> Report:
+    """Grade every item of ``fixture_set`` (its rubric says which) against ``submission``.
+
+    ``submission`` is the folder that contains ``mytorch/`` (see
+    :func:`autograder.submission.locate_package`).  Student code only ever runs
+    in the sandboxed children; this process validates and compares.
+    """
+    started = time.monotonic()
+    results = Scheduler(submission, fixture_set, settings.limits, settings.jobs).run(list(fixture_set.items))
+    return Report.from_results(submission, fixture_set, results, wall_seconds=time.monotonic() - started)

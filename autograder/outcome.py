@@ -1,0 +1,77 @@
+"""A case's result from what its sandboxed child reported: the status and the student's message."""
+from __future__ import annotations
+
+import re
+import signal
+
+from autograder.checks import run_check
+from autograder.compare import Mismatch
+from autograder.fixtures import Case
+from autograder.results import CaseResult, CaseStatus
+from autograder.sandbox import ChildOutcome, Limits
+
+
+def case_header(case: Case) -> str:
+    hyper = ", ".join(f"{k}={v}" for k, v in case.hyperparameters.items())
+    return f'{case.item}, case "{case.name}" ({case.description}; {hyper})'
+
+
+FORBIDDEN_IMPORT = re.compile(r"No module named '([^']+)'")
+
+
+def explain_error(outcome: ChildOutcome) -> tuple[CaseStatus, str]:
+    """Status and message for a child whose student code raised."""
+    error = outcome.error
+    where = outcome.describe_where()
+    if error.get("type") == "NotImplementedError":
+        return CaseStatus.NOT_IMPLEMENTED, f"not implemented yet ({where}): {error.get('message', '')}"
+    match = FORBIDDEN_IMPORT.search(error.get("message", ""))
+    if error.get("type") == "ModuleNotFoundError" and match and not match.group(1).startswith("mytorch"):
+        return CaseStatus.ERROR, (
+            f"{where}: your code imports '{match.group(1)}', which is not available while grading: "
+            f"mytorch may only use the Python standard library.\n{error.get('traceback', '')}")
+    return CaseStatus.ERROR, (f"{error.get('type', 'Error')} raised {where}:\n"
+                              f"{error.get('traceback', error.get('message', ''))}")
+
+
+def signal_name(returncode: int | None) -> str:
+    if returncode is not None and returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits) -> CaseResult:
+    """A CaseResult from a ChildOutcome: validation and comparison happen here only."""
+    status, message = CaseStatus.PASSED, ""
+    if outcome.status == "ok":
+        problems = []
+        if len(outcome.results) != len(case.program["steps"]):
+            problems.append("the grading child returned the wrong number of results")
+        else:
+            for check in case.checks:
+                try:
+                    run_check(case, check, outcome.results)
+                except Mismatch as mismatch:
+                    problems.append(str(mismatch))
+        if problems:
+            status, message = CaseStatus.FAILED, "\n".join(problems)
+    elif outcome.status == "error":
+        status, message = explain_error(outcome)
+    elif outcome.status == "timeout":
+        status, message = CaseStatus.TIMEOUT, (f"timed out after {limits.timeout:g} s {outcome.describe_where()} "
+                                      f"(infinite loop, or far too slow)")
+    elif outcome.status == "crashed":
+        status, message = CaseStatus.CRASHED, (f"the process running your code ended without reporting a result "
+                                      f"({signal_name(outcome.returncode)}) {outcome.describe_where()}: "
+                                      f"os._exit, a hard crash, or a resource limit "
+                                      f"(memory {limits.address_space // 2**20} MiB, "
+                                      f"files {limits.file_size // 2**20} MiB)")
+    else:
+        status, message = CaseStatus.ERROR, f"{outcome.error.get('message', 'unreadable result')} {outcome.describe_where()}"
+    if message:
+        message = f"{case_header(case)}\n{message}"
+    return CaseResult(case.item, case.name, status, message, outcome.wall_seconds, outcome.student_seconds,
+                      outcome.output)

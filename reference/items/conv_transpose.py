@@ -1,0 +1,60 @@
+"""Graded items: 1D and 2D transposed convolution."""
+from __future__ import annotations
+
+from autograder.rubric import Section
+from reference.casebuilder import CaseBuilder, Item, normal, pick, pick_even, pick_odd, repeat_pass
+
+POSITION = 3  # where this family's items stand in the rubric (families in increasing order)
+
+
+def conv_transpose_case(rng, name, description, dims, N, C_in, C_out, K, factor, size, repeat=False):
+    suffix = "1d" if dims == 1 else "2d"
+    spatial = (size,) if dims == 1 else tuple(size)
+    hyper = {"in_channels": C_in, "out_channels": C_out, "kernel_size": K,
+             "upsampling_factor": factor, "input_shape": [N, C_in, *spatial]}
+    case = CaseBuilder(name, description, "mytorch.conv_transpose", f"ConvTranspose{suffix}", hyper,
+                       args=[C_in, C_out, K, factor])
+    case.program["kwargs"] = {
+        "weight_init_fn": case.init_fn("W", normal(rng, C_out, C_in, *([K] * dims))),
+        "bias_init_fn": case.init_fn("b", normal(rng, C_out)),
+    }
+    out = [factor * (d - 1) + 1 - K + 1 for d in spatial]
+    case.call("forward", case.array("A", normal(rng, N, C_in, *spatial)), check="forward output Z",
+              formula="(N, out_channels, ...) with k*(W-1)+1 - K + 1 per spatial axis")
+    case.call("backward", case.array("dLdZ", normal(rng, N, C_out, *out)),
+              check="backward dLdA", formula="same shape as the forward input A")
+    case.read(f"conv{suffix}_stride1.dLdW", formula="same shape as W")
+    case.read(f"conv{suffix}_stride1.dLdb", formula="(out_channels,)")
+    if repeat:
+        repeat_pass(rng, case, (N, C_in, *spatial), (N, C_out, *out), f"conv{suffix}_stride1.")
+    return case
+
+
+def build_conv_transpose_1d(rng):
+    return [
+        conv_transpose_case(rng, "factor_1_batch1", "upsampling factor 1, batch 1, one channel",
+                            1, 1, 1, pick(rng, 1, 3), pick(rng, 2, 3), 1, pick(rng, 5, 8)),
+        conv_transpose_case(rng, "factor_2", "upsampling factor 2, even width",
+                            1, 2, pick(rng, 2, 3), pick(rng, 2, 3), 3, 2, pick_even(rng, 4, 8), repeat=True),
+        conv_transpose_case(rng, "factor_3_kernel_1", "upsampling factor 3, kernel 1, odd width",
+                            1, 2, 2, pick(rng, 2, 4), 1, 3, pick_odd(rng, 3, 7)),
+    ]
+
+
+def build_conv_transpose_2d(rng):
+    return [
+        conv_transpose_case(rng, "factor_1_batch1", "upsampling factor 1, batch 1, H != W",
+                            2, 1, 1, 2, 2, 1, (pick(rng, 3, 4), pick(rng, 5, 6))),
+        conv_transpose_case(rng, "factor_2_non_square", "upsampling factor 2, non-square input",
+                            2, 2, 2, pick(rng, 2, 3), 3, 2, (pick(rng, 3, 4), pick(rng, 5, 6)), repeat=True),
+        conv_transpose_case(rng, "factor_3_kernel_1", "upsampling factor 3, kernel 1",
+                            2, 2, pick(rng, 1, 2), 2, 1, 3, (pick(rng, 2, 3), pick(rng, 3, 4))),
+    ]
+
+
+ITEMS = [
+    Item("ConvTranspose1d", Section.MAIN, 5, ("ConvTranspose1d",),
+         "items.md#9-convtranspose1d-5-points-main", build_conv_transpose_1d),
+    Item("ConvTranspose2d", Section.MAIN, 5, ("ConvTranspose2d",),
+         "items.md#10-convtranspose2d-5-points-main", build_conv_transpose_2d),
+]

@@ -1,0 +1,71 @@
+"""Graded items: max and mean pooling, stride 1 and strided."""
+from __future__ import annotations
+
+from autograder.rubric import Section
+from reference.casebuilder import CaseBuilder, Item, normal, pick, pick_odd
+
+POSITION = 4  # where this family's items stand in the rubric (families in increasing order)
+
+
+TIES_DESCRIPTION = {"MaxPool2d": "tied maxima inside overlapping windows (the first maximum wins)",
+                    "MeanPool2d": "small repeated integer values in overlapping windows"}
+
+
+def pool_case(rng, name, description, kind, shape, K, stride=None, ties=False):
+    """Max/MeanPool2d(_stride1). ``ties`` draws small integers so windows share maxima."""
+    cls = kind if stride is not None else f"{kind}_stride1"
+    hyper = {"kernel": K, "input_shape": list(shape)}
+    if stride is not None:
+        hyper["stride"] = stride
+    case = CaseBuilder(name, description, "mytorch.pool", cls, hyper,
+                       args=[K] + ([stride] if stride is not None else []))
+    values = rng.integers(0, 3, size=shape).astype(float) if ties else normal(rng, *shape)
+    s = stride or 1
+    out = [-(-(d - K + 1) // s) for d in shape[2:]]
+    formula = ("ceil((H-K+1)/stride) by ceil((W-K+1)/stride)" if stride is not None
+               else "(H-K+1) by (W-K+1)")
+    case.call("forward", case.array("A", values), check="forward output Z", formula=f"(N, C, {formula})")
+    case.call("backward", case.array("dLdZ", normal(rng, shape[0], shape[1], *out)),
+              check="backward dLdA", formula="same shape as the forward input A")
+    return case
+
+
+def build_pool_stride1(kind):
+    def build(rng):
+        H = pick(rng, 3, 4)
+        return [
+            pool_case(rng, "ties", TIES_DESCRIPTION[kind],
+                      kind, (2, 2, pick(rng, 4, 5), pick(rng, 6, 7)), pick(rng, 2, 3), ties=True),
+            pool_case(rng, "kernel_1_batch1", "kernel 1, batch 1, one channel, H != W",
+                      kind, (1, 1, pick(rng, 3, 4), pick(rng, 5, 6)), 1),
+            pool_case(rng, "kernel_equals_height", "kernel as tall as the input, W > H",
+                      kind, (2, pick(rng, 1, 3), H, H + pick(rng, 1, 3)), H),
+            pool_case(rng, "general_non_square", "general non-square input",
+                      kind, (2, pick(rng, 2, 3), pick(rng, 6, 8), pick(rng, 9, 11)), 3),
+        ]
+    return build
+
+
+def build_pool_strided(kind):
+    def build(rng):
+        return [
+            pool_case(rng, "stride_remainder_ties", "stride 2 with remainders, " + TIES_DESCRIPTION[kind],
+                      kind, (2, 2, pick_odd(rng, 6, 9), pick_odd(rng, 9, 11)), 3, stride=2, ties=True),
+            pool_case(rng, "stride_ge_kernel", "stride 3 >= kernel 2 (gaps between windows)",
+                      kind, (2, pick(rng, 1, 2), pick(rng, 7, 9), pick(rng, 5, 8)), 2, stride=3),
+            pool_case(rng, "batch1_overlap", "batch 1, overlapping windows (kernel 3, stride 2)",
+                      kind, (1, pick(rng, 2, 3), pick(rng, 5, 7), pick(rng, 8, 10)), 3, stride=2),
+        ]
+    return build
+
+
+ITEMS = [
+    Item("MaxPool2d_stride1", Section.MAIN, 10, ("MaxPool2d_stride1",),
+         "items.md#11-maxpool2d_stride1-10-points-main", build_pool_stride1("MaxPool2d")),
+    Item("MaxPool2d", Section.MAIN, 5, ("MaxPool2d",),
+         "items.md#12-maxpool2d-5-points-main", build_pool_strided("MaxPool2d")),
+    Item("MeanPool2d_stride1", Section.MAIN, 10, ("MeanPool2d_stride1",),
+         "items.md#13-meanpool2d_stride1-10-points-main", build_pool_stride1("MeanPool2d")),
+    Item("MeanPool2d", Section.MAIN, 5, ("MeanPool2d",),
+         "items.md#14-meanpool2d-5-points-main", build_pool_strided("MeanPool2d")),
+]
