@@ -50,8 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.archives import ArchiveError, archive_suffix, extract_archive, strip_archive_suffix
-from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set, validate_against
-from autograder.report import HARNESS_VERSION, Report, validate_report, write_json_atomic, write_report
+from autograder.documents import DocumentError, validate_document
+from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
+from autograder.report import HARNESS_VERSION, Report, ReportError, validate_report, write_json_atomic, write_report
 from autograder.rubric import Rubric, Section
 from autograder.sandbox import Limits
 from autograder.submission import IGNORED_NAMES, SubmissionError, locate_package
@@ -188,7 +189,7 @@ def reusable_report(path, entry, settings):
             return None
         document = json.loads(Path(path).read_text())
         validate_report(document)
-    except (OSError, ValueError, FixtureError):
+    except (OSError, ValueError, ReportError):
         return None
     same = (document["harness_version"] == HARNESS_VERSION
             and document["fixture_set"].get("id") == settings.fixture_set.id
@@ -290,7 +291,7 @@ def run_worker(entry, settings):
             try:
                 document = json.loads(worker_report.read_text())
                 validate_report(document)
-            except (OSError, ValueError, FixtureError):
+            except (OSError, ValueError, ReportError):
                 document = None
                 reason = describe_death(process.returncode, log_tail(log_path))
         if document is None:
@@ -430,8 +431,12 @@ def build_summary(outcomes, settings, wall_seconds):
     }
 
 
+class SummaryError(DocumentError):
+    """A batch summary that does not match schemas/batch_summary.schema.json."""
+
+
 def validate_summary(document):
-    validate_against("batch_summary.schema.json", document, "batch summary")
+    validate_document("batch_summary.schema.json", document, "batch summary", SummaryError)
 
 
 def write_text_atomic(path, text):

@@ -58,7 +58,7 @@ much), then `Total score: X/{main_max:g} (+B/{bonus_max:g} bonus)`. The exit cod
 whenever grading ran; 2 means the grader could not run.
 
 Your code runs in a sandbox: one process per case, a time limit per case
-(10 s), no network, no subprocesses, no files outside a scratch folder.
+({timeout:g} s), no network, no subprocesses, no files outside a scratch folder.
 Submissions may be graded with a different fixture set of the same
 structure (other sizes and values), so a solution must compute its results,
 not recognise the public ones.
@@ -77,7 +77,7 @@ not recognise the public ones.
 Submit your `mytorch/` folder (for example `zip -r handin.zip mytorch`, run in
 `student_template/`). A `.zip`, `.tar` or `.tar.gz` holding `mytorch/` at its
 top or one folder down is accepted; links, absolute paths and archives over
-50 MB are rejected.
+{archive_mib:g} MiB are rejected.
 """
 
 
@@ -108,18 +108,14 @@ def tree_files(root, folder):
 
 def public_fixture_files(root):
     """fixtures/manifest.json and exactly the files it lists, after checking it is the public set."""
-    from autograder.fixtures import FixtureError, load_fixture_set
+    from autograder.fixtures import PUBLIC_SEED, FixtureError, load_fixture_set
     fixtures = root / "fixtures"
     try:
         fixture_set = load_fixture_set(fixtures)
     except FixtureError as error:
         raise BundleError(f"the public fixture set does not verify: {error}") from None
-    try:
-        from reference.generate import DEFAULT_SEED
-    except ImportError:  # building from a tree without the reference: the seed cannot be checked
-        DEFAULT_SEED = fixture_set.seed
-    if fixture_set.seed != DEFAULT_SEED:
-        raise BundleError(f"fixtures/ holds the set of seed {fixture_set.seed}, not the public seed {DEFAULT_SEED}: "
+    if fixture_set.seed != PUBLIC_SEED:
+        raise BundleError(f"fixtures/ holds the set of seed {fixture_set.seed}, not the public seed {PUBLIC_SEED}: "
                           f"regenerate it with 'python -m reference.generate' before bundling")
     manifest = json.loads((fixtures / "manifest.json").read_text())
     files = {"fixtures/manifest.json": (fixtures / "manifest.json").read_bytes()}
@@ -132,7 +128,11 @@ def readme_text():
     from autograder.fixtures import read_rubric
     from autograder.rubric import Section
     sections = read_rubric(ROOT / "fixtures").sections
-    return README.format(main_max=sections[Section.MAIN].max, bonus_max=sections[Section.BONUS].max)
+    from autograder.archives import MiB, ArchiveLimits
+    from autograder.sandbox import Limits
+    return README.format(main_max=sections[Section.MAIN].max, bonus_max=sections[Section.BONUS].max,
+                         timeout=Limits.timeout, archive_mib=min(ArchiveLimits.max_bytes,
+                                                                ArchiveLimits.max_archive_bytes) / MiB)
 
 
 def protected_digests(root):

@@ -6,44 +6,29 @@ before it is loaded (with ``allow_pickle=False``).  Any problem raises
 :class:`FixtureError`, whose message names the offending file: grading stops
 rather than producing a silently wrong score.
 """
-import functools
 import hashlib
 import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
 import numpy as np
 
+from autograder.documents import DocumentError, validate_document
 from autograder.rubric import Rubric, rubric_from_manifest, section_maxima
 
 FORMAT_VERSION = 2  # 2: the manifest carries the rubric
 MANIFEST_NAME = "manifest.json"
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 DEFAULT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PUBLIC_SEED = 11785  # the seed of the public set in fixtures/; hidden sets are drawn with other seeds
 
 
-class FixtureError(Exception):
+class FixtureError(DocumentError):
     """A fixture set that cannot be trusted: missing, tampered or malformed."""
 
 
-@functools.lru_cache(maxsize=None)
-def load_schema(name):
-    return json.loads((SCHEMA_DIR / name).read_text())
-
-
-def validate_against(schema_name, document, source):
-    """Validate ``document``; raise FixtureError naming ``source`` and the failing field."""
-    validator = jsonschema.Draft202012Validator(load_schema(schema_name))
-    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise FixtureError(f"{source}: does not match {schema_name} at {where}: {error.message}")
-
-
 def validate_manifest(manifest, source):
-    validate_against("manifest.schema.json", manifest, source)
+    validate_document("manifest.schema.json", manifest, source, FixtureError)
 
 
 @dataclass

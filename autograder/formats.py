@@ -20,12 +20,17 @@ import hashlib
 import traceback
 from pathlib import Path
 
-from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME, FixtureError, validate_against
+from autograder.documents import DocumentError, validate_document
+from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME
 from autograder.report import HARNESS_VERSION, write_json_atomic
 
 MAX_TEST_OUTPUT = 20_000
 VISIBILITY = "visible"
 PUBLIC_HINT = "Run 'python runner.py -v' locally to see every failing case in full."
+class GradescopeError(DocumentError):
+    """A results.json document that does not match schemas/gradescope.schema.json."""
+
+
 HIDDEN_HINT = ("This submission was graded with a hidden fixture set (same structure as the public one, other "
                "sizes and values): failure details are not shown here. Run 'python runner.py --only ITEM -v' "
                "locally on the public fixtures to debug.")
@@ -122,8 +127,8 @@ def failure_document(reason):
 
 
 def validate_gradescope(document):
-    """Raise FixtureError if ``document`` does not match schemas/gradescope.schema.json."""
-    validate_against("gradescope.schema.json", document, "gradescope results")
+    """Raise GradescopeError if ``document`` does not match schemas/gradescope.schema.json."""
+    validate_document("gradescope.schema.json", document, "gradescope results", GradescopeError)
 
 
 def write_gradescope(path, report, details=None):
@@ -139,4 +144,4 @@ def write_gradescope(path, report, details=None):
     return document
 
 
-__all__ = ["write_gradescope", "gradescope_document", "validate_gradescope", "failure_document", "FixtureError"]
+__all__ = ["write_gradescope", "gradescope_document", "validate_gradescope", "failure_document", "GradescopeError"]

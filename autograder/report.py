@@ -13,11 +13,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.fixtures import FixtureSet, validate_against
+from autograder.documents import DocumentError, validate_document
+from autograder.fixtures import FixtureSet
 from autograder.results import CaseResult, ItemStatus
 from autograder.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
 
 HARNESS_VERSION = "1.0.0"
+
+
+class ReportError(DocumentError):
+    """A grading report that does not match schemas/report.schema.json."""
 
 
 @dataclass
@@ -176,7 +181,7 @@ def describe_fixture_set(fixture_set: FixtureSet | None) -> dict[str, object]:
 
 
 def validate_report(document: dict) -> None:
-    validate_against("report.schema.json", document, "grading report")
+    validate_document("report.schema.json", document, "grading report", ReportError)
 
 
 def write_json_atomic(path, document):

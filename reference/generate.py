@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.fixtures import MANIFEST_NAME, FORMAT_VERSION, validate_manifest
+from autograder.fixtures import FORMAT_VERSION, MANIFEST_NAME, PUBLIC_SEED, validate_manifest
 from reference.items import ITEMS, rubric
 from reference.program import run_reference
 
 GENERATOR_VERSION = "1.0.0"
-DEFAULT_SEED = 11785
+DEFAULT_SEED = PUBLIC_SEED
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "fixtures"
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 

@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 from autograder import batch
-from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set, load_schema
+from autograder.documents import load_schema
+from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set
 from autograder.report import validate_report
 from conftest import COMPLETE, ITEMS, ROOT, RUBRIC, run_runner
 

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
-from autograder.formats import HIDDEN_HINT, gradescope_document, validate_gradescope, write_gradescope
+from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set
+from autograder.formats import (HIDDEN_HINT, GradescopeError, gradescope_document, validate_gradescope,
+                                write_gradescope)
 from autograder.report import Report
 from autograder.results import CaseResult, CaseStatus
 from conftest import COMPLETE, RUBRIC, run_runner
@@ -93,7 +94,7 @@ def test_schema_rejects_malformed_results(public_set, mutate):
     document = copy.deepcopy(gradescope_document(synthetic_report(public_set)))
     validate_gradescope(document)
     mutate(document)
-    with pytest.raises(FixtureError):
+    with pytest.raises(GradescopeError):
         validate_gradescope(document)
 
 
