@@ -68,7 +68,7 @@ def for_csv(value: "str | int | float") -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return format(value, "g")
     text = for_terminal(value)
-    if text.lstrip(" ").startswith(FORMULA_STARTS):
+    if any(cell.lstrip(" ").startswith(FORMULA_STARTS) for cell in (str(value), text)):
         return FORMULA_GUARD + text
     return text
 
