@@ -5,7 +5,8 @@ raises :class:`ArchiveError` naming the member and the rule, and nothing is
 extracted.  Rules:
 
 - member names must be relative, without ``..`` components, NUL bytes or a
-  drive letter (a backslash counts as a path separator);
+  drive letter (a backslash counts as a path separator), at most
+  ``MAX_MEMBER_DEPTH`` folders deep;
 - only regular files and folders: no symlinks, hardlinks, device files, FIFOs
   or sparse tar members;
 - at most ``max_files`` members and ``max_bytes`` of decompressed data, every
@@ -50,6 +51,7 @@ from autograder.safetext import for_terminal
 MiB = 1024 * 1024
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")  # longest first: ".tar.gz" before ".tar"
 COPY_CHUNK = 1 << 16
+MAX_MEMBER_DEPTH = 64  # folders in a member's path (creating and removing them must not recurse deeper)
 TAR_BLOCK = tarfile.BLOCKSIZE
 TAR_EXTENDED_TYPES = {tarfile.XHDTYPE: "pax extended header", tarfile.XGLTYPE: "pax global header",
                       tarfile.SOLARIS_XHDTYPE: "pax extended header", tarfile.GNUTYPE_LONGNAME: "GNU long name",
@@ -119,6 +121,8 @@ def safe_parts(name):
     parts = [p for p in PurePosixPath(normalized).parts if p not in ("", ".")]
     if ".." in parts:
         raise ArchiveError(f"member {shown}: '..' path component (would escape the extraction folder)")
+    if len(parts) > MAX_MEMBER_DEPTH:
+        raise ArchiveError(f"member {shown}: more than {MAX_MEMBER_DEPTH} folders deep")
     return tuple(parts)
 
 
@@ -311,9 +315,9 @@ def zip_local_headers_size(handle, infos):
     for info in infos:
         handle.seek(info.header_offset)
         header = handle.read(ZIP_LOCAL.size)
-        if len(header) < ZIP_LOCAL.size or ZIP_LOCAL.unpack(header)[0] != ZIP_LOCAL_SIGNATURE:
+        fields = ZIP_LOCAL.unpack(header) if len(header) == ZIP_LOCAL.size else (None,)
+        if fields[0] != ZIP_LOCAL_SIGNATURE:
             raise ArchiveError(f"member {info.filename!r}: no local header where the directory points")
-        fields = ZIP_LOCAL.unpack(header)
         name = handle.read(fields[zipfile._FH_FILENAME_LENGTH])
         encoding = "utf-8" if info.flag_bits & zipfile._MASK_UTF_FILENAME else "cp437"
         if name.decode(encoding, "replace") != info.orig_filename:
@@ -356,7 +360,7 @@ def open_zip(path, limits):
         archive = zipfile.ZipFile(path)
         try:
             header_bytes += zip_local_headers_size(handle, archive.infolist())
-            check_sizes(header_bytes, header_bytes, limits)
+            check_sizes(position=header_bytes, header_bytes=header_bytes, limits=limits)
             return archive, zip_members(archive, limits, header_bytes)
         except BaseException:
             archive.close()

@@ -44,11 +44,11 @@ it is written; a worker that produced none gets a ``Report.failed`` report
 with the reason.
 """
 import argparse
+import contextlib
 import csv
 import io
 import json
 import os
-import shutil
 import signal
 import stat
 import statistics
@@ -375,7 +375,29 @@ def run_worker(entry, settings):
         write_json_atomic(report_path(settings.out, entry.student), document)
         return Outcome(entry.student, document, seconds=time.monotonic() - started)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
+
+
+def remove_tree(path):
+    """Remove ``path`` and everything in it, ignoring errors like ``shutil.rmtree(ignore_errors=True)``
+    but without recursion: a case may nest folders deeper than Python's recursion limit."""
+    folders, pending = [], [os.fspath(path)]
+    while pending:
+        folder = pending.pop()
+        folders.append(folder)
+        try:
+            with os.scandir(folder) as listing:
+                for item in listing:
+                    if item.is_dir(follow_symlinks=False):
+                        pending.append(item.path)
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(item.path)
+        except OSError:
+            continue
+    for folder in reversed(folders):  # every folder after everything listed inside it
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
 
 
 def run_worker_safely(entry, settings):
@@ -432,8 +454,8 @@ class Progress:
         if document["status"] == "error":
             self.errors += 1
         totals = document["totals"]
-        last = f"{for_terminal(outcome.student)}: " + (f"{totals['main']:g}+{totals['bonus']:g}" if document["status"] == "graded"
-                                          else "error") + f" in {outcome.seconds:.1f}s"
+        score = f"{totals['main']:g}+{totals['bonus']:g}" if document["status"] == "graded" else "error"
+        last = f"{for_terminal(outcome.student)}: {score} in {outcome.seconds:.1f}s"
         self.show(last)
 
     def finish(self):

@@ -147,7 +147,8 @@ class Report:
                 lines += ["", indented(case.message, "    ")]
                 if case.output.strip():
                     lines.append("    your code printed:")
-                    lines += [f"    | {for_terminal(line, newlines=True)}" for line in case.output.rstrip().split("\n")[:20]]
+                    printed = case.output.rstrip().split("\n")[:20]
+                    lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed]
         lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
                       f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
         return "\n".join(lines)

@@ -8,8 +8,6 @@ import gzip
 import io
 import json
 import os
-import resource
-import shutil
 import struct
 import subprocess
 import sys
@@ -22,7 +20,7 @@ import pytest
 from autograder import archives, batch
 from autograder.archives import ArchiveError, ArchiveLimits, extract_archive, list_members
 from autograder.report import validate_report
-from conftest import COMPLETE, ROOT, run_runner
+from conftest import ROOT, run_runner
 from test_batch import copy_complete, trimmed_fixtures, zip_folder
 
 ESCAPED = {"Cc", "Cf", "Zl", "Zp", "Cs"}
@@ -81,7 +79,6 @@ def fixtures(tmp_path_factory):
     return trimmed_fixtures(tmp_path_factory.mktemp("fixtures") / "trimmed")
 
 
-# archives: every header counts, and none is read whole before it is checked
 
 @pytest.mark.parametrize("kind, what", [(tarfile.XHDTYPE, "pax extended header"),
                                         (tarfile.XGLTYPE, "pax global header"),
@@ -202,7 +199,6 @@ def test_pax_bomb_in_a_batch_costs_the_workers_little_memory(tmp_path, fixtures)
     assert (tmp_path / "out" / "summary.json").exists()
 
 
-# batch: deep folders, colliding names, undecidable staleness
 
 def deep_nest(top, depth):
     """``top/n/n/.../n``, ``depth`` folders deep, made and later removed without long paths or recursion."""
@@ -241,6 +237,24 @@ def test_deeply_nested_submission_does_not_stop_the_batch(tmp_path, fixtures):
             assert json.loads((tmp_path / "out" / "summary.json").read_text())["count"] == 2
     finally:
         remove_deep_nest(deep, NEST_DEPTH)
+
+
+def test_deep_trees_are_removed_without_recursion(tmp_path):
+    """What a worker leaves in its scratch folder may be nested deeper than the recursion limit."""
+    (tmp_path / "scratch" / "tmp").mkdir(parents=True)
+    deep_nest(tmp_path / "scratch" / "tmp", NEST_DEPTH)
+    batch.remove_tree(tmp_path / "scratch")
+    assert not (tmp_path / "scratch").exists()
+
+
+def test_archive_members_nested_too_deep_are_refused_up_front(tmp_path):
+    path = tmp_path / "deep.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mytorch/__init__.py", b"")
+        archive.writestr("n/" * NEST_DEPTH + "x.py", b"")
+    with pytest.raises(ArchiveError, match="folders deep"):
+        extract_archive(path, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_entries_named_like_the_batch_outputs_are_graded_like_anyone(tmp_path, fixtures):
@@ -297,7 +311,6 @@ def test_errors_while_deciding_staleness_mean_grade_again(tmp_path, fixtures, mo
     assert {r["status"] for r in rows_of(out).values()} == {"graded"}
 
 
-# what students and entries write reaches TAs' terminals and spreadsheets escaped
 
 HOSTILE_FLATTEN = f'''
 
@@ -360,3 +373,15 @@ def test_escapes_separators_and_formulas_are_neutralised_in_every_sink(tmp_path,
     lines = run.stdout.splitlines()  # str.splitlines breaks at U+2028, U+2029, U+0085 and more
     assert [line for line in lines if line.startswith("Total score")] == [lines[-2]]
     assert "boom\\u2028Total score: 100/100" in run.stdout
+
+
+def test_readme_states_the_limits_the_code_uses():
+    text = " ".join((ROOT / "README.md").read_text().split())
+    limits = ArchiveLimits()
+    for phrase in (f"at most {limits.max_files} files and {limits.max_bytes // archives.MiB} MiB decompressed",
+                   f"at most {limits.max_header_bytes // archives.MiB} MiB of headers",
+                   f"{limits.max_extended_header_bytes // 1024} KiB for one pax or GNU long-name header",
+                   f"{limits.max_pax_records} pax records",
+                   f"more than {batch.MAX_STALENESS_ENTRIES} files and folders",
+                   f"`grades/{batch.REPORTS_FOLDER}/<student>.json`"):
+        assert phrase in text, phrase
