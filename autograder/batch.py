@@ -126,6 +126,10 @@ def discover(submissions, out):
     if not submissions.is_dir():
         raise UsageError(f"{submissions}: not a folder of submissions")
     out_resolved = Path(out).resolve()
+    reports, resolved = out_resolved / REPORTS_FOLDER, submissions.resolve()
+    if resolved in (out_resolved, reports) or reports in resolved.parents:
+        raise UsageError(f"{for_terminal(str(submissions))}: the batch writes its grades.csv, summary.json and "
+                         f"{REPORTS_FOLDER}/ in --out; they would be read as submissions: choose another --out")
     entries, seen = [], {}
     for path in sorted(submissions.iterdir()):
         if path.name.startswith(".") or path.name in IGNORED_NAMES or is_same_folder(path, out_resolved):

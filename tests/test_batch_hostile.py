@@ -277,6 +277,15 @@ def test_entries_named_like_the_batch_outputs_are_graded_like_anyone(tmp_path, f
     assert (summary["count"], summary["graded"], summary["errors"]) == (7, 6, 1)
 
 
+@pytest.mark.parametrize("subs, out", [("subs", "subs"), ("grades/reports", "grades"),
+                                       ("grades/reports/late", "grades")])
+def test_outputs_written_where_they_would_be_read_as_submissions_are_refused(tmp_path, capsys, subs, out):
+    copy_complete(tmp_path / subs / "alice")
+    assert batch.main([str(tmp_path / subs), "--out", str(tmp_path / out)]) == 2
+    assert "would be read as submissions" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / subs).iterdir()) == ["alice"]
+
+
 def test_errors_while_deciding_staleness_mean_grade_again(tmp_path, fixtures, monkeypatch):
     subs = tmp_path / "subs"
     for name in ("alice", "bob", "carol"):
