@@ -5,16 +5,27 @@
 Every entry of SUBMISSIONS is one student's submission: a folder holding
 ``mytorch/`` (at its top or one level down) or a ``.zip``/``.tar``/``.tar.gz``/
 ``.tgz`` handin containing it; the student id is the entry's name without the
-archive suffix.  Writes ``DIR/<student>.json`` (the full report, as soon as it
-is ready), ``DIR/grades.csv`` and ``DIR/summary.json``.
+archive suffix.  Writes ``DIR/reports/<student>.json`` (the full report, as
+soon as it is ready), ``DIR/grades.csv`` and ``DIR/summary.json``.  The
+reports have a folder of their own so that no entry's name, whatever it is
+(``summary``, ``grades.csv``, ``reports``), can collide with the batch's own
+files.
 
 Running the same command again grades only what is missing or out of date: a
-submission is skipped when ``DIR/<student>.json`` is a valid report from this
-harness version, rubric version and fixture set id, written after the
-submission last changed (``--regrade`` grades everything again).  A
-submission-caused error (an unsafe archive, no ``mytorch/``) is such a report
-and is kept; a worker that died or overran the whole-submission limit leaves a
-report without a fixture set, which the next run grades again.
+submission is skipped when ``DIR/reports/<student>.json`` is a valid report
+from this harness version, rubric version and fixture set id, written after
+the submission last changed (modification or status change of the entry or
+anything inside it, walked without recursion; ``--regrade`` grades everything
+again).  Any doubt counts as out of date: an error while deciding (an
+unreadable report, a folder that cannot be listed, a submission of more than
+``MAX_STALENESS_ENTRIES`` files and folders) grades the submission again,
+never stops the batch.  A submission-caused error (an unsafe archive, no
+``mytorch/``) is such a report and is kept; a worker that died or overran the
+whole-submission limit leaves a report without a fixture set, which the next
+run grades again.
+
+Text from entries and students (ids, error reasons, archive member names)
+reaches the terminal and ``grades.csv`` only through :mod:`autograder.safetext`.
 
 Isolation: each submission is graded by a worker process of its own
 (``python -m autograder.batch --worker ...``), which extracts the handin
@@ -33,12 +44,13 @@ it is written; a worker that produced none gets a ``Report.failed`` report
 with the reason.
 """
 import argparse
+import contextlib
 import csv
 import io
 import json
 import os
-import shutil
 import signal
+import stat
 import statistics
 import subprocess
 import sys
@@ -54,12 +66,15 @@ from autograder.documents import DocumentError, validate_document
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
 from autograder.report import HARNESS_VERSION, Report, ReportError, validate_report, write_json_atomic, write_report
 from autograder.rubric import Rubric, Section
+from autograder.safetext import for_csv, for_terminal
 from autograder.sandbox import Limits
 from autograder.submission import IGNORED_NAMES, SubmissionError, locate_package
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_COMMAND = [sys.executable, "-m", "autograder.batch", "--worker"]
-RESERVED_IDS = {"summary", "grades"}  # summary.json sits next to the reports (grades.csv too, for clarity)
+REPORTS_FOLDER = "reports"  # OUT/reports/<student>.json; OUT itself holds only grades.csv and summary.json
+MAX_STALENESS_ENTRIES = 10_000  # files and folders looked at to decide whether a report is out of date
+MAX_REPORT_BYTES = 64 * 1024 * 1024
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 SUBMISSION_TIMEOUT_MARGIN = 60.0
 LOG_TAIL_CHARS = 1500
@@ -107,9 +122,13 @@ def discover(submissions, out):
     if not submissions.is_dir():
         raise UsageError(f"{submissions}: not a folder of submissions")
     out_resolved = Path(out).resolve()
+    reports, resolved = out_resolved / REPORTS_FOLDER, submissions.resolve()
+    if resolved in (out_resolved, reports) or reports in resolved.parents:
+        raise UsageError(f"{for_terminal(str(submissions))}: the batch writes its grades.csv, summary.json and "
+                         f"{REPORTS_FOLDER}/ in --out; they would be read as submissions: choose another --out")
     entries, seen = [], {}
     for path in sorted(submissions.iterdir()):
-        if path.name.startswith(".") or path.name in IGNORED_NAMES or path.resolve() == out_resolved:
+        if path.name.startswith(".") or path.name in IGNORED_NAMES or is_same_folder(path, out_resolved):
             continue
         if path.is_dir():
             entry = Entry(path.name, path, "folder")
@@ -123,10 +142,19 @@ def discover(submissions, out):
     if duplicates:
         listed = "; ".join(f"{student}: {', '.join(names)}" for student, names in sorted(duplicates.items()))
         raise UsageError(f"several entries give the same student id ({listed}): keep one per student")
-    reserved = sorted(e.student for e in entries if e.student.lower() in RESERVED_IDS)
-    if reserved:
-        raise UsageError(f"student id(s) {', '.join(reserved)} would clash with the batch's own files: rename them")
     return entries
+
+
+def is_same_folder(path, resolved):
+    try:
+        return path.resolve() == resolved
+    except (OSError, RuntimeError):  # a link loop is not the output folder
+        return False
+
+
+def report_path(out, student):
+    """Where the report of ``student`` lives: in a folder of its own, apart from the batch's files."""
+    return Path(out) / REPORTS_FOLDER / f"{student}.json"
 
 
 def prepare_submission(entry_path, kind, scratch):
@@ -165,35 +193,62 @@ def worker_main(argv):
 
 # ----------------------------------------------------------------------------- the parent
 
-def newest_mtime(path, limit=5000):
-    """The latest modification time of ``path`` or anything inside it (a bounded walk)."""
-    path = Path(path)
-    newest = path.lstat().st_mtime
-    if path.is_dir() and not path.is_symlink():
-        for count, (folder, folders, files) in enumerate(os.walk(path)):
-            for name in folders + files:
-                try:
-                    newest = max(newest, os.lstat(os.path.join(folder, name)).st_mtime)
-                except OSError:
-                    pass
-            if count > limit:
-                break
+class StalenessUnknown(Exception):
+    """Whether a report is up to date cannot be decided: the submission is graded again."""
+
+
+def last_change(path, limit=MAX_STALENESS_ENTRIES):
+    """The latest modification or status change of ``path`` or anything inside it.
+
+    The walk is iterative (any depth), never follows links, and raises StalenessUnknown after
+    ``limit`` entries; an entry that cannot be examined raises OSError.  Status changes count
+    because tools that restore modification times (unzip, cp -p, rsync -t) cannot restore them.
+    """
+    top = os.lstat(path)
+    newest = max(top.st_mtime, top.st_ctime)
+    pending = [os.fspath(path)] if stat.S_ISDIR(top.st_mode) else []
+    seen = 0
+    while pending:
+        with os.scandir(pending.pop()) as listing:
+            for item in listing:
+                seen += 1
+                if seen > limit:
+                    raise StalenessUnknown(f"more than {limit} files and folders")
+                info = item.stat(follow_symlinks=False)
+                newest = max(newest, info.st_mtime, info.st_ctime)
+                if stat.S_ISDIR(info.st_mode):
+                    pending.append(item.path)
     return newest
+
+
+def read_report(path):
+    """The JSON document in the regular file ``path`` (never through a link, never more than
+    MAX_REPORT_BYTES) and the file's modification time; raises OSError or ValueError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path}: not a regular file")
+        data = handle.read(MAX_REPORT_BYTES + 1)
+    if len(data) > MAX_REPORT_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_REPORT_BYTES} bytes")
+    return json.loads(data), info.st_mtime
 
 
 def reusable_report(path, entry, settings):
     """The existing report at ``path`` if it was made by this harness, with this fixture set and rubric,
-    after the submission last changed."""
+    after the submission last changed; None when it is not, or when anything about it cannot be
+    decided (any error at all: the submission is then simply graded again)."""
     try:
-        if newest_mtime(entry.path) > Path(path).stat().st_mtime:
+        document, written = read_report(path)
+        if last_change(entry.path) > written:
             return None
-        document = json.loads(Path(path).read_text())
         validate_report(document)
-    except (OSError, ValueError, ReportError):
+        same = (document["harness_version"] == HARNESS_VERSION
+                and document["fixture_set"].get("id") == settings.fixture_set.id
+                and document["rubric"] == settings.rubric.identity())
+    except Exception:  # anything at all: deciding staleness must never stop the batch
         return None
-    same = (document["harness_version"] == HARNESS_VERSION
-            and document["fixture_set"].get("id") == settings.fixture_set.id
-            and document["rubric"] == settings.rubric.identity())
     return document if same else None
 
 
@@ -289,7 +344,7 @@ def run_worker(entry, settings):
         document = None
         if reason is None:
             try:
-                document = json.loads(worker_report.read_text())
+                document, _ = read_report(worker_report)
                 validate_report(document)
             except (OSError, ValueError, ReportError):
                 document = None
@@ -299,10 +354,32 @@ def run_worker(entry, settings):
             document = Report.failed(entry.path, settings.rubric, reason).to_dict()
             document["wall_seconds"] = round(time.monotonic() - started, 4)
         document["submission"] = str(entry.path)  # as the staff named it, not the worker's absolute path
-        write_json_atomic(settings.out / f"{entry.student}.json", document)
+        write_json_atomic(report_path(settings.out, entry.student), document)
         return Outcome(entry.student, document, seconds=time.monotonic() - started)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
+
+
+def remove_tree(path):
+    """Remove ``path`` and everything in it, ignoring errors like ``shutil.rmtree(ignore_errors=True)``
+    but without recursion: a case may nest folders deeper than Python's recursion limit."""
+    folders, pending = [], [os.fspath(path)]
+    while pending:
+        folder = pending.pop()
+        folders.append(folder)
+        try:
+            with os.scandir(folder) as listing:
+                for item in listing:
+                    if item.is_dir(follow_symlinks=False):
+                        pending.append(item.path)
+                    else:
+                        with contextlib.suppress(OSError):
+                            os.unlink(item.path)
+        except OSError:
+            continue
+    for folder in reversed(folders):  # every folder after everything listed inside it
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
 
 
 def run_worker_safely(entry, settings):
@@ -314,7 +391,7 @@ def run_worker_safely(entry, settings):
                                  f"({type(error).__name__}: {error})").to_dict()
         document["submission"] = str(entry.path)
         try:
-            write_json_atomic(settings.out / f"{entry.student}.json", document)
+            write_json_atomic(report_path(settings.out, entry.student), document)
         except OSError:
             pass
         return Outcome(entry.student, document)
@@ -359,8 +436,8 @@ class Progress:
         if document["status"] == "error":
             self.errors += 1
         totals = document["totals"]
-        last = f"{outcome.student}: " + (f"{totals['main']:g}+{totals['bonus']:g}" if document["status"] == "graded"
-                                          else "error") + f" in {outcome.seconds:.1f}s"
+        score = f"{totals['main']:g}+{totals['bonus']:g}" if document["status"] == "graded" else "error"
+        last = f"{for_terminal(outcome.student)}: {score} in {outcome.seconds:.1f}s"
         self.show(last)
 
     def finish(self):
@@ -385,8 +462,9 @@ def grades_csv(outcomes, rubric):
     writer.writerow(["student", *items, "main", "bonus", "status"])
     for outcome in outcomes:
         document = outcome.document
-        writer.writerow([outcome.student, *(f"{document['scores'].get(item, 0.0):g}" for item in items),
-                         f"{document['totals']['main']:g}", f"{document['totals']['bonus']:g}", document["status"]])
+        row = [outcome.student, *(document["scores"].get(item, 0.0) for item in items),
+               document["totals"]["main"], document["totals"]["bonus"], document["status"]]
+        writer.writerow([for_csv(cell) for cell in row])
     return buffer.getvalue()
 
 
@@ -459,7 +537,7 @@ def parse_args(argv):
         prog="python runner.py batch", description="Grade every submission in a folder (course staff).",
         epilog="Entries of SUBMISSIONS: a folder holding mytorch/ (possibly one level down) or a "
                ".zip/.tar/.tar.gz/.tgz of one; the student id is the entry's name without the suffix. "
-               "Writes OUT/<student>.json, OUT/grades.csv and OUT/summary.json.")
+               "Writes OUT/reports/<student>.json, OUT/grades.csv and OUT/summary.json.")
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for reports and grades")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
@@ -496,7 +574,7 @@ def run(args, stderr=None):
     started = time.monotonic()
     outcomes, pending = {}, []
     for entry in entries:
-        document = None if args.regrade else reusable_report(args.out / f"{entry.student}.json", entry, settings)
+        document = None if args.regrade else reusable_report(report_path(args.out, entry.student), entry, settings)
         if document is None:
             pending.append(entry)
         else:
@@ -537,7 +615,7 @@ def main(argv=None):
     try:
         outcomes, summary = run(args)
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {for_terminal(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted: the reports written so far are kept; run the same command again to continue",
@@ -550,8 +628,10 @@ def main(argv=None):
         print(f"main total: mean {main_stats['mean']:g}, median {main_stats['median']:g}, "
               f"min {main_stats['min']:g}, max {main_stats['max']:g} (of {summary['main_max']:g})")
     for failure in summary["failed_to_grade"]:
-        print(f"  error {failure['student']}: {failure['reason'].splitlines()[0] if failure['reason'] else ''}")
-    print(f"wrote {args.out / 'grades.csv'}, {args.out / 'summary.json'} and one <student>.json per submission")
+        first_line = failure["reason"].split("\n", 1)[0]
+        print(f"  error {for_terminal(failure['student'])}: {for_terminal(first_line)}")
+    out = for_terminal(str(args.out))
+    print(f"wrote {out}/grades.csv, {out}/summary.json and one {REPORTS_FOLDER}/<student>.json per submission")
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ from autograder.documents import DocumentError, validate_document
 from autograder.fixtures import FixtureSet
 from autograder.results import CaseResult, ItemStatus
 from autograder.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
+from autograder.safetext import for_json, for_terminal, indented
 
 HARNESS_VERSION = "1.0.0"
 
@@ -138,11 +139,16 @@ class Report:
                            "scoreboard": [self.total("main"), self.total("bonus")]}, separators=(",", ":"))
 
     def render(self, verbose=False):
-        """The human-readable report (every line but the final JSON one)."""
-        lines = [f"mytorch autograder {HARNESS_VERSION}: {self.submission}",
+        """The human-readable report (every line but the final JSON one).
+
+        Every text that may come from a student (the submission's path, the error, case messages,
+        printed output) is made terminal-safe; its continuation lines are indented, so that only
+        the grader's own lines start at the margin ("Total score" among them).
+        """
+        lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}",
                  f"fixture set {self.fixture_set.get('id', '?')}", ""]
         if self.status == "error":
-            lines += [f"GRADING ERROR: {self.error}", ""]
+            lines += [f"GRADING ERROR: {indented(self.error, '    ')}", ""]
         for item in self.items:
             mark = {"passed": "PASS", "not_implemented": "TODO"}.get(item.status, "FAIL")
             detail = "" if item.status in ("passed", "failed") else f"  [{item.status.replace('_', ' ')}]"
@@ -157,12 +163,13 @@ class Report:
                 if item.status == "not_implemented" and not verbose:
                     if item.name not in shown:
                         shown.add(item.name)
-                        lines += ["", f"{item.name}: " + first_line_after_header(case.message)]
+                        lines += ["", f"{item.name}: " + for_terminal(first_line_after_header(case.message))]
                     continue
-                lines += ["", case.message.replace("\n", "\n    ")]
+                lines += ["", indented(case.message, "    ")]
                 if case.output.strip():
                     lines.append("    your code printed:")
-                    lines += [f"    | {line}" for line in case.output.rstrip().splitlines()[:20]]
+                    printed = case.output.rstrip().split("\n")[:20]
+                    lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed]
         lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
                       f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
         return "\n".join(lines)
@@ -185,13 +192,14 @@ def validate_report(document: dict) -> None:
 
 
 def write_json_atomic(path, document):
-    """Write JSON to ``path`` via a temporary file and a rename: never a half-written file."""
+    """Write JSON to ``path`` via a temporary file and a rename: never a half-written file (and never a
+    lone surrogate, which strict JSON readers reject)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle, indent=1)
+            json.dump(for_json(document), handle, indent=1)
             handle.write("\n")
         os.replace(temporary, path)
     except BaseException:

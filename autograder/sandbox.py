@@ -265,8 +265,9 @@ MAX_RESULT_DEPTH = 16  # child.py nests lists at most MAX_DEPTH (8) deep, then t
 
 def clean_text(text, limit=None):
     """Text that is safe to print and to put in JSON: no lone surrogates, no terminal control codes."""
+    from autograder.safetext import for_terminal
     text = text if limit is None else text[:limit]
-    return text.encode("utf-8", "replace").decode("utf-8").translate(CONTROL_CHARACTERS)
+    return for_terminal(text.encode("utf-8", "replace").decode("utf-8"), newlines=True)
 
 
 def clean_where(message):

@@ -137,10 +137,11 @@ STUDENTS = ["alice", "bob", "carol", "dave", "eve", "frank", "victim"]
 def test_batch_writes_a_report_per_student(mixed_batch):
     out = mixed_batch["out"]
     assert mixed_batch["code"] == 0, mixed_batch["stderr"]
-    assert sorted(p.stem for p in out.glob("*.json")) == sorted(STUDENTS + ["summary"])
+    assert sorted(p.name for p in out.iterdir()) == ["grades.csv", "reports", "summary.json"]
+    assert sorted(p.stem for p in (out / "reports").glob("*.json")) == sorted(STUDENTS)
     fixture_id = load_fixture_set(mixed_batch["fixtures"]).id
     for student in STUDENTS:
-        report = json.loads((out / f"{student}.json").read_text())
+        report = json.loads((out / "reports" / f"{student}.json").read_text())
         validate_report(report)
         # a report from a dead worker records no fixture set (it was not graded against one)
         assert report["fixture_set"].get("id") == (None if student == "victim" else fixture_id)
@@ -167,7 +168,7 @@ def test_grades_csv(mixed_batch):
 
 def test_failures_are_recorded_with_their_reason(mixed_batch):
     out = mixed_batch["out"]
-    reports = {s: json.loads((out / f"{s}.json").read_text()) for s in STUDENTS}
+    reports = {s: json.loads((out / "reports" / f"{s}.json").read_text()) for s in STUDENTS}
     assert "no mytorch/ package" in reports["dave"]["error"]
     assert "'..'" in reports["eve"]["error"]
     assert not (Path(tempfile.gettempdir()) / mixed_batch["escape"]).exists()
@@ -207,7 +208,7 @@ def test_hung_worker_is_stopped_with_its_children(tmp_path):
     code, _, stderr = run_batch_in_process(argv, wrapper, env={"BATCH_TEST_PIDFILE": str(pidfile)})
     assert code == 0, stderr
     assert time.monotonic() - started < 30
-    report = json.loads((tmp_path / "out" / "sleeper.json").read_text())
+    report = json.loads((tmp_path / "out" / "reports" / "sleeper.json").read_text())
     validate_report(report)
     assert report["status"] == "error" and "whole-submission limit of 2 s" in report["error"]
     # the hung worker's own child (like the sandbox children, in a session of its own) was killed too
@@ -218,7 +219,7 @@ def test_rerun_skips_up_to_date_reports_and_regrades_changed_ones(mixed_batch, m
     out = mixed_batch["out"]
 
     def stamps():
-        return {p.stem: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.glob("*.json") if p.stem != "summary"}
+        return {p.stem: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "reports").glob("*.json")}
 
     before = stamps()
     csv_before = (out / "grades.csv").read_text()
@@ -253,7 +254,7 @@ def test_regrade_and_fixture_change_through_runner(tmp_path):
     def batch_run(*extra, fixtures=first):
         run = run_runner("batch", subs, "--out", out, "--fixtures", fixtures, "--jobs", "1", *extra)
         assert run.returncode == 0, run.stderr
-        return json.loads((out / "summary.json").read_text()), (out / "alice.json").stat().st_mtime_ns
+        return json.loads((out / "summary.json").read_text()), (out / "reports" / "alice.json").stat().st_mtime_ns
 
     summary, stamp = batch_run()
     assert (summary["count"], summary["reused"], summary["errors"]) == (1, 0, 1)
@@ -263,12 +264,11 @@ def test_regrade_and_fixture_change_through_runner(tmp_path):
     assert summary["reused"] == 0 and regraded != stamp
     summary, _ = batch_run(fixtures=second)  # another fixture set id: graded again
     assert summary["reused"] == 0 and summary["fixture_set"]["id"] == load_fixture_set(second).id
-    assert json.loads((out / "alice.json").read_text())["fixture_set"]["id"] == load_fixture_set(second).id
+    assert json.loads((out / "reports" / "alice.json").read_text())["fixture_set"]["id"] == load_fixture_set(second).id
 
 
 @pytest.mark.parametrize("layout, message", [
     ({"alice": "folder", "alice.zip": "zip"}, "same student id"),
-    ({"summary": "folder"}, "clash"),
 ])
 def test_usage_errors_stop_before_grading(tmp_path, capsys, layout, message):
     subs = tmp_path / "subs"
@@ -381,7 +381,7 @@ def test_hidden_fixture_set_defeats_hard_coded_answers(tmp_path):
     rows = {row["student"]: row for row in read_csv(out / "grades.csv")}
     assert (rows["complete"]["main"], rows["complete"]["bonus"], rows["complete"]["status"]) == ("100", "15", "graded")
     assert rows["cheater"]["status"] == "graded" and rows["cheater"][CHEATED_ITEM] == "0"
-    cheater_report = json.loads((out / "cheater.json").read_text())
+    cheater_report = json.loads((out / "reports" / "cheater.json").read_text())
     lost = {i["name"] for i in cheater_report["items"] if i["points"] < i["max_points"]}
     assert CHEATED_ITEM in lost and lost <= {CHEATED_ITEM, "MeanPool2d"}  # MeanPool2d builds on the stride-1 class
     assert json.loads((out / "summary.json").read_text())["fixture_set"]["seed"] == 271828
