@@ -64,7 +64,8 @@ from pathlib import Path
 from autograder.archives import ArchiveError, archive_suffix, extract_archive, strip_archive_suffix
 from autograder.documents import DocumentError, validate_document
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
-from autograder.report import HARNESS_VERSION, Report, ReportError, validate_report, write_json_atomic, write_report
+from autograder.atomic import write_json_atomic, write_text_atomic
+from autograder.report import HARNESS_VERSION, Report, ReportError, validate_report, write_report
 from autograder.rubric import Rubric, Section
 from autograder.safetext import for_csv, for_terminal
 from autograder.sandbox import Limits
@@ -515,19 +516,6 @@ class SummaryError(DocumentError):
 
 def validate_summary(document):
     validate_document("batch_summary.schema.json", document, "batch summary", SummaryError)
-
-
-def write_text_atomic(path, text):
-    path = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # ----------------------------------------------------------------------------- command line

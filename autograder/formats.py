@@ -22,7 +22,8 @@ from pathlib import Path
 
 from autograder.documents import DocumentError, validate_document
 from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME
-from autograder.report import HARNESS_VERSION, write_json_atomic
+from autograder.atomic import write_json_atomic
+from autograder.report import HARNESS_VERSION
 
 MAX_TEST_OUTPUT = 20_000
 VISIBILITY = "visible"

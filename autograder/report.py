@@ -7,17 +7,16 @@ it is written anywhere; a report is produced even when grading itself failed
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.atomic import write_json_atomic
 from autograder.documents import DocumentError, validate_document
 from autograder.fixtures import FixtureSet
 from autograder.results import CaseResult, ItemStatus
 from autograder.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
-from autograder.safetext import for_json, for_terminal, indented
+from autograder.safetext import for_terminal, indented
 
 HARNESS_VERSION = "1.0.0"
 
@@ -191,26 +190,10 @@ def validate_report(document: dict) -> None:
     validate_document("report.schema.json", document, "grading report", ReportError)
 
 
-def write_json_atomic(path, document):
-    """Write JSON to ``path`` via a temporary file and a rename: never a half-written file (and never a
-    lone surrogate, which strict JSON readers reject)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(for_json(document), handle, indent=1)
-            handle.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_report(path, report):
     document = report.to_dict()
     validate_report(document)
     write_json_atomic(path, document)
 
 
-__all__ = ["Report", "ItemResult", "CaseResult", "write_report", "write_json_atomic", "validate_report"]
+__all__ = ["Report", "ItemResult", "CaseResult", "write_report", "validate_report"]

@@ -279,3 +279,17 @@ def test_a_reader_that_stops_early_ends_the_runner_quietly(tmp_path):
     assert process.wait(timeout=300) == 141, stderr
     assert stderr == ""
     validate(json.loads(report.read_text()))
+
+
+def test_reports_are_written_whole_and_readable_by_others(tmp_path):
+    """One atomic write for every file the grader produces: no temporary file left, mode 0644."""
+    from autograder.atomic import FILE_MODE, write_json_atomic
+    target = tmp_path / "deeper" / "report.json"
+    write_json_atomic(target, {"student": "x\udcff"})
+    assert json.loads(target.read_text()) == {"student": "x\ufffd"}
+    assert target.stat().st_mode & 0o777 == FILE_MODE == 0o644
+    assert [p.name for p in target.parent.iterdir()] == ["report.json"]
+    with pytest.raises(TypeError):
+        write_json_atomic(target, {"not json": object()})
+    assert json.loads(target.read_text()) == {"student": "x\ufffd"}  # the old file is intact
+    assert [p.name for p in target.parent.iterdir()] == ["report.json"]
