@@ -491,3 +491,12 @@ def test_quoted_grader_messages_exist():
     for message in QUOTED_MESSAGES:
         assert message in readme, f"README.md no longer quotes {message!r}"
         assert message in sources, f"the grader no longer says {message!r}: update handout/README.md"
+
+
+def test_dropout_values_of_p_said_graded_and_left_open_match_the_fixtures():
+    """items.md names the graded p values and leaves p = 1, p = 0 and eval's identity open: true of the set."""
+    text = " ".join(ITEMS.read_text().split())
+    graded = sorted({case["hyperparameters"]["p"] for case in MANIFEST["items"]["Dropout2d"]["cases"]})
+    assert f"Graded values of `p`: {', '.join(f'{p:g}' for p in graded[:-1])} and {graded[-1]:g}." in text
+    assert 0.0 not in graded and 1.0 not in graded
+    assert "`p = 1` (every channel dropped;" in text and "it is not graded either" in text
