@@ -1,6 +1,9 @@
 """Batch normalisation over (N, H, W) per channel."""
+from __future__ import annotations
 
 import numpy as np
+
+from ._types import Array
 
 
 class BatchNorm2d:
@@ -18,7 +21,7 @@ class BatchNorm2d:
         after an eval forward (stats are constants): dLdZ = dNZ / sqrt(running_V + eps).
     """
 
-    def __init__(self, num_features, alpha=0.9):
+    def __init__(self, num_features: int, alpha: float = 0.9) -> None:
         self.num_features = num_features
         self.alpha = alpha
         self.eps = 1e-8
@@ -30,7 +33,7 @@ class BatchNorm2d:
         self.running_M = np.zeros(shape)
         self.running_V = np.ones(shape)
 
-    def forward(self, Z, eval=False):
+    def forward(self, Z: Array, eval: bool = False) -> Array:
         self.Z = np.asarray(Z, dtype=np.float64)
         self.eval = eval
         if eval:
@@ -43,7 +46,7 @@ class BatchNorm2d:
         self.NZ = (self.Z - self.M) / np.sqrt(self.V + self.eps)
         return self.BW * self.NZ + self.Bb
 
-    def backward(self, dLdBZ):
+    def backward(self, dLdBZ: Array) -> Array:
         dLdBZ = np.asarray(dLdBZ, dtype=np.float64)
         axes = (0, 2, 3)
         self.dLdBW = (dLdBZ * self.NZ).sum(axis=axes, keepdims=True)

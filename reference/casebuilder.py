@@ -12,13 +12,19 @@ the whole set in a few seconds.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from autograder.rubric import Policy, RubricItem, Section
+from reference._types import Array
 
+# A case's program (see reference/program.py); "class" is a keyword, hence the functional form.
+Program = TypedDict("Program", {"module": str, "class": str, "args": list[Any], "kwargs": dict[str, Any],
+                                "set": list[list[Any]], "steps": list[dict[str, Any]]})
 
 
 class CaseBuilder:
@@ -28,37 +34,43 @@ class CaseBuilder:
     reference value (``kind`` "allclose"), or a property check (Dropout2d).
     """
 
-    def __init__(self, name, description, module, cls, hyperparameters, args=(), kwargs=None):
+    def __init__(self, name: str, description: str, module: str, cls: str, hyperparameters: Mapping[str, Any],
+                 args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.description = description
         self.hyperparameters = dict(hyperparameters)
-        self.inputs = {}
-        self.reference_kwargs = {}
-        self.program = {"module": module, "class": cls, "args": list(args),
-                        "kwargs": dict(kwargs or {}), "set": [], "steps": []}
-        self.checks = []
+        self.inputs: dict[str, Array] = {}
+        self.reference_kwargs: dict[str, Any] = {}
+        self.program: Program = {"module": module, "class": cls, "args": list(args),
+                                 "kwargs": dict(kwargs or {}), "set": [], "steps": []}
+        self.checks: list[dict[str, Any]] = []
 
-    def array(self, name, value):
+    def array(self, name: str, value: ArrayLike) -> dict[str, str]:
         """Register an input array and return its program reference."""
         self.inputs[name] = np.asarray(value, dtype=np.float64)
         return {"$array": name}
 
-    def init_fn(self, name, value):
+    def init_fn(self, name: str, value: ArrayLike) -> dict[str, dict[str, str]]:
+        """Register an input array; return a program value for a function that returns it."""
         return {"$const_fn": self.array(name, value)}
 
-    def set(self, path, name, value):
+    def set(self, path: str, name: str, value: ArrayLike) -> None:
+        """Register an input array and assign it to the attribute ``path`` before the steps."""
         self.program["set"].append([path, self.array(name, value)])
 
-    def call(self, method, *args, check=None, formula=None, **kwargs):
-        step = {"call": method, "args": list(args)}
+    def call(self, method: str, *args: Any, check: str | None = None, formula: str | None = None,
+             **kwargs: Any) -> int:
+        """Add a step calling ``method``; with ``check``, compare its result. Return the step index."""
+        step: dict[str, Any] = {"call": method, "args": list(args)}
         if kwargs:
             step["kwargs"] = kwargs
         return self._add_step(step, check, formula)
 
-    def read(self, path, check=None, formula=None):
+    def read(self, path: str, check: str | None = None, formula: str | None = None) -> int:
+        """Add a step reading the attribute ``path``, always checked. Return the step index."""
         return self._add_step({"read": path}, check or path, formula)
 
-    def _add_step(self, step, check, formula):
+    def _add_step(self, step: dict[str, Any], check: str | None, formula: str | None) -> int:
         self.program["steps"].append(step)
         index = len(self.program["steps"]) - 1
         if check:
@@ -66,8 +78,13 @@ class CaseBuilder:
                             **({"formula": formula} if formula else {})})
         return index
 
-    def add_check(self, check):
+    def add_check(self, check: dict[str, Any]) -> None:
+        """Add a check entry as is (e.g. a Dropout2d property check)."""
         self.checks.append(check)
+
+
+Builder = Callable[[np.random.Generator], list[CaseBuilder]]
+"""An item's case builder: ``build(rng)`` draws the item's cases."""
 
 
 @dataclass(frozen=True)
@@ -101,34 +118,38 @@ class Item:
         return RubricItem(self.name, self.section, float(self.points), self.policy, tuple(self.classes),
                           self.handout)
 
-def normal(rng, *shape):
+def normal(rng: np.random.Generator, *shape: int) -> Array:
+    """A standard normal float64 array of ``shape``."""
     return rng.normal(size=shape)
 
 
-def pick(rng, low, high):
+def pick(rng: np.random.Generator, low: int, high: int) -> int:
     """An integer uniformly drawn from [low, high]."""
     return int(rng.integers(low, high + 1))
 
 
-def pick_where(rng, low, high, predicate):
+def pick_where(rng: np.random.Generator, low: int, high: int, predicate: Callable[[int], bool]) -> int:
     """An integer drawn from those in [low, high] that satisfy ``predicate``."""
     return int(rng.choice([w for w in range(low, high + 1) if predicate(w)]))
 
 
-def pick_odd(rng, low, high):
+def pick_odd(rng: np.random.Generator, low: int, high: int) -> int:
+    """An odd integer drawn from [low, high]."""
     return pick_where(rng, low, high, lambda w: w % 2 == 1)
 
 
-def pick_even(rng, low, high):
+def pick_even(rng: np.random.Generator, low: int, high: int) -> int:
+    """An even integer drawn from [low, high]."""
     return pick_where(rng, low, high, lambda w: w % 2 == 0)
 
 
-def odd_with_remainder(divisor):
+def odd_with_remainder(divisor: int) -> Callable[[int], bool]:
     """Odd sizes that are not a multiple of ``divisor`` (ceil(W/k) != W/k)."""
     return lambda w: w % 2 == 1 and w % divisor != 0
 
 
-def repeat_pass(rng, case, in_shape, out_shape, prefix):
+def repeat_pass(rng: np.random.Generator, case: CaseBuilder, in_shape: Sequence[int], out_shape: Sequence[int],
+                prefix: str) -> None:
     """A second forward/backward on the same layer: gradients are overwritten, not accumulated."""
     case.description += "; a second forward/backward on the same layer"
     case.call("forward", case.array("A2", normal(rng, *in_shape)), check="second forward output Z")

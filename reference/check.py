@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from autograder.fixtures import MANIFEST_NAME
 from reference.generate import DEFAULT_SEED, build_fixture_set
@@ -95,7 +96,7 @@ def array_kind(key: str) -> str:
     return parts[1] if len(parts) >= 3 else "?"
 
 
-def compare_array(key: str, committed: np.ndarray, regenerated: np.ndarray,
+def compare_array(key: str, committed: NDArray[Any], regenerated: NDArray[Any],
                   tolerance: ReproductionTolerance) -> str | None:
     """None if ``committed`` reproduces ``regenerated``; otherwise what differs, how much and where."""
     if committed.dtype != regenerated.dtype:
@@ -121,17 +122,18 @@ def compare_array(key: str, committed: np.ndarray, regenerated: np.ndarray,
             f"committed {committed[first]!r}, regenerated {regenerated[first]!r}; max abs diff {largest:.3g}")
 
 
-def as_bits(array: np.ndarray) -> np.ndarray:
+def as_bits(array: NDArray[Any]) -> NDArray[np.uint64]:
     """The float64 elements of ``array`` as their 64-bit patterns (-0.0 differs from 0.0)."""
     return np.array(array, dtype=np.float64, order="C").view(np.uint64)
 
 
-def read_npz(data: bytes) -> dict[str, np.ndarray]:
+def read_npz(data: bytes) -> dict[str, NDArray[Any]]:
+    """Every array of an .npz held in memory, by key (pickles refused)."""
     with np.load(io.BytesIO(data), allow_pickle=False) as stored:
         return {key: stored[key] for key in stored.files}
 
 
-def check_item_file(path: Path, item: str, recorded_sha256: Any, regenerated: dict[str, np.ndarray],
+def check_item_file(path: Path, item: str, recorded_sha256: Any, regenerated: dict[str, NDArray[Any]],
                     tolerance: ReproductionTolerance) -> list[str]:
     """Problems of one committed item file: integrity against the manifest, then content."""
     try:

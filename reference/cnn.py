@@ -1,8 +1,12 @@
 """A 1D CNN classifier: [Conv1d -> activation] * L -> Flatten -> Linear -> (loss)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
-from .conv1d import Conv1d
+from ._types import Array, Criterion, InitFn, Layer
+from .conv1d import Conv1d, Conv1d_stride1
 from .flatten import Flatten
 from .linear import Linear
 
@@ -19,14 +23,15 @@ class CNN:
     zero_grads(): every dLdW, dLdb set to zeros.
     """
 
-    def __init__(self, input_width, num_input_channels, num_channels, kernel_sizes, strides,
-                 num_linear_neurons, activations, conv_weight_init_fn, bias_init_fn,
-                 linear_weight_init_fn, criterion, lr):
+    def __init__(self, input_width: int, num_input_channels: int, num_channels: Sequence[int],
+                 kernel_sizes: Sequence[int], strides: Sequence[int], num_linear_neurons: int,
+                 activations: Sequence[Layer], conv_weight_init_fn: InitFn | None, bias_init_fn: InitFn | None,
+                 linear_weight_init_fn: InitFn | None, criterion: Criterion, lr: float) -> None:
         self.nlayers = len(num_channels)
         self.activations = activations
         self.criterion = criterion
         self.lr = lr
-        self.convolutional_layers = []
+        self.convolutional_layers: list[Conv1d] = []
         in_channels, width = num_input_channels, input_width
         for out_channels, K, s in zip(num_channels, kernel_sizes, strides):
             self.convolutional_layers.append(
@@ -42,29 +47,29 @@ class CNN:
         if bias_init_fn is not None:
             self.linear_layer.b = np.asarray(bias_init_fn(num_linear_neurons), dtype=np.float64)
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         Z = A
         for conv, act in zip(self.convolutional_layers, self.activations):
             Z = act.forward(conv.forward(Z))
         self.Z = self.linear_layer.forward(self.flatten.forward(Z))
         return self.Z
 
-    def backward(self, labels):
+    def backward(self, labels: Array) -> Array:
         self.loss = self.criterion.forward(self.Z, labels)
         grad = self.flatten.backward(self.linear_layer.backward(self.criterion.backward()))
         for conv, act in zip(reversed(self.convolutional_layers), reversed(self.activations)):
             grad = conv.backward(act.backward(grad))
         return grad
 
-    def _param_layers(self):
+    def _param_layers(self) -> list[Conv1d_stride1 | Linear]:
         return [c.conv1d_stride1 for c in self.convolutional_layers] + [self.linear_layer]
 
-    def step(self):
+    def step(self) -> None:
         for layer in self._param_layers():
             layer.W -= self.lr * layer.dLdW
             layer.b -= self.lr * layer.dLdb
 
-    def zero_grads(self):
+    def zero_grads(self) -> None:
         for layer in self._param_layers():
             layer.dLdW = np.zeros(layer.W.shape)
             layer.dLdb = np.zeros(layer.b.shape)

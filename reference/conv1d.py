@@ -1,12 +1,15 @@
 """1D convolution (cross-correlation): stride 1, and strided/padded."""
+from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._types import Array, InitFn
 from .resampling import Downsample1d
 
 
-def init_conv_params(W_shape, weight_init_fn=None, bias_init_fn=None):
+def init_conv_params(W_shape: tuple[int, ...], weight_init_fn: InitFn | None = None,
+                     bias_init_fn: InitFn | None = None) -> tuple[Array, Array]:
     """Return (W, b) as float64 arrays.
 
     ``W = weight_init_fn(*W_shape)`` (nested lists allowed) or a standard normal
@@ -37,8 +40,8 @@ class Conv1d_stride1:
               dLdA = full cross-correlation of dLdZ (zero-padded by K-1) with the flipped kernel.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size,
-                 weight_init_fn=None, bias_init_fn=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
+                 weight_init_fn: InitFn | None = None, bias_init_fn: InitFn | None = None) -> None:
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
@@ -47,12 +50,12 @@ class Conv1d_stride1:
         self.dLdW = np.zeros(self.W.shape)
         self.dLdb = np.zeros(self.b.shape)
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         self.A = np.asarray(A, dtype=np.float64)
         windows = sliding_window_view(self.A, self.kernel_size, axis=2)  # (N, in, Wout, K)
         return np.einsum("ncxk,ock->nox", windows, self.W, optimize=True) + self.b[None, :, None]
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         dLdZ = np.asarray(dLdZ, dtype=np.float64)
         K = self.kernel_size
         windows = sliding_window_view(self.A, K, axis=2)
@@ -71,20 +74,20 @@ class Conv1d:
     Parameters live in ``conv1d_stride1`` (W, b, dLdW, dLdb).
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding=0,
-                 weight_init_fn=None, bias_init_fn=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int = 0,
+                 weight_init_fn: InitFn | None = None, bias_init_fn: InitFn | None = None) -> None:
         self.stride = stride
         self.pad = padding
         self.conv1d_stride1 = Conv1d_stride1(in_channels, out_channels, kernel_size,
                                              weight_init_fn, bias_init_fn)
         self.downsample1d = Downsample1d(stride)
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         p = self.pad
         A_pad = np.pad(np.asarray(A, dtype=np.float64), ((0, 0), (0, 0), (p, p)))
         return self.downsample1d.forward(self.conv1d_stride1.forward(A_pad))
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         dLdA_pad = self.conv1d_stride1.backward(self.downsample1d.backward(dLdZ))
         p = self.pad
         return dLdA_pad[:, :, p:dLdA_pad.shape[2] - p]

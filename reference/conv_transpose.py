@@ -1,5 +1,7 @@
 """Transposed convolutions implemented as upsample -> stride-1 convolution."""
+from __future__ import annotations
 
+from ._types import Array, InitFn
 from .conv1d import Conv1d_stride1
 from .conv2d import Conv2d_stride1
 from .resampling import Upsample1d, Upsample2d
@@ -12,17 +14,17 @@ class ConvTranspose1d:
     backward: dLdZ -> dLdA (N, in, W). Parameters live in ``conv1d_stride1``.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, upsampling_factor,
-                 weight_init_fn=None, bias_init_fn=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, upsampling_factor: int,
+                 weight_init_fn: InitFn | None = None, bias_init_fn: InitFn | None = None) -> None:
         self.upsampling_factor = upsampling_factor
         self.upsample1d = Upsample1d(upsampling_factor)
         self.conv1d_stride1 = Conv1d_stride1(in_channels, out_channels, kernel_size,
                                              weight_init_fn, bias_init_fn)
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         return self.conv1d_stride1.forward(self.upsample1d.forward(A))
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         return self.upsample1d.backward(self.conv1d_stride1.backward(dLdZ))
 
 
@@ -33,15 +35,15 @@ class ConvTranspose2d:
     backward: dLdZ -> dLdA (N, in, H, W). Parameters live in ``conv2d_stride1``.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, upsampling_factor,
-                 weight_init_fn=None, bias_init_fn=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, upsampling_factor: int,
+                 weight_init_fn: InitFn | None = None, bias_init_fn: InitFn | None = None) -> None:
         self.upsampling_factor = upsampling_factor
         self.upsample2d = Upsample2d(upsampling_factor)
         self.conv2d_stride1 = Conv2d_stride1(in_channels, out_channels, kernel_size,
                                              weight_init_fn, bias_init_fn)
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         return self.conv2d_stride1.forward(self.upsample2d.forward(A))
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         return self.upsample2d.backward(self.conv2d_stride1.backward(dLdZ))

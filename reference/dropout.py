@@ -1,8 +1,11 @@
 """Channel-wise (spatial) dropout."""
+from __future__ import annotations
 
 import random
 
 import numpy as np
+
+from ._types import Array
 
 
 class Dropout2d:
@@ -18,15 +21,15 @@ class Dropout2d:
     ``rng`` is a ``random.Random``; a fresh unseeded one is used when None.
     """
 
-    def __init__(self, p=0.5, rng=None):
+    def __init__(self, p: float = 0.5, rng: random.Random | None = None) -> None:
         self.p = p
         self.rng = rng if rng is not None else random.Random()
-        self.mask = None
+        self.mask: Array | None = None
 
-    def _scale(self):
+    def _scale(self) -> float:
         return 1.0 / (1.0 - self.p) if self.p < 1 else 0.0
 
-    def forward(self, x, eval=False):
+    def forward(self, x: Array, eval: bool = False) -> Array:
         x = np.asarray(x, dtype=np.float64)
         if eval:
             return x.copy()
@@ -35,9 +38,9 @@ class Dropout2d:
                               for _ in range(N)]).reshape(N, C)
         return x * self._broadcast_mask(x.ndim) * self._scale()
 
-    def backward(self, delta):
+    def backward(self, delta: Array) -> Array:
         delta = np.asarray(delta, dtype=np.float64)
         return delta * self._broadcast_mask(delta.ndim) * self._scale()
 
-    def _broadcast_mask(self, ndim):
+    def _broadcast_mask(self, ndim: int) -> Array:
         return self.mask.reshape(self.mask.shape + (1,) * (ndim - 2))

@@ -1,6 +1,9 @@
 """Flatten all non-batch axes."""
+from __future__ import annotations
 
 import numpy as np
+
+from ._types import Array
 
 
 class Flatten:
@@ -10,10 +13,10 @@ class Flatten:
     backward: dLdZ (N, prod) -> dLdA with the forward input shape.
     """
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         A = np.asarray(A, dtype=np.float64)
         self.input_shape = A.shape
         return A.reshape(A.shape[0], -1).copy()
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         return np.asarray(dLdZ, dtype=np.float64).reshape(self.input_shape).copy()

@@ -9,6 +9,8 @@ checked step) and ``<case>.ref.<name>`` (informational, e.g. the reference's
 dropout mask).  Files are written as stored (uncompressed) zip archives with a
 fixed timestamp, so the bytes depend on the seed alone.
 """
+from __future__ import annotations
+
 import argparse
 import hashlib
 import io
@@ -17,11 +19,16 @@ import random
 import sys
 import zipfile
 import zlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from autograder.fixtures import FORMAT_VERSION, MANIFEST_NAME, PUBLIC_SEED, validate_manifest
+from reference._types import Array
+from reference.casebuilder import CaseBuilder, Item
 from reference.items import ITEMS, rubric
 from reference.program import run_reference
 
@@ -31,19 +38,19 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "fixtures"
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
 
-def item_rng(seed, item):
+def item_rng(seed: int, item: str) -> np.random.Generator:
     """An independent stream per item, so adding a case to one item moves no other."""
     return np.random.default_rng([seed, zlib.crc32(item.encode())])
 
 
-def run_case(case):
+def run_case(case: CaseBuilder) -> tuple[dict[str, Any], dict[str, Array]]:
     """Run one case against the reference; return (manifest entry, arrays)."""
-    extra = {}
+    extra: dict[str, Any] = {}
     if "rng_seed" in case.reference_kwargs:
         extra["rng"] = random.Random(case.reference_kwargs["rng_seed"])
     instance, results = run_reference(case.program, case.inputs, extra)
     arrays = {f"{case.name}.in.{key}": value for key, value in case.inputs.items()}
-    checks = []
+    checks: list[dict[str, Any]] = []
     for check in case.checks:
         check = dict(check)
         if check["kind"] == "allclose":
@@ -64,7 +71,7 @@ def run_case(case):
     return entry, arrays
 
 
-def npz_bytes(arrays):
+def npz_bytes(arrays: Mapping[str, ArrayLike]) -> bytes:
     """A deterministic .npz: stored zip entries with a fixed timestamp, no pickle."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -78,14 +85,20 @@ def npz_bytes(arrays):
     return buffer.getvalue()
 
 
-def build_fixture_set(seed, items=ITEMS):
+def build_fixture_set(seed: int, items: Sequence[Item] = ITEMS
+                      ) -> tuple[dict[str, Any], dict[str, bytes], dict[str, dict[str, Array]]]:
     """Return (manifest, {file name: bytes}, {item: arrays}) for ``seed``.
 
     The manifest carries the rubric: the declarations of ``items`` (all but their
     builders) and the rubric's name, version and sections.
     """
+    entries: dict[str, dict[str, Any]]
+    files: dict[str, bytes]
+    item_arrays: dict[str, dict[str, Array]]
     entries, files, item_arrays = {}, {}, {}
     for item in items:
+        cases: list[dict[str, Any]]
+        arrays: dict[str, Array]
         cases, arrays = [], {}
         for case in item.build(item_rng(seed, item.name)):
             entry, case_arrays = run_case(case)
@@ -107,11 +120,13 @@ def build_fixture_set(seed, items=ITEMS):
     return manifest, files, item_arrays
 
 
-def manifest_bytes(manifest):
+def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    """The manifest as written: indented JSON with a final newline."""
     return (json.dumps(manifest, indent=1) + "\n").encode()
 
 
-def write_fixture_set(seed, out):
+def write_fixture_set(seed: int, out: Path) -> None:
+    """Write the fixture set of ``seed`` (item files and manifest) into ``out``; print a summary."""
     manifest, files, _ = build_fixture_set(seed)
     out.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
@@ -121,7 +136,8 @@ def write_fixture_set(seed, out):
     print(f"wrote {len(files)} fixture files ({total / 1e6:.2f} MB) and {MANIFEST_NAME} to {out} (seed {seed})")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: generate, or with ``--check`` compare; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m reference.generate", description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the fixture set (default %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="fixture folder (default: fixtures/)")

@@ -1,6 +1,9 @@
 """Fully connected layer."""
+from __future__ import annotations
 
 import numpy as np
+
+from ._types import Array
 
 
 class Linear:
@@ -12,7 +15,7 @@ class Linear:
               dLdb = sum_n dLdZ (out,).
     """
 
-    def __init__(self, in_features, out_features):
+    def __init__(self, in_features: int, out_features: int) -> None:
         self.in_features = in_features
         self.out_features = out_features
         self.W = np.zeros((out_features, in_features))
@@ -20,11 +23,11 @@ class Linear:
         self.dLdW = np.zeros(self.W.shape)
         self.dLdb = np.zeros(self.b.shape)
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         self.A = np.asarray(A, dtype=np.float64)
         return self.A @ self.W.T + self.b
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         dLdZ = np.asarray(dLdZ, dtype=np.float64)
         self.dLdW = dLdZ.T @ self.A
         self.dLdb = dLdZ.sum(axis=0)

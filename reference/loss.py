@@ -1,6 +1,9 @@
 """Softmax cross-entropy loss."""
+from __future__ import annotations
 
 import numpy as np
+
+from ._types import Array
 
 
 class CrossEntropyLoss:
@@ -10,7 +13,7 @@ class CrossEntropyLoss:
     backward() -> (softmax(A) - Y) / N, shape (N, classes).
     """
 
-    def forward(self, A, Y):
+    def forward(self, A: Array, Y: Array) -> float:
         self.A = np.asarray(A, dtype=np.float64)
         self.Y = np.asarray(Y, dtype=np.float64)
         shifted = self.A - self.A.max(axis=1, keepdims=True)          # stable log-softmax
@@ -18,5 +21,5 @@ class CrossEntropyLoss:
         self.softmax = np.exp(log_softmax)
         return float(-(self.Y * log_softmax).sum() / self.A.shape[0])
 
-    def backward(self):
+    def backward(self) -> Array:
         return (self.softmax - self.Y) / self.A.shape[0]

@@ -1,8 +1,10 @@
 """Max and mean pooling over square K x K windows."""
+from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._types import Array
 from .resampling import Downsample2d
 
 
@@ -15,10 +17,10 @@ class MaxPool2d_stride1:
               (accumulated where windows overlap).
     """
 
-    def __init__(self, kernel):
+    def __init__(self, kernel: int) -> None:
         self.kernel = kernel
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         A = np.asarray(A, dtype=np.float64)
         K = self.kernel
         self.input_shape = A.shape
@@ -27,7 +29,7 @@ class MaxPool2d_stride1:
         self.argmax = np.argmax(flat, axis=-1)                          # first max, row-major
         return np.take_along_axis(flat, self.argmax[..., None], axis=-1)[..., 0]
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         dLdZ = np.asarray(dLdZ, dtype=np.float64)
         K = self.kernel
         n, c, y, x = np.indices(dLdZ.shape)
@@ -45,16 +47,16 @@ class MeanPool2d_stride1:
     backward: dLdZ -> dLdA (N, C, H, W); dLdZ / K^2 spread over each window, accumulated.
     """
 
-    def __init__(self, kernel):
+    def __init__(self, kernel: int) -> None:
         self.kernel = kernel
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         A = np.asarray(A, dtype=np.float64)
         K = self.kernel
         self.input_shape = A.shape
         return sliding_window_view(A, (K, K), axis=(2, 3)).mean(axis=(-2, -1))
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         dLdZ = np.asarray(dLdZ, dtype=np.float64)
         K = self.kernel
         Ho, Wo = dLdZ.shape[2:]
@@ -72,16 +74,16 @@ class MaxPool2d:
     backward: dLdZ -> dLdA (N, C, H, W).
     """
 
-    def __init__(self, kernel, stride):
+    def __init__(self, kernel: int, stride: int) -> None:
         self.kernel = kernel
         self.stride = stride
         self.maxpool2d_stride1 = MaxPool2d_stride1(kernel)
         self.downsample2d = Downsample2d(stride)
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         return self.downsample2d.forward(self.maxpool2d_stride1.forward(A))
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         return self.maxpool2d_stride1.backward(self.downsample2d.backward(dLdZ))
 
 
@@ -92,14 +94,14 @@ class MeanPool2d:
     backward: dLdZ -> dLdA (N, C, H, W).
     """
 
-    def __init__(self, kernel, stride):
+    def __init__(self, kernel: int, stride: int) -> None:
         self.kernel = kernel
         self.stride = stride
         self.meanpool2d_stride1 = MeanPool2d_stride1(kernel)
         self.downsample2d = Downsample2d(stride)
 
-    def forward(self, A):
+    def forward(self, A: Array) -> Array:
         return self.downsample2d.forward(self.meanpool2d_stride1.forward(A))
 
-    def backward(self, dLdZ):
+    def backward(self, dLdZ: Array) -> Array:
         return self.meanpool2d_stride1.backward(self.downsample2d.backward(dLdZ))

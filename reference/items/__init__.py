@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Sequence
 
 from autograder.rubric import Rubric, Section, SectionInfo, section_maxima
 from reference.casebuilder import Item
@@ -34,7 +35,8 @@ def declared_items() -> list[Item]:
 ITEMS: list[Item] = declared_items()
 
 
-def rubric(items: list[Item] = ITEMS) -> Rubric:
+def rubric(items: Sequence[Item] = ITEMS) -> Rubric:
+    """The rubric of ``items``: name, version, sections (with their maximum points) and items."""
     rubric_items = tuple(item.rubric_item() for item in items)
     maxima = section_maxima(rubric_items)
     sections = {section: SectionInfo(title, maxima[section]) for section, title in SECTION_TITLES.items()}

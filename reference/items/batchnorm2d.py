@@ -9,7 +9,9 @@ from reference.casebuilder import CaseBuilder, Item, normal, pick
 POSITION = 9  # where this family's items stand in the rubric (families in increasing order)
 
 
-def batchnorm_case(rng, name, description, shape, alpha, train_steps):
+def batchnorm_case(rng: np.random.Generator, name: str, description: str, shape: tuple[int, int, int, int],
+                   alpha: float, train_steps: int) -> CaseBuilder:
+    """BatchNorm2d: ``train_steps`` training forward/backward passes, then an eval forward."""
     C = shape[1]
     case = CaseBuilder(name, description, "mytorch.batchnorm2d", "BatchNorm2d",
                        {"num_features": C, "alpha": alpha, "input_shape": list(shape),
@@ -30,7 +32,7 @@ def batchnorm_case(rng, name, description, shape, alpha, train_steps):
     return case
 
 
-def build_batchnorm2d(rng):
+def build_batchnorm2d(rng: np.random.Generator) -> list[CaseBuilder]:
     return [
         batchnorm_case(rng, "train_then_eval", "one training step then eval", (2, 3, pick(rng, 3, 4), 5),
                        0.9, 1),

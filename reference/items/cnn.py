@@ -12,7 +12,9 @@ POSITION = 6  # where this family's items stand in the rubric (families in incre
 ACTIVATION_CHOICES = ["Tanh", "ReLU", "Sigmoid"]
 
 
-def cnn_case(rng, name, description, N, width, c_in, channels, kernels, strides, classes):
+def cnn_case(rng: np.random.Generator, name: str, description: str, N: int, width: int, c_in: int,
+             channels: list[int], kernels: list[int], strides: list[int], classes: int) -> CaseBuilder:
+    """CNN: forward, backward, step() and zero_grads() on one model."""
     activations = [ACTIVATION_CHOICES[i] for i in rng.permutation(3)][:len(channels)]
     lr = float(np.round(rng.uniform(0.01, 0.2), 3))
     hyper = {"input_width": width, "num_input_channels": c_in, "num_channels": channels,
@@ -52,7 +54,7 @@ def cnn_case(rng, name, description, N, width, c_in, channels, kernels, strides,
     return case
 
 
-def build_cnn(rng):
+def build_cnn(rng: np.random.Generator) -> list[CaseBuilder]:
     return [
         cnn_case(rng, "batch1_stride1", "batch 1, all strides 1", 1, pick(rng, 10, 14), pick(rng, 2, 3),
                  [pick(rng, 2, 4), pick(rng, 2, 3), pick(rng, 2, 3)], [3, 2, 2], [1, 1, 1], pick(rng, 3, 5)),

@@ -1,21 +1,27 @@
 """Graded items: 1D and 2D convolution, stride 1 and strided with padding."""
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from autograder.rubric import Section
 from reference.casebuilder import (CaseBuilder, Item, normal, pick, pick_even, pick_odd, pick_where, repeat_pass)
 
 POSITION = 2  # where this family's items stand in the rubric (families in increasing order)
 
 
-def conv_case(rng, name, description, dims, N, C_in, C_out, K, size, stride=None, padding=0, repeat=False):
+def conv_case(rng: np.random.Generator, name: str, description: str, dims: int, N: int, C_in: int, C_out: int,
+              K: int, size: int | tuple[int, int], stride: int | None = None, padding: int = 0,
+              repeat: bool = False) -> CaseBuilder:
     """Conv{1,2}d_stride1 when ``stride`` is None, otherwise the strided Conv{1,2}d."""
     suffix = "1d" if dims == 1 else "2d"
     strided = stride is not None
     cls = f"Conv{suffix}" if strided else f"Conv{suffix}_stride1"
-    hyper = {"in_channels": C_in, "out_channels": C_out, "kernel_size": K}
+    hyper: dict[str, Any] = {"in_channels": C_in, "out_channels": C_out, "kernel_size": K}
     if strided:
         hyper.update(stride=stride, padding=padding)
-    spatial = (size,) if dims == 1 else tuple(size)
+    spatial: tuple[int, ...] = (size,) if dims == 1 else tuple(size)
     hyper["input_shape"] = [N, C_in, *spatial]
     case = CaseBuilder(name, description, f"mytorch.conv{suffix}", cls, hyper,
                        args=[C_in, C_out, K] + ([stride, padding] if strided else []))
@@ -39,7 +45,7 @@ def conv_case(rng, name, description, dims, N, C_in, C_out, K, size, stride=None
     return case
 
 
-def build_conv1d_stride1(rng):
+def build_conv1d_stride1(rng: np.random.Generator) -> list[CaseBuilder]:
     W = pick(rng, 2, 6)
     return [
         conv_case(rng, "batch1_channel1_kernel1", "batch 1, one input channel, kernel 1",
@@ -51,7 +57,7 @@ def build_conv1d_stride1(rng):
     ]
 
 
-def build_conv1d(rng):
+def build_conv1d(rng: np.random.Generator) -> list[CaseBuilder]:
     return [
         conv_case(rng, "stride_remainder", "stride 2, the last input sample unused, no padding",
                   1, 2, pick(rng, 2, 3), pick(rng, 2, 4), 3, pick_even(rng, 8, 14), stride=2),  # (W-3) odd
@@ -66,7 +72,7 @@ def build_conv1d(rng):
     ]
 
 
-def build_conv2d_stride1(rng):
+def build_conv2d_stride1(rng: np.random.Generator) -> list[CaseBuilder]:
     W = pick(rng, 3, 4)
     return [
         conv_case(rng, "batch1_channel1_kernel1", "batch 1, one input channel, kernel 1, H != W",
@@ -78,7 +84,7 @@ def build_conv2d_stride1(rng):
     ]
 
 
-def build_conv2d(rng):
+def build_conv2d(rng: np.random.Generator) -> list[CaseBuilder]:
     return [
         conv_case(rng, "stride_remainder_padding", "stride 2 with remainders, padding 1, H != W",
                   2, 2, 2, pick(rng, 2, 3), 3, (pick_even(rng, 6, 8), pick_odd(rng, 9, 11)), stride=2, padding=1),

@@ -1,15 +1,20 @@
 """Graded items: 1D and 2D transposed convolution."""
 from __future__ import annotations
 
+import numpy as np
+
 from autograder.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick, pick_even, pick_odd, repeat_pass
 
 POSITION = 3  # where this family's items stand in the rubric (families in increasing order)
 
 
-def conv_transpose_case(rng, name, description, dims, N, C_in, C_out, K, factor, size, repeat=False):
+def conv_transpose_case(rng: np.random.Generator, name: str, description: str, dims: int, N: int, C_in: int,
+                        C_out: int, K: int, factor: int, size: int | tuple[int, int],
+                        repeat: bool = False) -> CaseBuilder:
+    """ConvTranspose{1,2}d: forward, backward and the parameter gradients."""
     suffix = "1d" if dims == 1 else "2d"
-    spatial = (size,) if dims == 1 else tuple(size)
+    spatial: tuple[int, ...] = (size,) if dims == 1 else tuple(size)
     hyper = {"in_channels": C_in, "out_channels": C_out, "kernel_size": K,
              "upsampling_factor": factor, "input_shape": [N, C_in, *spatial]}
     case = CaseBuilder(name, description, "mytorch.conv_transpose", f"ConvTranspose{suffix}", hyper,
@@ -30,7 +35,7 @@ def conv_transpose_case(rng, name, description, dims, N, C_in, C_out, K, factor,
     return case
 
 
-def build_conv_transpose_1d(rng):
+def build_conv_transpose_1d(rng: np.random.Generator) -> list[CaseBuilder]:
     return [
         conv_transpose_case(rng, "factor_1_batch1", "upsampling factor 1, batch 1, one channel",
                             1, 1, 1, pick(rng, 1, 3), pick(rng, 2, 3), 1, pick(rng, 5, 8)),
@@ -41,7 +46,7 @@ def build_conv_transpose_1d(rng):
     ]
 
 
-def build_conv_transpose_2d(rng):
+def build_conv_transpose_2d(rng: np.random.Generator) -> list[CaseBuilder]:
     return [
         conv_transpose_case(rng, "factor_1_batch1", "upsampling factor 1, batch 1, H != W",
                             2, 1, 1, 2, 2, 1, (pick(rng, 3, 4), pick(rng, 5, 6))),

@@ -1,13 +1,16 @@
 """Graded item (bonus): Dropout2d, graded by properties."""
 from __future__ import annotations
 
+import numpy as np
+
 from autograder.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick
 
 POSITION = 8  # where this family's items stand in the rubric (families in increasing order)
 
 
-def dropout_case(rng, name, description, shape, p, rate_sample=None):
+def dropout_case(rng: np.random.Generator, name: str, description: str, shape: tuple[int, int, int, int],
+                 p: float, rate_sample: tuple[int, int, int, int] | None = None) -> CaseBuilder:
     """Dropout2d is graded by properties, never by the reference's random mask."""
     case = CaseBuilder(name, description, "mytorch.dropout", "Dropout2d",
                        {"p": p, "input_shape": list(shape)}, args=[p])
@@ -27,7 +30,7 @@ def dropout_case(rng, name, description, shape, p, rate_sample=None):
     return case
 
 
-def build_dropout2d(rng):
+def build_dropout2d(rng: np.random.Generator) -> list[CaseBuilder]:
     return [
         dropout_case(rng, "half", "p = 0.5", (2, pick(rng, 3, 5), 3, pick(rng, 3, 4)), 0.5,
                      rate_sample=(200, 50, 1, 1)),

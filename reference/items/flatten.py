@@ -9,7 +9,8 @@ from reference.casebuilder import CaseBuilder, Item, normal, pick
 POSITION = 7  # where this family's items stand in the rubric (families in increasing order)
 
 
-def flatten_case(rng, name, description, shape):
+def flatten_case(rng: np.random.Generator, name: str, description: str, shape: tuple[int, ...]) -> CaseBuilder:
+    """Flatten: forward and backward of one input shape."""
     case = CaseBuilder(name, description, "mytorch.flatten", "Flatten", {"input_shape": list(shape)})
     case.call("forward", case.array("A", normal(rng, *shape)), check="forward output Z",
               formula="(N, C*W) or (N, C*H*W), row-major")
@@ -18,7 +19,7 @@ def flatten_case(rng, name, description, shape):
     return case
 
 
-def build_flatten(rng):
+def build_flatten(rng: np.random.Generator) -> list[CaseBuilder]:
     return [
         flatten_case(rng, "one_dimensional", "(N, C, W) input", (2, pick(rng, 2, 4), pick(rng, 3, 7))),
         flatten_case(rng, "two_dimensional", "(N, C, H, W) input, H != W",

@@ -1,8 +1,10 @@
 """Graded items: CNNs that act as scanning MLPs."""
 from __future__ import annotations
 
+import numpy as np
+
 from autograder.rubric import Section
-from reference.casebuilder import CaseBuilder, Item, normal
+from reference.casebuilder import Builder, CaseBuilder, Item, normal
 
 POSITION = 5  # where this family's items stand in the rubric (families in increasing order)
 
@@ -10,7 +12,9 @@ POSITION = 5  # where this family's items stand in the rubric (families in incre
 SCAN_SHAPES = {"w1": (192, 8), "w2": (8, 16), "w3": (16, 4)}
 
 
-def scanning_case(rng, name, description, cls, N, sparse=False):
+def scanning_case(rng: np.random.Generator, name: str, description: str, cls: str, N: int,
+                  sparse: bool = False) -> CaseBuilder:
+    """A scanning MLP class: the kernels after init_weights, then forward, backward and the dLdW."""
     case = CaseBuilder(name, description, "mytorch.mlp_scan", cls,
                        {"input_shape": [N, 24, 128], "weight_shapes": {k: list(v) for k, v in SCAN_SHAPES.items()}})
     weights = []
@@ -32,8 +36,9 @@ def scanning_case(rng, name, description, cls, N, sparse=False):
     return case
 
 
-def build_scanning(cls):
-    def build(rng):
+def build_scanning(cls: str) -> Builder:
+    """The case builder of the scanning MLP class ``cls``."""
+    def build(rng: np.random.Generator) -> list[CaseBuilder]:
         return [
             scanning_case(rng, "batch1", "batch 1", cls, 1),
             scanning_case(rng, "batch2", "batch 2", cls, 2),

@@ -1,8 +1,10 @@
 """Graded items: max and mean pooling, stride 1 and strided."""
 from __future__ import annotations
 
+import numpy as np
+
 from autograder.rubric import Section
-from reference.casebuilder import CaseBuilder, Item, normal, pick, pick_odd
+from reference.casebuilder import Builder, CaseBuilder, Item, normal, pick, pick_odd
 
 POSITION = 4  # where this family's items stand in the rubric (families in increasing order)
 
@@ -11,7 +13,8 @@ TIES_DESCRIPTION = {"MaxPool2d": "tied maxima inside overlapping windows (the fi
                     "MeanPool2d": "small repeated integer values in overlapping windows"}
 
 
-def pool_case(rng, name, description, kind, shape, K, stride=None, ties=False):
+def pool_case(rng: np.random.Generator, name: str, description: str, kind: str, shape: tuple[int, int, int, int],
+              K: int, stride: int | None = None, ties: bool = False) -> CaseBuilder:
     """Max/MeanPool2d(_stride1). ``ties`` draws small integers so windows share maxima."""
     cls = kind if stride is not None else f"{kind}_stride1"
     hyper = {"kernel": K, "input_shape": list(shape)}
@@ -30,8 +33,9 @@ def pool_case(rng, name, description, kind, shape, K, stride=None, ties=False):
     return case
 
 
-def build_pool_stride1(kind):
-    def build(rng):
+def build_pool_stride1(kind: str) -> Builder:
+    """The case builder of the stride-1 ``kind`` ("MaxPool2d" or "MeanPool2d")."""
+    def build(rng: np.random.Generator) -> list[CaseBuilder]:
         H = pick(rng, 3, 4)
         return [
             pool_case(rng, "ties", TIES_DESCRIPTION[kind],
@@ -46,8 +50,9 @@ def build_pool_stride1(kind):
     return build
 
 
-def build_pool_strided(kind):
-    def build(rng):
+def build_pool_strided(kind: str) -> Builder:
+    """The case builder of the strided ``kind`` ("MaxPool2d" or "MeanPool2d")."""
+    def build(rng: np.random.Generator) -> list[CaseBuilder]:
         return [
             pool_case(rng, "stride_remainder_ties", "stride 2 with remainders, " + TIES_DESCRIPTION[kind],
                       kind, (2, 2, pick_odd(rng, 6, 9), pick_odd(rng, 9, 11)), 3, stride=2, ties=True),

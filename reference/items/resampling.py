@@ -1,8 +1,11 @@
 """Graded items: up- and downsampling, 1D and 2D."""
 from __future__ import annotations
 
+import numpy as np
+
 from autograder.rubric import Section
-from reference.casebuilder import CaseBuilder, Item, normal, odd_with_remainder, pick, pick_even, pick_where
+from reference.casebuilder import (Builder, CaseBuilder, Item, normal, odd_with_remainder, pick, pick_even,
+                                   pick_where)
 
 POSITION = 1  # where this family's items stand in the rubric (families in increasing order)
 
@@ -13,7 +16,9 @@ RESAMPLE_FORMULAS = {
 }
 
 
-def resample_case(rng, name, description, cls, factor, in_shape):
+def resample_case(rng: np.random.Generator, name: str, description: str, cls: str, factor: int,
+                  in_shape: tuple[int, ...]) -> CaseBuilder:
+    """An up- or downsampling class: forward and backward of one input shape."""
     case = CaseBuilder(name, description, "mytorch.resampling", cls,
                        {"factor": factor, "input_shape": list(in_shape)}, args=[factor])
     A = case.array("A", normal(rng, *in_shape))
@@ -27,8 +32,9 @@ def resample_case(rng, name, description, cls, factor, in_shape):
     return case
 
 
-def build_resampling_1d(cls):
-    def build(rng):
+def build_resampling_1d(cls: str) -> Builder:
+    """The case builder of the 1D resampling class ``cls``."""
+    def build(rng: np.random.Generator) -> list[CaseBuilder]:
         k = pick(rng, 2, 4)
         k3 = pick(rng, 3, 5)
         return [
@@ -42,8 +48,9 @@ def build_resampling_1d(cls):
     return build
 
 
-def build_resampling_2d(cls):
-    def build(rng):
+def build_resampling_2d(cls: str) -> Builder:
+    """The case builder of the 2D resampling class ``cls``."""
+    def build(rng: np.random.Generator) -> list[CaseBuilder]:
         k = pick(rng, 2, 3)
         return [
             resample_case(rng, "factor_1", "factor 1 (identity), batch 1, one channel, H != W",

@@ -1,13 +1,17 @@
 """Graded item (bonus): the ResNet block."""
 from __future__ import annotations
 
+import numpy as np
+
 from autograder.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick
 
 POSITION = 10  # where this family's items stand in the rubric (families in increasing order)
 
 
-def resblock_case(rng, name, description, shape, out_channels, filter_size, stride, padding):
+def resblock_case(rng: np.random.Generator, name: str, description: str, shape: tuple[int, int, int, int],
+                  out_channels: int, filter_size: int, stride: int, padding: int) -> CaseBuilder:
+    """ResBlock with set weights: forward, backward, and every block's dLdW and dLdBW."""
     N, C_in = shape[0], shape[1]
     conv_residual = stride != 1 or C_in != out_channels or filter_size != 1 or padding != 0
     case = CaseBuilder(name, description, "mytorch.resblock", "ResBlock",
@@ -35,7 +39,7 @@ def resblock_case(rng, name, description, shape, out_channels, filter_size, stri
     return case
 
 
-def build_resblock(rng):
+def build_resblock(rng: np.random.Generator) -> list[CaseBuilder]:
     C = pick(rng, 2, 3)
     return [
         resblock_case(rng, "identity_residual", "in == out, filter 1, stride 1, padding 0 (identity skip)",
