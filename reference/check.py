@@ -133,6 +133,18 @@ def read_npz(data: bytes) -> dict[str, NDArray[Any]]:
         return {key: stored[key] for key in stored.files}
 
 
+def same_content(committed: bytes, regenerated: bytes,
+                 tolerance: ReproductionTolerance = REPRODUCTION_TOLERANCE) -> bool:
+    """Whether two item files hold the same arrays: inputs bit for bit, computed values within ``tolerance``."""
+    try:
+        stored = read_npz(committed)
+    except Exception:  # an unreadable file is not the same content, whatever numpy raises
+        return False
+    fresh = read_npz(regenerated)
+    return stored.keys() == fresh.keys() and not any(compare_array(key, stored[key], fresh[key], tolerance)
+                                                     for key in fresh)
+
+
 def check_item_file(path: Path, item: str, recorded_sha256: Any, regenerated: dict[str, NDArray[Any]],
                     tolerance: ReproductionTolerance) -> list[str]:
     """Problems of one committed item file: integrity against the manifest, then content."""
