@@ -7,6 +7,7 @@ local header.  See :mod:`autograder.archives` for the limits it enforces.
 """
 from __future__ import annotations
 
+import io
 import re
 import struct
 import tarfile
@@ -37,7 +38,8 @@ def padded(size: int) -> int:
 
 def pax_records(data: bytes) -> list[tuple[bytes, bytes]]:
     """The (keyword, value) records of one pax header, read the way tarfile reads them."""
-    records, pos = [], 0
+    records: list[tuple[bytes, bytes]] = []
+    pos = 0
     while True:
         match = PAX_RECORD.match(data, pos)
         if not match:
@@ -60,7 +62,7 @@ def pax_size(value: bytes) -> int:
         return 0
 
 
-def scan_tar(stream: BinaryIO, limits: ArchiveLimits) -> None:
+def scan_tar(stream: io.BufferedIOBase, limits: ArchiveLimits) -> None:
     """Walk every header of the decompressed tar ``stream`` as tarfile will, holding one header at a time.
 
     Raises ArchiveError when a limit is broken (an oversized or endless chain of extended headers,
