@@ -10,10 +10,14 @@
 The last line of stdout is always one JSON object, {"scores": {...}, ...}.
 Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors.
 """
+from __future__ import annotations
+
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
@@ -30,7 +34,7 @@ EXIT_GRADED, EXIT_HARNESS_ERROR = 0, 2
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
-def parse_args(argv):
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python runner.py", description=__doc__.split("\n")[0],
                                      epilog="Staff: 'python runner.py batch --help' grades many submissions.")
     parser.add_argument("--submission", type=Path, default=DEFAULT_SUBMISSION,
@@ -61,7 +65,7 @@ def print_rubric(rubric: Rubric) -> None:
             print(f"  {item.name:<24} {item.points:>5g}  {item.policy.replace('_', ' ')}  ({', '.join(item.classes)})")
 
 
-def emit(report, args):
+def emit(report: Report, args: argparse.Namespace) -> int:
     """Write the requested files, print the human report, end with the JSON line; return the exit code.
 
     The files come first, so a reader that stops early (``| head``) loses none of them.  A
@@ -69,7 +73,7 @@ def emit(report, args):
     on stdout nor the JSON line, which is always printed last.
     """
     exit_code = EXIT_GRADED if report.status == "graded" else EXIT_HARNESS_ERROR
-    writers = []
+    writers: list[tuple[Path, Callable[[Path, Report], object]]] = []
     if args.json:
         writers.append((args.json, write_report))
     if args.format == "gradescope":
@@ -82,8 +86,8 @@ def emit(report, args):
         except OSError as error:
             errors.append(f"error: cannot write {path}: {error.strerror or error}")
     print(report.render(verbose=args.verbose), flush=True)
-    for error in errors:
-        print(error, file=sys.stderr, flush=True)
+    for message in errors:
+        print(message, file=sys.stderr, flush=True)
         exit_code = EXIT_HARNESS_ERROR
     print(report.autolab_line(), flush=True)
     return exit_code
@@ -134,15 +138,15 @@ class ReaderMayLeave:
     shell tool stopped by SIGPIPE, with no traceback.
     """
 
-    def __init__(self, stream):
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.gone = False
 
-    def _leave(self):
+    def _leave(self) -> None:
         self.gone = True
         os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())  # the final flush must not fail
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         if not self.gone:
             try:
                 return self.stream.write(text)
@@ -150,18 +154,18 @@ class ReaderMayLeave:
                 self._leave()
         return len(text)
 
-    def flush(self):
+    def flush(self) -> None:
         if not self.gone:
             try:
                 self.stream.flush()
             except BrokenPipeError:
                 self._leave()
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     stdout = sys.stdout = ReaderMayLeave(sys.stdout)
     try:

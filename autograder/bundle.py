@@ -14,12 +14,15 @@ caught by tests/test_bundle.py, which grades the bundled template and expects
 0 points.  The zip is deterministic: sorted entries, fixed timestamps and
 permissions.
 """
+from __future__ import annotations
+
 import argparse
 import hashlib
 import io
 import json
 import sys
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,18 +88,18 @@ class BundleError(Exception):
     """The handout would be incomplete or would leak something it must not contain."""
 
 
-def wanted(relative):
+def wanted(relative: str) -> bool:
     parts = PurePosixPath(relative).parts
     if any(p in SKIPPED_NAMES for p in parts) or any(p.startswith(".") for p in parts):
         return False
     return not relative.endswith(SKIPPED_SUFFIXES)
 
 
-def tree_files(root, folder):
+def tree_files(root: Path, folder: str) -> dict[str, bytes]:
     base = root / folder
     if not base.is_dir():
         raise BundleError(f"{base}: missing (the handout needs it)")
-    files = {}
+    files: dict[str, bytes] = {}
     for path in sorted(base.rglob("*")):
         relative = path.relative_to(root).as_posix()
         if path.is_symlink():
@@ -106,7 +109,7 @@ def tree_files(root, folder):
     return files
 
 
-def public_fixture_files(root):
+def public_fixture_files(root: Path) -> dict[str, bytes]:
     """fixtures/manifest.json and exactly the files it lists, after checking it is the public set."""
     from autograder.fixtures import PUBLIC_SEED, FixtureError, load_fixture_set
     fixtures = root / "fixtures"
@@ -124,7 +127,7 @@ def public_fixture_files(root):
     return files
 
 
-def readme_text():
+def readme_text() -> str:
     from autograder.fixtures import read_rubric
     from autograder.rubric import Section
     sections = read_rubric(ROOT / "fixtures").sections
@@ -135,10 +138,10 @@ def readme_text():
                                                                 ArchiveLimits.max_archive_bytes) / MiB)
 
 
-def protected_digests(root):
+def protected_digests(root: Path) -> dict[str, str]:
     """sha256 of every file under reference/ and tests/ (test submissions excepted: they legitimately
     share the template's given files) big enough to matter."""
-    digests = {}
+    digests: dict[str, str] = {}
     for folder in ("reference", "tests"):
         base = root / folder
         if not base.is_dir():
@@ -153,7 +156,7 @@ def protected_digests(root):
     return digests
 
 
-def check_contents(files, root):
+def check_contents(files: Mapping[str, bytes], root: Path) -> None:
     """Raise BundleError if the file list holds anything a student must not receive."""
     problems = []
     for name in files:
@@ -173,10 +176,10 @@ def check_contents(files, root):
         raise BundleError("the handout would contain what students must not get:\n  " + "\n  ".join(problems))
 
 
-def collect(root=ROOT):
+def collect(root: Path = ROOT) -> dict[str, bytes]:
     """{path inside the bundle: bytes}, checked."""
     root = Path(root)
-    files = {}
+    files: dict[str, bytes] = {}
     for folder in FOLDERS:
         files.update(tree_files(root, folder))
     for name in FILES:
@@ -192,7 +195,7 @@ def collect(root=ROOT):
     return files
 
 
-def zip_bytes(files, prefix=DEFAULT_PREFIX):
+def zip_bytes(files: Mapping[str, bytes], prefix: str = DEFAULT_PREFIX) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
@@ -204,7 +207,7 @@ def zip_bytes(files, prefix=DEFAULT_PREFIX):
     return buffer.getvalue()
 
 
-def build(out, prefix=DEFAULT_PREFIX, root=ROOT):
+def build(out: Path, prefix: str = DEFAULT_PREFIX, root: Path = ROOT) -> dict[str, bytes]:
     """Write the handout zip to ``out``; return {path: bytes} of what it holds."""
     files = collect(root)
     data = zip_bytes(files, prefix)
@@ -216,7 +219,7 @@ def build(out, prefix=DEFAULT_PREFIX, root=ROOT):
     return files
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.bundle", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="the zip to write, e.g. handout.zip")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX,

@@ -1,6 +1,11 @@
 """pytest as a view of the grading core: ``python -m pytest autograder/ [--submission DIR] [-k ...] [-x] [--lf]``."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import pytest
 
+from autograder.fixtures import Case
 from autograder.plugin import PLUGIN_NAME, GradingPlugin, add_options
 
 
@@ -13,6 +18,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def graded(request: pytest.FixtureRequest):
+def graded(request: pytest.FixtureRequest) -> Callable[[Case], None]:
     """``graded(case)``: grade one fixture case of the submission; fails the test with the diagnostics."""
     return request.config.pluginmanager.get_plugin(PLUGIN_NAME).grade

@@ -6,11 +6,15 @@ before it is loaded (with ``allow_pickle=False``).  Any problem raises
 :class:`FixtureError`, whose message names the offending file: grading stops
 rather than producing a silently wrong score.
 """
+from __future__ import annotations
+
 import hashlib
 import io
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +31,7 @@ class FixtureError(DocumentError):
     """A fixture set that cannot be trusted: missing, tampered or malformed."""
 
 
-def validate_manifest(manifest, source):
+def validate_manifest(manifest: Any, source: str) -> None:
     validate_document("manifest.schema.json", manifest, source, FixtureError)
 
 
@@ -37,22 +41,22 @@ class Case:
     item: str
     name: str
     description: str
-    hyperparameters: dict
-    program: dict
-    checks: list
-    tolerance: dict
-    arrays: dict = field(repr=False)
+    hyperparameters: dict[str, Any]
+    program: dict[str, Any]
+    checks: list[dict[str, Any]]
+    tolerance: dict[str, float]  # rtol, atol
+    arrays: dict[str, np.ndarray] = field(repr=False)
 
-    def inputs(self):
+    def inputs(self) -> dict[str, np.ndarray]:
         """The case's input arrays by program name: the only arrays a student run receives."""
         prefix = f"{self.name}.in."
         return {key[len(prefix):]: value for key, value in self.arrays.items() if key.startswith(prefix)}
 
-    def array(self, key):
+    def array(self, key: str) -> np.ndarray:
         return self.arrays[key]
 
     @property
-    def id(self):
+    def id(self) -> str:
         return f"{self.item}::{self.name}"
 
 
@@ -63,14 +67,14 @@ class FixtureSet:
     manifest_sha256: str
     generator_version: str
     rubric: Rubric  # restricted to the items loaded
-    items: dict  # item name -> list[Case]
+    items: dict[str, list[Case]]  # item name -> its cases
 
     @property
-    def id(self):
+    def id(self) -> str:
         return f"seed-{self.seed}-{self.manifest_sha256[:12]}"
 
 
-def read_manifest(root):
+def read_manifest(root: Path) -> tuple[dict[str, Any], str]:
     path = Path(root) / MANIFEST_NAME
     try:
         raw = path.read_bytes()
@@ -89,12 +93,12 @@ def read_manifest(root):
     return manifest, hashlib.sha256(raw).hexdigest()
 
 
-def read_rubric(root=DEFAULT_FIXTURES):
+def read_rubric(root: Path = DEFAULT_FIXTURES) -> Rubric:
     """The rubric a fixture set carries (its manifest verified; no fixture file read)."""
     return rubric_from_manifest(read_manifest(root)[0])
 
 
-def load_item_arrays(root, item, entry):
+def load_item_arrays(root: Path, item: str, entry: Mapping[str, Any]) -> dict[str, np.ndarray]:
     path = Path(root) / entry["file"]
     try:
         data = path.read_bytes()
@@ -115,7 +119,8 @@ def load_item_arrays(root, item, entry):
     return arrays
 
 
-def check_case_arrays(path, item, case, arrays):
+def check_case_arrays(path: Path, item: str, case: Mapping[str, Any],
+                      arrays: Mapping[str, np.ndarray]) -> None:
     """Every array the manifest names must exist with the recorded shape."""
     for key, shape in case["shapes"].items():
         if key not in arrays:
@@ -129,14 +134,14 @@ def check_case_arrays(path, item, case, arrays):
                                f"'{check['expected']}'")
 
 
-def load_fixture_set(root=DEFAULT_FIXTURES, only=None):
+def load_fixture_set(root: Path = DEFAULT_FIXTURES, only: Collection[str] | None = None) -> FixtureSet:
     """Load and verify a fixture set; ``only`` restricts it to some item names."""
     root = Path(root)
     manifest, manifest_sha = read_manifest(root)
     unknown = sorted(set(only or ()) - set(manifest["items"]))
     if unknown:
         raise FixtureError(f"{root / MANIFEST_NAME}: no item named {', '.join(unknown)}")
-    items = {}
+    items: dict[str, list[Case]] = {}
     for item, entry in manifest["items"].items():
         if only and item not in only:
             continue

@@ -16,44 +16,47 @@ fixture set (a hidden one) the output says which cases failed and how
 hidden fixtures cannot be read back through the autograder's feedback; the
 staff-side JSON report (``--json``) keeps everything.
 """
+from __future__ import annotations
+
 import hashlib
 import traceback
 from pathlib import Path
+from typing import Any
 
 from autograder.documents import DocumentError, validate_document
 from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME
 from autograder.atomic import write_json_atomic
-from autograder.report import HARNESS_VERSION
+from autograder.report import HARNESS_VERSION, ItemResult, Report
 
 MAX_TEST_OUTPUT = 20_000
 VISIBILITY = "visible"
 PUBLIC_HINT = "Run 'python runner.py -v' locally to see every failing case in full."
-class GradescopeError(DocumentError):
-    """A results.json document that does not match schemas/gradescope.schema.json."""
-
-
 HIDDEN_HINT = ("This submission was graded with a hidden fixture set (same structure as the public one, other "
                "sizes and values): failure details are not shown here. Run 'python runner.py --only ITEM -v' "
                "locally on the public fixtures to debug.")
 
 
-def public_manifest_sha256():
+class GradescopeError(DocumentError):
+    """A results.json document that does not match schemas/gradescope.schema.json."""
+
+
+def public_manifest_sha256() -> str | None:
     try:
         return hashlib.sha256((DEFAULT_FIXTURES / MANIFEST_NAME).read_bytes()).hexdigest()
     except OSError:
         return None
 
 
-def uses_public_fixtures(report):
+def uses_public_fixtures(report: Report) -> bool:
     digest = report.fixture_set.get("manifest_sha256")
     return digest is not None and digest == public_manifest_sha256()
 
 
-def clip(text, limit=MAX_TEST_OUTPUT):
+def clip(text: str, limit: int = MAX_TEST_OUTPUT) -> str:
     return text if len(text) <= limit else text[:limit] + "\n... (output truncated)"
 
 
-def item_output(item, details):
+def item_output(item: ItemResult, details: bool) -> str:
     passed = sum(c.passed for c in item.cases)
     lines = [f"{passed}/{len(item.cases)} cases passed ({item.policy.replace('_', ' ')}); "
              f"{item.points:g}/{item.max_points:g} points."]
@@ -73,7 +76,7 @@ def item_output(item, details):
     return clip("\n".join(lines))
 
 
-def gradescope_document(report, details=None):
+def gradescope_document(report: Report, details: bool | None = None) -> dict[str, Any]:
     """Build the results.json document for ``report`` (a Report).
 
     ``details``: include every failing case's diagnostics; default: only when
@@ -112,7 +115,7 @@ def gradescope_document(report, details=None):
     }
 
 
-def failure_document(reason):
+def failure_document(reason: str) -> dict[str, Any]:
     """A valid results.json for when no report could be converted at all."""
     return {
         "score": 0.0,
@@ -127,12 +130,12 @@ def failure_document(reason):
     }
 
 
-def validate_gradescope(document):
+def validate_gradescope(document: dict[str, Any]) -> None:
     """Raise GradescopeError if ``document`` does not match schemas/gradescope.schema.json."""
     validate_document("gradescope.schema.json", document, "gradescope results", GradescopeError)
 
 
-def write_gradescope(path, report, details=None):
+def write_gradescope(path: Path, report: Report, details: bool | None = None) -> dict[str, Any]:
     """Write ``report`` as Gradescope's results.json at ``path``; always writes a valid file."""
     try:
         document = gradescope_document(report, details)

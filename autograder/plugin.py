@@ -72,7 +72,7 @@ class GradingPlugin:
     def pytest_sessionfinish(self) -> None:
         self.scheduler.shutdown()
 
-    def pytest_terminal_summary(self, terminalreporter) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.ran:
             return
         terminalreporter.section("mytorch score")

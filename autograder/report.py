@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from autograder.atomic import write_json_atomic
 from autograder.documents import DocumentError, validate_document
@@ -79,7 +80,7 @@ class Report:
     submission: str
     rubric: Rubric
     items: list[ItemResult] = field(default_factory=list)
-    fixture_set: dict = field(default_factory=dict)
+    fixture_set: dict[str, Any] = field(default_factory=dict)  # describe_fixture_set(); empty: not graded against one
     status: str = "graded"
     error: str = ""
     wall_seconds: float = 0.0
@@ -117,7 +118,7 @@ class Report:
     def scores(self) -> dict[str, float]:
         return {**{name: 0.0 for name in self.unscored}, **{i.name: i.points for i in self.items}}
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {
             "harness_version": HARNESS_VERSION,
             "rubric": self.rubric.identity(),
@@ -132,12 +133,12 @@ class Report:
             "items": [i.to_dict() for i in self.items],
         }
 
-    def autolab_line(self):
+    def autolab_line(self) -> str:
         """The last stdout line: the compact JSON object Autolab reads."""
         return json.dumps({"scores": self.scores(),
                            "scoreboard": [self.total("main"), self.total("bonus")]}, separators=(",", ":"))
 
-    def render(self, verbose=False):
+    def render(self, verbose: bool = False) -> str:
         """The human-readable report (every line but the final JSON one).
 
         Every text that may come from a student (the submission's path, the error, case messages,
@@ -174,23 +175,23 @@ class Report:
         return "\n".join(lines)
 
 
-def first_line_after_header(message):
+def first_line_after_header(message: str) -> str:
     parts = message.split("\n", 1)
     return parts[1].splitlines()[0] if len(parts) > 1 and parts[1] else parts[0]
 
 
-def describe_fixture_set(fixture_set: FixtureSet | None) -> dict[str, object]:
+def describe_fixture_set(fixture_set: FixtureSet | None) -> dict[str, Any]:
     if fixture_set is None:
         return {}
     return {"id": fixture_set.id, "seed": fixture_set.seed, "manifest_sha256": fixture_set.manifest_sha256,
             "generator_version": fixture_set.generator_version, "path": str(fixture_set.root)}
 
 
-def validate_report(document: dict) -> None:
+def validate_report(document: dict[str, Any]) -> None:
     validate_document("report.schema.json", document, "grading report", ReportError)
 
 
-def write_report(path, report):
+def write_report(path: Path, report: Report) -> None:
     document = report.to_dict()
     validate_report(document)
     write_json_atomic(path, document)

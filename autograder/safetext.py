@@ -21,6 +21,8 @@ goes through the one for its sink:
   them); lone surrogates, which strict JSON readers reject, become U+FFFD, in
   every string (keys too) of a document.
 """
+from __future__ import annotations
+
 import re
 import unicodedata
 
@@ -42,14 +44,14 @@ def escape_character(character: str) -> str:
     return f"\\u{code:04x}" if code <= 0xffff else f"\\U{code:08x}"
 
 
-def _escape_match(match: re.Match, keep: str) -> str:
+def _escape_match(match: re.Match[str], keep: str) -> str:
     character = match.group()
     if character in keep or unicodedata.category(character) not in ESCAPED_CATEGORIES:
         return character
     return escape_character(character)
 
 
-def for_terminal(text: str, newlines: bool = False) -> str:
+def for_terminal(text: object, newlines: bool = False) -> str:
     """``text`` with every control, format and separator character shown as an escape.
 
     ``newlines=True`` keeps ``\\n`` and ``\\t`` (multi-line text); every other
@@ -63,7 +65,7 @@ def for_terminal(text: str, newlines: bool = False) -> str:
     return _CANDIDATES.sub(lambda match: _escape_match(match, keep), text)
 
 
-def for_csv(value: "str | int | float") -> str:
+def for_csv(value: str | int | float) -> str:
     """One spreadsheet cell: numbers as the grader formats them, text terminal-safe and never a formula."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return format(value, "g")

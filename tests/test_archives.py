@@ -191,9 +191,9 @@ def test_huge_declared_member_is_refused_from_its_header(tmp_path):
 
 def test_written_bytes_are_capped_even_if_the_up_front_check_missed(tmp_path, monkeypatch):
     """Defence in depth: with the declared-size check disabled, the byte counter still stops extraction."""
-    import autograder.archives as archives
-    original = archives.tar_members
-    monkeypatch.setattr(archives, "tar_members", lambda archive, limits: original(archive, ArchiveLimits()))
+    import autograder.archive_members as archive_members
+    original = archive_members.tar_members
+    monkeypatch.setattr(archive_members, "tar_members", lambda archive, limits: original(archive, ArchiveLimits()))
     path = make_tar(tmp_path / "big.tgz", [("a.py", tarfile.REGTYPE, b"0" * 600), ("b.py", tarfile.REGTYPE, b"0" * 600)])
     with pytest.raises(ArchiveError, match="exceeds the limit"):
         extract_archive(path, tmp_path / "out", ArchiveLimits(max_bytes=1000))

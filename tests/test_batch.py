@@ -23,10 +23,11 @@ import jsonschema
 import numpy as np
 import pytest
 
-from autograder import batch
+from autograder import batch, batch_workers
 from autograder.documents import load_schema
 from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set
 from autograder.report import validate_report
+from autograder.submission import SubmissionError, locate_package
 from conftest import COMPLETE, ITEMS, ROOT, RUBRIC, run_runner
 
 CHEATED_ITEM, CHEATED_CLASS = "MeanPool2d_stride1", "MeanPool2d_stride1"
@@ -116,9 +117,10 @@ def mixed_batch(tmp_path_factory):
 
 
 def run_batch_in_process(argv, wrapper, env=None):
-    """batch.main(argv) with the worker command replaced by ``wrapper``; returns (code, stdout, stderr)."""
+    """batch.main(argv) with the worker command (batch_workers.WORKER_COMMAND) replaced by ``wrapper``;
+    returns (code, stdout, stderr)."""
     patcher = pytest.MonkeyPatch()
-    patcher.setattr(batch, "WORKER_COMMAND", [sys.executable, str(wrapper)])
+    patcher.setattr(batch_workers, "WORKER_COMMAND", [sys.executable, str(wrapper)])
     for key, value in (env or {}).items():
         patcher.setenv(key, value)
     stderr, stdout = io.StringIO(), io.StringIO()
@@ -223,7 +225,7 @@ def test_rerun_skips_up_to_date_reports_and_regrades_changed_ones(mixed_batch, m
 
     before = stamps()
     csv_before = (out / "grades.csv").read_text()
-    monkeypatch.setattr(batch, "WORKER_COMMAND", [sys.executable, str(mixed_batch["wrapper"])])
+    monkeypatch.setattr(batch_workers, "WORKER_COMMAND", [sys.executable, str(mixed_batch["wrapper"])])
     assert batch.main(mixed_batch["argv"]) == 0
     after = stamps()
     # up to date, submission errors included, are kept as they are; the killed worker's submission is retried
@@ -295,13 +297,13 @@ def test_tampered_fixture_set_stops_the_batch(tmp_path, capsys):
 def test_locate_package(tmp_path):
     (tmp_path / "a" / "x" / "mytorch").mkdir(parents=True)
     (tmp_path / "a" / "__MACOSX" / "mytorch").mkdir(parents=True)
-    assert batch.locate_package(tmp_path / "a") == tmp_path / "a" / "x"
+    assert locate_package(tmp_path / "a") == tmp_path / "a" / "x"
     (tmp_path / "a" / "y" / "mytorch").mkdir(parents=True)
-    with pytest.raises(batch.SubmissionError, match="several folders"):
-        batch.locate_package(tmp_path / "a")
+    with pytest.raises(SubmissionError, match="several folders"):
+        locate_package(tmp_path / "a")
     (tmp_path / "b" / "x" / "y" / "mytorch").mkdir(parents=True)  # two levels down: not accepted
-    with pytest.raises(batch.SubmissionError, match="no mytorch/ package"):
-        batch.locate_package(tmp_path / "b")
+    with pytest.raises(SubmissionError, match="no mytorch/ package"):
+        locate_package(tmp_path / "b")
 
 
 # ----------------------------------------------------------------------------- hidden fixture sets

@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from autograder import archives, batch
+from autograder import archives, batch, batch_entries, batch_workers
 from autograder.archives import ArchiveError, ArchiveLimits, extract_archive, list_members
 from autograder.report import validate_report
 from conftest import ROOT, run_runner
@@ -243,7 +243,7 @@ def test_deep_trees_are_removed_without_recursion(tmp_path):
     """What a worker leaves in its scratch folder may be nested deeper than the recursion limit."""
     (tmp_path / "scratch" / "tmp").mkdir(parents=True)
     deep_nest(tmp_path / "scratch" / "tmp", NEST_DEPTH)
-    batch.remove_tree(tmp_path / "scratch")
+    batch_workers.remove_tree(tmp_path / "scratch")
     assert not (tmp_path / "scratch").exists()
 
 
@@ -391,6 +391,6 @@ def test_readme_states_the_limits_the_code_uses():
                    f"at most {limits.max_header_bytes // archives.MiB} MiB of headers",
                    f"{limits.max_extended_header_bytes // 1024} KiB for one pax or GNU long-name header",
                    f"{limits.max_pax_records} pax records",
-                   f"more than {batch.MAX_STALENESS_ENTRIES} files and folders",
-                   f"`grades/{batch.REPORTS_FOLDER}/<student>.json`"):
+                   f"more than {batch_entries.MAX_STALENESS_ENTRIES} files and folders",
+                   f"`grades/{batch_entries.REPORTS_FOLDER}/<student>.json`"):
         assert phrase in text, phrase
