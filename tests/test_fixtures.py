@@ -298,3 +298,22 @@ def test_readme_states_the_reproduction_tolerance_and_the_numpy_range():
                        if line.startswith("numpy"))
     low, major, minor = re.fullmatch(r"numpy>=(\d+\.\d+),<(\d+)\.(\d+)", requirement).groups()
     assert f"Supported NumPy: {low} to {major}.{int(minor) - 1}" in readme
+
+
+def test_regenerating_keeps_files_whose_content_is_unchanged(fixture_copy):
+    """Another machine's BLAS moves the last bits: regenerating rewrites only what really changed."""
+    def nudge(array):
+        add_ulps(array, 40, 0)
+    tamper_array(fixture_copy / "Conv2d_stride1.npz", "general_non_square.out.0", nudge)   # within tolerance
+    tamper_array(fixture_copy / "Conv1d.npz", "stride_remainder.out.2", lambda a: a.__imul__(1 + 1e-6))  # beyond
+    rehash(fixture_copy, "Conv2d_stride1")
+    rehash(fixture_copy, "Conv1d")
+    nudged = (fixture_copy / "Conv2d_stride1.npz").read_bytes()
+    untouched = (fixture_copy / "Flatten.npz").read_bytes()
+    run = subprocess.run([sys.executable, "-m", "reference.generate", "--out", str(fixture_copy)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "wrote 1 fixture files, kept 20 with the same content" in run.stdout
+    assert (fixture_copy / "Conv2d_stride1.npz").read_bytes() == nudged
+    assert (fixture_copy / "Flatten.npz").read_bytes() == untouched
+    assert check_fixture_set(fixture_copy) == []
