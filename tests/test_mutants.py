@@ -52,6 +52,11 @@ MUTANTS = {
     "meanpool_no_divide": {"MeanPool2d_stride1", "MeanPool2d"},
     # batchnorm2d.py: unbiased variance (divides by m-1); ResBlock's ConvBlocks use BatchNorm2d.
     "batchnorm_unbiased": {"BatchNorm2d", "ResBlock"},
+    # batchnorm2d.py: sqrt(V) without eps: the zero-variance channels (BatchNorm2d "eps_decides",
+    # ResBlock "dead_channel") divide by zero.
+    "batchnorm_no_eps": {"BatchNorm2d", "ResBlock"},
+    # batchnorm2d.py: sqrt(V) + eps: the variance-0 and ~1e-9 channels are scaled by 1/eps, not 1/sqrt(eps).
+    "batchnorm_eps_outside_sqrt": {"BatchNorm2d", "ResBlock"},
     # dropout.py: one keep/drop draw per element instead of per (n, c) channel.
     "dropout_per_element": {"Dropout2d"},
     # dropout.py: kept channels scaled by (1-p) instead of 1/(1-p).

@@ -32,6 +32,40 @@ def batchnorm_case(rng: np.random.Generator, name: str, description: str, shape:
     return case
 
 
+EPS_SCALES = (0.0, 3e-5, 1.0)  # channel spreads: variance 0, about 1e-9 (near eps = 1e-8), ordinary
+
+
+def batchnorm_eps_case(rng: np.random.Generator, name: str, description: str,
+                       shape: tuple[int, int, int, int], alpha: float) -> CaseBuilder:
+    """Channels where ``eps`` decides the result, in eval (set running statistics) and in training.
+
+    Channel 0 is constant (variance 0): without eps, 0/0; channel 1 has a variance near
+    1e-9, where eps outside the square root changes NZ by orders of magnitude; channel 2
+    is ordinary.  The eval forward comes first, with running statistics set to the same
+    kind of values, then one training step.
+    """
+    N, C, H, W = shape
+    case = CaseBuilder(name, description, "mytorch.batchnorm2d", "BatchNorm2d",
+                       {"num_features": C, "alpha": alpha, "input_shape": list(shape), "train_steps": 1,
+                        "channel_variances": "0, about 1e-9, about 1"}, args=[C], kwargs={"alpha": alpha})
+    case.set("BW", "BW", 1.0 + 0.5 * normal(rng, 1, C, 1, 1))
+    case.set("Bb", "Bb", normal(rng, 1, C, 1, 1))
+    case.set("running_M", "running_M", np.array([0.75, 0.0, 0.1]).reshape(1, C, 1, 1))
+    case.set("running_V", "running_V", np.array([0.0, 1e-9, 2.0]).reshape(1, C, 1, 1))
+    case.call("forward", case.array("Z_eval", normal(rng, *shape)), eval=True,
+              check="eval-mode forward output (running_V of 0 and 1e-9: eps decides)", formula="same shape as Z")
+    Z = normal(rng, *shape) * np.array(EPS_SCALES).reshape(1, C, 1, 1)
+    Z[:, 0] = 0.75  # exactly representable: mean 0.75 and variance 0 exactly, in any summation order
+    case.call("forward", case.array("Z0", Z), check="training forward output (variances 0 and ~1e-9)",
+              formula="same shape as Z")
+    case.call("backward", case.array("dLdBZ0", normal(rng, *shape)), check="backward dLdZ",
+              formula="same shape as Z")
+    case.read("dLdBW", formula="(1, C, 1, 1)")
+    case.read("dLdBb", formula="(1, C, 1, 1)")
+    case.read("running_V", formula="(1, C, 1, 1): alpha*running_V + (1-alpha)*batch variance (biased)")
+    return case
+
+
 def build_batchnorm2d(rng: np.random.Generator) -> list[CaseBuilder]:
     return [
         batchnorm_case(rng, "train_then_eval", "one training step then eval", (2, 3, pick(rng, 3, 4), 5),
@@ -40,6 +74,9 @@ def build_batchnorm2d(rng: np.random.Generator) -> list[CaseBuilder]:
                        float(np.round(rng.uniform(0.5, 0.95), 2)), 1),
         batchnorm_case(rng, "two_train_steps", "two training steps then eval",
                        (pick(rng, 2, 3), 2, 4, pick(rng, 2, 3)), float(np.round(rng.uniform(0.5, 0.95), 2)), 2),
+        batchnorm_eps_case(rng, "eps_decides", "channels of variance 0 and about 1e-9: eval, then training",
+                           (2, len(EPS_SCALES), pick(rng, 2, 3), pick(rng, 3, 4)),
+                           float(np.round(rng.uniform(0.5, 0.95), 2))),
     ]
 
 

@@ -10,8 +10,13 @@ POSITION = 10  # where this family's items stand in the rubric (families in incr
 
 
 def resblock_case(rng: np.random.Generator, name: str, description: str, shape: tuple[int, int, int, int],
-                  out_channels: int, filter_size: int, stride: int, padding: int) -> CaseBuilder:
-    """ResBlock with set weights: forward, backward, and every block's dLdW and dLdBW."""
+                  out_channels: int, filter_size: int, stride: int, padding: int,
+                  dead_channel: bool = False) -> CaseBuilder:
+    """ResBlock with set weights: forward, backward, and every block's dLdW and dLdBW.
+
+    ``dead_channel``: the first convolution's output channel 0 has all-zero weights, so it is
+    its bias everywhere and the BatchNorm2d after it sees a variance of 0 (only eps keeps it finite).
+    """
     N, C_in = shape[0], shape[1]
     conv_residual = stride != 1 or C_in != out_channels or filter_size != 1 or padding != 0
     case = CaseBuilder(name, description, "mytorch.resblock", "ResBlock",
@@ -24,7 +29,10 @@ def resblock_case(rng: np.random.Generator, name: str, description: str, shape: 
         blocks["residual_connection"] = (C_in, filter_size)
     for index, (path, (c, k)) in enumerate(blocks.items()):
         conv = f"{path}.layers.0.conv2d_stride1"
-        case.set(f"{conv}.W", f"W{index}", normal(rng, out_channels, c, k, k) * 0.5)
+        weights = normal(rng, out_channels, c, k, k) * 0.5
+        if dead_channel and index == 0:
+            weights[0] = 0.0
+        case.set(f"{conv}.W", f"W{index}", weights)
         case.set(f"{conv}.b", f"b{index}", normal(rng, out_channels) * 0.1)
         case.set(f"{path}.layers.1.BW", f"BW{index}", 1.0 + 0.3 * normal(rng, 1, out_channels, 1, 1))
         case.set(f"{path}.layers.1.Bb", f"Bb{index}", 0.3 * normal(rng, 1, out_channels, 1, 1))
@@ -48,6 +56,8 @@ def build_resblock(rng: np.random.Generator) -> list[CaseBuilder]:
                       (2, pick(rng, 1, 2), pick(rng, 6, 8), pick(rng, 9, 10)), pick(rng, 2, 3), 3, 3, 1),
         resblock_case(rng, "stride2_channels_change", "filter 3, stride 2, padding 1, channels change",
                       (2, 2, pick(rng, 5, 6), pick(rng, 6, 7)), 3, 3, 2, 1),
+        resblock_case(rng, "dead_channel", "a first-convolution channel of zero weights: its BatchNorm2d "
+                      "sees variance 0", (2, 2, pick(rng, 4, 5), pick(rng, 5, 6)), 2, 3, 1, 1, dead_channel=True),
     ]
 
 
