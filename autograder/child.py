@@ -9,15 +9,19 @@ program and its *input* arrays, nothing else.
 
 This server process never runs student code.  For each request it forks a
 child that starts a new session, moves stdout/stderr into a file, sets hard
-resource limits, confines file access with Landlock (where the kernel has it),
-installs an audit hook, and only then imports the student's package.  The child reports one JSON object per line on a private pipe:
-progress lines ``{"phase": ...}`` (so a timeout or a hard exit can be reported
+resource limits, confines file access with Landlock and system calls with a
+seccomp filter (``syscall_filter.py``; each where the kernel has it), installs
+an audit hook, and only then imports the student's package.  The child reports
+one JSON object per line on a private pipe: first ``{"sandbox": ...}``, which
+kernel layers are in force (written before any student code exists, so it is
+always the first line), then progress lines ``{"phase": ...}`` (so a timeout or a hard exit can be reported
 as "during forward") and a last line ``{"final": true, ...}`` with the encoded
 step results or the student's error.  The grader trusts nothing in these lines:
 it validates every value before comparing it.  Forking a warm interpreter
 instead of starting a new one per case keeps the harness's own cost per case
 to a few milliseconds.
 """
+import _imp
 import marshal
 import os
 import resource
@@ -43,6 +47,10 @@ DENIED_EVENTS = {
     "sys.settrace": "tracing", "sys.setprofile": "profiling",
     "gc.get_objects": "inspecting the grader's objects", "gc.get_referrers": "inspecting the grader's objects",
     "gc.get_referents": "inspecting the grader's objects",
+    # A sub-interpreter has none of this interpreter's audit hooks.
+    "cpython.PyInterpreterState_New": "creating sub-interpreters",
+    # Hand-made bytecode can corrupt the interpreter's memory (and so run native code).
+    "code.__new__": "building code objects by hand",
 }
 DENIED_EVENT_PREFIXES = {"socket.": "network access", "ctypes.": "ctypes", "winreg.": "registry access"}
 DENIED_IMPORTS = {
@@ -68,6 +76,37 @@ LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
 FUNCTION_INTERNALS = ("__code__", "__defaults__", "__kwdefaults__")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 DEVICES = ("/dev/null", "/dev/urandom", "/dev/random")
+PACKAGE_FOLDERS = ("site-packages", "dist-packages")  # installed third-party packages: never readable
+
+
+def library_layout(path_entries):
+    """Where the standard library is: computed once by the fork server from its own ``sys.path``.
+
+    Returns ``(roots, landlock_paths, extensions)``: the existing entries (resolved); the
+    same with every entry that directly holds a site-packages or dist-packages folder
+    replaced by its other children (Landlock rules allow whole hierarchies, so that folder
+    must not be under any rule); and, for each compiled module lying directly in an entry
+    (lib-dynload), its name and the exact paths it may be loaded from.
+    """
+    roots, landlock_paths, extensions = [], [], {}
+    suffixes = sorted(_imp.extension_suffixes(), key=len, reverse=True)
+    for entry in path_entries:
+        if not entry or not os.path.isdir(entry):
+            continue
+        root = os.path.realpath(entry)
+        roots.append(root)
+        names = sorted(os.listdir(root))
+        if any(name in PACKAGE_FOLDERS for name in names):
+            landlock_paths += [os.path.join(root, name) for name in names if name not in PACKAGE_FOLDERS]
+        else:
+            landlock_paths.append(root)
+        for name in names:
+            suffix = next((s for s in suffixes if name.endswith(s)), None)
+            module = name[:-len(suffix)] if suffix else ""
+            if module.isidentifier():
+                paths = {os.path.join(entry, name), os.path.join(root, name)}
+                extensions[module] = frozenset(paths | extensions.get(module, frozenset()))
+    return roots, landlock_paths, extensions
 
 
 def apply_limits(limits):
@@ -163,13 +202,42 @@ def restrict_filesystem(read_roots, write_root):
     finally:
         if ruleset >= 0:
             os.close(ruleset)
-        # Forget ctypes: importing it again is an audited (and refused) import.
-        for name in [n for n in sys.modules if n in ("ctypes", "_ctypes") or n.startswith("ctypes.")]:
-            del sys.modules[name]
 
 
-def install_guard(read_roots, write_root):
-    """An audit hook that refuses processes, sockets, ctypes and file access outside the sandbox.
+def load_syscall_filter():
+    """``syscall_filter.py`` from this folder, loaded by path (``-I`` keeps this folder off sys.path)."""
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "syscall_filter.py")
+    module = type(sys)("syscall_filter")
+    module.__file__ = path
+    with open(path, "rb") as handle:
+        exec(compile(handle.read(), path, "exec"), module.__dict__)
+    return module
+
+
+def install_syscall_filter(syscall_filter):
+    """The seccomp filter for this case: (architecture, "") once installed, ("", why not) otherwise."""
+    try:
+        return syscall_filter.install(os.getpid()), ""
+    except syscall_filter.FilterUnavailable as error:
+        return "", str(error)
+
+
+def forget_ctypes():
+    """Importing ctypes again is an audited (and refused) import: the trusted set-up is done with it."""
+    for name in [n for n in sys.modules if n in ("ctypes", "_ctypes") or n.startswith("ctypes.")]:
+        del sys.modules[name]
+
+
+def install_guard(library_roots, read_roots, write_root, extensions):
+    """An audit hook that refuses processes, sockets, ctypes, native code and file access outside the sandbox.
+
+    Readable: ``library_roots`` (the standard library) except any site-packages or
+    dist-packages folder in it, and ``read_roots`` (submission, working folder); writable:
+    ``write_root``.  Compiled (extension) modules load only under their own name from the
+    exact paths ``extensions`` lists for that name (the standard library's lib-dynload):
+    not from the submission or the working folder, not under another name (which would
+    slip past the import deny list), and compiled bytecode (``.pyc``) is read only from
+    the standard library (hand-made bytecode can corrupt memory).
 
     Audit hooks cannot be removed once added.  This is defence in depth on top
     of the process boundary, the resource limits and Landlock (where the kernel
@@ -188,8 +256,11 @@ def install_guard(read_roots, write_root):
     """
     from types import MappingProxyType
     sep = os.sep
+    library_roots = tuple(r.rstrip(sep) + sep for r in library_roots)
     read_roots = tuple(r.rstrip(sep) + sep for r in read_roots)
     write_roots = (write_root.rstrip(sep) + sep,)
+    package_folders = tuple(sep + name + sep for name in PACKAGE_FOLDERS)
+    extensions = MappingProxyType({name: frozenset(paths) for name, paths in extensions.items()})
 
     def as_text(path, _type=type, _str=str, _join="".join, _bjoin=b"".join,
                 _encoding=sys.getfilesystemencoding(), _Exception=Exception):
@@ -250,6 +321,30 @@ def install_guard(read_roots, write_root):
             return False
         return full in _devices or (full + _sep).startswith(roots)
 
+    def readable(path, _as_text=as_text, _resolve=resolve, _type=type, _int=int, _devices=frozenset(DEVICES),
+                 _sep=sep, _own=read_roots, _library=library_roots, _packages=package_folders, _pyc=".pyc" + sep,
+                 _Exception=Exception):
+        """None if reading ``path`` is allowed, else why not (a few words for the message)."""
+        if _type(path) is _int:
+            return None  # an already-open descriptor
+        text = _as_text(path)
+        if text is None:
+            return ""
+        try:
+            full = _resolve(text or ".") + _sep
+        except _Exception:
+            return ""
+        if full[:-1] in _devices:
+            return None
+        if full.startswith(_own):
+            return " (compiled bytecode is read only from the standard library)" if full.endswith(_pyc) else None
+        if not full.startswith(_library):
+            return ""
+        for folder in _packages:
+            if folder in full:
+                return " (installed packages: mytorch may only use the Python standard library)"
+        return None
+
     def is_dir(path, _as_text=as_text, _stat=os.stat, _item=tuple.__getitem__, _Exception=Exception):
         try:
             return _item(_stat(_as_text(path)), 0) & 0o170000 == 0o040000  # st_mode, read through tuple
@@ -261,7 +356,7 @@ def install_guard(read_roots, write_root):
              _prefixes=MappingProxyType(dict(DENIED_EVENT_PREFIXES)),
              _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
              _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
-             _read=read_roots, _write=write_roots, _write_flags=WRITE_FLAGS,
+             _readable=readable, _write=write_roots, _write_flags=WRITE_FLAGS, _extensions=extensions,
              _PermissionError=PermissionError, _ImportError=ImportError):
         if _type(event) is not _str:
             event = _as_text(event) or ""
@@ -274,6 +369,12 @@ def install_guard(read_roots, write_root):
                 what = _imports.get(name) or _imports.get(name.partition(".")[0])
                 if what is not None:
                     raise _ImportError(f"sandbox: importing '{name}' is not allowed while grading ({what})")
+            if _len(args) > 1 and args[1] is not None:  # a compiled module is about to be loaded from args[1]
+                path = _as_text(args[1])
+                if not name or path not in _extensions.get(name, ()):
+                    raise _ImportError(f"sandbox: loading the compiled module {name!r} from {path!r} is not allowed "
+                                       f"while grading (only the standard library's own compiled modules load, "
+                                       f"under their own names)")
             return
         if event == "open":
             path, mode, flags = (args[0], args[1], args[2]) if _len(args) > 2 else (None, None, None)
@@ -287,8 +388,9 @@ def install_guard(read_roots, write_root):
             if writing and not _inside(path, _write):
                 raise _PermissionError(f"sandbox: writing {text!r} is not allowed while grading "
                                        f"(only the temporary working folder is writable)")
-            if not writing and not _inside(path, _read):
-                raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading")
+            why = None if writing else _readable(path)
+            if why is not None:
+                raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading{why}")
             if mode is None and _type(path) is not _int and not _inside(path, _write) and _is_dir(path):
                 # os.open of a folder gives a dir_fd, and paths relative to a dir_fd are not what
                 # this hook checks: only folders inside the working folder may be opened so.
@@ -296,8 +398,9 @@ def install_guard(read_roots, write_root):
             return
         if event in _list_events:
             target = args[0] if _len(args) else None
-            if not _inside(target, _read):
-                raise _PermissionError(f"sandbox: listing {_as_text(target)!r} is not allowed while grading")
+            why = _readable(target)
+            if why is not None:
+                raise _PermissionError(f"sandbox: listing {_as_text(target)!r} is not allowed while grading{why}")
             return
         if event in _write_events:
             for target in args[:2]:
@@ -446,8 +549,12 @@ def to_json(value):
 
 # ----------------------------------------------------------------------------- one case
 
-def run_case(request, result_fd):
-    """Run one request in this (freshly forked) process; never returns normally to the caller's loop."""
+def run_case(request, result_fd, setup):
+    """Run one request in this (freshly forked) process; never returns normally to the caller's loop.
+
+    ``setup`` is what the fork server prepared once: the standard library's layout
+    (see ``library_layout``) and the syscall_filter module.
+    """
     def emit(message):
         # The leading newline ends any partial line student code wrote to this pipe, so such
         # junk can never glue itself to (and spoil) a real message.
@@ -468,10 +575,14 @@ def run_case(request, result_fd):
         stream.reconfigure(line_buffering=True)  # what was printed survives a timeout kill
     apply_limits(request["limits"])
     submission = os.path.realpath(request["submission"])
-    stdlib_roots = [os.path.realpath(p) for p in sys.path if p and os.path.exists(p)]
     sys.dont_write_bytecode = True
-    restrict_filesystem(stdlib_roots + [submission], workdir)  # kernel-enforced where available
-    install_guard(stdlib_roots + [submission, workdir], workdir)
+    # Kernel-enforced layers first (where the kernel has them), then the audit hook; the first
+    # line on the result pipe says which layers are in force, before any student code runs.
+    landlock = restrict_filesystem(setup["landlock_paths"] + [submission], workdir)
+    seccomp, seccomp_missing = install_syscall_filter(setup["syscall_filter"])
+    forget_ctypes()
+    install_guard(setup["library_roots"], [submission, workdir], workdir, setup["extensions"])
+    emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
     sys.path.insert(0, submission)
 
     program, arrays = request["program"], request["arrays"]
@@ -551,9 +662,12 @@ def serve():
     This process never imports or runs student code.
     """
     try:
-        import ctypes  # noqa: F401  warm for restrict_filesystem() in each child (which then forgets it)
+        import ctypes  # noqa: F401  warm for each child's kernel-enforced set-up (which then forgets it)
     except ImportError:
         pass
+    library_roots, landlock_paths, extensions = library_layout(sys.path)
+    setup = {"library_roots": library_roots, "landlock_paths": landlock_paths, "extensions": extensions,
+             "syscall_filter": load_syscall_filter()}
 
     def frame(header, payload=b""):
         text = to_json(header).encode()
@@ -571,7 +685,7 @@ def serve():
             try:
                 os.close(read_fd)
                 os.setsid()
-                run_case(request, write_fd)
+                run_case(request, write_fd, setup)
             except BaseException:
                 code = 70
             for stream in (sys.stdout, sys.stderr):
