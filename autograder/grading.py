@@ -15,7 +15,7 @@ import numpy as np
 
 from autograder.compare import Mismatch, assert_close, check_drop_rate, dropped_channels, to_array
 from autograder.fixtures import FixtureError, validate_against
-from autograder.sandbox import Limits, run_in_sandbox
+from autograder.sandbox import Limits, run_in_sandbox, weakest_sandbox
 
 RUBRIC_PATH = Path(__file__).resolve().parent / "rubric.json"
 
@@ -182,6 +182,7 @@ class Scheduler:
         self.limits = limits
         self.jobs = max(1, jobs)
         self.results = {}
+        self.sandbox = {}  # the kernel layers every case had (see sandbox.clean_sandbox)
         self._import_failures = {}
         self._executor = None
         self._futures = {}
@@ -222,6 +223,8 @@ class Scheduler:
             module = case.program["module"]
             failure = self._import_failures.get(module)
             outcome = failure or run_in_sandbox(self.submission, case, self.limits)
+            with self._lock:
+                self.sandbox = weakest_sandbox(self.sandbox, outcome.sandbox)
             if outcome.where.get("phase") == "import" and outcome.status in ("error", "timeout", "crashed"):
                 self._import_failures.setdefault(module, outcome)
             result = grade_outcome(case, outcome, self.limits)

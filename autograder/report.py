@@ -66,9 +66,10 @@ class Report:
     status: str = "graded"
     error: str = ""
     wall_seconds: float = 0.0
+    sandbox: dict = field(default_factory=dict)  # kernel layers every case had; {} if no case ran
 
     @classmethod
-    def from_results(cls, submission, rubric, fixture_set, case_results, only=(), wall_seconds=0.0):
+    def from_results(cls, submission, rubric, fixture_set, case_results, only=(), wall_seconds=0.0, sandbox=None):
         """Build a report from ``{item: [CaseResult]}``; items outside ``only`` are left out."""
         items = []
         for entry in rubric["items"]:
@@ -78,7 +79,7 @@ class Report:
             items.append(ItemResult(entry["name"], entry["section"], entry["policy"], float(entry["points"]),
                                     round(item_score(entry, cases), 6), cases))
         return cls(submission=str(submission), rubric=rubric, items=items, wall_seconds=wall_seconds,
-                   fixture_set=describe_fixture_set(fixture_set))
+                   fixture_set=describe_fixture_set(fixture_set), sandbox=dict(sandbox or {}))
 
     @classmethod
     def failed(cls, submission, rubric, reason, fixture_set=None):
@@ -97,7 +98,7 @@ class Report:
         return {i.name: i.points for i in self.items}
 
     def to_dict(self):
-        return {
+        document = {
             "harness_version": HARNESS_VERSION,
             "rubric": {"name": self.rubric["name"], "version": self.rubric["version"]},
             "submission": self.submission,
@@ -110,6 +111,9 @@ class Report:
             "wall_seconds": round(self.wall_seconds, 4),
             "items": [i.to_dict() for i in self.items],
         }
+        if self.sandbox:
+            document["sandbox"] = dict(self.sandbox)
+        return document
 
     def autolab_line(self):
         """The last stdout line: the compact JSON object Autolab reads."""
@@ -119,7 +123,7 @@ class Report:
     def render(self, verbose=False):
         """The human-readable report (every line but the final JSON one)."""
         lines = [f"mytorch autograder {HARNESS_VERSION}: {self.submission}",
-                 f"fixture set {self.fixture_set.get('id', '?')}", ""]
+                 f"fixture set {self.fixture_set.get('id', '?')}", *describe_sandbox(self.sandbox), ""]
         if self.status == "error":
             lines += [f"GRADING ERROR: {self.error}", ""]
         for item in self.items:
@@ -145,6 +149,24 @@ class Report:
         lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
                       f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
         return "\n".join(lines)
+
+
+def describe_sandbox(sandbox: dict) -> list[str]:
+    """Header lines naming the kernel layers the cases ran under, and warning about missing ones."""
+    if not sandbox:
+        return []
+    lines, layers = [], []
+    if sandbox["landlock"]:
+        layers.append(f"Landlock (ABI {sandbox['landlock']})")
+    else:
+        lines.append("sandbox: WARNING: no Landlock in this kernel: file access is confined by the audit hook "
+                     "only (README, Security model)")
+    if sandbox["seccomp"]:
+        layers.append(f"seccomp ({sandbox['seccomp']})")
+    else:
+        lines.append(f"sandbox: WARNING: no seccomp filter ({sandbox['seccomp_missing'] or 'unavailable'}): "
+                     f"system calls are not filtered by the kernel (README, Security model)")
+    return [f"sandbox: {', '.join(layers + ['audit hook', 'resource limits'])}"] + lines
 
 
 def first_line_after_header(message):

@@ -54,7 +54,7 @@ def grade_submission(submission, fixtures=DEFAULT_FIXTURES, only=(), limits=Limi
         exit_code = pytest.main(args, plugins=[plugin])
     results = collect_results(plugin)
     report = Report.from_results(submission, rubric, plugin.fixture_set, results, only=only,
-                                 wall_seconds=time.monotonic() - started)
+                                 wall_seconds=time.monotonic() - started, sandbox=plugin.scheduler.sandbox)
     if exit_code not in PYTEST_OK:
         report.status = "error"
         report.error = f"the graded test suite did not run to completion (pytest exit code {int(exit_code)})"

@@ -174,7 +174,8 @@ HOSTILES = [
         rf"sandbox: opening the folder '/\S*/hostile_dirfd' {NOT_ALLOWED}",
         rf"sandbox: opening the folder '/\S+' {NOT_ALLOWED}",
         rf"sandbox: opening the folder '/\S*/hostile_dirfd/mytorch' {NOT_ALLOWED}")}),
-    Hostile("unaudited", {"Flatten": r"PermissionError raised while calling forward[\s\S]*Permission denied"},
+    Hostile("unaudited", {"Flatten": r"PermissionError raised while calling forward"
+                                     r"[\s\S]*(Permission denied|Operation not permitted)"},  # Landlock or seccomp
             needs_landlock=True),
     # ------------------------------------------------------------------ the result channel
     Hostile("fake_final", {"Flatten": by_case(
