@@ -164,16 +164,24 @@ def build_filter(arch: str, pid: int) -> list[tuple[int, int, int, int]]:
 
 
 def install(pid: int) -> str:
-    """Install the filter on the calling thread (the case must still be single-threaded).
+    """Install the case filter for process ``pid``, the caller (which must still be single-threaded).
 
     Returns the architecture the filter was built for; raises FilterUnavailable with the
-    reason when this machine or kernel cannot have it (nothing is changed then).
-    Sets PR_SET_NO_NEW_PRIVS, which installing a filter without CAP_SYS_ADMIN requires.
+    reason when this machine or kernel cannot have it (nothing is filtered then).
     """
     arch = machine_arch()
     if arch is None:
         raise FilterUnavailable(f"no system-call table for {os.uname().machine} in this grader")
-    program = build_filter(arch, pid)
+    apply_program(build_filter(arch, pid))
+    return arch
+
+
+def apply_program(program: list[tuple[int, int, int, int]]) -> None:
+    """Load a BPF ``program`` as a seccomp filter on the calling thread, irrevocably.
+
+    Sets PR_SET_NO_NEW_PRIVS first, which installing a filter without CAP_SYS_ADMIN requires
+    (and which keeps any later exec from gaining privileges the filter would not bind).
+    """
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
@@ -196,6 +204,4 @@ def install(pid: int) -> str:
     if prctl(pr_set_no_new_privs, ulong(1), ulong(0), ulong(0), ulong(0)) != 0:
         raise FilterUnavailable(f"PR_SET_NO_NEW_PRIVS failed ({os.strerror(ctypes.get_errno())})")
     if prctl(pr_set_seccomp, ulong(seccomp_mode_filter), ctypes.byref(fprog), ulong(0), ulong(0)) != 0:
-        errno = ctypes.get_errno()
-        raise FilterUnavailable(f"the kernel refused the seccomp filter ({os.strerror(errno)})")
-    return arch
+        raise FilterUnavailable(f"the kernel refused the seccomp filter ({os.strerror(ctypes.get_errno())})")

@@ -1,0 +1,129 @@
+"""Helper processes for tests/test_sandbox_native.py (run as ``python tests/native_helper.py MODE ...``).
+
+``probe``: this process installs the grading case's seccomp filter on itself
+(autograder/syscall_filter.py, exactly as child.py does after its fork), then tries
+system calls the filter must refuse and some it must allow, and prints one JSON
+object: {probe: "ok" or the errno name}.  It prints {"unavailable": reason} where
+the machine or kernel cannot have the filter.  Every refused call is made so that
+it would be harmless if the filter failed (signal 0, a throwaway process).
+
+``hide-kernel-layers COMMAND...``: runs COMMAND as if the kernel had neither
+Landlock nor seccomp filters: a filter of this process answers
+landlock_create_ruleset and seccomp with ENOSYS and prctl(PR_SET_SECCOMP) with
+EINVAL, as an old kernel would; everything else, exec included, is allowed.
+"""
+import errno
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder import syscall_filter as sf  # noqa: E402
+
+LANDLOCK_CREATE_RULESET, PR_SET_SECCOMP = 444, 22
+SECCOMP_NR, PRCTL_NR = {"x86_64": 317, "aarch64": 277}, {"x86_64": 157, "aarch64": 167}
+
+
+def attempt(call):
+    try:
+        call()
+    except OSError as error:
+        return errno.errorcode.get(error.errno, str(error.errno))
+    return "ok"
+
+
+def raw_syscall(number, *args):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    if libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) for a in args]) == -1:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
+
+
+def probe():
+    arch = sf.machine_arch()
+    if arch is None:
+        return {"unavailable": f"no system-call table for {os.uname().machine}"}
+    parent, me = os.getppid(), os.getpid()
+    primary, replica = os.openpty()  # before the filter: a terminal to try TIOCSTI on
+    import ctypes  # noqa: F401  loaded before the filter, as child.py does
+    try:
+        sf.install(me)
+    except sf.FilterUnavailable as error:
+        return {"unavailable": str(error)}
+    import fcntl
+    import termios
+
+    def fork():
+        if os.fork() == 0:
+            os._exit(0)
+
+    def thread_runs():
+        done = []
+        thread = threading.Thread(target=lambda: done.append(sum(range(10))))
+        thread.start()
+        thread.join()
+        if done != [45]:
+            raise OSError(errno.EIO, "the thread did not run")
+
+    results = {
+        "socket inet": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)),
+        "socket unix": attempt(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)),
+        "socketpair": attempt(socket.socketpair),
+        "fork": attempt(fork),
+        "execve": attempt(lambda: os.execv("/bin/true", ["true"])),
+        "kill parent": attempt(lambda: os.kill(parent, 0)),
+        "kill group": attempt(lambda: os.kill(0, 0)),
+        "kill everyone": attempt(lambda: os.kill(-1, 0)),
+        "unshare": attempt(lambda: os.unshare(os.CLONE_NEWNS) if hasattr(os, "unshare")
+                           else raw_syscall({"x86_64": 272, "aarch64": 97}[arch], 0x00020000)),
+        "ptrace": attempt(lambda: raw_syscall({"x86_64": 101, "aarch64": 117}[arch], 0, 0, 0, 0)),
+        "pidfd_open parent": attempt(lambda: os.close(os.pidfd_open(parent))),
+        "TIOCSTI": attempt(lambda: fcntl.ioctl(replica, termios.TIOCSTI, b"x")),
+        "clone3": attempt(lambda: raw_syscall(435, 0, 0)),
+        "kill self": attempt(lambda: os.kill(me, 0)),
+        "pthread_kill self": attempt(lambda: signal.pthread_kill(threading.main_thread().ident, 0)),
+        "thread": attempt(thread_runs),
+        "read a file": attempt(lambda: Path(__file__).read_bytes()),
+    }
+    if arch == "x86_64":
+        results["x32 getpid"] = attempt(lambda: raw_syscall(0x40000000 + 39))
+    os.close(primary)
+    os.close(replica)
+    return results
+
+
+def hide_kernel_layers(command):
+    arch = sf.machine_arch()
+    if arch is None:
+        sys.exit(f"no system-call table for {os.uname().machine}")
+    refuse = lambda error: (sf.BPF_RET_K, 0, 0, sf.RET_ERRNO | error)  # noqa: E731
+    program = [(sf.BPF_LD_W_ABS, 0, 0, sf.OFFSET_ARCH),
+               (sf.BPF_JEQ_K, 1, 0, sf.AUDIT_ARCH[arch]),
+               (sf.BPF_RET_K, 0, 0, sf.RET_ALLOW),
+               (sf.BPF_LD_W_ABS, 0, 0, sf.OFFSET_NR),
+               (sf.BPF_JEQ_K, 0, 1, LANDLOCK_CREATE_RULESET), refuse(errno.ENOSYS),
+               (sf.BPF_JEQ_K, 0, 1, SECCOMP_NR[arch]), refuse(errno.ENOSYS),
+               (sf.BPF_JEQ_K, 0, 3, PRCTL_NR[arch]),
+               (sf.BPF_LD_W_ABS, 0, 0, sf.arg_low_word(0)),
+               (sf.BPF_JEQ_K, 0, 1, PR_SET_SECCOMP), refuse(errno.EINVAL),
+               (sf.BPF_RET_K, 0, 0, sf.RET_ALLOW)]
+    sf.apply_program(program)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["probe"]:
+        print(json.dumps(probe()), flush=True)
+        os._exit(0)
+    elif sys.argv[1:2] == ["hide-kernel-layers"]:
+        hide_kernel_layers(sys.argv[2:])
+    else:
+        sys.exit(__doc__)
