@@ -82,13 +82,13 @@ PACKAGE_FOLDERS = ("site-packages", "dist-packages")  # installed third-party pa
 def library_layout(path_entries):
     """Where the standard library is: computed once by the fork server from its own ``sys.path``.
 
-    Returns ``(roots, landlock_paths, extensions)``: the existing entries (resolved); the
-    same with every entry that directly holds a site-packages or dist-packages folder
-    replaced by its other children (Landlock rules allow whole hierarchies, so that folder
-    must not be under any rule); and, for each compiled module lying directly in an entry
-    (lib-dynload), its name and the exact paths it may be loaded from.
+    Returns ``(roots, package_folders, extensions)``: the existing entries (resolved); the
+    site-packages and dist-packages folders directly inside them (installed third-party
+    packages, which must stay unreadable although they lie inside a readable root); and, for
+    each compiled module lying directly in an entry (lib-dynload), its name and the exact
+    paths it may be loaded from.
     """
-    roots, landlock_paths, extensions = [], [], {}
+    roots, package_folders, extensions = [], [], {}
     suffixes = sorted(_imp.extension_suffixes(), key=len, reverse=True)
     for entry in path_entries:
         if not entry or not os.path.isdir(entry):
@@ -96,17 +96,38 @@ def library_layout(path_entries):
         root = os.path.realpath(entry)
         roots.append(root)
         names = sorted(os.listdir(root))
-        if any(name in PACKAGE_FOLDERS for name in names):
-            landlock_paths += [os.path.join(root, name) for name in names if name not in PACKAGE_FOLDERS]
-        else:
-            landlock_paths.append(root)
+        package_folders += [os.path.join(root, name) for name in names if name in PACKAGE_FOLDERS]
         for name in names:
             suffix = next((s for s in suffixes if name.endswith(s)), None)
             module = name[:-len(suffix)] if suffix else ""
             if module.isidentifier():
                 paths = {os.path.join(entry, name), os.path.join(root, name)}
                 extensions[module] = frozenset(paths | extensions.get(module, frozenset()))
-    return roots, landlock_paths, extensions
+    return roots, package_folders, extensions
+
+
+def everything_but(hidden):
+    """Paths whose hierarchies together hold every file but those under ``hidden`` (absolute, resolved).
+
+    Landlock rules allow whole hierarchies, never deny: to hide one folder, allow each
+    sibling of it and of every folder above it.  Raises OSError if a folder on the way
+    cannot be listed.
+    """
+    hidden = {os.path.realpath(path) for path in hidden}
+    ancestors = {os.path.dirname(path) for path in hidden}
+    for path in list(ancestors):
+        while path != os.path.dirname(path):
+            path = os.path.dirname(path)
+            ancestors.add(path)
+    allowed, pending = [], [os.sep]
+    while pending:
+        folder = pending.pop()
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if path in hidden:
+                continue
+            (pending if path in ancestors and not os.path.islink(path) else allowed).append(path)
+    return allowed
 
 
 def apply_limits(limits):
@@ -145,6 +166,36 @@ def restrict_filesystem(read_roots, write_root):
     Without Landlock (old kernel, seccomp-filtered container) the audit hook
     and the rlimits are the only barriers.
     """
+    rules = [(root, LL_READ_FILE | LL_READ_DIR) for root in read_roots]
+    rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE | LL_REFER
+                  | LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_DIR | LL_MAKE_REG | LL_MAKE_SYM))
+    rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE), ("/dev/urandom", LL_READ_FILE),
+              ("/dev/random", LL_READ_FILE)]
+    return landlock(rules)
+
+
+def hide_from_reading(hidden):
+    """A Landlock layer that only makes ``hidden`` unreadable, for this process and all it forks.
+
+    The fork server applies it once to itself (it never needs those folders): every
+    case then has it under its own ruleset (a path is allowed only if every layer allows
+    it), without paying for the hundreds of rules it takes.  Returns the ABI, 0 if none.
+    """
+    if not hidden:
+        return 0
+    try:
+        allowed = everything_but(hidden)
+    except OSError:
+        return 0  # a folder on the way cannot be listed: the audit hook alone hides them
+    return landlock([(path, LL_READ_FILE | LL_READ_DIR) for path in allowed], reads_only=True)
+
+
+def landlock(rules, reads_only=False):
+    """Restrict this process (and what it forks) to ``rules`` [(path, rights)]; the ABI, 0 if not applied.
+
+    ``reads_only``: the layer handles reading files and listing folders only (nothing
+    else is restricted by it); otherwise every right the kernel knows is handled.
+    """
     try:
         import ctypes
     except ImportError:
@@ -161,6 +212,8 @@ def restrict_filesystem(read_roots, write_root):
             | ((1 << 15) if abi >= 5 else 0)  # 1 << 15: ioctl on devices, never granted
         handled_net = 0b11 if abi >= 4 else 0  # bind and connect TCP, no rule grants them
         scoped = 0b11 if abi >= 6 else 0  # abstract unix sockets and signals outside the sandbox
+        if reads_only:
+            handled_fs, handled_net, scoped = LL_READ_FILE | LL_READ_DIR, 0, 0
 
         class RulesetAttr(ctypes.Structure):
             _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
@@ -174,11 +227,6 @@ def restrict_filesystem(read_roots, write_root):
         ruleset = syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
         if ruleset < 0:
             return 0
-        rules = [(root, LL_READ_FILE | LL_READ_DIR) for root in read_roots]
-        rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE | LL_REFER
-                      | LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_DIR | LL_MAKE_REG | LL_MAKE_SYM))
-        rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE), ("/dev/urandom", LL_READ_FILE),
-                  ("/dev/random", LL_READ_FILE)]
         for path, access in rules:
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -214,11 +262,22 @@ def load_syscall_filter():
     return module
 
 
-def install_syscall_filter(syscall_filter):
-    """The seccomp filter for this case: (architecture, "") once installed, ("", why not) otherwise."""
+def prepare_syscall_filter():
+    """The fork server's prepared seccomp filter: (CaseFilter, "") or (None, why there is none)."""
+    syscall_filter = load_syscall_filter()
     try:
-        return syscall_filter.install(os.getpid()), ""
+        return syscall_filter.CaseFilter(), ""
     except syscall_filter.FilterUnavailable as error:
+        return None, str(error)
+
+
+def install_syscall_filter(case_filter, missing):
+    """The seccomp filter for this case: (architecture, "") once installed, ("", why not) otherwise."""
+    if case_filter is None:
+        return "", missing
+    try:
+        return case_filter.install(os.getpid()), ""
+    except Exception as error:  # FilterUnavailable (the kernel refused it) or ctypes trouble
         return "", str(error)
 
 
@@ -578,8 +637,8 @@ def run_case(request, result_fd, setup):
     sys.dont_write_bytecode = True
     # Kernel-enforced layers first (where the kernel has them), then the audit hook; the first
     # line on the result pipe says which layers are in force, before any student code runs.
-    landlock = restrict_filesystem(setup["landlock_paths"] + [submission], workdir)
-    seccomp, seccomp_missing = install_syscall_filter(setup["syscall_filter"])
+    landlock = restrict_filesystem(setup["library_roots"] + [submission], workdir)
+    seccomp, seccomp_missing = install_syscall_filter(setup["case_filter"], setup["filter_missing"])
     forget_ctypes()
     install_guard(setup["library_roots"], [submission, workdir], workdir, setup["extensions"])
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
@@ -665,9 +724,11 @@ def serve():
         import ctypes  # noqa: F401  warm for each child's kernel-enforced set-up (which then forgets it)
     except ImportError:
         pass
-    library_roots, landlock_paths, extensions = library_layout(sys.path)
-    setup = {"library_roots": library_roots, "landlock_paths": landlock_paths, "extensions": extensions,
-             "syscall_filter": load_syscall_filter()}
+    library_roots, package_folders, extensions = library_layout(sys.path)
+    hide_from_reading(package_folders)  # for this server and every case it forks
+    case_filter, filter_missing = prepare_syscall_filter()
+    setup = {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
+             "filter_missing": filter_missing}
 
     def frame(header, payload=b""):
         text = to_json(header).encode()

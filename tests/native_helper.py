@@ -115,7 +115,7 @@ def hide_kernel_layers(command):
                (sf.BPF_LD_W_ABS, 0, 0, sf.arg_low_word(0)),
                (sf.BPF_JEQ_K, 0, 1, PR_SET_SECCOMP), refuse(errno.EINVAL),
                (sf.BPF_RET_K, 0, 0, sf.RET_ALLOW)]
-    sf.apply_program(program)
+    sf.Program(program).apply()
     os.execv(command[0], command)
 
 
