@@ -638,7 +638,8 @@ def run_case(request, result_fd, setup):
     # Kernel-enforced layers first (where the kernel has them), then the audit hook; the first
     # line on the result pipe says which layers are in force, before any student code runs.
     landlock = restrict_filesystem(setup["library_roots"] + [submission], workdir)
-    seccomp, seccomp_missing = install_syscall_filter(setup["case_filter"], setup["filter_missing"])
+    # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes objects
+    seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
     forget_ctypes()
     install_guard(setup["library_roots"], [submission, workdir], workdir, setup["extensions"])
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
@@ -721,8 +722,8 @@ def serve():
     This process never imports or runs student code.
     """
     try:
-        import ctypes  # noqa: F401  warm for each child's kernel-enforced set-up (which then forgets it)
-    except ImportError:
+        __import__("ctypes")  # warm for each child's kernel-enforced set-up (which then forgets it); no
+    except ImportError:       # local name bound, so a case walking frames up to this one finds no ctypes here
         pass
     library_roots, package_folders, extensions = library_layout(sys.path)
     hide_from_reading(package_folders)  # for this server and every case it forks

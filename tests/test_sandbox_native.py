@@ -10,7 +10,9 @@ The seccomp filter itself is tried directly by ``tests/native_helper.py probe``,
 kernel without Landlock and seccomp is simulated by ``native_helper.py hide-kernel-layers``.
 """
 import _socket
+import importlib.util
 import json
+import marshal
 import os
 import re
 import shutil
@@ -39,6 +41,10 @@ LIB_DYNLOAD = Path(_socket.__file__).resolve().parent
 SITE_PACKAGES = Path(os.__file__).resolve().parent / "site-packages"
 LOAD_REFUSED = rf"sandbox: loading the compiled module '{{name}}' from '/\S+/{{file}}\S*\.so' {NOT_ALLOWED}"
 CASES = ("one_dimensional", "two_dimensional", "batch1_channel1")
+BYTECODE_REFUSED = r"\(compiled bytecode is read only from the standard library\)"
+FAST_SOURCE = "def flatten_rows(A):\n    return [[x for x in _walk(a)] for a in A]\n\n" \
+              "def _walk(a):\n    if isinstance(a, list):\n        for b in a:\n            yield from _walk(b)\n" \
+              "    else:\n        yield a\n"
 
 NATIVE_SOURCE = r"""
 #define PY_SSIZE_T_CLEAN
@@ -95,6 +101,11 @@ def prepare_extension(package):
     shutil.copyfile(_socket.__file__, package / f"_socket{EXTENSION_SUFFIX}")
 
 
+def prepare_bytecode(package):
+    code = compile(FAST_SOURCE, "_fast.py", "exec")
+    (package / "_fast.pyc").write_bytes(importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code))
+
+
 def needs_numpy_in_base_site_packages(package):
     if not (SITE_PACKAGES / "numpy" / "__init__.py").exists():
         return f"no numpy in {SITE_PACKAGES}: nothing there for a submission to break out to"
@@ -116,6 +127,10 @@ HOSTILES = {
         LOAD_REFUSED.format(name=r"mytorch\._xxsubinterpreters", file=r"lib-dynload/_xxsubinterpreters"),
         LOAD_REFUSED.format(name=r"x\._xxsubinterpreters", file=r"lib-dynload/_xxsubinterpreters"),
         LOAD_REFUSED.format(name=r"sub\._xxsubinterpreters", file=r"mytorch-case-\w+/_xxsubinterpreters")]),
+    "bytecode": (prepare_bytecode, [
+        rf"sandbox: reading '/\S+/mytorch/_fast\.pyc' {NOT_ALLOWED} {BYTECODE_REFUSED}",
+        rf"sandbox: reading '/\S+/mytorch-case-\w+/fast_copy\.pyc' {NOT_ALLOWED} {BYTECODE_REFUSED}",
+        rf"sandbox: reading '/\S+/mytorch-case-\w+/fast_loaded\.pyc' {NOT_ALLOWED} {BYTECODE_REFUSED}"]),
     "numpy": (needs_numpy_in_base_site_packages, [
         r"while calling forward \(step 1\): your code imports 'numpy', which is not available while grading",
         r"while calling forward \(step 1\): your code imports 'numpy', which is not available while grading",
