@@ -106,6 +106,30 @@ def library_layout(path_entries):
     return roots, package_folders, extensions
 
 
+def preload_extensions(extensions):
+    """Load (without importing) the standard library's allowed compiled modules into the fork server.
+
+    Several need shared libraries from outside the standard library's folder (binascii and
+    zlib need libz, _hashlib libcrypto, _lzma liblzma...), which Landlock keeps a case from
+    reading.  Loaded here, before any restriction, they are already in every forked case's
+    memory, and the case's own import finds them there without opening a file.  Modules the
+    import deny list refuses are not loaded, nor _tkinter (a GUI toolkit: tens of libraries
+    for a module no grading case can use).
+    """
+    try:
+        import ctypes
+    except ImportError:
+        return
+    for module, paths in sorted(extensions.items()):
+        if module in DENIED_IMPORTS or module == "_tkinter":
+            continue
+        for path in sorted(paths):  # the exact strings the import system will pass to dlopen
+            try:
+                ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
+            except OSError:
+                pass  # a missing system library: importing this module fails in cases too, as it would here
+
+
 def everything_but(hidden):
     """Paths whose hierarchies together hold every file but those under ``hidden`` (absolute, resolved).
 
@@ -726,6 +750,7 @@ def serve():
     except ImportError:       # local name bound, so a case walking frames up to this one finds no ctypes here
         pass
     library_roots, package_folders, extensions = library_layout(sys.path)
+    preload_extensions(extensions)
     hide_from_reading(package_folders)  # for this server and every case it forks
     case_filter, filter_missing = prepare_syscall_filter()
     setup = {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,

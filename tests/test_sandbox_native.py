@@ -166,9 +166,10 @@ def landlock_abi():
 
 
 def grade(name, workdir, *wrapper, only=ONLY):
-    """``runner.py`` on a hostile (or the complete) submission; (completed process, report or None)."""
+    """``runner.py`` on a hostile submission, the complete one or a folder; (completed process, report or None)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    folder = COMPLETE if name == "complete" else submission(f"hostile_native_{name}")
+    folder = name if isinstance(name, Path) else COMPLETE if name == "complete" \
+        else submission(f"hostile_native_{name}")
     report_path = workdir / "report.json"
     done = subprocess.run([*wrapper, sys.executable, str(ROOT / "runner.py"), "--submission", str(folder),
                            "--only", ",".join(only), "--timeout", str(TIMEOUT), "--json", str(report_path)],
@@ -214,6 +215,39 @@ def test_native_hostile_scores_zero_with_the_reason(runs, name):
     for case, reason in zip(flatten["cases"], HOSTILES[name][1]):
         assert case["status"] == "error", case
         assert re.search(reason, case["message"]), f"{case['case']}: expected /{reason}/ in:\n{case['message']}"
+
+
+STANDARD_LIBRARY_USER = """
+\"\"\"Flatten, with standard-library modules whose compiled parts need system libraries (libz, liblzma...).\"\"\"
+import base64, binascii, bz2, decimal, hashlib, json, lzma, math, zlib
+
+from .tensor import flatten, reshape, shape
+
+
+class Flatten:
+    def forward(self, A):
+        packed = zlib.compress(json.dumps(A).encode())
+        for codec in (bz2, lzma):
+            packed = zlib.compress(codec.decompress(codec.compress(zlib.decompress(packed))))
+        A = json.loads(zlib.decompress(base64.b64decode(base64.b64encode(packed))))
+        assert hashlib.sha256(b"x").hexdigest() and binascii.crc32(b"x") and math.isfinite(decimal.Decimal(1))
+        self.input_shape = shape(A)
+        return [flatten(a_n) for a_n in A]
+
+    def backward(self, dLdZ):
+        return [reshape(row, self.input_shape[1:]) for row in dLdZ]
+"""
+
+
+def test_standard_library_modules_that_need_system_libraries_load(tmp_path):
+    """zlib, binascii (so base64), _hashlib, _lzma, _bz2 link libraries that Landlock keeps cases from reading."""
+    folder = tmp_path / "submission"
+    shutil.copytree(COMPLETE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "mytorch" / "flatten.py").write_text(STANDARD_LIBRARY_USER)
+    done, report = grade(folder, tmp_path / "run")
+    items = check_graded(done, report)
+    assert items["Flatten"]["points"] == items["Flatten"]["max_points"], \
+        "\n".join(case["message"] for case in items["Flatten"]["cases"])
 
 
 def test_report_names_the_kernel_layers(tmp_path):
