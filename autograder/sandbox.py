@@ -4,8 +4,9 @@ Isolation, per case: a fresh process forked from a clean ``python -I -S``
 fork server (no site-packages, so nothing but the standard library imports;
 the server itself never runs student code), a new session (its whole process
 group is killed afterwards), a fresh temporary working folder, hard resource
-limits (address space, CPU seconds, file size, open files, processes) and an
-audit hook set up by ``child.py``, plus a wall-clock timeout enforced here.
+limits (address space, CPU seconds, file size, open files, processes), Landlock
+and a seccomp system-call filter where the kernel has them, and an audit hook,
+all set up by ``child.py``, plus a wall-clock timeout enforced here.
 
 Only the program and its *input* arrays cross the pipe; expected values stay in
 this process.  Whatever the child prints goes to a file of its own, never into
