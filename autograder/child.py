@@ -14,8 +14,8 @@ seccomp filter (``syscall_filter.py``; each where the kernel has it), installs
 an audit hook, and only then imports the student's package.  The child reports
 one JSON object per line on a private pipe: first ``{"sandbox": ...}``, which
 kernel layers are in force (written before any student code exists, so it is
-always the first line), then progress lines ``{"phase": ...}`` (so a timeout or a hard exit can be reported
-as "during forward") and a last line ``{"final": true, ...}`` with the encoded
+always the first line), then progress lines ``{"phase": ...}`` (so a timeout or
+a hard exit can be reported as "during forward") and a last line ``{"final": true, ...}`` with the encoded
 step results or the student's error.  The grader trusts nothing in these lines:
 it validates every value before comparing it.  Forking a warm interpreter
 instead of starting a new one per case keeps the harness's own cost per case
@@ -635,8 +635,8 @@ def to_json(value):
 def run_case(request, result_fd, setup):
     """Run one request in this (freshly forked) process; never returns normally to the caller's loop.
 
-    ``setup`` is what the fork server prepared once: the standard library's layout
-    (see ``library_layout``) and the syscall_filter module.
+    ``setup`` is what the fork server prepared once (``prepare_cases``): the standard
+    library's layout and the seccomp filter, or why there is none.
     """
     def emit(message):
         # The leading newline ends any partial line student code wrote to this pipe, so such
@@ -662,7 +662,7 @@ def run_case(request, result_fd, setup):
     # Kernel-enforced layers first (where the kernel has them), then the audit hook; the first
     # line on the result pipe says which layers are in force, before any student code runs.
     landlock = restrict_filesystem(setup["library_roots"] + [submission], workdir)
-    # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes objects
+    # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
     seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
     forget_ctypes()
     install_guard(setup["library_roots"], [submission, workdir], workdir, setup["extensions"])
@@ -733,6 +733,25 @@ def write_all(fd, data):
         data = data[os.write(fd, data):]
 
 
+def prepare_cases():
+    """What the fork server prepares once for all its cases (see run_case), before it forks any.
+
+    Its only local name left in serve() is the returned dict, which each case empties of
+    the filter (and so of ctypes) before student code runs: a case that walks frames up
+    into serve() finds neither.
+    """
+    try:
+        import ctypes  # noqa: F401  warm for each case's kernel-enforced set-up (which then forgets it)
+    except ImportError:
+        pass
+    library_roots, package_folders, extensions = library_layout(sys.path)
+    preload_extensions(extensions)
+    hide_from_reading(package_folders)  # for this server and every case it forks
+    case_filter, filter_missing = prepare_syscall_filter()
+    return {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
+            "filter_missing": filter_missing}
+
+
 def serve():
     """Fork one fresh process per request; relay its results to the grader.
 
@@ -745,16 +764,7 @@ def serve():
     the L bytes the child wrote, once the pipe is closed and the child reaped.
     This process never imports or runs student code.
     """
-    try:
-        __import__("ctypes")  # warm for each child's kernel-enforced set-up (which then forgets it); no
-    except ImportError:       # local name bound, so a case walking frames up to this one finds no ctypes here
-        pass
-    library_roots, package_folders, extensions = library_layout(sys.path)
-    preload_extensions(extensions)
-    hide_from_reading(package_folders)  # for this server and every case it forks
-    case_filter, filter_missing = prepare_syscall_filter()
-    setup = {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
-             "filter_missing": filter_missing}
+    setup = prepare_cases()
 
     def frame(header, payload=b""):
         text = to_json(header).encode()

@@ -112,10 +112,6 @@ def needs_numpy_in_base_site_packages(package):
     return None
 
 
-def needs_root(package):
-    return None if os.geteuid() == 0 else "chroot and pidfd_open of other processes need root to succeed at all"
-
-
 # name: (prepare the built package: returns None or why the test must be skipped, one regex per case)
 HOSTILES = {
     "extension": (prepare_extension, [
@@ -136,7 +132,7 @@ HOSTILES = {
         r"while calling forward \(step 1\): your code imports 'numpy', which is not available while grading",
         rf"sandbox: reading '/\S+/site-packages/numpy/__init__\.py' {NOT_ALLOWED} \(installed packages: "
         rf"mytorch may only use the Python standard library\)"]),
-    "syscalls": (needs_root, [r"PermissionError raised while calling forward[\s\S]*"
+    "syscalls": (None, [r"PermissionError raised while calling forward[\s\S]*"
                               r"PermissionError: \[Errno 1\] Operation not permitted"] * 3),
 }
 
