@@ -148,9 +148,10 @@ def everything_but(hidden):
         folder = pending.pop()
         for name in os.listdir(folder):
             path = os.path.join(folder, name)
-            if path in hidden:
-                continue
-            (pending if path in ancestors and not os.path.islink(path) else allowed).append(path)
+            if path in hidden or os.path.islink(path):
+                continue  # a link needs no rule (access is checked on what it resolves to) and must get
+                #           none: its target's rule would cover the hidden folder if it lay below (/lib -> usr/lib)
+            (pending if path in ancestors else allowed).append(path)
     return allowed
 
 

@@ -7,6 +7,11 @@ object: {probe: "ok" or the errno name}.  It prints {"unavailable": reason} wher
 the machine or kernel cannot have the filter.  Every refused call is made so that
 it would be harmless if the filter failed (signal 0, a throwaway process).
 
+``hide-probe FOLDER``: builds FOLDER/lib/python/{mod.py, site-packages/pkg.py} and a
+link FOLDER/link -> lib, hides FOLDER/lib/python/site-packages from this process with
+child.py's Landlock layer (as the fork server does), tries reading each file directly
+and through the link, and prints {path: "ok" or the errno name}, or {"unavailable": ...}.
+
 ``hide-kernel-layers COMMAND...``: runs COMMAND as if the kernel had neither
 Landlock nor seccomp filters: a filter of this process answers
 landlock_create_ruleset and seccomp with ENOSYS and prctl(PR_SET_SECCOMP) with
@@ -100,6 +105,31 @@ def probe():
     return results
 
 
+def load_child():
+    """autograder/child.py as a module (its top level only defines things)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("grading_child", ROOT / "autograder" / "child.py")
+    child = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(child)
+    return child
+
+
+def hide_probe(folder):
+    folder = Path(folder).resolve()
+    library = folder / "lib" / "python"
+    (library / "site-packages").mkdir(parents=True)
+    (library / "mod.py").write_text("standard = True\n")
+    (library / "site-packages" / "pkg.py").write_text("installed = True\n")
+    (folder / "link").symlink_to(folder / "lib")
+    if not load_child().hide_from_reading([str(library / "site-packages")]):
+        return {"unavailable": "no Landlock in this kernel"}
+    paths = [library / "mod.py", library / "site-packages" / "pkg.py", folder / "link" / "python" / "mod.py",
+             folder / "link" / "python" / "site-packages" / "pkg.py", Path(__file__)]
+    results = {str(path): attempt(path.read_bytes) for path in paths}
+    results[str(library / "site-packages")] = attempt(lambda: os.listdir(library / "site-packages"))
+    return results
+
+
 def hide_kernel_layers(command):
     arch = sf.machine_arch()
     if arch is None:
@@ -123,6 +153,8 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["probe"]:
         print(json.dumps(probe()), flush=True)
         os._exit(0)
+    elif sys.argv[1:2] == ["hide-probe"]:
+        print(json.dumps(hide_probe(sys.argv[2])), flush=True)
     elif sys.argv[1:2] == ["hide-kernel-layers"]:
         hide_kernel_layers(sys.argv[2:])
     else:

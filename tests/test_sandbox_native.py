@@ -298,6 +298,20 @@ def test_the_filter_refuses_what_it_must_and_allows_threads():
         "kill self", "pthread_kill self", "thread", "read a file"}
 
 
+def test_landlock_hides_site_packages_inside_a_readable_folder(tmp_path):
+    """The file-system layer alone (no audit hook): hidden directly and through a link, siblings readable."""
+    done = subprocess.run([sys.executable, str(HELPER), "hide-probe", str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    if "unavailable" in answer:
+        pytest.skip(answer["unavailable"])
+    library, link = tmp_path.resolve() / "lib" / "python", tmp_path.resolve() / "link" / "python"
+    assert answer == {str(library / "mod.py"): "ok", str(library / "site-packages" / "pkg.py"): "EACCES",
+                      str(link / "mod.py"): "ok", str(link / "site-packages" / "pkg.py"): "EACCES",
+                      str(HELPER): "ok", str(library / "site-packages"): "EACCES"}
+
+
 @pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
 def test_the_filter_program_checks_the_architecture_first_and_stays_in_bounds(arch):
     program = syscall_filter.build_filter(arch, 4242)
