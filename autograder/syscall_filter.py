@@ -23,7 +23,10 @@ exec could lift it either):
   kernel modules, kexec, reboot, swap, clocks, host names, quotas, syslog,
   accounting, personality, device nodes (mknod), file handles
   (open_by_handle_at walks around path-based checks), port I/O, and the
-  terminal ioctls that inject input (TIOCSTI, TIOCLINUX).
+  terminal ioctls that inject input (TIOCSTI, TIOCLINUX);
+- its own limits: setrlimit, and prlimit64 unless it only reads (as root,
+  CAP_SYS_RESOURCE would otherwise let native code lift every rlimit, or set
+  another process's).
 
 A refused call fails with EPERM (ENOSYS for clone3), so student code gets an
 ordinary ``PermissionError`` that the report can show.  Only a system call
@@ -101,12 +104,15 @@ REFUSED = {
     "personality": (135, 92), "mknod": (133, None), "mknodat": (259, 33),
     "name_to_handle_at": (303, 264), "open_by_handle_at": (304, 265), "lookup_dcookie": (212, 18),
     "uselib": (134, None), "iopl": (172, None), "ioperm": (173, None),
+    # limits (prlimit64 is handled apart: glibc's getrlimit uses it to read them)
+    "setrlimit": (160, 164),
 }
 # Calls whose first argument names the target process (kill, tkill, rt_sigqueueinfo) or thread
 # group (tgkill, rt_tgsigqueueinfo): allowed only when that is the case itself.
 OWN_PROCESS_ONLY = {"kill": (62, 129), "tkill": (200, 130), "rt_sigqueueinfo": (129, 138),
                     "tgkill": (234, 131), "rt_tgsigqueueinfo": (297, 240)}
 CLONE, CLONE3, IOCTL = {"x86_64": 56, "aarch64": 220}, 435, {"x86_64": 16, "aarch64": 29}
+PRLIMIT64 = {"x86_64": 302, "aarch64": 261}
 
 
 class FilterUnavailable(Exception):
@@ -155,6 +161,13 @@ def build_filter(arch: str, pid: int) -> list[tuple[int, int, int, int]]:
                     (BPF_JEQ_K, 0, 1, pid),
                     (BPF_RET_K, 0, 0, RET_ALLOW),
                     (BPF_RET_K, 0, 0, refuse)]
+    program += [(BPF_JEQ_K, 0, 6, PRLIMIT64[arch]),  # prlimit64(pid, resource, new_limit, old_limit)
+                (BPF_LD_W_ABS, 0, 0, arg_low_word(2)),
+                (BPF_JEQ_K, 0, 3, 0),
+                (BPF_LD_W_ABS, 0, 0, arg_low_word(2) + 4),  # a pointer: both halves must be 0
+                (BPF_JEQ_K, 0, 1, 0),
+                (BPF_RET_K, 0, 0, RET_ALLOW),
+                (BPF_RET_K, 0, 0, refuse)]
     program += [(BPF_JEQ_K, 0, 1 + 2 * len(TTY_INJECTING_IOCTLS), IOCTL[arch]),
                 (BPF_LD_W_ABS, 0, 0, arg_low_word(1))]
     for request in TTY_INJECTING_IOCTLS:

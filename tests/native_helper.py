@@ -20,6 +20,7 @@ EINVAL, as an old kernel would; everything else, exec included, is allowed.
 import errno
 import json
 import os
+import resource
 import signal
 import socket
 import sys
@@ -50,6 +51,19 @@ def raw_syscall(number, *args):
     if libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) for a in args]) == -1:
         error = ctypes.get_errno()
         raise OSError(error, os.strerror(error))
+
+
+def set_core_limit(arch, pid):
+    """prlimit64(pid, RLIMIT_CORE, its current value): a write that changes nothing (Python's
+    resource module reports EPERM as ValueError, so the system call is made directly)."""
+    import ctypes
+
+    class Limit(ctypes.Structure):
+        _fields_ = [("soft", ctypes.c_uint64), ("hard", ctypes.c_uint64)]
+
+    number, limit = {"x86_64": 302, "aarch64": 261}[arch], Limit()
+    raw_syscall(number, pid, resource.RLIMIT_CORE, 0, ctypes.addressof(limit))
+    raw_syscall(number, pid, resource.RLIMIT_CORE, ctypes.addressof(limit), 0)
 
 
 def probe():
@@ -93,6 +107,9 @@ def probe():
         "pidfd_open parent": attempt(lambda: os.close(os.pidfd_open(parent))),
         "TIOCSTI": attempt(lambda: fcntl.ioctl(replica, termios.TIOCSTI, b"x")),
         "clone3": attempt(lambda: raw_syscall(435, 0, 0)),
+        "setrlimit": attempt(lambda: set_core_limit(arch, 0)),
+        "prlimit parent": attempt(lambda: set_core_limit(arch, parent)),
+        "getrlimit": attempt(lambda: resource.getrlimit(resource.RLIMIT_NOFILE)),
         "kill self": attempt(lambda: os.kill(me, 0)),
         "pthread_kill self": attempt(lambda: signal.pthread_kill(threading.main_thread().ident, 0)),
         "thread": attempt(thread_runs),

@@ -293,9 +293,10 @@ def test_the_filter_refuses_what_it_must_and_allows_threads():
     assert refused == {"socket inet": "EPERM", "socket unix": "EPERM", "socketpair": "EPERM", "fork": "EPERM",
                        "execve": "EPERM", "kill parent": "EPERM", "kill group": "EPERM", "kill everyone": "EPERM",
                        "unshare": "EPERM", "ptrace": "EPERM", "pidfd_open parent": "EPERM", "TIOCSTI": "EPERM",
+                       "setrlimit": "EPERM", "prlimit parent": "EPERM",
                        "clone3": "ENOSYS", **({"x32 getpid": "EPERM"} if "x32 getpid" in answer else {})}
     assert {probe for probe, result in answer.items() if result == "ok"} == {
-        "kill self", "pthread_kill self", "thread", "read a file"}
+        "getrlimit", "kill self", "pthread_kill self", "thread", "read a file"}
 
 
 def test_landlock_hides_site_packages_inside_a_readable_folder(tmp_path):
