@@ -12,6 +12,11 @@ link FOLDER/link -> lib, hides FOLDER/lib/python/site-packages from this process
 child.py's Landlock layer (as the fork server does), tries reading each file directly
 and through the link, and prints {path: "ok" or the errno name}, or {"unavailable": ...}.
 
+``guard-probe`` (run with ``python -I -S``, as the fork server is): installs child.py's
+audit hook alone (no kernel layer) and prints what it answers to a sub-interpreter, a
+hand-made code object, a read inside site-packages and compiled modules loaded under
+their own and another name: {what: "ok" or "Type: message"}.
+
 ``hide-kernel-layers COMMAND...``: runs COMMAND as if the kernel had neither
 Landlock nor seccomp filters: a filter of this process answers
 landlock_create_ruleset and seccomp with ENOSYS and prctl(PR_SET_SECCOMP) with
@@ -147,6 +152,35 @@ def hide_probe(folder):
     return results
 
 
+def guard_probe():
+    import _imp
+    import importlib.machinery
+    import tempfile
+    import _xxsubinterpreters as subinterpreters  # loaded before the hook, as if the hook had missed it
+
+    child = load_child()
+    roots, _, extensions = child.library_layout([entry for entry in sys.path if entry != str(ROOT)])
+    work = tempfile.mkdtemp()
+    child.install_guard(roots, [work], work, extensions)
+
+    def outcome(call):
+        try:
+            call()
+        except Exception as error:
+            return f"{type(error).__name__}: {error}"
+        return "ok"
+
+    def load(name, module):
+        return lambda: _imp.create_dynamic(importlib.machinery.ModuleSpec(name, None, origin=min(extensions[module])))
+
+    return {"sub-interpreter": outcome(subinterpreters.create),
+            "code object": outcome(lambda: (lambda: 0).__code__.replace(co_name="x")),
+            "site-packages": outcome(lambda: open(os.path.join(os.path.dirname(os.__file__), "site-packages",
+                                                               "x.py")).close()),
+            "cmath as cmath": outcome(load("cmath", "cmath")),
+            "cmath as x.cmath": outcome(load("x.cmath", "cmath"))}
+
+
 def hide_kernel_layers(command):
     arch = sf.machine_arch()
     if arch is None:
@@ -169,6 +203,9 @@ def hide_kernel_layers(command):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["probe"]:
         print(json.dumps(probe()), flush=True)
+        os._exit(0)
+    elif sys.argv[1:2] == ["guard-probe"]:
+        print(json.dumps(guard_probe()), flush=True)
         os._exit(0)
     elif sys.argv[1:2] == ["hide-probe"]:
         print(json.dumps(hide_probe(sys.argv[2])), flush=True)

@@ -299,6 +299,24 @@ def test_the_filter_refuses_what_it_must_and_allows_threads():
         "getrlimit", "kill self", "pthread_kill self", "thread", "read a file"}
 
 
+def test_the_audit_hook_alone_refuses_sub_interpreters_code_objects_packages_and_renamed_modules():
+    """Each refusal of the import/audit layer on its own, with no kernel layer behind it."""
+    done = subprocess.run([sys.executable, "-I", "-S", str(HELPER), "guard-probe"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    # _xxsubinterpreters replaces the hook's PermissionError with its own RuntimeError
+    assert answer["sub-interpreter"] == "RuntimeError: interpreter creation failed"
+    assert answer["code object"] == f"PermissionError: sandbox: building code objects by hand {NOT_ALLOWED}"
+    assert re.fullmatch(rf"PermissionError: sandbox: reading '\S+/site-packages/x\.py' {NOT_ALLOWED} "
+                        rf"\(installed packages: mytorch may only use the Python standard library\)",
+                        answer["site-packages"])
+    assert answer["cmath as cmath"] == "ok"
+    assert re.fullmatch(LOAD_REFUSED.format(name=r"x\.cmath", file=r"lib-dynload/cmath")
+                        + r" \(only the standard library's own compiled modules load, under their own names\)",
+                        answer["cmath as x.cmath"].removeprefix("ImportError: "))
+
+
 def test_landlock_hides_site_packages_inside_a_readable_folder(tmp_path):
     """The file-system layer alone (no audit hook): hidden directly and through a link, siblings readable."""
     done = subprocess.run([sys.executable, str(HELPER), "hide-probe", str(tmp_path)], capture_output=True,
