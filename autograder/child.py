@@ -79,7 +79,7 @@ DEVICES = ("/dev/null", "/dev/urandom", "/dev/random")
 PACKAGE_FOLDERS = ("site-packages", "dist-packages")  # installed third-party packages: never readable
 
 
-def library_layout(path_entries):
+def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[str, frozenset]]:
     """Where the standard library is: computed once by the fork server from its own ``sys.path``.
 
     Returns ``(roots, package_folders, extensions)``: the existing entries (resolved); the
@@ -106,7 +106,7 @@ def library_layout(path_entries):
     return roots, package_folders, extensions
 
 
-def preload_extensions(extensions):
+def preload_extensions(extensions: dict[str, frozenset]) -> None:
     """Load (without importing) the standard library's allowed compiled modules into the fork server.
 
     Several need shared libraries from outside the standard library's folder (binascii and
@@ -130,7 +130,7 @@ def preload_extensions(extensions):
                 pass  # a missing system library: importing this module fails in cases too, as it would here
 
 
-def everything_but(hidden):
+def everything_but(hidden: list[str]) -> list[str]:
     """Paths whose hierarchies together hold every file but those under ``hidden`` (absolute, resolved).
 
     Landlock rules allow whole hierarchies, never deny: to hide one folder, allow each
@@ -199,7 +199,7 @@ def restrict_filesystem(read_roots, write_root):
     return landlock(rules)
 
 
-def hide_from_reading(hidden):
+def hide_from_reading(hidden: list[str]) -> int:
     """A Landlock layer that only makes ``hidden`` unreadable, for this process and all it forks.
 
     The fork server applies it once to itself (it never needs those folders): every
@@ -215,7 +215,7 @@ def hide_from_reading(hidden):
     return landlock([(path, LL_READ_FILE | LL_READ_DIR) for path in allowed], reads_only=True)
 
 
-def landlock(rules, reads_only=False):
+def landlock(rules: list[tuple[str, int]], reads_only: bool = False) -> int:
     """Restrict this process (and what it forks) to ``rules`` [(path, rights)]; the ABI, 0 if not applied.
 
     ``reads_only``: the layer handles reading files and listing folders only (nothing
@@ -277,7 +277,7 @@ def landlock(rules, reads_only=False):
             os.close(ruleset)
 
 
-def load_syscall_filter():
+def load_syscall_filter() -> object:
     """``syscall_filter.py`` from this folder, loaded by path (``-I`` keeps this folder off sys.path)."""
     path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "syscall_filter.py")
     module = type(sys)("syscall_filter")
@@ -287,7 +287,7 @@ def load_syscall_filter():
     return module
 
 
-def prepare_syscall_filter():
+def prepare_syscall_filter() -> tuple[object, str]:
     """The fork server's prepared seccomp filter: (CaseFilter, "") or (None, why there is none)."""
     syscall_filter = load_syscall_filter()
     try:
@@ -296,7 +296,7 @@ def prepare_syscall_filter():
         return None, str(error)
 
 
-def install_syscall_filter(case_filter, missing):
+def install_syscall_filter(case_filter: object, missing: str) -> tuple[str, str]:
     """The seccomp filter for this case: (architecture, "") once installed, ("", why not) otherwise."""
     if case_filter is None:
         return "", missing
@@ -306,13 +306,14 @@ def install_syscall_filter(case_filter, missing):
         return "", str(error)
 
 
-def forget_ctypes():
+def forget_ctypes() -> None:
     """Importing ctypes again is an audited (and refused) import: the trusted set-up is done with it."""
     for name in [n for n in sys.modules if n in ("ctypes", "_ctypes") or n.startswith("ctypes.")]:
         del sys.modules[name]
 
 
-def install_guard(library_roots, read_roots, write_root, extensions):
+def install_guard(library_roots: list[str], read_roots: list[str], write_root: str,
+                  extensions: dict[str, frozenset]) -> None:
     """An audit hook that refuses processes, sockets, ctypes, native code and file access outside the sandbox.
 
     Readable: ``library_roots`` (the standard library) except any site-packages or
@@ -734,7 +735,7 @@ def write_all(fd, data):
         data = data[os.write(fd, data):]
 
 
-def prepare_cases():
+def prepare_cases() -> dict:
     """What the fork server prepares once for all its cases (see run_case), before it forks any.
 
     Its only local name left in serve() is the returned dict, which each case empties of
