@@ -179,9 +179,9 @@ def build_filter(arch: str, pid: int) -> list[tuple[int, int, int, int]]:
 class CaseFilter:
     """The case filter for this machine, prepared once (in the fork server), installed in each forked case.
 
-    Building the program and its C array takes about a millisecond; installing it, a few
-    microseconds: only the instructions that hold the case's pid change from case to case.
-    Raises FilterUnavailable when this machine cannot have the filter.
+    The program and its C array are built once; for each case only the instructions that
+    hold the case's pid change before it is installed.  Raises FilterUnavailable when this
+    machine cannot have the filter.
     """
 
     def __init__(self) -> None:
