@@ -35,7 +35,8 @@ numbers above mean something else) kills the process: a Python program never
 makes one.  x32 system calls on x86_64 share the architecture tag and are
 refused as a whole.
 
-The filter is built after the fork, so the case's pid is a constant in it.
+The case's pid is written into the filter after the fork (``CaseFilter.install``),
+so it is a constant in it.
 It does not confine files (Landlock and the audit hook do), memory or time
 (rlimits and the grader's timeout do).
 
