@@ -357,3 +357,25 @@ def test_every_native_hostile_folder_is_complete_plus_one_changed_flatten():
         assert set(files) == {"flatten.py"} and not deleted, name
         assert files["flatten.py"].startswith(b"# HOSTILE"), name
         assert {p.name for p in (SUBMISSIONS / f"hostile_native_{name}").rglob("*")} == {"mytorch", "flatten.py"}
+
+
+def test_only_the_childs_first_line_says_which_layers_were_in_force():
+    """Student code can write lines of its own to the result pipe, but only after the child's first one."""
+    from autograder.report import describe_sandbox
+    from autograder.sandbox import clean_sandbox, weakest_sandbox
+    real = {"landlock": 6, "seccomp": "x86_64", "seccomp_missing": ""}
+    forged = {"landlock": 9, "seccomp": "\x1b[2Jforged", "seccomp_missing": ""}
+    assert clean_sandbox([{"sandbox": real}, {"sandbox": forged}]) == real
+    assert clean_sandbox([{"phase": "import"}, {"sandbox": forged}]) == {}
+    assert clean_sandbox([{"sandbox": {**real, "landlock": True}}]) == {}
+    assert clean_sandbox([]) == {}
+    missing = {"landlock": 0, "seccomp": "", "seccomp_missing": "the kernel refused the seccomp filter (EINVAL)"}
+    assert weakest_sandbox(weakest_sandbox({}, real), missing) == missing
+    assert weakest_sandbox(real, {**real, "landlock": 3}) == {**real, "landlock": 3}
+    assert describe_sandbox(real) == ["sandbox: Landlock (ABI 6), seccomp (x86_64), audit hook, resource limits"]
+    assert describe_sandbox(missing)[1:] == [
+        "sandbox: WARNING: no Landlock in this kernel: file access is confined by the audit hook only "
+        "(README, Security model)",
+        "sandbox: WARNING: no seccomp filter (the kernel refused the seccomp filter (EINVAL)): system calls are "
+        "not filtered by the kernel (README, Security model)"]
+    assert describe_sandbox({}) == []
