@@ -3,8 +3,9 @@
 Each ``tests/submissions/hostile_native_<name>/`` holds one hostile ``mytorch/flatten.py``
 laid over complete/ (see conftest.submission); some get a compiled module added here at
 test time.  Every one computes the right answer once its attack has run, so before these
-defences existed it scored full points; now Flatten must score 0 with the sandbox's reason
-in every case and Upsampling1d (which never imports flatten) must keep full points.
+defences existed it scored full points (numpy: where the system libraries it links were
+readable too); now Flatten must score 0 with the sandbox's reason in every case and
+Upsampling1d (which never imports flatten) must keep full points.
 
 The seccomp filter itself is tried directly by ``tests/native_helper.py probe``, and a
 kernel without Landlock and seccomp is simulated by ``native_helper.py hide-kernel-layers``.
@@ -37,7 +38,6 @@ TIMEOUT = 5  # seconds per case: numpy's import on a loaded machine, were it eve
 RUN_LIMIT = 240  # seconds for one runner.py; cases here end in well under a second each
 NOT_ALLOWED = "is not allowed while grading"
 EXTENSION_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX")
-LIB_DYNLOAD = Path(_socket.__file__).resolve().parent
 SITE_PACKAGES = Path(os.__file__).resolve().parent / "site-packages"
 LOAD_REFUSED = rf"sandbox: loading the compiled module '{{name}}' from '/\S+/{{file}}\S*\.so' {NOT_ALLOWED}"
 CASES = ("one_dimensional", "two_dimensional", "batch1_channel1")
@@ -116,24 +116,24 @@ def needs_numpy_in_base_site_packages(package):
 HOSTILES = {
     "extension": (prepare_extension, [
         LOAD_REFUSED.format(name=r"mytorch\._socket", file=r"mytorch/_socket"),
-        LOAD_REFUSED.format(name=r"net\._socket", file=r"mytorch-case-\w+/_socket"),
+        LOAD_REFUSED.format(name=r"net\._socket", file=r"_socket"),  # a copy in the working folder
         LOAD_REFUSED.format(name=r"mytorch\._socket", file=r"lib-dynload/_socket")]),
     "compiled": (build_native_module, [LOAD_REFUSED.format(name=r"mytorch\._native", file=r"mytorch/_native")] * 3),
     "subinterpreter": (None, [
         LOAD_REFUSED.format(name=r"mytorch\._xxsubinterpreters", file=r"lib-dynload/_xxsubinterpreters"),
         LOAD_REFUSED.format(name=r"x\._xxsubinterpreters", file=r"lib-dynload/_xxsubinterpreters"),
-        LOAD_REFUSED.format(name=r"sub\._xxsubinterpreters", file=r"mytorch-case-\w+/_xxsubinterpreters")]),
+        LOAD_REFUSED.format(name=r"sub\._xxsubinterpreters", file=r"_xxsubinterpreters")]),  # a copy
     "bytecode": (prepare_bytecode, [
         rf"sandbox: reading '/\S+/mytorch/_fast\.pyc' {NOT_ALLOWED} {BYTECODE_REFUSED}",
-        rf"sandbox: reading '/\S+/mytorch-case-\w+/fast_copy\.pyc' {NOT_ALLOWED} {BYTECODE_REFUSED}",
-        rf"sandbox: reading '/\S+/mytorch-case-\w+/fast_loaded\.pyc' {NOT_ALLOWED} {BYTECODE_REFUSED}"]),
+        rf"sandbox: reading '/\S+/fast_copy\.pyc' {NOT_ALLOWED} {BYTECODE_REFUSED}",
+        rf"sandbox: reading '/\S+/fast_loaded\.pyc' {NOT_ALLOWED} {BYTECODE_REFUSED}"]),
     "numpy": (needs_numpy_in_base_site_packages, [
         r"while calling forward \(step 1\): your code imports 'numpy', which is not available while grading",
         r"while calling forward \(step 1\): your code imports 'numpy', which is not available while grading",
         rf"sandbox: reading '/\S+/site-packages/numpy/__init__\.py' {NOT_ALLOWED} \(installed packages: "
         rf"mytorch may only use the Python standard library\)"]),
     "syscalls": (None, [r"PermissionError raised while calling forward[\s\S]*"
-                              r"PermissionError: \[Errno 1\] Operation not permitted"] * 3),
+                        r"PermissionError: \[Errno 1\] Operation not permitted"] * 3),
 }
 
 
