@@ -79,14 +79,13 @@ DEVICES = ("/dev/null", "/dev/urandom", "/dev/random")
 PACKAGE_FOLDERS = ("site-packages", "dist-packages")  # installed third-party packages: never readable
 
 
-def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[str, frozenset]]:
+def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
     """Where the standard library is: computed once by the fork server from its own ``sys.path``.
 
     Returns ``(roots, package_folders, extensions)``: the existing entries (resolved); the
     site-packages and dist-packages folders directly inside them (installed third-party
     packages, which must stay unreadable although they lie inside a readable root); and, for
-    each compiled module lying directly in an entry (lib-dynload), its name and the exact
-    paths it may be loaded from.
+    each compiled module lying directly in an entry (lib-dynload), its name and resolved path.
     """
     roots, package_folders, extensions = [], [], {}
     suffixes = sorted(_imp.extension_suffixes(), key=len, reverse=True)
@@ -101,12 +100,27 @@ def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[
             suffix = next((s for s in suffixes if name.endswith(s)), None)
             module = name[:-len(suffix)] if suffix else ""
             if module.isidentifier():
-                paths = {os.path.join(entry, name), os.path.join(root, name)}
-                extensions[module] = frozenset(paths | extensions.get(module, frozenset()))
+                extensions.setdefault(module, os.path.join(root, name))
     return roots, package_folders, extensions
 
 
-def preload_extensions(extensions: dict[str, frozenset]) -> None:
+def extension_paths(extensions: dict[str, str], path_entries: list[str]) -> dict[str, frozenset]:
+    """For each standard compiled module, the exact paths the import system may pass when loading it.
+
+    Its file name joined to every ``sys.path`` entry that leads to its folder: the strings
+    the finder builds, whatever form the entries take.  Computed in the case before any
+    student code, from the entries the case imports through.
+    """
+    entries_by_folder = {}
+    for entry in path_entries:
+        if entry and os.path.isdir(entry):
+            entries_by_folder.setdefault(os.path.realpath(entry), []).append(entry)
+    return {module: frozenset(os.path.join(entry, os.path.basename(path))
+                              for entry in entries_by_folder.get(os.path.dirname(path), ()))
+            for module, path in extensions.items()}
+
+
+def preload_extensions(extensions: dict[str, str]) -> None:
     """Load (without importing) the standard library's allowed compiled modules into the fork server.
 
     Several need shared libraries from outside the standard library's folder (binascii and
@@ -120,14 +134,13 @@ def preload_extensions(extensions: dict[str, frozenset]) -> None:
         import ctypes
     except ImportError:
         return
-    for module, paths in sorted(extensions.items()):
+    for module, path in sorted(extensions.items()):
         if module in DENIED_IMPORTS or module == "_tkinter":
             continue
-        for path in sorted(paths):  # the exact strings the import system will pass to dlopen
-            try:
-                ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)
-            except OSError:
-                pass  # a missing system library: importing this module fails in cases too, as it would here
+        try:
+            ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)  # later loads of this file find it by inode
+        except OSError:
+            pass  # a missing system library: importing this module fails in cases too, as it would here
 
 
 def everything_but(hidden: list[str]) -> list[str]:
@@ -313,16 +326,17 @@ def forget_ctypes() -> None:
 
 
 def install_guard(library_roots: list[str], read_roots: list[str], write_root: str,
-                  extensions: dict[str, frozenset]) -> None:
+                  extensions: dict[str, str], extension_entries: dict[str, frozenset]) -> None:
     """An audit hook that refuses processes, sockets, ctypes, native code and file access outside the sandbox.
 
     Readable: ``library_roots`` (the standard library) except any site-packages or
     dist-packages folder in it, and ``read_roots`` (submission, working folder); writable:
-    ``write_root``.  Compiled (extension) modules load only under their own name from the
-    exact paths ``extensions`` lists for that name (the standard library's lib-dynload):
-    not from the submission or the working folder, not under another name (which would
-    slip past the import deny list), and compiled bytecode (``.pyc``) is read only from
-    the standard library (hand-made bytecode can corrupt memory).
+    ``write_root``.  Compiled (extension) modules load only under their own name, from one
+    of the exact paths ``extension_entries`` lists for that name, and only if that path
+    leads, now, to the file ``extensions`` names (the standard library's lib-dynload): not
+    from the submission or the working folder, not under another name (which would slip
+    past the import deny list).  Compiled bytecode (``.pyc``) is read only from the
+    standard library (hand-made bytecode can corrupt memory).
 
     Audit hooks cannot be removed once added.  This is defence in depth on top
     of the process boundary, the resource limits and Landlock (where the kernel
@@ -345,7 +359,8 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
     read_roots = tuple(r.rstrip(sep) + sep for r in read_roots)
     write_roots = (write_root.rstrip(sep) + sep,)
     package_folders = tuple(sep + name + sep for name in PACKAGE_FOLDERS)
-    extensions = MappingProxyType({name: frozenset(paths) for name, paths in extensions.items()})
+    extensions = MappingProxyType(dict(extensions))
+    extension_entries = MappingProxyType({name: frozenset(paths) for name, paths in extension_entries.items()})
 
     def as_text(path, _type=type, _str=str, _join="".join, _bjoin=b"".join,
                 _encoding=sys.getfilesystemencoding(), _Exception=Exception):
@@ -442,6 +457,7 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
              _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
              _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
              _readable=readable, _write=write_roots, _write_flags=WRITE_FLAGS, _extensions=extensions,
+             _extension_entries=extension_entries, _resolve=resolve, _Exception=Exception,
              _PermissionError=PermissionError, _ImportError=ImportError):
         if _type(event) is not _str:
             event = _as_text(event) or ""
@@ -456,7 +472,12 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
                     raise _ImportError(f"sandbox: importing '{name}' is not allowed while grading ({what})")
             if _len(args) > 1 and args[1] is not None:  # a compiled module is about to be loaded from args[1]
                 path = _as_text(args[1])
-                if not name or path not in _extensions.get(name, ()):
+                try:
+                    standard = (name and path in _extension_entries.get(name, ())
+                                and _resolve(path) == _extensions.get(name))
+                except _Exception:
+                    standard = False
+                if not standard:
                     raise _ImportError(f"sandbox: loading the compiled module {name!r} from {path!r} is not allowed "
                                        f"while grading (only the standard library's own compiled modules load, "
                                        f"under their own names)")
@@ -667,7 +688,8 @@ def run_case(request, result_fd, setup):
     # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
     seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
     forget_ctypes()
-    install_guard(setup["library_roots"], [submission, workdir], workdir, setup["extensions"])
+    install_guard(setup["library_roots"], [submission, workdir], workdir, setup["extensions"],
+                  extension_paths(setup["extensions"], sys.path))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
     sys.path.insert(0, submission)
 

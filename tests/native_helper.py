@@ -159,9 +159,10 @@ def guard_probe():
     import _xxsubinterpreters as subinterpreters  # loaded before the hook, as if the hook had missed it
 
     child = load_child()
-    roots, _, extensions = child.library_layout([entry for entry in sys.path if entry != str(ROOT)])
+    entries = [entry for entry in sys.path if entry != str(ROOT)]
+    roots, _, extensions = child.library_layout(entries)
     work = tempfile.mkdtemp()
-    child.install_guard(roots, [work], work, extensions)
+    child.install_guard(roots, [work], work, extensions, child.extension_paths(extensions, entries))
 
     def outcome(call):
         try:
@@ -171,7 +172,7 @@ def guard_probe():
         return "ok"
 
     def load(name, module):
-        return lambda: _imp.create_dynamic(importlib.machinery.ModuleSpec(name, None, origin=min(extensions[module])))
+        return lambda: _imp.create_dynamic(importlib.machinery.ModuleSpec(name, None, origin=extensions[module]))
 
     return {"sub-interpreter": outcome(subinterpreters.create),
             "code object": outcome(lambda: (lambda: 0).__code__.replace(co_name="x")),
