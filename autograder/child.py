@@ -82,18 +82,21 @@ PACKAGE_FOLDERS = ("site-packages", "dist-packages")  # installed third-party pa
 def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
     """Where the standard library is: computed once by the fork server from its own ``sys.path``.
 
-    Returns ``(roots, package_folders, extensions)``: the existing entries (resolved); the
-    site-packages and dist-packages folders directly inside them (installed third-party
-    packages, which must stay unreadable although they lie inside a readable root); and, for
-    each compiled module lying directly in an entry (lib-dynload), its name and resolved path.
+    Returns ``(roots, package_folders, extensions)``: the existing entries, resolved (a
+    zipped standard library too); the site-packages and dist-packages folders directly
+    inside them (installed third-party packages, which must stay unreadable although they
+    lie inside a readable root); and, for each compiled module lying directly in an entry
+    (lib-dynload), its name and resolved path.
     """
     roots, package_folders, extensions = [], [], {}
     suffixes = sorted(_imp.extension_suffixes(), key=len, reverse=True)
     for entry in path_entries:
-        if not entry or not os.path.isdir(entry):
+        if not entry or not os.path.exists(entry):
             continue
         root = os.path.realpath(entry)
         roots.append(root)
+        if not os.path.isdir(root):
+            continue  # e.g. python311.zip: readable, nothing to list
         names = sorted(os.listdir(root))
         package_folders += [os.path.join(root, name) for name in names if name in PACKAGE_FOLDERS]
         for name in names:
