@@ -9,15 +9,19 @@ program and its *input* arrays, nothing else.
 
 This server process never runs student code.  For each request it forks a
 child that starts a new session, moves stdout/stderr into a file, sets hard
-resource limits, confines file access with Landlock (where the kernel has it),
-installs an audit hook, and only then imports the student's package.  The child reports one JSON object per line on a private pipe:
-progress lines ``{"phase": ...}`` (so a timeout or a hard exit can be reported
-as "during forward") and a last line ``{"final": true, ...}`` with the encoded
+resource limits, confines file access with Landlock and system calls with a
+seccomp filter (``syscall_filter.py``; each where the kernel has it), installs
+an audit hook, and only then imports the student's package.  The child reports
+one JSON object per line on a private pipe: first ``{"sandbox": ...}``, which
+kernel layers are in force (written before any student code exists, so it is
+always the first line), then progress lines ``{"phase": ...}`` (so a timeout or
+a hard exit can be reported as "during forward") and a last line ``{"final": true, ...}`` with the encoded
 step results or the student's error.  The grader trusts nothing in these lines:
 it validates every value before comparing it.  Forking a warm interpreter
 instead of starting a new one per case keeps the harness's own cost per case
 to a few milliseconds.
 """
+import _imp
 import marshal
 import os
 import resource
@@ -43,6 +47,10 @@ DENIED_EVENTS = {
     "sys.settrace": "tracing", "sys.setprofile": "profiling",
     "gc.get_objects": "inspecting the grader's objects", "gc.get_referrers": "inspecting the grader's objects",
     "gc.get_referents": "inspecting the grader's objects",
+    # A sub-interpreter has none of this interpreter's audit hooks.
+    "cpython.PyInterpreterState_New": "creating sub-interpreters",
+    # Hand-made bytecode can corrupt the interpreter's memory (and so run native code).
+    "code.__new__": "building code objects by hand",
 }
 DENIED_EVENT_PREFIXES = {"socket.": "network access", "ctypes.": "ctypes", "winreg.": "registry access"}
 DENIED_IMPORTS = {
@@ -68,6 +76,99 @@ LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
 FUNCTION_INTERNALS = ("__code__", "__defaults__", "__kwdefaults__")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 DEVICES = ("/dev/null", "/dev/urandom", "/dev/random")
+PACKAGE_FOLDERS = ("site-packages", "dist-packages")  # installed third-party packages: never readable
+
+
+def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
+    """Where the standard library is: computed once by the fork server from its own ``sys.path``.
+
+    Returns ``(roots, package_folders, extensions)``: the existing entries, resolved (a
+    zipped standard library too); the site-packages and dist-packages folders directly
+    inside them (installed third-party packages, which must stay unreadable although they
+    lie inside a readable root); and, for each compiled module lying directly in an entry
+    (lib-dynload), its name and resolved path.
+    """
+    roots, package_folders, extensions = [], [], {}
+    suffixes = sorted(_imp.extension_suffixes(), key=len, reverse=True)
+    for entry in path_entries:
+        if not entry or not os.path.exists(entry):
+            continue
+        root = os.path.realpath(entry)
+        roots.append(root)
+        if not os.path.isdir(root):
+            continue  # e.g. python311.zip: readable, nothing to list
+        names = sorted(os.listdir(root))
+        package_folders += [os.path.join(root, name) for name in names if name in PACKAGE_FOLDERS]
+        for name in names:
+            suffix = next((s for s in suffixes if name.endswith(s)), None)
+            module = name[:-len(suffix)] if suffix else ""
+            if module.isidentifier():
+                extensions.setdefault(module, os.path.join(root, name))
+    return roots, package_folders, extensions
+
+
+def extension_paths(extensions: dict[str, str], path_entries: list[str]) -> dict[str, frozenset]:
+    """For each standard compiled module, the exact paths the import system may pass when loading it.
+
+    Its file name joined to every ``sys.path`` entry that leads to its folder: the strings
+    the finder builds, whatever form the entries take.  Computed in the case before any
+    student code, from the entries the case imports through.
+    """
+    entries_by_folder = {}
+    for entry in path_entries:
+        if entry and os.path.isdir(entry):
+            entries_by_folder.setdefault(os.path.realpath(entry), []).append(entry)
+    return {module: frozenset(os.path.join(entry, os.path.basename(path))
+                              for entry in entries_by_folder.get(os.path.dirname(path), ()))
+            for module, path in extensions.items()}
+
+
+def preload_extensions(extensions: dict[str, str]) -> None:
+    """Load (without importing) the standard library's allowed compiled modules into the fork server.
+
+    Several need shared libraries from outside the standard library's folder (binascii and
+    zlib need libz, _hashlib libcrypto, _lzma liblzma...), which Landlock keeps a case from
+    reading.  Loaded here, before any restriction, they are already in every forked case's
+    memory, and the case's own import finds them there without opening a file.  Modules the
+    import deny list refuses are not loaded, nor _tkinter (a GUI toolkit: tens of libraries
+    for a module no grading case can use).
+    """
+    try:
+        import ctypes
+    except ImportError:
+        return
+    for module, path in sorted(extensions.items()):
+        if module in DENIED_IMPORTS or module == "_tkinter":
+            continue
+        try:
+            ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)  # later loads of this file find it by inode
+        except OSError:
+            pass  # a missing system library: importing this module fails in cases too, as it would here
+
+
+def everything_but(hidden: list[str]) -> list[str]:
+    """Paths whose hierarchies together hold every file but those under ``hidden`` (absolute, resolved).
+
+    Landlock rules allow whole hierarchies, never deny: to hide one folder, allow each
+    sibling of it and of every folder above it.  Raises OSError if a folder on the way
+    cannot be listed.
+    """
+    hidden = {os.path.realpath(path) for path in hidden}
+    ancestors = {os.path.dirname(path) for path in hidden}
+    for path in list(ancestors):
+        while path != os.path.dirname(path):
+            path = os.path.dirname(path)
+            ancestors.add(path)
+    allowed, pending = [], [os.sep]
+    while pending:
+        folder = pending.pop()
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if path in hidden or os.path.islink(path):
+                continue  # a link needs no rule (access is checked on what it resolves to) and must get
+                #           none: its target's rule would cover the hidden folder if it lay below (/lib -> usr/lib)
+            (pending if path in ancestors else allowed).append(path)
+    return allowed
 
 
 def apply_limits(limits):
@@ -106,6 +207,36 @@ def restrict_filesystem(read_roots, write_root):
     Without Landlock (old kernel, seccomp-filtered container) the audit hook
     and the rlimits are the only barriers.
     """
+    rules = [(root, LL_READ_FILE | LL_READ_DIR) for root in read_roots]
+    rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE | LL_REFER
+                  | LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_DIR | LL_MAKE_REG | LL_MAKE_SYM))
+    rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE), ("/dev/urandom", LL_READ_FILE),
+              ("/dev/random", LL_READ_FILE)]
+    return landlock(rules)
+
+
+def hide_from_reading(hidden: list[str]) -> int:
+    """A Landlock layer that only makes ``hidden`` unreadable, for this process and all it forks.
+
+    The fork server applies it once to itself (it never needs those folders): every
+    case then has it under its own ruleset (a path is allowed only if every layer allows
+    it), without paying for the hundreds of rules it takes.  Returns the ABI, 0 if none.
+    """
+    if not hidden:
+        return 0
+    try:
+        allowed = everything_but(hidden)
+    except OSError:
+        return 0  # a folder on the way cannot be listed: the audit hook alone hides them
+    return landlock([(path, LL_READ_FILE | LL_READ_DIR) for path in allowed], reads_only=True)
+
+
+def landlock(rules: list[tuple[str, int]], reads_only: bool = False) -> int:
+    """Restrict this process (and what it forks) to ``rules`` [(path, rights)]; the ABI, 0 if not applied.
+
+    ``reads_only``: the layer handles reading files and listing folders only (nothing
+    else is restricted by it); otherwise every right the kernel knows is handled.
+    """
     try:
         import ctypes
     except ImportError:
@@ -122,6 +253,8 @@ def restrict_filesystem(read_roots, write_root):
             | ((1 << 15) if abi >= 5 else 0)  # 1 << 15: ioctl on devices, never granted
         handled_net = 0b11 if abi >= 4 else 0  # bind and connect TCP, no rule grants them
         scoped = 0b11 if abi >= 6 else 0  # abstract unix sockets and signals outside the sandbox
+        if reads_only:
+            handled_fs, handled_net, scoped = LL_READ_FILE | LL_READ_DIR, 0, 0
 
         class RulesetAttr(ctypes.Structure):
             _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
@@ -135,11 +268,6 @@ def restrict_filesystem(read_roots, write_root):
         ruleset = syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
         if ruleset < 0:
             return 0
-        rules = [(root, LL_READ_FILE | LL_READ_DIR) for root in read_roots]
-        rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE | LL_REFER
-                      | LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_DIR | LL_MAKE_REG | LL_MAKE_SYM))
-        rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE), ("/dev/urandom", LL_READ_FILE),
-                  ("/dev/random", LL_READ_FILE)]
         for path, access in rules:
             try:
                 fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
@@ -163,13 +291,55 @@ def restrict_filesystem(read_roots, write_root):
     finally:
         if ruleset >= 0:
             os.close(ruleset)
-        # Forget ctypes: importing it again is an audited (and refused) import.
-        for name in [n for n in sys.modules if n in ("ctypes", "_ctypes") or n.startswith("ctypes.")]:
-            del sys.modules[name]
 
 
-def install_guard(read_roots, write_root):
-    """An audit hook that refuses processes, sockets, ctypes and file access outside the sandbox.
+def load_syscall_filter() -> object:
+    """``syscall_filter.py`` from this folder, loaded by path (``-I`` keeps this folder off sys.path)."""
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "syscall_filter.py")
+    module = type(sys)("syscall_filter")
+    module.__file__ = path
+    with open(path, "rb") as handle:
+        exec(compile(handle.read(), path, "exec"), module.__dict__)
+    return module
+
+
+def prepare_syscall_filter() -> tuple[object, str]:
+    """The fork server's prepared seccomp filter: (CaseFilter, "") or (None, why there is none)."""
+    syscall_filter = load_syscall_filter()
+    try:
+        return syscall_filter.CaseFilter(), ""
+    except syscall_filter.FilterUnavailable as error:
+        return None, str(error)
+
+
+def install_syscall_filter(case_filter: object, missing: str) -> tuple[str, str]:
+    """The seccomp filter for this case: (architecture, "") once installed, ("", why not) otherwise."""
+    if case_filter is None:
+        return "", missing
+    try:
+        return case_filter.install(os.getpid()), ""
+    except Exception as error:  # FilterUnavailable (the kernel refused it) or ctypes trouble
+        return "", str(error)
+
+
+def forget_ctypes() -> None:
+    """Importing ctypes again is an audited (and refused) import: the trusted set-up is done with it."""
+    for name in [n for n in sys.modules if n in ("ctypes", "_ctypes") or n.startswith("ctypes.")]:
+        del sys.modules[name]
+
+
+def install_guard(library_roots: list[str], read_roots: list[str], write_root: str,
+                  extensions: dict[str, str], extension_entries: dict[str, frozenset]) -> None:
+    """An audit hook that refuses processes, sockets, ctypes, native code and file access outside the sandbox.
+
+    Readable: ``library_roots`` (the standard library) except any site-packages or
+    dist-packages folder in it, and ``read_roots`` (submission, working folder); writable:
+    ``write_root``.  Compiled (extension) modules load only under their own name, from one
+    of the exact paths ``extension_entries`` lists for that name, and only if that path
+    leads, now, to the file ``extensions`` names (the standard library's lib-dynload): not
+    from the submission or the working folder, not under another name (which would slip
+    past the import deny list).  Compiled bytecode (``.pyc``) is read only from the
+    standard library (hand-made bytecode can corrupt memory).
 
     Audit hooks cannot be removed once added.  This is defence in depth on top
     of the process boundary, the resource limits and Landlock (where the kernel
@@ -188,8 +358,12 @@ def install_guard(read_roots, write_root):
     """
     from types import MappingProxyType
     sep = os.sep
+    library_roots = tuple(r.rstrip(sep) + sep for r in library_roots)
     read_roots = tuple(r.rstrip(sep) + sep for r in read_roots)
     write_roots = (write_root.rstrip(sep) + sep,)
+    package_folders = tuple(sep + name + sep for name in PACKAGE_FOLDERS)
+    extensions = MappingProxyType(dict(extensions))
+    extension_entries = MappingProxyType({name: frozenset(paths) for name, paths in extension_entries.items()})
 
     def as_text(path, _type=type, _str=str, _join="".join, _bjoin=b"".join,
                 _encoding=sys.getfilesystemencoding(), _Exception=Exception):
@@ -250,6 +424,30 @@ def install_guard(read_roots, write_root):
             return False
         return full in _devices or (full + _sep).startswith(roots)
 
+    def readable(path, _as_text=as_text, _resolve=resolve, _type=type, _int=int, _devices=frozenset(DEVICES),
+                 _sep=sep, _own=read_roots, _library=library_roots, _packages=package_folders, _pyc=".pyc" + sep,
+                 _Exception=Exception):
+        """None if reading ``path`` is allowed, else why not (a few words for the message)."""
+        if _type(path) is _int:
+            return None  # an already-open descriptor
+        text = _as_text(path)
+        if text is None:
+            return ""
+        try:
+            full = _resolve(text or ".") + _sep
+        except _Exception:
+            return ""
+        if full[:-1] in _devices:
+            return None
+        if full.startswith(_own):
+            return " (compiled bytecode is read only from the standard library)" if full.endswith(_pyc) else None
+        if not full.startswith(_library):
+            return ""
+        for folder in _packages:
+            if folder in full:
+                return " (installed packages: mytorch may only use the Python standard library)"
+        return None
+
     def is_dir(path, _as_text=as_text, _stat=os.stat, _item=tuple.__getitem__, _Exception=Exception):
         try:
             return _item(_stat(_as_text(path)), 0) & 0o170000 == 0o040000  # st_mode, read through tuple
@@ -261,7 +459,8 @@ def install_guard(read_roots, write_root):
              _prefixes=MappingProxyType(dict(DENIED_EVENT_PREFIXES)),
              _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
              _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
-             _read=read_roots, _write=write_roots, _write_flags=WRITE_FLAGS,
+             _readable=readable, _write=write_roots, _write_flags=WRITE_FLAGS, _extensions=extensions,
+             _extension_entries=extension_entries, _resolve=resolve, _Exception=Exception,
              _PermissionError=PermissionError, _ImportError=ImportError):
         if _type(event) is not _str:
             event = _as_text(event) or ""
@@ -274,6 +473,17 @@ def install_guard(read_roots, write_root):
                 what = _imports.get(name) or _imports.get(name.partition(".")[0])
                 if what is not None:
                     raise _ImportError(f"sandbox: importing '{name}' is not allowed while grading ({what})")
+            if _len(args) > 1 and args[1] is not None:  # a compiled module is about to be loaded from args[1]
+                path = _as_text(args[1])
+                try:
+                    standard = (name and path in _extension_entries.get(name, ())
+                                and _resolve(path) == _extensions.get(name))
+                except _Exception:
+                    standard = False
+                if not standard:
+                    raise _ImportError(f"sandbox: loading the compiled module {name!r} from {path!r} is not allowed "
+                                       f"while grading (only the standard library's own compiled modules load, "
+                                       f"under their own names)")
             return
         if event == "open":
             path, mode, flags = (args[0], args[1], args[2]) if _len(args) > 2 else (None, None, None)
@@ -287,8 +497,9 @@ def install_guard(read_roots, write_root):
             if writing and not _inside(path, _write):
                 raise _PermissionError(f"sandbox: writing {text!r} is not allowed while grading "
                                        f"(only the temporary working folder is writable)")
-            if not writing and not _inside(path, _read):
-                raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading")
+            why = None if writing else _readable(path)
+            if why is not None:
+                raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading{why}")
             if mode is None and _type(path) is not _int and not _inside(path, _write) and _is_dir(path):
                 # os.open of a folder gives a dir_fd, and paths relative to a dir_fd are not what
                 # this hook checks: only folders inside the working folder may be opened so.
@@ -296,8 +507,9 @@ def install_guard(read_roots, write_root):
             return
         if event in _list_events:
             target = args[0] if _len(args) else None
-            if not _inside(target, _read):
-                raise _PermissionError(f"sandbox: listing {_as_text(target)!r} is not allowed while grading")
+            why = _readable(target)
+            if why is not None:
+                raise _PermissionError(f"sandbox: listing {_as_text(target)!r} is not allowed while grading{why}")
             return
         if event in _write_events:
             for target in args[:2]:
@@ -446,8 +658,12 @@ def to_json(value):
 
 # ----------------------------------------------------------------------------- one case
 
-def run_case(request, result_fd):
-    """Run one request in this (freshly forked) process; never returns normally to the caller's loop."""
+def run_case(request, result_fd, setup):
+    """Run one request in this (freshly forked) process; never returns normally to the caller's loop.
+
+    ``setup`` is what the fork server prepared once (``prepare_cases``): the standard
+    library's layout and the seccomp filter, or why there is none.
+    """
     def emit(message):
         # The leading newline ends any partial line student code wrote to this pipe, so such
         # junk can never glue itself to (and spoil) a real message.
@@ -468,10 +684,16 @@ def run_case(request, result_fd):
         stream.reconfigure(line_buffering=True)  # what was printed survives a timeout kill
     apply_limits(request["limits"])
     submission = os.path.realpath(request["submission"])
-    stdlib_roots = [os.path.realpath(p) for p in sys.path if p and os.path.exists(p)]
     sys.dont_write_bytecode = True
-    restrict_filesystem(stdlib_roots + [submission], workdir)  # kernel-enforced where available
-    install_guard(stdlib_roots + [submission, workdir], workdir)
+    # Kernel-enforced layers first (where the kernel has them), then the audit hook; the first
+    # line on the result pipe says which layers are in force, before any student code runs.
+    landlock = restrict_filesystem(setup["library_roots"] + [submission], workdir)
+    # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
+    seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
+    forget_ctypes()
+    install_guard(setup["library_roots"], [submission, workdir], workdir, setup["extensions"],
+                  extension_paths(setup["extensions"], sys.path))
+    emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
     sys.path.insert(0, submission)
 
     program, arrays = request["program"], request["arrays"]
@@ -538,6 +760,25 @@ def write_all(fd, data):
         data = data[os.write(fd, data):]
 
 
+def prepare_cases() -> dict:
+    """What the fork server prepares once for all its cases (see run_case), before it forks any.
+
+    Its only local name left in serve() is the returned dict, which each case empties of
+    the filter (and so of ctypes) before student code runs: a case that walks frames up
+    into serve() finds neither.
+    """
+    try:
+        import ctypes  # noqa: F401  warm for each case's kernel-enforced set-up (which then forgets it)
+    except ImportError:
+        pass
+    library_roots, package_folders, extensions = library_layout(sys.path)
+    preload_extensions(extensions)
+    hide_from_reading(package_folders)  # for this server and every case it forks
+    case_filter, filter_missing = prepare_syscall_filter()
+    return {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
+            "filter_missing": filter_missing}
+
+
 def serve():
     """Fork one fresh process per request; relay its results to the grader.
 
@@ -550,10 +791,7 @@ def serve():
     the L bytes the child wrote, once the pipe is closed and the child reaped.
     This process never imports or runs student code.
     """
-    try:
-        import ctypes  # noqa: F401  warm for restrict_filesystem() in each child (which then forgets it)
-    except ImportError:
-        pass
+    setup = prepare_cases()
 
     def frame(header, payload=b""):
         text = to_json(header).encode()
@@ -571,7 +809,7 @@ def serve():
             try:
                 os.close(read_fd)
                 os.setsid()
-                run_case(request, write_fd)
+                run_case(request, write_fd, setup)
             except BaseException:
                 code = 70
             for stream in (sys.stdout, sys.stderr):

@@ -42,5 +42,7 @@ def grade(submission: Path, fixture_set: FixtureSet, settings: Settings) -> Repo
     in the sandboxed children; this process validates and compares.
     """
     started = time.monotonic()
-    results = Scheduler(submission, fixture_set, settings.limits, settings.jobs).run(list(fixture_set.items))
-    return Report.from_results(submission, fixture_set, results, wall_seconds=time.monotonic() - started)
+    scheduler = Scheduler(submission, fixture_set, settings.limits, settings.jobs)
+    results = scheduler.run(list(fixture_set.items))
+    return Report.from_results(submission, fixture_set, results, wall_seconds=time.monotonic() - started,
+                               sandbox=scheduler.sandbox)

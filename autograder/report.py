@@ -85,14 +85,16 @@ class Report:
     error: str = ""
     wall_seconds: float = 0.0
     unscored: tuple[str, ...] = ()  # item names a failed grading reports with 0 when no rubric could be read
+    sandbox: dict[str, Any] = field(default_factory=dict)  # kernel layers every case had; {} if no case ran
 
     @classmethod
     def from_results(cls, submission: str | Path, fixture_set: FixtureSet,
-                     case_results: Mapping[str, list[CaseResult]], wall_seconds: float = 0.0) -> Report:
+                     case_results: Mapping[str, list[CaseResult]], wall_seconds: float = 0.0,
+                     sandbox: Mapping[str, Any] | None = None) -> Report:
         """The report of a grading: every item of the fixture set's rubric, with its cases' results."""
         items = [ItemResult(item, list(case_results.get(item.name, []))) for item in fixture_set.rubric.items]
         return cls(submission=str(submission), rubric=fixture_set.rubric, items=items, wall_seconds=wall_seconds,
-                   fixture_set=describe_fixture_set(fixture_set))
+                   fixture_set=describe_fixture_set(fixture_set), sandbox=dict(sandbox or {}))
 
     @classmethod
     def failed(cls, submission: str | Path, rubric: Rubric | None, reason: str,
@@ -119,7 +121,7 @@ class Report:
         return {**{name: 0.0 for name in self.unscored}, **{i.name: i.points for i in self.items}}
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document = {
             "harness_version": HARNESS_VERSION,
             "rubric": self.rubric.identity(),
             "submission": self.submission,
@@ -132,6 +134,9 @@ class Report:
             "wall_seconds": round(self.wall_seconds, 4),
             "items": [i.to_dict() for i in self.items],
         }
+        if self.sandbox:
+            document["sandbox"] = dict(self.sandbox)
+        return document
 
     def autolab_line(self) -> str:
         """The last stdout line: the compact JSON object Autolab reads."""
@@ -146,7 +151,7 @@ class Report:
         the grader's own lines start at the margin ("Total score" among them).
         """
         lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}",
-                 f"fixture set {self.fixture_set.get('id', '?')}", ""]
+                 f"fixture set {self.fixture_set.get('id', '?')}", *describe_sandbox(self.sandbox), ""]
         if self.status == "error":
             lines += [f"GRADING ERROR: {indented(self.error, '    ')}", ""]
         for item in self.items:
@@ -173,6 +178,24 @@ class Report:
         lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
                       f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
         return "\n".join(lines)
+
+
+def describe_sandbox(sandbox: Mapping[str, Any]) -> list[str]:
+    """Header lines naming the kernel layers the cases ran under, and warning about missing ones."""
+    if not sandbox:
+        return []
+    lines, layers = [], []
+    if sandbox["landlock"]:
+        layers.append(f"Landlock (ABI {sandbox['landlock']})")
+    else:
+        lines.append("sandbox: WARNING: no Landlock in this kernel: file access is confined by the audit hook "
+                     "only (README, Security model)")
+    if sandbox["seccomp"]:
+        layers.append(f"seccomp ({sandbox['seccomp']})")
+    else:
+        lines.append(f"sandbox: WARNING: no seccomp filter ({sandbox['seccomp_missing'] or 'unavailable'}): "
+                     f"system calls are not filtered by the kernel (README, Security model)")
+    return [f"sandbox: {', '.join(layers + ['audit hook', 'resource limits'])}"] + lines
 
 
 def first_line_after_header(message: str) -> str:

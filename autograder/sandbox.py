@@ -4,8 +4,9 @@ Isolation, per case: a fresh process forked from a clean ``python -I -S``
 fork server (no site-packages, so nothing but the standard library imports;
 the server itself never runs student code), a new session (its whole process
 group is killed afterwards), a fresh temporary working folder, hard resource
-limits (address space, CPU seconds, file size, open files, processes) and an
-audit hook set up by ``child.py``, plus a wall-clock timeout enforced here.
+limits (address space, CPU seconds, file size, open files, processes), Landlock
+and a seccomp system-call filter where the kernel has them, and an audit hook,
+all set up by ``child.py``, plus a wall-clock timeout enforced here.
 
 Only the program and its *input* arrays cross the pipe; expected values stay in
 this process.  Whatever the child prints goes to a file of its own, never into
@@ -68,6 +69,7 @@ class ChildOutcome:
     output: str = ""
     wall_seconds: float = 0.0
     student_seconds: float = 0.0
+    sandbox: dict = field(default_factory=dict)  # kernel layers in force, see clean_sandbox()
 
     def describe_where(self):
         """Where the child was: 'while importing mytorch.conv1d', 'in forward (step 1)'."""
@@ -242,7 +244,9 @@ def run_in_sandbox(submission, case, limits=Limits()):
         except (OSError, ValueError, KeyError, ServerBroken) as error:
             outcome = ChildOutcome("protocol", error={"message": f"the grading sandbox failed ({error})"})
         else:
-            outcome = interpret(parse_messages(data), how, returncode)
+            messages = parse_messages(data)
+            outcome = interpret(messages, how, returncode)
+            outcome.sandbox = clean_sandbox(messages)
         outcome.output = read_output_head(os.path.join(workdir, ".output"))
         outcome.wall_seconds = time.monotonic() - started
         return outcome
@@ -296,6 +300,32 @@ def clean_results(value, depth=0):
             return {"$type": clean_text(value["$type"], 200), "$base": [clean_text(b, 200) for b in base[:4]],
                     "$repr": clean_text(value.get("$repr", ""), 200)}
     raise ValueError("malformed value")
+
+
+def clean_sandbox(messages: list) -> dict:
+    """Which kernel layers the case had, from the child's first line (written before any student code ran).
+
+    ``{"landlock": ABI version or 0, "seccomp": architecture or "", "seccomp_missing": why not}``,
+    or {} when the child never got that far.  Only the first message counts: student code can
+    write lines of its own, but only after this one.
+    """
+    first = messages[0].get("sandbox") if messages else None
+    if not isinstance(first, dict):
+        return {}
+    landlock, seccomp, missing = first.get("landlock"), first.get("seccomp"), first.get("seccomp_missing", "")
+    if type(landlock) is not int or type(seccomp) is not str or type(missing) is not str:
+        return {}
+    return {"landlock": max(0, landlock), "seccomp": clean_text(seccomp, 40),
+            "seccomp_missing": clean_text(missing, 200)}
+
+
+def weakest_sandbox(one: dict, other: dict) -> dict:
+    """The layers every case had: the lower Landlock ABI, seccomp only if both had it."""
+    if not one or not other:
+        return one or other
+    seccomp = other if one["seccomp"] else one  # the one without, if either is
+    return {"landlock": min(one["landlock"], other["landlock"]), "seccomp": seccomp["seccomp"],
+            "seccomp_missing": seccomp["seccomp_missing"]}
 
 
 def clean_seconds(value):

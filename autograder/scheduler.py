@@ -8,7 +8,7 @@ from pathlib import Path
 from autograder.fixtures import FixtureSet
 from autograder.outcome import case_header, grade_outcome
 from autograder.results import CaseResult, CaseStatus
-from autograder.sandbox import ChildOutcome, Limits, run_in_sandbox
+from autograder.sandbox import ChildOutcome, Limits, run_in_sandbox, weakest_sandbox
 
 
 class Scheduler:
@@ -25,6 +25,7 @@ class Scheduler:
         self.limits = limits
         self.jobs = max(1, jobs)
         self.results: dict[str, list[CaseResult]] = {}
+        self.sandbox: dict[str, object] = {}  # the kernel layers every case had (see sandbox.clean_sandbox)
         self._import_failures: dict[str, ChildOutcome] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[list[CaseResult]]] = {}
@@ -73,6 +74,8 @@ class Scheduler:
             module = case.program["module"]
             failure = self._import_failures.get(module)
             outcome = failure or run_in_sandbox(self.submission, case, self.limits)
+            with self._lock:
+                self.sandbox = weakest_sandbox(self.sandbox, outcome.sandbox)
             if outcome.where.get("phase") == "import" and outcome.status in ("error", "timeout", "crashed"):
                 self._import_failures.setdefault(module, outcome)
             result = grade_outcome(case, outcome, self.limits)
