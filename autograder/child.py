@@ -21,6 +21,7 @@ to a few milliseconds.
 import marshal
 import os
 import resource
+import select
 import sys
 import time
 import traceback  # imported once by the server, so a forked child reports errors without the import cost
@@ -28,7 +29,7 @@ import traceback  # imported once by the server, so a forked child reports error
 _perf = time.perf_counter
 MAX_DEPTH = 8
 MAX_ELEMENTS = 20_000_000
-FLOAT_RANGE = 2 ** 1024  # larger ints are tagged, not sent
+FLOAT_RANGE = 2 ** 1024 - 2 ** 970  # ints from here on round to infinity as floats: tagged, not sent
 
 DENIED_EVENTS = {
     "os.system": "running shell commands", "os.exec": "starting programs",
@@ -37,6 +38,9 @@ DENIED_EVENTS = {
     "subprocess.Popen": "starting processes", "pty.spawn": "starting processes",
     "os.kill": "sending signals", "os.killpg": "sending signals", "signal.pthread_kill": "sending signals",
     "resource.setrlimit": "changing resource limits", "resource.prlimit": "changing resource limits",
+    # A link in the working folder could make the grader read what it points to (sandbox.py
+    # reads .output without following links anyway); Landlock refuses links too.
+    "os.symlink": "creating links", "os.link": "creating links", "os.mkdir": "creating folders",
     # The hook resolves relative paths against the working folder: it must not move under it.
     "os.chdir": "changing the working folder",
     # Ways to reach (or rewrite while it runs) the guard itself.
@@ -97,7 +101,8 @@ def restrict_filesystem(read_roots, write_root):
     """Let the kernel confine file access (Linux Landlock); return the ABI version used, 0 if none.
 
     Read-only: ``read_roots`` (standard library, submission); read-write, but
-    no device nodes, fifos, sockets or executables: ``write_root``; /dev/null
+    no links, folders, device nodes, fifos, sockets or executables:
+    ``write_root``; /dev/null
     and /dev/urandom.  Every other open, listing, creation or deletion fails
     with EACCES, for root too and for C code the audit hook never sees
     (os.mknod, os.mkfifo, sqlite3, path races between threads...).  From ABI 4
@@ -136,8 +141,8 @@ def restrict_filesystem(read_roots, write_root):
         if ruleset < 0:
             return 0
         rules = [(root, LL_READ_FILE | LL_READ_DIR) for root in read_roots]
-        rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE | LL_REFER
-                      | LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_DIR | LL_MAKE_REG | LL_MAKE_SYM))
+        rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE
+                      | LL_REMOVE_FILE | LL_MAKE_REG))  # no links, no folders: see install_guard
         rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE), ("/dev/urandom", LL_READ_FILE),
                   ("/dev/random", LL_READ_FILE)]
         for path, access in rules:
@@ -168,7 +173,23 @@ def restrict_filesystem(read_roots, write_root):
             del sys.modules[name]
 
 
-def install_guard(read_roots, write_root):
+def file_tokens(count):
+    """A pipe holding ``count`` bytes, one per file the case may create, and its (st_dev, st_ino).
+
+    The count lives in the kernel, not in a Python object: student code can reach the hook's
+    frame (and its defaults) through a traceback and reset any counter kept there.  Reading
+    the pipe only lowers the count (the write end is closed); the hook checks the descriptor
+    is still this pipe, so a descriptor swapped in with dup2 gives no files.
+    """
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"f" * count)
+    os.close(write_fd)
+    os.set_blocking(read_fd, False)
+    status = os.fstat(read_fd)
+    return read_fd, (status.st_dev, status.st_ino)
+
+
+def install_guard(read_roots, write_root, created_files=0):
     """An audit hook that refuses processes, sockets, ctypes and file access outside the sandbox.
 
     Audit hooks cannot be removed once added.  This is defence in depth on top
@@ -185,6 +206,11 @@ def install_guard(read_roots, write_root):
     calling any method of the object passed in, and ``realpath`` is redone on
     ``os.readlink``/``os.getcwd`` (``posixpath.realpath`` looks ``os.lstat``
     and friends up at call time).  Tests: tests/test_hostile.py.
+
+    Disk: a case may create at most ``created_files`` files in its working folder
+    (each at most RLIMIT_FSIZE), and no folder or link; see file_tokens.  Only the
+    guard's own functions are protected from code/defaults rewrites, by identity:
+    dataclasses, namedtuple and friends set ``__defaults__`` on functions of their own.
     """
     from types import MappingProxyType
     sep = os.sep
@@ -256,13 +282,35 @@ def install_guard(read_roots, write_root):
         except _Exception:
             return False
 
+    tokens, tokens_identity = file_tokens(created_files)
+
+    def take_file_token(_fd=tokens, _identity=tokens_identity, _fstat=os.fstat, _read=os.read,
+                        _item=tuple.__getitem__, _Exception=Exception):
+        """True if one more file may be created (a byte taken from the token pipe)."""
+        try:
+            status = _fstat(_fd)
+            if _item(status, 2) != _item(_identity, 0) or _item(status, 1) != _item(_identity, 1):
+                return False  # st_dev, st_ino: not our pipe any more
+            return _read(_fd, 1) == b"f"
+        except _Exception:
+            return False
+
+    def exists(text, _lstat=os.lstat, _Exception=Exception):
+        try:
+            _lstat(text)
+            return True
+        except _Exception:
+            return False
+
     def hook(event, args, _type=type, _str=str, _int=int, _len=len, _as_text=as_text, _inside=inside,
              _is_dir=is_dir, _events=MappingProxyType(dict(DENIED_EVENTS)),
              _prefixes=MappingProxyType(dict(DENIED_EVENT_PREFIXES)),
              _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
              _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
              _read=read_roots, _write=write_roots, _write_flags=WRITE_FLAGS,
-             _PermissionError=PermissionError, _ImportError=ImportError):
+             _PermissionError=PermissionError, _ImportError=ImportError, _take=take_file_token,
+             _exists=exists, _create=os.O_CREAT, _tmpfile=getattr(os, "O_TMPFILE", 0) or -1,
+             _budget=created_files, _id=id, _guarded=frozenset()):
         if _type(event) is not _str:
             event = _as_text(event) or ""
         what = _events.get(event) or _prefixes.get(event.partition(".")[0] + ".")
@@ -289,6 +337,12 @@ def install_guard(read_roots, write_root):
                                        f"(only the temporary working folder is writable)")
             if not writing and not _inside(path, _read):
                 raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading")
+            if (writing and _type(path) is not _int
+                    and (_type(flags) is not _int or flags & _tmpfile == _tmpfile
+                         or (flags & _create and not _exists(text)))
+                    and not _take()):
+                raise _PermissionError(f"sandbox: creating more than {_budget} files is not allowed "
+                                       f"while grading")
             if mode is None and _type(path) is not _int and not _inside(path, _write) and _is_dir(path):
                 # os.open of a folder gives a dir_fd, and paths relative to a dir_fd are not what
                 # this hook checks: only folders inside the working folder may be opened so.
@@ -305,10 +359,54 @@ def install_guard(read_roots, write_root):
                 if text is not None and target is not None and not _inside(target, _write):
                     raise _PermissionError(f"sandbox: changing {text!r} is not allowed while grading")
             return
-        if event == "object.__setattr__" and _len(args) > 1 and _as_text(args[1]) in _internals:
-            raise _PermissionError("sandbox: changing a function's code or defaults is not allowed while grading")
+        if (event == "object.__setattr__" and _len(args) > 1 and _id(args[0]) in _guarded
+                and _as_text(args[1]) in _internals):
+            raise _PermissionError("sandbox: changing the sandbox's code or defaults is not allowed while grading")
 
+    # The guard's functions never die, so their ids stay theirs; a frozenset of ints is looked
+    # up without running any code of the object whose attribute is being set.
+    guarded = frozenset(map(id, (as_text, resolve, inside, is_dir, take_file_token, exists, hook)))
+    hook.__defaults__ = hook.__defaults__[:-1] + (guarded,)
     sys.addaudithook(hook)
+
+
+def permits(status, uid, gid, wanted):
+    """Whether the owner/group/other bits of ``status`` give ``uid``/``gid`` every bit of ``wanted`` (rwx = 4/2/1)."""
+    shift = 6 if status.st_uid == uid else 3 if status.st_gid == gid else 0
+    return (status.st_mode >> shift) & wanted == wanted
+
+
+def reachable(path, uid, gid):
+    """Whether ``uid``/``gid`` (no supplementary groups) can search every folder above ``path`` and list it."""
+    parts = path.rstrip(os.sep).split(os.sep)
+    try:
+        return (all(permits(os.stat(os.sep.join(parts[:end]) or os.sep), uid, gid, 1) for end in range(1, len(parts)))
+                and permits(os.stat(path), uid, gid, 5))
+    except OSError:
+        return False
+
+
+def switch_user(user, roots):
+    """Run the rest of this case as ``user`` ({"uid", "gid"}; None: stay who we are).
+
+    Threat: as root, RLIMIT_NPROC does not apply and every file is readable and writable.
+    As an unprivileged user with no supplementary groups, the process limit and file
+    permissions apply, and nothing can give root back (setuid as root sets the real, effective
+    and saved ids).  A root of ``roots`` below a folder that user cannot search (the standard
+    library in root's 0700 home) stays reachable through a descriptor opened here, before the
+    switch: /proc/self/fd/N does not search the folders above it.  Returns {root: that path}.
+    """
+    if user is None:
+        return {}
+    uid, gid = user["uid"], user["gid"]
+    aliases = {root: f"/proc/self/fd/{os.open(root, os.O_PATH | os.O_DIRECTORY)}"
+               for root in roots if not reachable(root, uid, gid)}
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid) or os.getgroups():
+        raise RuntimeError(f"could not switch to uid {uid}")
+    return aliases
 
 
 # ----------------------------------------------------------------------------- program values
@@ -388,8 +486,8 @@ def encode(value, budget, depth=0):
 
 # ----------------------------------------------------------------------------- error reports
 
-def describe_error(error, harness_file):
-    """The student's exception with the harness frames trimmed."""
+def describe_error(error, harness_file, aliases=None):
+    """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != harness_file]
     if len(frames) > 12:
         omitted = len(frames) - 10
@@ -397,6 +495,8 @@ def describe_error(error, harness_file):
         lines = head + [f"  ... {omitted} more frames ...\n"] + tail
     else:
         lines = traceback.format_list(frames)
+    for root, alias in (aliases or {}).items():
+        lines = [line.replace(f'File "{alias}/', f'File "{root}/') for line in lines]
     message = "".join(traceback.format_exception_only(type(error), error)).strip()
     return {"type": type(error).__name__, "message": message[:2000],
             "traceback": ("Traceback (most recent call last):\n" + "".join(lines) + message)[:8000]}
@@ -457,7 +557,7 @@ def run_case(request, result_fd):
 
     workdir = os.path.realpath(request["workdir"])
     os.chdir(workdir)
-    output = os.open(os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    output = os.open(".output", os.O_WRONLY | os.O_NOFOLLOW)  # created by the grader, which reads it back
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(output, 1)
@@ -471,8 +571,11 @@ def run_case(request, result_fd):
     stdlib_roots = [os.path.realpath(p) for p in sys.path if p and os.path.exists(p)]
     sys.dont_write_bytecode = True
     restrict_filesystem(stdlib_roots + [submission], workdir)  # kernel-enforced where available
-    install_guard(stdlib_roots + [submission, workdir], workdir)
-    sys.path.insert(0, submission)
+    aliases = switch_user(request.get("user"), stdlib_roots + [submission])
+    install_guard(stdlib_roots + [submission, workdir], workdir, request.get("created_files", 0))
+    if aliases:
+        sys.path[:] = [aliases.get(os.path.realpath(p), p) if p else p for p in sys.path]
+    sys.path.insert(0, aliases.get(submission, submission))
 
     program, arrays = request["program"], request["arrays"]
     harness_file = os.path.realpath(__file__)
@@ -515,7 +618,7 @@ def run_case(request, result_fd):
             spent += _perf() - start
             results.append(encode(value, budget))
     except BaseException as error:  # SystemExit, KeyboardInterrupt... all belong to the student
-        emit({"final": True, "status": "error", "where": phase, "error": describe_error(error, harness_file),
+        emit({"final": True, "status": "error", "where": phase, "error": describe_error(error, harness_file, aliases),
               "student_seconds": spent})
         return
     emit({"final": True, "status": "ok", "results": results, "student_seconds": spent})
@@ -523,83 +626,219 @@ def run_case(request, result_fd):
 
 # ----------------------------------------------------------------------------- the fork server
 
+PR_SET_CHILD_SUBREAPER = 36
+KILL_SECONDS = 5.0  # how long the server keeps killing a case's leftover processes before giving up
+READ_CHUNK = 1 << 16
+
+
 def read_exactly(fd, size):
-    data = b""
-    while len(data) < size:
-        chunk = os.read(fd, size - len(data))
+    chunks, got = [], 0
+    while got < size:
+        chunk = os.read(fd, min(size - got, 1 << 20))
         if not chunk:
             return None
-        data += chunk
-    return data
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def write_all(fd, data):
-    while data:
-        data = data[os.write(fd, data):]
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def send_frame(header, payload=b""):
+    text = to_json(header).encode()
+    write_all(1, len(text).to_bytes(4, "big") + text)
+    if payload:
+        write_all(1, payload)
+
+
+def become_subreaper():
+    """Make this server the parent of every orphan below it (Linux 3.4+); True if it worked.
+
+    Threat: a case's process that starts a new session and whose parent exits would be
+    adopted by init and outlive the case; with this, it is adopted by the server, which
+    kills everything below itself after each case (kill_descendants).
+    """
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (ImportError, OSError, AttributeError):
+        return False
+
+
+def descendants(pid):
+    """Every process below ``pid``, parents before children (from /proc/PID/task/TID/children)."""
+    found, pending = [], [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue  # gone already
+        for thread in threads:
+            try:
+                fd = os.open(f"/proc/{parent}/task/{thread}/children", os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                children = [int(c) for c in read_all(fd).split()]
+            finally:
+                os.close(fd)
+            found += children
+            pending += children
+    return found
+
+
+def read_all(fd):
+    chunks = []
+    while chunk := os.read(fd, READ_CHUNK):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def reap_children():
+    """Collect every child of this process that has ended (never blocks)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def kill_descendants(pid=None, seconds=KILL_SECONDS):
+    """SIGKILL every process below ``pid`` (default: this process) until none is left; True if none is.
+
+    A process forked while the tree is read is a child of one being killed: it is adopted by
+    this subreaper and found on the next pass.  Only processes below ``pid`` are touched.
+    """
+    me = os.getpid()
+    pid = me if pid is None else pid
+    give_up = time.monotonic() + seconds
+    while True:
+        if pid == me:
+            reap_children()
+        found = descendants(pid)
+        if not found:
+            return True
+        for child in found:
+            try:
+                os.kill(child, 9)
+            except OSError:
+                pass
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.001)  # let the kernel finish them (and their zombies reach us)
+
+
+def run_child(blob, result_fd):
+    """In the freshly forked child: decode this case's request and run it; never returns."""
+    code = 0
+    try:
+        os.setsid()
+        run_case(marshal.loads(blob), result_fd)
+    except BaseException:
+        code = 70
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    os._exit(code)  # skip interpreter teardown (and any student atexit hook)
+
+
+def relay(pid, read_fd, budget):
+    """The case's result bytes (at most ``budget``), its exit status and whether it went over.
+
+    Reads until the case's process has ended and every process below this server is killed
+    (a leftover holding the pipe cannot keep it open), so the pipe ends.
+    """
+    try:
+        ended = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        ended = None  # old kernel: read until the pipe ends, as before
+    chunks, total, overflow, status = [], 0, False, None
+    try:
+        while True:
+            watched = [read_fd] if ended is None or status is not None else [read_fd, ended]
+            ready, _, _ = select.select(watched, [], [])
+            if ended in ready and status is None:
+                _, status = os.waitpid(pid, 0)
+                kill_descendants()
+                continue
+            chunk = os.read(read_fd, READ_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > budget:
+                overflow = True
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+                break
+            chunks.append(chunk)
+    finally:
+        if ended is not None:
+            os.close(ended)
+        os.close(read_fd)
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    kill_descendants()
+    return b"".join(chunks), status, overflow
+
+
+def serve_one():
+    """Serve one request; False once the grader has closed the input.
+
+    Per-case data lives only in this frame, which ends before the next case is read, and
+    the request is decoded in the forked child only: a case walking up its frames (or
+    ``gc``) finds its own request and nothing of another case.
+    """
+    header = read_exactly(0, 12)
+    if header is None:
+        return False
+    blob = read_exactly(0, int.from_bytes(header[:4], "big"))
+    budget = int.from_bytes(header[4:], "big")
+    if blob is None:
+        return False
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        run_child(blob, write_fd)
+    del blob
+    os.close(write_fd)
+    send_frame({"pid": pid})
+    payload, status, overflow = relay(pid, read_fd, budget)
+    send_frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "length": len(payload)}, payload)
+    return True
 
 
 def serve():
     """Fork one fresh process per request; relay its results to the grader.
 
-    Requests arrive on stdin as a 4-byte big-endian length and a marshal blob
-    (written by the grader, so trusted).  For each, this server forks; the child
-    starts its own session, moves its stdout/stderr to a file and runs the case,
+    Requests arrive on stdin as a 4-byte big-endian length, an 8-byte result budget and
+    a marshal blob (written by the grader, so trusted).  For each, this server forks; the
+    child starts its own session, moves its stdout/stderr to a file and runs the case,
     writing JSON lines to a private pipe.  The server answers with two frames:
     ``{"pid": N}`` as soon as the child exists (so the grader can kill its
-    process group on timeout) and ``{"exit": STATUS, "length": L}`` followed by
-    the L bytes the child wrote, once the pipe is closed and the child reaped.
-    This process never imports or runs student code.
+    process group on timeout) and ``{"exit": STATUS, "overflow": B, "length": L}``
+    followed by the L bytes the child wrote (at most the budget), once the child is
+    reaped and every process left below this server is killed.  This process never
+    imports or runs student code.
     """
     try:
         import ctypes  # noqa: F401  warm for restrict_filesystem() in each child (which then forgets it)
     except ImportError:
         pass
-
-    def frame(header, payload=b""):
-        text = to_json(header).encode()
-        write_all(1, len(text).to_bytes(4, "big") + text + payload)
-
-    while True:
-        size = read_exactly(0, 4)
-        if size is None:
-            return
-        request = marshal.loads(read_exactly(0, int.from_bytes(size, "big")))
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                os.close(read_fd)
-                os.setsid()
-                run_case(request, write_fd)
-            except BaseException:
-                code = 70
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except BaseException:
-                    pass
-            os._exit(code)  # skip interpreter teardown (and any student atexit hook)
-        os.close(write_fd)
-        frame({"pid": pid})
-        chunks, total, overflow = [], 0, False
-        while True:
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > request["max_result_bytes"]:
-                overflow = True
-                try:
-                    os.killpg(pid, 9)
-                except OSError:
-                    pass
-                break
-            chunks.append(chunk)
-        os.close(read_fd)
-        _, status = os.waitpid(pid, 0)
-        payload = b"".join(chunks)
-        frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "length": len(payload)}, payload)
+    become_subreaper()
+    while serve_one():
+        pass
 
 
 if __name__ == "__main__":
