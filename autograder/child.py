@@ -38,9 +38,6 @@ DENIED_EVENTS = {
     "subprocess.Popen": "starting processes", "pty.spawn": "starting processes",
     "os.kill": "sending signals", "os.killpg": "sending signals", "signal.pthread_kill": "sending signals",
     "resource.setrlimit": "changing resource limits", "resource.prlimit": "changing resource limits",
-    # A link in the working folder could make the grader read what it points to (sandbox.py
-    # reads .output without following links anyway); Landlock refuses links too.
-    "os.symlink": "creating links", "os.link": "creating links", "os.mkdir": "creating folders",
     # The hook resolves relative paths against the working folder: it must not move under it.
     "os.chdir": "changing the working folder",
     # Ways to reach (or rewrite while it runs) the guard itself.
@@ -68,6 +65,11 @@ DENIED_IMPORTS = {
 WRITE_EVENTS = ("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown",
                 "os.symlink", "os.link", "os.truncate", "os.utime", "os.setxattr", "os.removexattr",
                 "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.move")
+# Refused even inside the working folder (after the check above, whose message names a path
+# outside it): a link could make the grader read what it points to (sandbox.py reads .output
+# without following links anyway), and files in folders would escape the file budget.
+# Landlock refuses them too.
+UNCREATABLE = {"os.symlink": "creating links", "os.link": "creating links", "os.mkdir": "creating folders"}
 LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
 FUNCTION_INTERNALS = ("__code__", "__defaults__", "__kwdefaults__")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -173,22 +175,6 @@ def restrict_filesystem(read_roots, write_root):
             del sys.modules[name]
 
 
-def file_tokens(count):
-    """A pipe holding ``count`` bytes, one per file the case may create, and its (st_dev, st_ino).
-
-    The count lives in the kernel, not in a Python object: student code can reach the hook's
-    frame (and its defaults) through a traceback and reset any counter kept there.  Reading
-    the pipe only lowers the count (the write end is closed); the hook checks the descriptor
-    is still this pipe, so a descriptor swapped in with dup2 gives no files.
-    """
-    read_fd, write_fd = os.pipe()
-    os.write(write_fd, b"f" * count)
-    os.close(write_fd)
-    os.set_blocking(read_fd, False)
-    status = os.fstat(read_fd)
-    return read_fd, (status.st_dev, status.st_ino)
-
-
 def install_guard(read_roots, write_root, created_files=0):
     """An audit hook that refuses processes, sockets, ctypes and file access outside the sandbox.
 
@@ -208,9 +194,12 @@ def install_guard(read_roots, write_root, created_files=0):
     and friends up at call time).  Tests: tests/test_hostile.py.
 
     Disk: a case may create at most ``created_files`` files in its working folder
-    (each at most RLIMIT_FSIZE), and no folder or link; see file_tokens.  Only the
-    guard's own functions are protected from code/defaults rewrites, by identity:
-    dataclasses, namedtuple and friends set ``__defaults__`` on functions of their own.
+    (each at most RLIMIT_FSIZE), and no folder or link.  The count is a variable of
+    ``hook``'s closure: its frame (reachable through a traceback) shows the value, but the
+    cell is reachable only through the function object, which student code never gets
+    (gc is refused).  Only the guard's own functions are protected from code/defaults
+    rewrites, by identity: dataclasses, namedtuple and friends set ``__defaults__`` on
+    functions of their own.
     """
     from types import MappingProxyType
     sep = os.sep
@@ -276,24 +265,16 @@ def install_guard(read_roots, write_root, created_files=0):
             return False
         return full in _devices or (full + _sep).startswith(roots)
 
-    def is_dir(path, _as_text=as_text, _stat=os.stat, _item=tuple.__getitem__, _Exception=Exception):
+    def is_dir(path, _as_text=as_text, _stat=os.stat, _item=tuple.__getitem__, _Exception=Exception,
+               _PermissionError=PermissionError):
         try:
             return _item(_stat(_as_text(path)), 0) & 0o170000 == 0o040000  # st_mode, read through tuple
+        except _PermissionError:
+            return True  # cannot even look (a folder above is closed to this user): refuse as a folder
         except _Exception:
             return False
 
-    tokens, tokens_identity = file_tokens(created_files)
-
-    def take_file_token(_fd=tokens, _identity=tokens_identity, _fstat=os.fstat, _read=os.read,
-                        _item=tuple.__getitem__, _Exception=Exception):
-        """True if one more file may be created (a byte taken from the token pipe)."""
-        try:
-            status = _fstat(_fd)
-            if _item(status, 2) != _item(_identity, 0) or _item(status, 1) != _item(_identity, 1):
-                return False  # st_dev, st_ino: not our pipe any more
-            return _read(_fd, 1) == b"f"
-        except _Exception:
-            return False
+    created = 0
 
     def exists(text, _lstat=os.lstat, _Exception=Exception):
         try:
@@ -308,9 +289,10 @@ def install_guard(read_roots, write_root, created_files=0):
              _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
              _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
              _read=read_roots, _write=write_roots, _write_flags=WRITE_FLAGS,
-             _PermissionError=PermissionError, _ImportError=ImportError, _take=take_file_token,
-             _exists=exists, _create=os.O_CREAT, _tmpfile=getattr(os, "O_TMPFILE", 0) or -1,
-             _budget=created_files, _id=id, _guarded=frozenset()):
+             _PermissionError=PermissionError, _ImportError=ImportError, _exists=exists, _create=os.O_CREAT, _tmpfile=getattr(os, "O_TMPFILE", 0) or -1,
+             _budget=created_files, _uncreatable=MappingProxyType(dict(UNCREATABLE)), _id=id,
+             _guarded=frozenset()):
+        nonlocal created
         if _type(event) is not _str:
             event = _as_text(event) or ""
         what = _events.get(event) or _prefixes.get(event.partition(".")[0] + ".")
@@ -339,10 +321,11 @@ def install_guard(read_roots, write_root, created_files=0):
                 raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading")
             if (writing and _type(path) is not _int
                     and (_type(flags) is not _int or flags & _tmpfile == _tmpfile
-                         or (flags & _create and not _exists(text)))
-                    and not _take()):
-                raise _PermissionError(f"sandbox: creating more than {_budget} files is not allowed "
-                                       f"while grading")
+                         or (flags & _create and not _exists(text)))):
+                if created >= _budget:
+                    raise _PermissionError(f"sandbox: creating more than {_budget} files is not allowed "
+                                           f"while grading")
+                created += 1
             if mode is None and _type(path) is not _int and not _inside(path, _write) and _is_dir(path):
                 # os.open of a folder gives a dir_fd, and paths relative to a dir_fd are not what
                 # this hook checks: only folders inside the working folder may be opened so.
@@ -358,6 +341,9 @@ def install_guard(read_roots, write_root, created_files=0):
                 text = _as_text(target) if _type(target) is not _int else None
                 if text is not None and target is not None and not _inside(target, _write):
                     raise _PermissionError(f"sandbox: changing {text!r} is not allowed while grading")
+            what = _uncreatable.get(event)
+            if what is not None:
+                raise _PermissionError(f"sandbox: {what} is not allowed while grading")
             return
         if (event == "object.__setattr__" and _len(args) > 1 and _id(args[0]) in _guarded
                 and _as_text(args[1]) in _internals):
@@ -365,7 +351,7 @@ def install_guard(read_roots, write_root, created_files=0):
 
     # The guard's functions never die, so their ids stay theirs; a frozenset of ints is looked
     # up without running any code of the object whose attribute is being set.
-    guarded = frozenset(map(id, (as_text, resolve, inside, is_dir, take_file_token, exists, hook)))
+    guarded = frozenset(map(id, (as_text, resolve, inside, is_dir, exists, hook)))
     hook.__defaults__ = hook.__defaults__[:-1] + (guarded,)
     sys.addaudithook(hook)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from autograder.fixtures import validate_against
 from autograder.grading import CaseResult, item_score
+from autograder.sandbox import isolation_note
 
 HARNESS_VERSION = "1.0.0"
 STATUS_ORDER = ("timeout", "crashed", "error", "failed", "not_implemented", "skipped")
@@ -66,6 +67,7 @@ class Report:
     status: str = "graded"
     error: str = ""
     wall_seconds: float = 0.0
+    isolation: str = field(default_factory=isolation_note)  # which user the cases ran as
 
     @classmethod
     def from_results(cls, submission, rubric, fixture_set, case_results, only=(), wall_seconds=0.0):
@@ -108,6 +110,7 @@ class Report:
                        "bonus": self.total("bonus"), "bonus_max": self.maximum("bonus")},
             "scores": self.scores(),
             "wall_seconds": round(self.wall_seconds, 4),
+            "isolation": self.isolation,
             "items": [i.to_dict() for i in self.items],
         }
 
@@ -119,7 +122,7 @@ class Report:
     def render(self, verbose=False):
         """The human-readable report (every line but the final JSON one)."""
         lines = [f"mytorch autograder {HARNESS_VERSION}: {self.submission}",
-                 f"fixture set {self.fixture_set.get('id', '?')}", ""]
+                 f"fixture set {self.fixture_set.get('id', '?')}", f"sandbox: {self.isolation}", ""]
         if self.status == "error":
             lines += [f"GRADING ERROR: {self.error}", ""]
         for item in self.items:
