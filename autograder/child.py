@@ -289,9 +289,9 @@ def install_guard(read_roots, write_root, created_files=0):
              _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
              _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
              _read=read_roots, _write=write_roots, _write_flags=WRITE_FLAGS,
-             _PermissionError=PermissionError, _ImportError=ImportError, _exists=exists, _create=os.O_CREAT, _tmpfile=getattr(os, "O_TMPFILE", 0) or -1,
-             _budget=created_files, _uncreatable=MappingProxyType(dict(UNCREATABLE)), _id=id,
-             _guarded=frozenset()):
+             _PermissionError=PermissionError, _ImportError=ImportError, _exists=exists, _create=os.O_CREAT,
+             _tmpfile=getattr(os, "O_TMPFILE", 0) or -1, _budget=created_files,
+             _uncreatable=MappingProxyType(dict(UNCREATABLE)), _id=id, _guarded=frozenset()):
         nonlocal created
         if _type(event) is not _str:
             event = _as_text(event) or ""
@@ -365,9 +365,9 @@ def permits(status, uid, gid, wanted):
 def reachable(path, uid, gid):
     """Whether ``uid``/``gid`` (no supplementary groups) can search every folder above ``path`` and list it."""
     parts = path.rstrip(os.sep).split(os.sep)
+    above = [os.sep.join(parts[:end]) or os.sep for end in range(1, len(parts))]
     try:
-        return (all(permits(os.stat(os.sep.join(parts[:end]) or os.sep), uid, gid, 1) for end in range(1, len(parts)))
-                and permits(os.stat(path), uid, gid, 5))
+        return all(permits(os.stat(folder), uid, gid, 1) for folder in above) and permits(os.stat(path), uid, gid, 5)
     except OSError:
         return False
 
@@ -604,8 +604,8 @@ def run_case(request, result_fd):
             spent += _perf() - start
             results.append(encode(value, budget))
     except BaseException as error:  # SystemExit, KeyboardInterrupt... all belong to the student
-        emit({"final": True, "status": "error", "where": phase, "error": describe_error(error, harness_file, aliases),
-              "student_seconds": spent})
+        emit({"final": True, "status": "error", "where": phase,
+              "error": describe_error(error, harness_file, aliases), "student_seconds": spent})
         return
     emit({"final": True, "status": "ok", "results": results, "student_seconds": spent})
 
@@ -656,7 +656,7 @@ def become_subreaper():
 
 
 def descendants(pid):
-    """Every process below ``pid``, parents before children (from /proc/PID/task/TID/children)."""
+    """Every process below ``pid`` (from /proc/PID/task/TID/children; zombies included)."""
     found, pending = [], [pid]
     while pending:
         parent = pending.pop()
@@ -696,19 +696,17 @@ def reap_children():
             return
 
 
-def kill_descendants(pid=None, seconds=KILL_SECONDS):
-    """SIGKILL every process below ``pid`` (default: this process) until none is left; True if none is.
+def kill_descendants(seconds=KILL_SECONDS):
+    """SIGKILL every process below this server until none is left (zombies reaped); True if none is.
 
     A process forked while the tree is read is a child of one being killed: it is adopted by
-    this subreaper and found on the next pass.  Only processes below ``pid`` are touched.
+    this subreaper and found on the next pass.  Only processes below the server are touched.
     """
     me = os.getpid()
-    pid = me if pid is None else pid
     give_up = time.monotonic() + seconds
     while True:
-        if pid == me:
-            reap_children()
-        found = descendants(pid)
+        reap_children()
+        found = descendants(me)
         if not found:
             return True
         for child in found:
