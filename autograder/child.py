@@ -372,6 +372,26 @@ def reachable(path, uid, gid):
         return False
 
 
+STDLIB_ALIASES = {}  # standard-library folder -> /proc/self/fd/N, opened by a root fork server
+
+
+def warm_stdlib_aliases():
+    """In a root fork server: a descriptor per standard-library folder, with a warm import cache.
+
+    A case running as another user may not be able to search the folders above the standard
+    library (root's 0700 home): it imports through /proc/self/fd/N instead (switch_user).
+    Opening those here, once, and listing them for the import system's cache now, saves
+    every forked case that work.  Only done as root, where the case's user cannot write
+    to these folders (a descriptor to a folder is a dir_fd the audit hook does not see).
+    """
+    from importlib.machinery import PathFinder
+    for entry in sys.path:
+        if entry and os.path.isdir(entry):
+            alias = f"/proc/self/fd/{os.open(entry, os.O_PATH | os.O_DIRECTORY)}"
+            STDLIB_ALIASES[os.path.realpath(entry)] = alias
+            PathFinder.find_spec("mytorch_warm_up_only", [alias])  # fills sys.path_importer_cache
+
+
 def switch_user(user, roots):
     """Run the rest of this case as ``user`` ({"uid", "gid"}; None: stay who we are).
 
@@ -385,7 +405,7 @@ def switch_user(user, roots):
     if user is None:
         return {}
     uid, gid = user["uid"], user["gid"]
-    aliases = {root: f"/proc/self/fd/{os.open(root, os.O_PATH | os.O_DIRECTORY)}"
+    aliases = {root: STDLIB_ALIASES.get(root) or f"/proc/self/fd/{os.open(root, os.O_PATH | os.O_DIRECTORY)}"
                for root in roots if not reachable(root, uid, gid)}
     os.setgroups([])
     os.setgid(gid)
@@ -554,13 +574,14 @@ def run_case(request, result_fd):
         stream.reconfigure(line_buffering=True)  # what was printed survives a timeout kill
     apply_limits(request["limits"])
     submission = os.path.realpath(request["submission"])
-    stdlib_roots = [os.path.realpath(p) for p in sys.path if p and os.path.exists(p)]
+    entries = {p: os.path.realpath(p) for p in sys.path if p and os.path.exists(p)}
+    stdlib_roots = list(entries.values())
     sys.dont_write_bytecode = True
     restrict_filesystem(stdlib_roots + [submission], workdir)  # kernel-enforced where available
     aliases = switch_user(request.get("user"), stdlib_roots + [submission])
     install_guard(stdlib_roots + [submission, workdir], workdir, request.get("created_files", 0))
     if aliases:
-        sys.path[:] = [aliases.get(os.path.realpath(p), p) if p else p for p in sys.path]
+        sys.path[:] = [aliases.get(entries.get(p), p) for p in sys.path]
     sys.path.insert(0, aliases.get(submission, submission))
 
     program, arrays = request["program"], request["arrays"]
@@ -821,6 +842,8 @@ def serve():
     except ImportError:
         pass
     become_subreaper()
+    if os.geteuid() == 0:
+        warm_stdlib_aliases()
     while serve_one():
         pass
 

@@ -22,6 +22,7 @@ the channel the results come back on, and every result is validated by the
 caller before it is compared.
 """
 import atexit
+import functools
 import json
 import marshal
 import math
@@ -105,10 +106,10 @@ class ChildOutcome:
         return "while starting up"
 
 
-def build_request(submission, case, limits):
+def build_request(submission, case, limits, user=None):
     """The child's whole input: no expected value can be in it (only ``case.inputs()``)."""
     return {"submission": str(Path(submission).resolve()), "limits": limits.rlimits(),
-            "created_files": limits.created_files, "user": case_user(),
+            "created_files": limits.created_files, "user": user,
             "program": case.program,
             "arrays": {name: value.tolist() for name, value in case.inputs().items()}}
 
@@ -154,11 +155,16 @@ def case_user() -> dict | None:
     if not text.isdigit() or not 0 < int(text) < 2 ** 32 - 1:
         raise SandboxError(f"{CASE_UID_VARIABLE}={text!r}: expected a user id other than 0 (root)")
     uid = int(text)
+    return {"uid": uid, "gid": primary_group(uid)}
+
+
+@functools.lru_cache(maxsize=None)
+def primary_group(uid):
+    """The group of ``uid`` in the password database, else the same number (nobody: nogroup)."""
     try:
-        gid = pwd.getpwuid(uid).pw_gid
+        return pwd.getpwuid(uid).pw_gid
     except KeyError:
-        gid = uid
-    return {"uid": uid, "gid": gid}
+        return uid
 
 
 def isolation_note() -> str:
@@ -464,7 +470,7 @@ def run_in_sandbox(submission, case, limits=Limits()):
     started = time.monotonic()
     try:
         user = case_user()
-        request = build_request(readable_submission(submission, user), case, limits)
+        request = build_request(readable_submission(submission, user), case, limits, user)
         workdir = Workdir.create(user)
     except (OSError, SandboxError) as error:
         return ChildOutcome("protocol", error={"message": f"the grading sandbox failed ({error})"})
