@@ -415,6 +415,29 @@ def switch_user(user, roots):
     return aliases
 
 
+def use_aliases(aliases, entries):
+    """Import through ``aliases`` ({folder: /proc/self/fd/N}) from now on.
+
+    ``sys.path`` (whose ``entries`` map to their real paths) and the search path of every
+    package already imported by the server (encodings, importlib, collections...) are pointed
+    at the aliases, so their submodules still import once the folders above are closed.
+    """
+    prefixes = dict(aliases)
+    prefixes.update((entry, aliases[real]) for entry, real in entries.items() if real in aliases)
+
+    def aliased(path):
+        for prefix, alias in prefixes.items():
+            if type(path) is str and (path == prefix or path.startswith(prefix + os.sep)):
+                return alias + path[len(prefix):]
+        return path
+
+    sys.path[:] = [aliased(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if type(search) is list:
+            search[:] = [aliased(p) for p in search]
+
+
 # ----------------------------------------------------------------------------- program values
 
 def clone(value):
@@ -581,7 +604,7 @@ def run_case(request, result_fd):
     aliases = switch_user(request.get("user"), stdlib_roots + [submission])
     install_guard(stdlib_roots + [submission, workdir], workdir, request.get("created_files", 0))
     if aliases:
-        sys.path[:] = [aliases.get(entries.get(p), p) for p in sys.path]
+        use_aliases(aliases, entries)
     sys.path.insert(0, aliases.get(submission, submission))
 
     program, arrays = request["program"], request["arrays"]

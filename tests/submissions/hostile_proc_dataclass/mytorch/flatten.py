@@ -1,7 +1,8 @@
 # HOSTILE (not really): an honest, correct Flatten in idiomatic standard-library Python:
 # a dataclass with defaulted fields, a namedtuple with defaults, a typing.NamedTuple, an
-# enum, functools (lru_cache, reduce, wraps, partial) and itertools.  It must get full points:
-# dataclasses and namedtuple set __defaults__ on functions they create.
+# enum, functools (lru_cache, reduce, wraps), itertools and a codec loaded on first use.  It
+# must get full points: dataclasses and namedtuple set __defaults__ on functions they create,
+# and as uid 65534 the lazily imported codec lives in a folder that user may not search.
 
 """Flatten every axis but the batch axis."""
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from .tensor import flatten, reshape, shape
 
 Shape = namedtuple("Shape", "batch rest", defaults=((),))
+NAME = "Flatten".encode("cp1252").decode("cp1252")  # a codec (encodings.cp1252) loaded on first use
 
 
 class Saved(typing.NamedTuple):
