@@ -136,6 +136,24 @@ def test_the_server_kills_what_a_case_leaves_even_when_it_may_fork():
     assert not survivors, f"processes of the case survived it: {survivors} ({outcome.output!r})"
 
 
+def test_without_a_user_switch_leftover_processes_are_still_killed(monkeypatch):
+    """As a grader that is not root sees it (no switch): the subreaper still kills what the case left.
+
+    Run as root, RLIMIT_NPROC does not stop the fork here, so this exercises the killing itself.
+    """
+    from autograder import sandbox
+    from autograder.fixtures import load_fixture_set
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+    case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][1]
+    outcome = sandbox.run_in_sandbox(submission("hostile_proc_orphan"), case, sandbox.Limits(timeout=30))
+    assert outcome.status == "error"
+    pids = {int(pid) for pid in SLEEPER.findall(outcome.output)}
+    time.sleep(0.5)
+    survivors = case_processes(pids)
+    kill_survivors(survivors)
+    assert not survivors, f"processes of the case survived it: {survivors} ({outcome.output!r})"
+
+
 @pytest.mark.skipif(not IS_ROOT, reason="the switch to an unprivileged user happens only when the grader is root")
 def test_cases_of_a_root_grader_run_as_an_unprivileged_user(tmp_path):
     done, report = grade("orphan", ["Flatten"], tmp_path)
