@@ -701,6 +701,8 @@ def become_subreaper():
 
 def descendants(pid):
     """Every process below ``pid`` (from /proc/PID/task/TID/children; zombies included)."""
+    if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
+        return descendants_by_parent(pid)  # a kernel without CONFIG_PROC_CHILDREN (or pid gone)
     found, pending = [], [pid]
     while pending:
         parent = pending.pop()
@@ -719,6 +721,32 @@ def descendants(pid):
                 os.close(fd)
             found += children
             pending += children
+    return found
+
+
+def descendants_by_parent(pid):
+    """Every process below ``pid``, from the parent ids of all processes (slower: reads every /proc/N/stat)."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            fd = os.open(f"/proc/{name}/stat", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fields = read_all(fd).rpartition(b")")[2].split()  # after "(comm)", which may hold anything
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(name))
+    found, pending = [], [pid]
+    while pending:
+        kids = children.get(pending.pop(), [])
+        found += kids
+        pending += kids
     return found
 
 

@@ -103,6 +103,14 @@ def case_processes(pids):
     return alive
 
 
+def running(pid):
+    """Whether ``pid`` exists and is not a zombie (a zombie waits only for its parent to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def kill_survivors(pids):
     for pid in pids:
         try:
@@ -277,3 +285,37 @@ def test_a_forged_huge_integer_never_raises_in_the_comparison(value):
         to_array(value, (), "loss")
     with pytest.raises(Mismatch):
         to_array(value, (1, 1), "Z")
+
+
+def test_shutting_a_server_down_kills_everything_below_it():
+    """kill_tree (ForkServer.close): a process tree with a member in its own session, all killed."""
+    from autograder.child import descendants, descendants_by_parent
+    from autograder.sandbox import kill_tree
+    script = textwrap.dedent("""
+        import os, sys, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(300)
+            time.sleep(300)
+        time.sleep(300)
+    """)
+    root = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(descendants(root.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        below = descendants(root.pid)
+        assert len(below) == 2 and sorted(below) == sorted(descendants_by_parent(root.pid))
+        kill_tree(root.pid)
+        root.wait(timeout=60)
+        deadline = time.monotonic() + 60
+        while any(map(running, below)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = [pid for pid in below if running(pid)]
+        kill_survivors(survivors)
+        assert not survivors
+    finally:
+        if root.poll() is None:
+            root.kill()
+            root.wait()
