@@ -10,7 +10,6 @@ are generous for a loaded 2-core machine.
 import json
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -24,7 +23,6 @@ import pytest
 from conftest import COMPLETE, ROOT, submission
 
 MANIFEST_TEXT = (ROOT / "fixtures" / "manifest.json").read_text()
-MANIFEST = json.loads(MANIFEST_TEXT)
 RUNNER_TIMEOUT = 240  # seconds for one runner.py run, far above what a quiet machine needs
 IS_ROOT = os.geteuid() == 0
 SLEEPER = re.compile(r"SLEEPER (\d+)")
