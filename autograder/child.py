@@ -25,6 +25,7 @@ import _imp
 import marshal
 import os
 import resource
+import select
 import sys
 import time
 import traceback  # imported once by the server, so a forked child reports errors without the import cost
@@ -32,7 +33,7 @@ import traceback  # imported once by the server, so a forked child reports error
 _perf = time.perf_counter
 MAX_DEPTH = 8
 MAX_ELEMENTS = 20_000_000
-FLOAT_RANGE = 2 ** 1024  # larger ints are tagged, not sent
+FLOAT_RANGE = 2 ** 1024 - 2 ** 970  # ints from here on round to infinity as floats: tagged, not sent
 
 DENIED_EVENTS = {
     "os.system": "running shell commands", "os.exec": "starting programs",
@@ -72,6 +73,11 @@ DENIED_IMPORTS = {
 WRITE_EVENTS = ("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown",
                 "os.symlink", "os.link", "os.truncate", "os.utime", "os.setxattr", "os.removexattr",
                 "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.move")
+# Refused even inside the working folder (after the check above, whose message names a path
+# outside it): a link could make the grader read what it points to (sandbox.py reads .output
+# without following links anyway), and files in folders would escape the file budget.
+# Landlock refuses them too.
+UNCREATABLE = {"os.symlink": "creating links", "os.link": "creating links", "os.mkdir": "creating folders"}
 LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
 FUNCTION_INTERNALS = ("__code__", "__defaults__", "__kwdefaults__")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -198,7 +204,8 @@ def restrict_filesystem(read_roots, write_root):
     """Let the kernel confine file access (Linux Landlock); return the ABI version used, 0 if none.
 
     Read-only: ``read_roots`` (standard library, submission); read-write, but
-    no device nodes, fifos, sockets or executables: ``write_root``; /dev/null
+    no links, folders, device nodes, fifos, sockets or executables:
+    ``write_root``; /dev/null
     and /dev/urandom.  Every other open, listing, creation or deletion fails
     with EACCES, for root too and for C code the audit hook never sees
     (os.mknod, os.mkfifo, sqlite3, path races between threads...).  From ABI 4
@@ -208,8 +215,8 @@ def restrict_filesystem(read_roots, write_root):
     and the rlimits are the only barriers.
     """
     rules = [(root, LL_READ_FILE | LL_READ_DIR) for root in read_roots]
-    rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE | LL_REFER
-                  | LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_DIR | LL_MAKE_REG | LL_MAKE_SYM))
+    rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE
+                  | LL_REMOVE_FILE | LL_MAKE_REG))  # no links, no folders: see install_guard
     rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE), ("/dev/urandom", LL_READ_FILE),
               ("/dev/random", LL_READ_FILE)]
     return landlock(rules)
@@ -329,7 +336,8 @@ def forget_ctypes() -> None:
 
 
 def install_guard(library_roots: list[str], read_roots: list[str], write_root: str,
-                  extensions: dict[str, str], extension_entries: dict[str, frozenset]) -> None:
+                  extensions: dict[str, str], extension_entries: dict[str, frozenset],
+                  created_files: int = 0) -> None:
     """An audit hook that refuses processes, sockets, ctypes, native code and file access outside the sandbox.
 
     Readable: ``library_roots`` (the standard library) except any site-packages or
@@ -339,7 +347,8 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
     leads, now, to the file ``extensions`` names (the standard library's lib-dynload): not
     from the submission or the working folder, not under another name (which would slip
     past the import deny list).  Compiled bytecode (``.pyc``) is read only from the
-    standard library (hand-made bytecode can corrupt memory).
+    standard library (hand-made bytecode can corrupt memory).  At most ``created_files``
+    files may be created (the case's disk budget, with RLIMIT_FSIZE per file).
 
     Audit hooks cannot be removed once added.  This is defence in depth on top
     of the process boundary, the resource limits and Landlock (where the kernel
@@ -355,6 +364,14 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
     calling any method of the object passed in, and ``realpath`` is redone on
     ``os.readlink``/``os.getcwd`` (``posixpath.realpath`` looks ``os.lstat``
     and friends up at call time).  Tests: tests/test_hostile.py.
+
+    Disk: a case may create at most ``created_files`` files in its working folder
+    (each at most RLIMIT_FSIZE), and no folder or link.  The count is a variable of
+    ``hook``'s closure: its frame (reachable through a traceback) shows the value, but the
+    cell is reachable only through the function object, which student code never gets
+    (gc is refused).  Only the guard's own functions are protected from code/defaults
+    rewrites, by identity: dataclasses, namedtuple and friends set ``__defaults__`` on
+    functions of their own.
     """
     from types import MappingProxyType
     sep = os.sep
@@ -448,9 +465,21 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
                 return " (installed packages: mytorch may only use the Python standard library)"
         return None
 
-    def is_dir(path, _as_text=as_text, _stat=os.stat, _item=tuple.__getitem__, _Exception=Exception):
+    def is_dir(path, _as_text=as_text, _stat=os.stat, _item=tuple.__getitem__, _Exception=Exception,
+               _PermissionError=PermissionError):
         try:
             return _item(_stat(_as_text(path)), 0) & 0o170000 == 0o040000  # st_mode, read through tuple
+        except _PermissionError:
+            return True  # cannot even look (a folder above is closed to this user): refuse as a folder
+        except _Exception:
+            return False
+
+    created = 0
+
+    def exists(text, _lstat=os.lstat, _Exception=Exception):
+        try:
+            _lstat(text)
+            return True
         except _Exception:
             return False
 
@@ -461,7 +490,10 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
              _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
              _readable=readable, _write=write_roots, _write_flags=WRITE_FLAGS, _extensions=extensions,
              _extension_entries=extension_entries, _resolve=resolve, _Exception=Exception,
-             _PermissionError=PermissionError, _ImportError=ImportError):
+             _PermissionError=PermissionError, _ImportError=ImportError, _exists=exists, _create=os.O_CREAT,
+             _tmpfile=getattr(os, "O_TMPFILE", 0) or -1, _budget=created_files,
+             _uncreatable=MappingProxyType(dict(UNCREATABLE)), _id=id, _guarded=frozenset()):
+        nonlocal created
         if _type(event) is not _str:
             event = _as_text(event) or ""
         what = _events.get(event) or _prefixes.get(event.partition(".")[0] + ".")
@@ -500,6 +532,13 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
             why = None if writing else _readable(path)
             if why is not None:
                 raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading{why}")
+            if (writing and _type(path) is not _int
+                    and (_type(flags) is not _int or flags & _tmpfile == _tmpfile
+                         or (flags & _create and not _exists(text)))):
+                if created >= _budget:
+                    raise _PermissionError(f"sandbox: creating more than {_budget} files is not allowed "
+                                           f"while grading")
+                created += 1
             if mode is None and _type(path) is not _int and not _inside(path, _write) and _is_dir(path):
                 # os.open of a folder gives a dir_fd, and paths relative to a dir_fd are not what
                 # this hook checks: only folders inside the working folder may be opened so.
@@ -516,11 +555,101 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
                 text = _as_text(target) if _type(target) is not _int else None
                 if text is not None and target is not None and not _inside(target, _write):
                     raise _PermissionError(f"sandbox: changing {text!r} is not allowed while grading")
+            what = _uncreatable.get(event)
+            if what is not None:
+                raise _PermissionError(f"sandbox: {what} is not allowed while grading")
             return
-        if event == "object.__setattr__" and _len(args) > 1 and _as_text(args[1]) in _internals:
-            raise _PermissionError("sandbox: changing a function's code or defaults is not allowed while grading")
+        if (event == "object.__setattr__" and _len(args) > 1 and _id(args[0]) in _guarded
+                and _as_text(args[1]) in _internals):
+            raise _PermissionError("sandbox: changing the sandbox's code or defaults is not allowed while grading")
 
+    # The guard's functions never die, so their ids stay theirs; a frozenset of ints is looked
+    # up without running any code of the object whose attribute is being set.
+    guarded = frozenset(map(id, (as_text, resolve, inside, readable, is_dir, exists, hook)))
+    hook.__defaults__ = hook.__defaults__[:-1] + (guarded,)
     sys.addaudithook(hook)
+
+
+def permits(status, uid, gid, wanted):
+    """Whether the owner/group/other bits of ``status`` give ``uid``/``gid`` every bit of ``wanted`` (rwx = 4/2/1)."""
+    shift = 6 if status.st_uid == uid else 3 if status.st_gid == gid else 0
+    return (status.st_mode >> shift) & wanted == wanted
+
+
+def reachable(path, uid, gid):
+    """Whether ``uid``/``gid`` (no supplementary groups) can search every folder above ``path`` and list it."""
+    parts = path.rstrip(os.sep).split(os.sep)
+    above = [os.sep.join(parts[:end]) or os.sep for end in range(1, len(parts))]
+    try:
+        return all(permits(os.stat(folder), uid, gid, 1) for folder in above) and permits(os.stat(path), uid, gid, 5)
+    except OSError:
+        return False
+
+
+STDLIB_ALIASES = {}  # standard-library folder -> /proc/self/fd/N, opened by a root fork server
+
+
+def warm_stdlib_aliases():
+    """In a root fork server: a descriptor per standard-library folder, with a warm import cache.
+
+    A case running as another user may not be able to search the folders above the standard
+    library (root's 0700 home): it imports through /proc/self/fd/N instead (switch_user).
+    Opening those here, once, and listing them for the import system's cache now, saves
+    every forked case that work.  Only done as root, where the case's user cannot write
+    to these folders (a descriptor to a folder is a dir_fd the audit hook does not see).
+    """
+    from importlib.machinery import PathFinder
+    for entry in sys.path:
+        if entry and os.path.isdir(entry):
+            alias = f"/proc/self/fd/{os.open(entry, os.O_PATH | os.O_DIRECTORY)}"
+            STDLIB_ALIASES[os.path.realpath(entry)] = alias
+            PathFinder.find_spec("mytorch_warm_up_only", [alias])  # fills sys.path_importer_cache
+
+
+def switch_user(user, roots):
+    """Run the rest of this case as ``user`` ({"uid", "gid"}; None: stay who we are).
+
+    Threat: as root, RLIMIT_NPROC does not apply and every file is readable and writable.
+    As an unprivileged user with no supplementary groups, the process limit and file
+    permissions apply, and nothing can give root back (setuid as root sets the real, effective
+    and saved ids).  A root of ``roots`` below a folder that user cannot search (the standard
+    library in root's 0700 home) stays reachable through a descriptor opened here, before the
+    switch: /proc/self/fd/N does not search the folders above it.  Returns {root: that path}.
+    """
+    if user is None:
+        return {}
+    uid, gid = user["uid"], user["gid"]
+    aliases = {root: STDLIB_ALIASES.get(root) or f"/proc/self/fd/{os.open(root, os.O_PATH | os.O_DIRECTORY)}"
+               for root in roots if not reachable(root, uid, gid)}
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid) or os.getgroups():
+        raise RuntimeError(f"could not switch to uid {uid}")
+    return aliases
+
+
+def use_aliases(aliases, entries):
+    """Import through ``aliases`` ({folder: /proc/self/fd/N}) from now on.
+
+    ``sys.path`` (whose ``entries`` map to their real paths) and the search path of every
+    package already imported by the server (encodings, importlib, collections...) are pointed
+    at the aliases, so their submodules still import once the folders above are closed.
+    """
+    prefixes = dict(aliases)
+    prefixes.update((entry, aliases[real]) for entry, real in entries.items() if real in aliases)
+
+    def aliased(path):
+        for prefix, alias in prefixes.items():
+            if type(path) is str and (path == prefix or path.startswith(prefix + os.sep)):
+                return alias + path[len(prefix):]
+        return path
+
+    sys.path[:] = [aliased(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        search = getattr(module, "__path__", None)
+        if type(search) is list:
+            search[:] = [aliased(p) for p in search]
 
 
 # ----------------------------------------------------------------------------- program values
@@ -600,8 +729,8 @@ def encode(value, budget, depth=0):
 
 # ----------------------------------------------------------------------------- error reports
 
-def describe_error(error, harness_file):
-    """The student's exception with the harness frames trimmed."""
+def describe_error(error, harness_file, aliases=None):
+    """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != harness_file]
     if len(frames) > 12:
         omitted = len(frames) - 10
@@ -609,6 +738,8 @@ def describe_error(error, harness_file):
         lines = head + [f"  ... {omitted} more frames ...\n"] + tail
     else:
         lines = traceback.format_list(frames)
+    for root, alias in (aliases or {}).items():
+        lines = [line.replace(f'File "{alias}/', f'File "{root}/') for line in lines]
     message = "".join(traceback.format_exception_only(type(error), error)).strip()
     return {"type": type(error).__name__, "message": message[:2000],
             "traceback": ("Traceback (most recent call last):\n" + "".join(lines) + message)[:8000]}
@@ -673,7 +804,7 @@ def run_case(request, result_fd, setup):
 
     workdir = os.path.realpath(request["workdir"])
     os.chdir(workdir)
-    output = os.open(os.path.join(workdir, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    output = os.open(".output", os.O_WRONLY | os.O_NOFOLLOW)  # created by the grader, which reads it back
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(output, 1)
@@ -685,16 +816,23 @@ def run_case(request, result_fd, setup):
     apply_limits(request["limits"])
     submission = os.path.realpath(request["submission"])
     sys.dont_write_bytecode = True
-    # Kernel-enforced layers first (where the kernel has them), then the audit hook; the first
-    # line on the result pipe says which layers are in force, before any student code runs.
-    landlock = restrict_filesystem(setup["library_roots"] + [submission], workdir)
+    entries = {p: os.path.realpath(p) for p in sys.path if p and os.path.exists(p)}
+    roots = setup["library_roots"]
+    # Kernel-enforced layers first (where the kernel has them), then the switch to an unprivileged
+    # user (as root), the seccomp filter (after the switch, which it would refuse) and the audit
+    # hook; the first line on the result pipe says which layers are in force, before any student
+    # code runs.
+    landlock = restrict_filesystem(roots + [submission], workdir)
+    aliases = switch_user(request.get("user"), roots + [submission])
     # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
     seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
     forget_ctypes()
-    install_guard(setup["library_roots"], [submission, workdir], workdir, setup["extensions"],
-                  extension_paths(setup["extensions"], sys.path))
+    if aliases:
+        use_aliases(aliases, entries)  # before extension_paths: compiled modules load through the aliases
+    install_guard(roots, [submission, workdir], workdir, setup["extensions"],
+                  extension_paths(setup["extensions"], sys.path), request.get("created_files", 0))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
-    sys.path.insert(0, submission)
+    sys.path.insert(0, aliases.get(submission, submission))
 
     program, arrays = request["program"], request["arrays"]
     harness_file = os.path.realpath(__file__)
@@ -737,27 +875,231 @@ def run_case(request, result_fd, setup):
             spent += _perf() - start
             results.append(encode(value, budget))
     except BaseException as error:  # SystemExit, KeyboardInterrupt... all belong to the student
-        emit({"final": True, "status": "error", "where": phase, "error": describe_error(error, harness_file),
-              "student_seconds": spent})
+        emit({"final": True, "status": "error", "where": phase,
+              "error": describe_error(error, harness_file, aliases), "student_seconds": spent})
         return
     emit({"final": True, "status": "ok", "results": results, "student_seconds": spent})
 
 
 # ----------------------------------------------------------------------------- the fork server
 
+PR_SET_CHILD_SUBREAPER = 36
+KILL_SECONDS = 5.0  # how long the server keeps killing a case's leftover processes before giving up
+READ_CHUNK = 1 << 16
+
+
 def read_exactly(fd, size):
-    data = b""
-    while len(data) < size:
-        chunk = os.read(fd, size - len(data))
+    chunks, got = [], 0
+    while got < size:
+        chunk = os.read(fd, min(size - got, 1 << 20))
         if not chunk:
             return None
-        data += chunk
-    return data
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def write_all(fd, data):
-    while data:
-        data = data[os.write(fd, data):]
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def send_frame(header, payload=b""):
+    text = to_json(header).encode()
+    write_all(1, len(text).to_bytes(4, "big") + text)
+    if payload:
+        write_all(1, payload)
+
+
+def become_subreaper():
+    """Make this server the parent of every orphan below it (Linux 3.4+); True if it worked.
+
+    Threat: a case's process that starts a new session and whose parent exits would be
+    adopted by init and outlive the case; with this, it is adopted by the server, which
+    kills everything below itself after each case (kill_descendants).
+    """
+    try:
+        import ctypes
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (ImportError, OSError, AttributeError):
+        return False
+
+
+def descendants(pid):
+    """Every process below ``pid`` (from /proc/PID/task/TID/children; zombies included)."""
+    if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
+        return descendants_by_parent(pid)  # a kernel without CONFIG_PROC_CHILDREN (or pid gone)
+    found, pending = [], [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue  # gone already
+        for thread in threads:
+            try:
+                fd = os.open(f"/proc/{parent}/task/{thread}/children", os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                children = [int(c) for c in read_all(fd).split()]
+            finally:
+                os.close(fd)
+            found += children
+            pending += children
+    return found
+
+
+def descendants_by_parent(pid):
+    """Every process below ``pid``, from the parent ids of all processes (slower: reads every /proc/N/stat)."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            fd = os.open(f"/proc/{name}/stat", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fields = read_all(fd).rpartition(b")")[2].split()  # after "(comm)", which may hold anything
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(name))
+    found, pending = [], [pid]
+    while pending:
+        kids = children.get(pending.pop(), [])
+        found += kids
+        pending += kids
+    return found
+
+
+def read_all(fd):
+    chunks = []
+    while chunk := os.read(fd, READ_CHUNK):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def reap_children():
+    """Collect every child of this process that has ended (never blocks)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def kill_descendants(seconds=KILL_SECONDS):
+    """SIGKILL every process below this server until none is left (zombies reaped); True if none is.
+
+    A process forked while the tree is read is a child of one being killed: it is adopted by
+    this subreaper and found on the next pass.  Only processes below the server are touched.
+    """
+    me = os.getpid()
+    give_up = time.monotonic() + seconds
+    while True:
+        reap_children()
+        found = descendants(me)
+        if not found:
+            return True
+        for child in found:
+            try:
+                os.kill(child, 9)
+            except OSError:
+                pass
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.001)  # let the kernel finish them (and their zombies reach us)
+
+
+def run_child(blob, result_fd, setup):
+    """In the freshly forked child: decode this case's request and run it; never returns."""
+    code = 0
+    try:
+        os.setsid()
+        run_case(marshal.loads(blob), result_fd, setup)
+    except BaseException:
+        code = 70
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    os._exit(code)  # skip interpreter teardown (and any student atexit hook)
+
+
+def relay(pid, read_fd, budget):
+    """The case's result bytes (at most ``budget``), its exit status and whether it went over.
+
+    Reads until the case's process has ended and every process below this server is killed
+    (a leftover holding the pipe cannot keep it open), so the pipe ends.
+    """
+    try:
+        ended = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        ended = None  # old kernel: read until the pipe ends, as before
+    chunks, total, overflow, status = [], 0, False, None
+    try:
+        while True:
+            watched = [read_fd] if ended is None or status is not None else [read_fd, ended]
+            ready, _, _ = select.select(watched, [], [])
+            if ended in ready and status is None:
+                _, status = os.waitpid(pid, 0)
+                kill_descendants()
+                continue
+            chunk = os.read(read_fd, READ_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > budget:
+                overflow = True
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+                break
+            chunks.append(chunk)
+    finally:
+        if ended is not None:
+            os.close(ended)
+        os.close(read_fd)
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    kill_descendants()
+    return b"".join(chunks), status, overflow
+
+
+def serve_one(setup):
+    """Serve one request; False once the grader has closed the input.
+
+    Per-case data lives only in this frame, which ends before the next case is read, and
+    the request is decoded in the forked child only: a case walking up its frames (or
+    ``gc``) finds its own request and nothing of another case.
+    """
+    header = read_exactly(0, 12)
+    if header is None:
+        return False
+    blob = read_exactly(0, int.from_bytes(header[:4], "big"))
+    budget = int.from_bytes(header[4:], "big")
+    if blob is None:
+        return False
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        run_child(blob, write_fd, setup)
+    del blob
+    os.close(write_fd)
+    send_frame({"pid": pid})
+    payload, status, overflow = relay(pid, read_fd, budget)
+    send_frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "length": len(payload)}, payload)
+    return True
 
 
 def prepare_cases() -> dict:
@@ -782,62 +1124,24 @@ def prepare_cases() -> dict:
 def serve():
     """Fork one fresh process per request; relay its results to the grader.
 
-    Requests arrive on stdin as a 4-byte big-endian length and a marshal blob
-    (written by the grader, so trusted).  For each, this server forks; the child
-    starts its own session, moves its stdout/stderr to a file and runs the case,
+    Requests arrive on stdin as a 4-byte big-endian length, an 8-byte result budget and
+    a marshal blob (written by the grader, so trusted).  For each, this server forks; the
+    child starts its own session, moves its stdout/stderr to a file and runs the case,
     writing JSON lines to a private pipe.  The server answers with two frames:
     ``{"pid": N}`` as soon as the child exists (so the grader can kill its
-    process group on timeout) and ``{"exit": STATUS, "length": L}`` followed by
-    the L bytes the child wrote, once the pipe is closed and the child reaped.
-    This process never imports or runs student code.
+    process group on timeout) and ``{"exit": STATUS, "overflow": B, "length": L}``
+    followed by the L bytes the child wrote (at most the budget), once the child is
+    reaped and every process left below this server is killed.  This process never
+    imports or runs student code.
     """
+    become_subreaper()
+    if os.geteuid() == 0:
+        # before prepare_cases hides site-packages: that Landlock layer also keeps the standard
+        # library's own folder from being listed, and the aliases' import caches need one listing
+        warm_stdlib_aliases()
     setup = prepare_cases()
-
-    def frame(header, payload=b""):
-        text = to_json(header).encode()
-        write_all(1, len(text).to_bytes(4, "big") + text + payload)
-
-    while True:
-        size = read_exactly(0, 4)
-        if size is None:
-            return
-        request = marshal.loads(read_exactly(0, int.from_bytes(size, "big")))
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                os.close(read_fd)
-                os.setsid()
-                run_case(request, write_fd, setup)
-            except BaseException:
-                code = 70
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except BaseException:
-                    pass
-            os._exit(code)  # skip interpreter teardown (and any student atexit hook)
-        os.close(write_fd)
-        frame({"pid": pid})
-        chunks, total, overflow = [], 0, False
-        while True:
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > request["max_result_bytes"]:
-                overflow = True
-                try:
-                    os.killpg(pid, 9)
-                except OSError:
-                    pass
-                break
-            chunks.append(chunk)
-        os.close(read_fd)
-        _, status = os.waitpid(pid, 0)
-        payload = b"".join(chunks)
-        frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "length": len(payload)}, payload)
+    while serve_one(setup):
+        pass
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 MAX_LISTED = 5
+MAX_NUMBER_TEXT = 40  # characters of a huge number shown in a message
 
 
 class Mismatch(Exception):
@@ -40,6 +41,8 @@ def describe_foreign(tagged):
         return "a generator; build and return a list"
     if kind == "builtins.bool":
         return "a bool"
+    if kind == "builtins.int":
+        return f"an integer too large to be a float ({tagged.get('$repr', '')})"
     if kind == "builtins.str":
         return f"a string ({tagged.get('$repr', '')})"
     if tagged.get("$repr") == "too many elements to return":
@@ -59,23 +62,37 @@ def to_array(value, expected_shape, quantity, formula=None):
     if expected_shape == ():
         if isinstance(value, list):
             if np.size(value) == 1 and all_numbers(value):
-                value = float(np.asarray(value, dtype=float).reshape(()))
+                value = float(as_floats(value, quantity).reshape(()))
             else:
                 raise Mismatch(f"{quantity}: got a list; expected a single float")
-        return check_finite(np.asarray(float(value)), quantity)
+        return check_finite(as_floats(value, quantity), quantity)
     if not isinstance(value, list):
-        raise Mismatch(f"{quantity}: got a single number ({value!r}); expected a nested list of shape "
+        raise Mismatch(f"{quantity}: got a single number ({short_number(value)}); expected a nested list of shape "
                        f"{format_shape(expected_shape)}")
     shape = measure_shape(value, quantity, len(expected_shape))
     if shape != expected_shape:
         hint = f" (expected {formula})" if formula else ""
         raise Mismatch(f"{quantity}: shape {format_shape(shape)} but the reference has shape "
                        f"{format_shape(expected_shape)}{hint}")
+    return check_finite(as_floats(value, quantity), quantity)
+
+
+def as_floats(value, quantity):
+    """A float64 array of a number or nested list of numbers; an int beyond float's range is a Mismatch."""
     try:
-        array = np.array(value, dtype=np.float64)
+        return np.array(value, dtype=np.float64)
     except OverflowError:
-        raise Mismatch(f"{quantity}: an integer too large to be a float") from None
-    return check_finite(array, quantity)
+        raise Mismatch(f"{quantity}: got an integer too large to be a float (beyond ±1.8e308); "
+                       f"return float values") from None
+
+
+def short_number(value):
+    """``repr`` of a number, cut to MAX_NUMBER_TEXT characters (an int may have thousands of digits)."""
+    try:
+        text = repr(value)
+    except ValueError:  # more digits than int's string conversion limit
+        return "an integer with too many digits to show"
+    return text if len(text) <= MAX_NUMBER_TEXT else f"{text[:MAX_NUMBER_TEXT]}... ({len(text)} characters)"
 
 
 def all_numbers(value):

@@ -18,6 +18,7 @@ from autograder.fixtures import FixtureSet
 from autograder.results import CaseResult, ItemStatus
 from autograder.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
 from autograder.safetext import for_terminal, indented
+from autograder.sandbox import isolation_note
 
 HARNESS_VERSION = "1.0.0"
 
@@ -86,6 +87,7 @@ class Report:
     wall_seconds: float = 0.0
     unscored: tuple[str, ...] = ()  # item names a failed grading reports with 0 when no rubric could be read
     sandbox: dict[str, Any] = field(default_factory=dict)  # kernel layers every case had; {} if no case ran
+    isolation: str = field(default_factory=isolation_note)  # which user the cases ran as
 
     @classmethod
     def from_results(cls, submission: str | Path, fixture_set: FixtureSet,
@@ -132,6 +134,7 @@ class Report:
                        "bonus": self.total("bonus"), "bonus_max": self.maximum("bonus")},
             "scores": self.scores(),
             "wall_seconds": round(self.wall_seconds, 4),
+            "isolation": self.isolation,
             "items": [i.to_dict() for i in self.items],
         }
         if self.sandbox:
@@ -151,7 +154,8 @@ class Report:
         the grader's own lines start at the margin ("Total score" among them).
         """
         lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}",
-                 f"fixture set {self.fixture_set.get('id', '?')}", *describe_sandbox(self.sandbox), ""]
+                 f"fixture set {self.fixture_set.get('id', '?')}", *describe_sandbox(self.sandbox),
+                 f"sandbox: {self.isolation}", ""]
         if self.status == "error":
             lines += [f"GRADING ERROR: {indented(self.error, '    ')}", ""]
         for item in self.items:

@@ -2,11 +2,20 @@
 
 Isolation, per case: a fresh process forked from a clean ``python -I -S``
 fork server (no site-packages, so nothing but the standard library imports;
-the server itself never runs student code), a new session (its whole process
-group is killed afterwards), a fresh temporary working folder, hard resource
-limits (address space, CPU seconds, file size, open files, processes), Landlock
-and a seccomp system-call filter where the kernel has them, and an audit hook,
-all set up by ``child.py``, plus a wall-clock timeout enforced here.
+the server itself never runs student code), a new session, every process
+below the server killed when the case ends (the server is their subreaper), an
+unprivileged user when the grader is root, a fresh temporary working folder,
+hard resource limits (address space, CPU seconds, file size, open files,
+processes), Landlock and a seccomp system-call filter where the kernel has them,
+and an audit hook, all set up by ``child.py``, plus a wall-clock timeout
+enforced here.
+
+Threat model for what comes back: the case controls its working folder and the
+result pipe.  So the grader reads back only ``.output``, a file it created
+itself, through a folder descriptor opened before the case ran, never following
+a link, only if it is still that same regular file with one link, without
+blocking and at most OUTPUT_HEAD_BYTES; and it reads at most a per-case result
+budget (sized from the case's expected shapes) in linear time.
 
 Only the program and its *input* arrays cross the pipe; expected values stay in
 this process.  Whatever the child prints goes to a file of its own, never into
@@ -14,13 +23,16 @@ the channel the results come back on, and every result is validated by the
 caller before it is compared.
 """
 import atexit
+import functools
 import json
 import marshal
 import math
 import os
+import pwd
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -29,11 +41,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.child import descendants, permits, reachable
+
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child.py"
-MAX_RESULT_BYTES = 64 * 1024 * 1024
 OUTPUT_HEAD_BYTES = 4000
+OUTPUT_NAME = ".output"
 MiB = 1024 * 1024
 SERVER_GRACE = 5.0  # seconds the fork server may take to answer outside the case's own time
+# A float is at most 25 characters of JSON ("-1.2345678901234567e-308,"); tags and ints fit in
+# the rest.  The base covers progress lines and an error report (traceback of 8000 characters,
+# each escaped to at most 6).
+RESULT_BYTES_PER_ELEMENT = 64
+RESULT_BASE_BYTES = 256 * 1024
+CASE_UID_VARIABLE = "MYTORCH_CASE_UID"  # who cases run as when the grader is root
+DEFAULT_CASE_UID = 65534  # nobody
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,7 @@ class Limits:
     file_size: int = 16 * MiB
     open_files: int = 64
     processes: int = 0
+    created_files: int = 4  # files a case may create (each at most file_size; no folders or links)
 
     def rlimits(self):
         return {"address_space": self.address_space, "cpu_seconds": int(self.timeout) + 1,
@@ -86,11 +108,170 @@ class ChildOutcome:
         return "while starting up"
 
 
-def build_request(submission, case, limits):
+def build_request(submission, case, limits, user=None):
     """The child's whole input: no expected value can be in it (only ``case.inputs()``)."""
     return {"submission": str(Path(submission).resolve()), "limits": limits.rlimits(),
+            "created_files": limits.created_files, "user": user,
             "program": case.program,
             "arrays": {name: value.tolist() for name, value in case.inputs().items()}}
+
+
+def result_budget(case) -> int:
+    """Bytes of results the grader reads from ``case``: RESULT_BYTES_PER_ELEMENT per number an
+    honest run returns, plus RESULT_BASE_BYTES.
+
+    The numbers: every array the checks compare (an expected array, else the input the check
+    names, else the filled argument of the step), plus every array of the case once more, for
+    steps no check looks at (a ``step()`` that returns the weights costs nothing).
+    """
+    def elements(shape):
+        return math.prod(int(d) for d in shape)
+
+    inputs = case.inputs()
+    compared = 0
+    for check in case.checks:
+        if "expected" in check:
+            compared += case.array(check["expected"]).size
+        elif check.get("input") in inputs:
+            compared += inputs[check["input"]].size
+        else:
+            args = case.program["steps"][check["step"]].get("args", [])
+            compared += sum(elements(a["$fill"]["shape"]) for a in args if isinstance(a, dict) and "$fill" in a)
+    total = compared + sum(array.size for array in case.arrays.values())
+    return RESULT_BASE_BYTES + RESULT_BYTES_PER_ELEMENT * total
+
+
+class SandboxError(Exception):
+    """The sandbox cannot be set up as configured (an unusable MYTORCH_CASE_UID)."""
+
+
+def case_user() -> dict | None:
+    """The unprivileged user cases run as ({"uid", "gid"}), or None when the grader is not root.
+
+    Threat: as root, RLIMIT_NPROC does not apply and file permissions do not either.  Not
+    root, the grader cannot switch (and its own user already has those limits).
+    """
+    if os.geteuid() != 0:
+        return None
+    text = os.environ.get(CASE_UID_VARIABLE, str(DEFAULT_CASE_UID))
+    if not text.isdigit() or not 0 < int(text) < 2 ** 32 - 1:
+        raise SandboxError(f"{CASE_UID_VARIABLE}={text!r}: expected a user id other than 0 (root)")
+    uid = int(text)
+    return {"uid": uid, "gid": primary_group(uid)}
+
+
+@functools.lru_cache(maxsize=None)
+def primary_group(uid):
+    """The group of ``uid`` in the password database, else the same number (nobody: nogroup)."""
+    try:
+        return pwd.getpwuid(uid).pw_gid
+    except KeyError:
+        return uid
+
+
+def isolation_note() -> str:
+    """One line for the report: which user the cases ran as."""
+    try:
+        user = case_user()
+    except SandboxError as error:
+        return f"cases cannot run: {error}"
+    if user is None:
+        return (f"cases ran as the grader's own user (uid {os.geteuid()}): not root, so no switch "
+                f"to an unprivileged user")
+    return f"cases ran as the unprivileged uid {user['uid']} (gid {user['gid']}), not as root"
+
+
+_copies = {}
+_copies_lock = threading.Lock()
+
+
+def readable_submission(submission, user) -> Path:
+    """``submission`` if ``user`` can read all of it, else a readable copy made once per grading.
+
+    A TA's submissions often sit in a 0700 home or were unpacked with umask 077; the case,
+    running as ``user``, could not import them.  The copy keeps the folder's name (tracebacks
+    stay recognisable) and holds only folders and regular files with a single link: a link in
+    the submission is never followed by the grader (as root it could read anything).
+    """
+    submission = Path(submission).resolve()
+    if user is None:
+        return submission
+    uid, gid = user["uid"], user["gid"]
+    with _copies_lock:
+        if submission in _copies:
+            return _copies[submission]
+        if all_readable(submission, uid, gid):
+            _copies[submission] = submission
+            return submission
+        base = Path(tempfile.mkdtemp(prefix="mytorch-submission-"))
+        atexit.register(shutil.rmtree, base, True)
+        base.chmod(0o755)
+        copy = base / submission.name
+        copy_plain_tree(submission, copy)
+        _copies[submission] = copy
+        return copy
+
+
+COPY_MAX_DEPTH = 32  # folders below a submission that a readable copy reaches (mytorch/ is at the top)
+COPY_MAX_ENTRIES = 10_000  # files and folders looked at, or copied
+COPY_MAX_BYTES = 64 * MiB  # bytes copied
+
+
+def plain_entries(root: Path):
+    """(relative path, lstat) of what lies below ``root``, breadth first and iteratively, within the copy limits.
+
+    A hostile submission may nest folders thousands deep or hold millions of files: the walk
+    never recurses and stops at COPY_MAX_DEPTH and COPY_MAX_ENTRIES (what lies beyond is left out).
+    """
+    pending, seen = [("", 0)], 0
+    while pending:
+        relative, depth = pending.pop(0)
+        try:
+            names = sorted(os.listdir(os.path.join(root, relative) if relative else root))
+        except OSError:
+            continue
+        for name in names:
+            seen += 1
+            if seen > COPY_MAX_ENTRIES:
+                return
+            path = os.path.join(relative, name) if relative else name
+            try:
+                status = os.lstat(os.path.join(root, path))
+            except OSError:
+                continue
+            yield path, status
+            if stat.S_ISDIR(status.st_mode) and depth + 1 < COPY_MAX_DEPTH:
+                pending.append((path, depth + 1))
+
+
+def all_readable(root, uid, gid) -> bool:
+    """Whether ``uid``/``gid`` can reach ``root`` and read everything the copy limits would look at."""
+    if not reachable(str(root), uid, gid):
+        return False
+    return all(permits(status, uid, gid, 5 if stat.S_ISDIR(status.st_mode) else 4)
+               for _, status in plain_entries(root))
+
+
+def copy_plain_tree(source, target) -> None:
+    """Folders (0755) and single-link regular files (0644) of ``source``, within the copy limits; nothing else."""
+    os.mkdir(target, 0o755)
+    copied = 0
+    for relative, status in plain_entries(Path(source)):
+        destination = os.path.join(target, relative)
+        if not os.path.isdir(os.path.dirname(destination)):
+            continue  # its folder was left out
+        if stat.S_ISDIR(status.st_mode):
+            os.mkdir(destination, 0o755)
+        elif stat.S_ISREG(status.st_mode) and status.st_nlink == 1 and copied + status.st_size <= COPY_MAX_BYTES:
+            fd = os.open(os.path.join(source, relative), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    continue
+                with open(fd, "rb", closefd=False) as source_file, open(destination, "xb") as target_file:
+                    copied += shutil.copyfileobj(source_file, target_file) or status.st_size
+                os.chmod(destination, 0o644)
+            finally:
+                os.close(fd)
 
 
 def parse_messages(data):
@@ -115,14 +296,93 @@ def kill_group(pid):
         pass
 
 
-def read_output_head(path):
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(OUTPUT_HEAD_BYTES + 1)
-    except OSError:
-        return ""
-    text = clean_text(head[:OUTPUT_HEAD_BYTES].decode("utf-8", "replace"))
-    return text + ("\n... (output truncated)" if len(head) > OUTPUT_HEAD_BYTES else "")
+@dataclass
+class Workdir:
+    """A case's working folder, held open, and the identity of the output file the grader made in it."""
+    path: str
+    fd: int
+    output: tuple  # (st_dev, st_ino) of .output
+
+    @classmethod
+    def create(cls, user):
+        """A fresh folder (owned by ``user`` if any) holding an empty ``.output`` only the grader made."""
+        path = tempfile.mkdtemp(prefix="mytorch-case-")
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            output = os.open(OUTPUT_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                             0o600, dir_fd=fd)
+            status = os.fstat(output)
+            os.close(output)
+            if user is not None:
+                os.chown(fd, user["uid"], user["gid"])  # .output stays the grader's: the case writes through fd 1
+        except BaseException:
+            os.close(fd)
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        return cls(path, fd, (status.st_dev, status.st_ino))
+
+    def read_output_head(self) -> str:
+        """The first OUTPUT_HEAD_BYTES of what the case printed, or a note if .output is not ours any more.
+
+        Validate, then read: never through a link (O_NOFOLLOW, relative to the folder opened
+        before the case ran), never a fifo or device (checked before opening, O_NONBLOCK in
+        case it changes in between), only the very file created above (same device and inode)
+        with no second name, and a bounded read.
+        """
+        try:
+            before = os.stat(OUTPUT_NAME, dir_fd=self.fd, follow_symlinks=False)
+        except OSError:
+            return "(the case removed its output file)"
+        if not self.is_ours(before):
+            return "(the case replaced its output file: not shown)"
+        try:
+            fd = os.open(OUTPUT_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC,
+                         dir_fd=self.fd)
+        except OSError:
+            return "(the case replaced its output file: not shown)"
+        try:
+            if not self.is_ours(os.fstat(fd)):
+                return "(the case replaced its output file: not shown)"
+            head = os.read(fd, OUTPUT_HEAD_BYTES + 1)
+        except OSError:
+            return ""
+        finally:
+            os.close(fd)
+        text = clean_text(head[:OUTPUT_HEAD_BYTES].decode("utf-8", "replace"))
+        return text + ("\n... (output truncated)" if len(head) > OUTPUT_HEAD_BYTES else "")
+
+    def is_ours(self, status):
+        return (stat.S_ISREG(status.st_mode) and (status.st_dev, status.st_ino) == self.output
+                and status.st_nlink == 1)
+
+    def remove(self):
+        os.close(self.fd)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def kill_tree(root):
+    """SIGKILL ``root``'s process group and every process below ``root``, none escaping.
+
+    Descendants are stopped first, pass after pass until no new one appears (a stopped
+    process cannot fork), so killing the server cannot orphan a running one to init.
+    """
+    stopped = set()
+    for _ in range(100):
+        found = set(descendants(root)) - stopped
+        if not found:
+            break
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except OSError:
+                pass
+        stopped |= found
+    kill_group(root)
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 class ServerBroken(Exception):
@@ -134,7 +394,7 @@ class ForkServer:
 
     def __init__(self):
         self.process = None
-        self.buffer = b""
+        self.buffer = bytearray()  # appended to and consumed from the front in linear time
 
     def ensure_running(self):
         if self.process is None or self.process.poll() is not None:
@@ -142,11 +402,11 @@ class ForkServer:
                 [sys.executable, "-I", "-S", str(CHILD_SCRIPT)], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
                 env={"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"})
-            self.buffer = b""
+            self.buffer = bytearray()
 
     def close(self):
         if self.process is not None:
-            kill_group(self.process.pid)
+            kill_tree(self.process.pid)  # the server and anything a case left below it
             self.process.wait()
             for stream in (self.process.stdin, self.process.stdout):
                 stream.close()
@@ -165,7 +425,8 @@ class ForkServer:
                 if not chunk:
                     raise ServerBroken("the fork server closed its output")
                 self.buffer += chunk
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
         return data
 
     def read_frame(self, deadline):
@@ -177,13 +438,13 @@ class ForkServer:
             raise ServerBroken("the fork server sent a partial frame")
         return json.loads(header)
 
-    def run(self, request, timeout):
-        """Run one request; return (child's result bytes, how it ended, exit code)."""
+    def run(self, request, timeout, budget):
+        """Run one request; return (at most ``budget`` result bytes, how it ended, exit code)."""
         self.ensure_running()
         blob = marshal.dumps(request)
         started = time.monotonic()
         try:
-            self.process.stdin.write(len(blob).to_bytes(4, "big") + blob)
+            self.process.stdin.write(len(blob).to_bytes(4, "big") + budget.to_bytes(8, "big") + blob)
             self.process.stdin.flush()
             started_frame = self.read_frame(started + SERVER_GRACE)
             if started_frame is None:
@@ -197,6 +458,8 @@ class ForkServer:
                 if finished is None:
                     raise ServerBroken("the fork server did not reap a killed case")
             kill_group(started_frame["pid"])  # anything the case left behind in its session
+            if not 0 <= finished["length"] <= budget:
+                raise ServerBroken("the fork server announced more than the result budget")
             payload = self.read_bytes(finished["length"], time.monotonic() + SERVER_GRACE)
             if payload is None:
                 raise ServerBroken("the fork server sent a partial result")
@@ -234,24 +497,29 @@ atexit.register(close_servers)
 
 def run_in_sandbox(submission, case, limits=Limits()):
     """Run ``case`` against ``submission`` (a folder holding ``mytorch/``) and return a ChildOutcome."""
-    workdir = tempfile.mkdtemp(prefix="mytorch-case-")
-    request = build_request(submission, case, limits)
-    request.update(workdir=workdir, max_result_bytes=MAX_RESULT_BYTES)
     started = time.monotonic()
     try:
+        user = case_user()
+        request = build_request(readable_submission(submission, user), case, limits, user)
+        workdir = Workdir.create(user)
+    except (OSError, SandboxError) as error:
+        return ChildOutcome("protocol", error={"message": f"the grading sandbox failed ({error})"})
+    request["workdir"] = workdir.path
+    budget = result_budget(case)
+    try:
         try:
-            data, how, returncode = fork_server().run(request, limits.timeout)
+            data, how, returncode = fork_server().run(request, limits.timeout, budget)
         except (OSError, ValueError, KeyError, ServerBroken) as error:
             outcome = ChildOutcome("protocol", error={"message": f"the grading sandbox failed ({error})"})
         else:
             messages = parse_messages(data)
-            outcome = interpret(messages, how, returncode)
+            outcome = interpret(messages, how, returncode, budget)
             outcome.sandbox = clean_sandbox(messages)
-        outcome.output = read_output_head(os.path.join(workdir, ".output"))
+        outcome.output = workdir.read_output_head()
         outcome.wall_seconds = time.monotonic() - started
         return outcome
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.remove()
 
 
 # ----------------------------------------------------------------------------- untrusted child messages
@@ -332,7 +600,7 @@ def clean_seconds(value):
     return float(value) if type(value) in (int, float) and math.isfinite(value) and value >= 0 else 0.0
 
 
-def interpret(messages, how, returncode):
+def interpret(messages, how, returncode, budget=0):
     """Turn the child's messages into an outcome; only a well-formed final message counts."""
     where = {}
     for message in messages:
@@ -341,7 +609,8 @@ def interpret(messages, how, returncode):
     final = next((m for m in reversed(messages) if m.get("final") is True), None)
     if how == "overflow":
         return ChildOutcome("protocol", where=where, returncode=returncode,
-                            error={"message": f"the results were larger than {MAX_RESULT_BYTES // MiB} MiB"})
+                            error={"message": f"the results were larger than the {budget // 1024} KiB this "
+                                              f"case's expected values need"})
     if final is not None:
         status = final.get("status")
         seconds = clean_seconds(final.get("student_seconds"))

@@ -282,7 +282,7 @@ def test_child_requests_carry_inputs_only():
     for cases in fixture_set.items.values():
         for case in cases:
             request = build_request(ROOT / "student_template", case, Limits())
-            assert set(request) == {"submission", "limits", "program", "arrays"}
+            assert set(request) == {"submission", "limits", "created_files", "user", "program", "arrays"}
             assert set(request["arrays"]) == set(case.inputs())
             expected_keys = {c["expected"] for c in case.checks if "expected" in c}
             assert expected_keys and not expected_keys & set(case.inputs())

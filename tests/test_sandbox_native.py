@@ -133,7 +133,12 @@ HOSTILES = {
         rf"sandbox: reading '/\S+/site-packages/numpy/__init__\.py' {NOT_ALLOWED} \(installed packages: "
         rf"mytorch may only use the Python standard library\)"]),
     "syscalls": (None, [r"PermissionError raised while calling forward[\s\S]*"
-                        r"PermissionError: \[Errno 1\] Operation not permitted"] * 3),
+                        r"PermissionError: \[Errno 1\] Operation not permitted"] * 2 + [
+        # from a thread: refused by seccomp where the case may start threads; where it may not (the
+        # process limit of 0 counts threads, and applies whenever cases do not run as root), the thread
+        # never starts
+        r"PermissionError raised while calling forward[\s\S]*PermissionError: \[Errno 1\] Operation not permitted"
+        r"|RuntimeError raised while calling forward[\s\S]*RuntimeError: can't start new thread"]),
 }
 
 
