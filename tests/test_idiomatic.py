@@ -20,12 +20,11 @@ import sys
 
 import pytest
 
-from conftest import COMPLETE, ROOT, SUBMISSIONS, TEMPLATE
+from conftest import COMPLETE, MAX_POINTS, SUBMISSIONS, TEMPLATE
 
 IDIOMATIC = SUBMISSIONS / "idiomatic"
 PACKAGE = IDIOMATIC / "mytorch"
-RUBRIC = json.loads((ROOT / "autograder" / "rubric.json").read_text())
-POINTS = {item["name"]: float(item["points"]) for item in RUBRIC["items"]}
+POINTS = MAX_POINTS
 GIVEN = {"__init__.py", "activation.py", "linear.py", "loss.py", "tensor.py"}  # complete in the template
 
 
