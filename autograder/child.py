@@ -2,8 +2,9 @@
 
 Started by ``autograder.sandbox`` as ``python -I -S child.py`` (no site-packages:
 only the standard library imports).  It is deliberately standalone (stdlib
-only, no import of the autograder package, so it repeats the few lines of
-``reference/program.py`` it needs) and it never sees expected values: a request
+only, no import of the autograder package: its stdlib-only siblings
+``program.py``, the one interpreter of fixture programs, and
+``syscall_filter.py`` are loaded by path) and it never sees expected values: a request
 holds the submission folder, a fresh working folder, resource limits, the
 program and its *input* arrays, nothing else.
 
@@ -300,19 +301,22 @@ def landlock(rules: list[tuple[str, int]], reads_only: bool = False) -> int:
             os.close(ruleset)
 
 
-def load_syscall_filter() -> object:
-    """``syscall_filter.py`` from this folder, loaded by path (``-I`` keeps this folder off sys.path)."""
-    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), "syscall_filter.py")
-    module = type(sys)("syscall_filter")
+def load_sibling(name: str) -> object:
+    """``<name>.py`` from this folder, loaded by path (``-I`` keeps this folder off sys.path)."""
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)), f"{name}.py")
+    module = type(sys)(name)
     module.__file__ = path
     with open(path, "rb") as handle:
         exec(compile(handle.read(), path, "exec"), module.__dict__)
     return module
 
 
+PROGRAM = load_sibling("program")  # loaded once, by the trusted server, before any restriction
+
+
 def prepare_syscall_filter() -> tuple[object, str]:
     """The fork server's prepared seccomp filter: (CaseFilter, "") or (None, why there is none)."""
-    syscall_filter = load_syscall_filter()
+    syscall_filter = load_sibling("syscall_filter")
     try:
         return syscall_filter.CaseFilter(), ""
     except syscall_filter.FilterUnavailable as error:
@@ -652,55 +656,7 @@ def use_aliases(aliases, entries):
             search[:] = [aliased(p) for p in search]
 
 
-# ----------------------------------------------------------------------------- program values
-
-def clone(value):
-    """A fresh copy of a nested list, so student code that mutates an input harms nothing."""
-    return [clone(v) for v in value] if type(value) is list else value
-
-
-def zeros(shape):
-    return [0.0] * shape[-1] if len(shape) == 1 else [zeros(shape[1:]) for _ in range(shape[0])]
-
-
-def fill(shape, value):
-    return [float(value)] * shape[-1] if len(shape) == 1 else [fill(shape[1:], value) for _ in range(shape[0])]
-
-
-def decode(value, arrays, importer):
-    if type(value) is list:
-        return [decode(v, arrays, importer) for v in value]
-    if type(value) is not dict:
-        return value
-    if "$array" in value:
-        return clone(arrays[value["$array"]])
-    if "$fill" in value:
-        return fill(value["$fill"]["shape"], value["$fill"]["value"])
-    if "$const_fn" in value:
-        constant = decode(value["$const_fn"], arrays, importer)
-        return lambda *args, **kwargs: clone(constant)
-    if "$zeros_fn" in value:
-        return lambda *shape: zeros(list(shape))
-    if "$new" in value:
-        spec = value["$new"]
-        return getattr(importer(spec["module"]), spec["class"])(*decode(spec.get("args", []), arrays, importer))
-    return {k: decode(v, arrays, importer) for k, v in value.items()}
-
-
-def resolve(obj, path):
-    for part in path.split("."):
-        obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
-    return obj
-
-
-def assign(obj, path, value):
-    parent_path, _, last = path.rpartition(".")
-    parent = resolve(obj, parent_path) if parent_path else obj
-    if last.isdigit():
-        parent[int(last)] = value
-    else:
-        setattr(parent, last, value)
-
+# ----------------------------------------------------------------------------- values sent back
 
 def safe_repr(value):
     try:
@@ -844,41 +800,16 @@ def run_case(request, result_fd, setup):
             modules[name] = __import__(name, fromlist=["*"])
         return modules[name]
 
-    phase = {"phase": "import", "module": program["module"]}
-    spent = 0.0
-    results = []
+    state = {}
+    budget = [MAX_ELEMENTS]
     try:
-        start = _perf()
-        module = importer(program["module"])
-        phase = {"phase": "construct", "class": program["class"]}
-        emit(phase)
-        cls = getattr(module, program["class"])
-        kwargs = {k: decode(v, arrays, importer) for k, v in program["kwargs"].items()}
-        instance = cls(*decode(program["args"], arrays, importer), **kwargs)
-        for path, value in program["set"]:
-            phase = {"phase": "set", "path": path}
-            assign(instance, path, decode(value, arrays, importer))
-        spent += _perf() - start
-        budget = [MAX_ELEMENTS]
-        for index, step in enumerate(program["steps"]):
-            label = step.get("call") or step.get("read")
-            phase = {"phase": "step", "step": index, "label": label, "kind": "call" if "call" in step else "read"}
-            emit(phase)
-            start = _perf()
-            if "call" in step:
-                method = resolve(instance, step["call"])
-                args = decode(step.get("args", []), arrays, importer)
-                step_kwargs = {k: decode(v, arrays, importer) for k, v in step.get("kwargs", {}).items()}
-                value = method(*args, **step_kwargs)
-            else:
-                value = resolve(instance, step["read"])
-            spent += _perf() - start
-            results.append(encode(value, budget))
+        _, results = PROGRAM.run_program(program, arrays, importer, announce=emit, state=state, clock=_perf,
+                                         record=lambda value: encode(value, budget))
     except BaseException as error:  # SystemExit, KeyboardInterrupt... all belong to the student
-        emit({"final": True, "status": "error", "where": phase,
-              "error": describe_error(error, harness_file, aliases), "student_seconds": spent})
+        emit({"final": True, "status": "error", "where": state["phase"],
+              "error": describe_error(error, harness_file, aliases), "student_seconds": state["seconds"]})
         return
-    emit({"final": True, "status": "ok", "results": results, "student_seconds": spent})
+    emit({"final": True, "status": "ok", "results": results, "student_seconds": state["seconds"]})
 
 
 # ----------------------------------------------------------------------------- the fork server
