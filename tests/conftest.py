@@ -97,3 +97,14 @@ def run_runner(*args, json_path=None, timeout=120, cwd=ROOT):
 def runner_run():
     """The :func:`run_runner` helper, for tests and module-scoped fixtures."""
     return run_runner
+
+
+def landlock_abi():
+    """The kernel's Landlock ABI version (0: none); child.py confines file access with it."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        return max(0, libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+    except (OSError, AttributeError):
+        return 0

@@ -32,7 +32,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from conftest import COMPLETE, MAX_POINTS, ROOT, RUBRIC, SUBMISSIONS, submission, variant_files
+from conftest import COMPLETE, MAX_POINTS, ROOT, RUBRIC, SUBMISSIONS, landlock_abi, submission, variant_files
 
 MANIFEST = json.loads((ROOT / "fixtures" / "manifest.json").read_text())
 SECTION = {item.name: item.section for item in RUBRIC.items}
@@ -44,17 +44,6 @@ RUNNER_ENV = {**os.environ, "PYTEST_ADDOPTS": (os.environ.get("PYTEST_ADDOPTS", 
 FLATTEN_USERS = ("Flatten", "CNN", "Upsampling1d")  # Upsampling1d: a bystander that never imports flatten
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # what could drive a terminal (\t and \n are fine)
 PWNED = "HOSTILE_PWNED"
-
-
-def landlock_abi():
-    """The kernel's Landlock ABI version (0: none); child.py confines file access with it."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syscall.restype = ctypes.c_long
-        return max(0, libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
-    except (OSError, AttributeError):
-        return 0
 
 
 @dataclass(frozen=True)

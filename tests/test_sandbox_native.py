@@ -26,7 +26,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import COMPLETE, ROOT, SUBMISSIONS, submission, variant_files
+from conftest import COMPLETE, ROOT, SUBMISSIONS, landlock_abi, submission, variant_files
 
 sys.path.insert(0, str(ROOT))
 from autograder import syscall_filter  # noqa: E402
@@ -154,16 +154,6 @@ def kernel_has_seccomp():
     """Whether this machine can have the case filter; the reason if not."""
     answer = filter_probe()
     return answer.get("unavailable")
-
-
-def landlock_abi():
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syscall.restype = ctypes.c_long
-        return max(0, libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
-    except (OSError, AttributeError):
-        return 0
 
 
 def grade(name, workdir, *wrapper, only=ONLY):
