@@ -4,7 +4,11 @@ Messages follow numpy's ``assert_allclose`` (how many elements mismatch, where,
 by how much) but speak of the student's quantities: ``backward dLdA``,
 ``conv1d_stride1.dLdW``, ``running_V``...
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -16,15 +20,15 @@ class Mismatch(Exception):
     """A student value that is malformed or not close enough to the reference."""
 
 
-def format_shape(shape):
+def format_shape(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def format_index(index):
+def format_index(index: Sequence[int]) -> str:
     return "[" + ", ".join(str(i) for i in index) + "]"
 
 
-def describe_foreign(tagged):
+def describe_foreign(tagged: Mapping[str, Any]) -> str:
     """A message for a value the child tagged as not list/float/int."""
     kind = tagged.get("$type", "?")
     bases = tagged.get("$base", [])
@@ -50,7 +54,8 @@ def describe_foreign(tagged):
     return f"a {short} object ({tagged.get('$repr', '')})"
 
 
-def to_array(value, expected_shape, quantity, formula=None):
+def to_array(value: Any, expected_shape: Sequence[int], quantity: str,
+             formula: str | None = None) -> np.ndarray:
     """Turn the child's encoded value into a float64 array of ``expected_shape`` or raise Mismatch."""
     expected_shape = tuple(expected_shape)
     if value is None:
@@ -77,7 +82,7 @@ def to_array(value, expected_shape, quantity, formula=None):
     return check_finite(as_floats(value, quantity), quantity)
 
 
-def as_floats(value, quantity):
+def as_floats(value: Any, quantity: str) -> np.ndarray:
     """A float64 array of a number or nested list of numbers; an int beyond float's range is a Mismatch."""
     try:
         return np.array(value, dtype=np.float64)
@@ -86,7 +91,7 @@ def as_floats(value, quantity):
                        f"return float values") from None
 
 
-def short_number(value):
+def short_number(value: float) -> str:
     """``repr`` of a number, cut to MAX_NUMBER_TEXT characters (an int may have thousands of digits)."""
     try:
         text = repr(value)
@@ -95,13 +100,14 @@ def short_number(value):
     return text if len(text) <= MAX_NUMBER_TEXT else f"{text[:MAX_NUMBER_TEXT]}... ({len(text)} characters)"
 
 
-def all_numbers(value):
+def all_numbers(value: Any) -> bool:
     if isinstance(value, list):
         return all(all_numbers(v) for v in value)
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def measure_shape(value, quantity, expected_ndim, index=()):
+def measure_shape(value: Any, quantity: str, expected_ndim: int,
+                  index: tuple[int, ...] = ()) -> tuple[int, ...]:
     """The shape of a rectangular nested list of numbers; raises Mismatch naming the first problem."""
     if not isinstance(value, list):
         wanted = "a list" if len(index) < expected_ndim else "a float"
@@ -122,7 +128,7 @@ def measure_shape(value, quantity, expected_ndim, index=()):
     return (len(value),) + shapes[0]
 
 
-def check_finite(array, quantity):
+def check_finite(array: np.ndarray, quantity: str) -> None:
     bad = np.argwhere(~np.isfinite(array))
     if bad.size:
         first = tuple(int(i) for i in bad[0])
@@ -131,7 +137,7 @@ def check_finite(array, quantity):
     return array
 
 
-def assert_close(got, expected, rtol, atol, quantity):
+def assert_close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float, quantity: str) -> None:
     """Raise Mismatch unless |got - expected| <= atol + rtol*|expected| everywhere."""
     diff = np.abs(got - expected)
     bad = diff > atol + rtol * np.abs(expected)
@@ -154,7 +160,8 @@ def assert_close(got, expected, rtol, atol, quantity):
     raise Mismatch("\n".join(lines))
 
 
-def dropped_channels(output, inputs, p, rtol, atol, quantity):
+def dropped_channels(output: np.ndarray, inputs: np.ndarray, p: float, rtol: float, atol: float,
+                     quantity: str) -> np.ndarray:
     """Classify each (n, c) channel of a Dropout2d output as dropped (True) or kept (False).
 
     Raises Mismatch if a channel is neither all zeros nor exactly ``x / (1 - p)``.
@@ -178,7 +185,7 @@ def dropped_channels(output, inputs, p, rtol, atol, quantity):
     return zero
 
 
-def check_drop_rate(dropped, p, max_sigma, quantity):
+def check_drop_rate(dropped: np.ndarray, p: float, max_sigma: float, quantity: str) -> None:
     """The fraction of dropped channels must be within ``max_sigma`` binomial deviations of ``p``."""
     n = dropped.size
     fraction = float(dropped.mean())

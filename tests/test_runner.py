@@ -301,3 +301,17 @@ def test_reports_are_written_whole_and_readable_by_others(tmp_path):
         write_json_atomic(target, {"not json": object()})
     assert json.loads(target.read_text()) == {"student": "x\ufffd"}  # the old file is intact
     assert [p.name for p in target.parent.iterdir()] == ["report.json"]
+
+
+def test_a_rubric_item_without_cases_stops_grading_with_exit_2(tmp_path, runner_run):
+    """Never a silent zero: an item the fixture set declares with no case is a harness error, named."""
+    import shutil
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(ROOT / "fixtures", fixtures)
+    manifest = json.loads((fixtures / "manifest.json").read_text())
+    manifest["items"]["Flatten"]["cases"] = []
+    (fixtures / "manifest.json").write_text(json.dumps(manifest))
+    run = runner_run("--submission", COMPLETE, "--fixtures", fixtures)
+    assert run.returncode == 2
+    assert re.search(r"manifest\.json: does not match manifest\.schema\.json at items/Flatten/cases", run.stderr)
+    assert run.last_line["scoreboard"] == [0, 0]
