@@ -22,6 +22,8 @@ this process.  Whatever the child prints goes to a file of its own, never into
 the channel the results come back on, and every result is validated by the
 caller before it is compared.
 """
+from __future__ import annotations
+
 import atexit
 import functools
 import json
@@ -38,10 +40,15 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autograder.child import descendants, permits, reachable
+
+if TYPE_CHECKING:
+    from autograder.fixtures import Case
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child.py"
 OUTPUT_HEAD_BYTES = 4000
@@ -67,7 +74,7 @@ class Limits:
     processes: int = 0
     created_files: int = 4  # files a case may create (each at most file_size; no folders or links)
 
-    def rlimits(self):
+    def rlimits(self) -> dict[str, int]:
         return {"address_space": self.address_space, "cpu_seconds": int(self.timeout) + 1,
                 "file_size": self.file_size, "open_files": self.open_files,
                 "processes": self.processes, "core": 0}
@@ -84,16 +91,16 @@ class ChildOutcome:
     child's messages were unreadable).
     """
     status: str
-    results: list = field(default_factory=list)
-    error: dict = field(default_factory=dict)
-    where: dict = field(default_factory=dict)
+    results: list[Any] = field(default_factory=list)
+    error: dict[str, str] = field(default_factory=dict)
+    where: dict[str, Any] = field(default_factory=dict)
     returncode: int | None = None
     output: str = ""
     wall_seconds: float = 0.0
     student_seconds: float = 0.0
-    sandbox: dict = field(default_factory=dict)  # kernel layers in force, see clean_sandbox()
+    sandbox: dict[str, Any] = field(default_factory=dict)  # kernel layers in force, see clean_sandbox()
 
-    def describe_where(self):
+    def describe_where(self) -> str:
         """Where the child was: 'while importing mytorch.conv1d', 'in forward (step 1)'."""
         phase = self.where.get("phase")
         if phase == "import":
@@ -108,7 +115,8 @@ class ChildOutcome:
         return "while starting up"
 
 
-def build_request(submission, case, limits, user=None):
+def build_request(submission: Path | str, case: Case, limits: Limits,
+                  user: dict[str, int] | None = None) -> dict[str, Any]:
     """The child's whole input: no expected value can be in it (only ``case.inputs()``)."""
     return {"submission": str(Path(submission).resolve()), "limits": limits.rlimits(),
             "created_files": limits.created_files, "user": user,
@@ -116,7 +124,7 @@ def build_request(submission, case, limits, user=None):
             "arrays": {name: value.tolist() for name, value in case.inputs().items()}}
 
 
-def result_budget(case) -> int:
+def result_budget(case: Case) -> int:
     """Bytes of results the grader reads from ``case``: RESULT_BYTES_PER_ELEMENT per number an
     honest run returns, plus RESULT_BASE_BYTES.
 
@@ -124,7 +132,7 @@ def result_budget(case) -> int:
     names, else the filled argument of the step), plus every array of the case once more, for
     steps no check looks at (a ``step()`` that returns the weights costs nothing).
     """
-    def elements(shape):
+    def elements(shape: list[int]) -> int:
         return math.prod(int(d) for d in shape)
 
     inputs = case.inputs()
@@ -145,7 +153,7 @@ class SandboxError(Exception):
     """The sandbox cannot be set up as configured (an unusable MYTORCH_CASE_UID)."""
 
 
-def case_user() -> dict | None:
+def case_user() -> dict[str, int] | None:
     """The unprivileged user cases run as ({"uid", "gid"}), or None when the grader is not root.
 
     Threat: as root, RLIMIT_NPROC does not apply and file permissions do not either.  Not
@@ -161,7 +169,7 @@ def case_user() -> dict | None:
 
 
 @functools.lru_cache(maxsize=None)
-def primary_group(uid):
+def primary_group(uid: int) -> int:
     """The group of ``uid`` in the password database, else the same number (nobody: nogroup)."""
     try:
         return pwd.getpwuid(uid).pw_gid
@@ -185,7 +193,7 @@ _copies = {}
 _copies_lock = threading.Lock()
 
 
-def readable_submission(submission, user) -> Path:
+def readable_submission(submission: Path | str, user: dict[str, int] | None) -> Path:
     """``submission`` if ``user`` can read all of it, else a readable copy made once per grading.
 
     A TA's submissions often sit in a 0700 home or were unpacked with umask 077; the case,
@@ -217,7 +225,7 @@ COPY_MAX_ENTRIES = 10_000  # files and folders looked at, or copied
 COPY_MAX_BYTES = 64 * MiB  # bytes copied
 
 
-def plain_entries(root: Path):
+def plain_entries(root: Path) -> Iterator[tuple[str, os.stat_result]]:
     """(relative path, lstat) of what lies below ``root``, breadth first and iteratively, within the copy limits.
 
     A hostile submission may nest folders thousands deep or hold millions of files: the walk
@@ -244,7 +252,7 @@ def plain_entries(root: Path):
                 pending.append((path, depth + 1))
 
 
-def all_readable(root, uid, gid) -> bool:
+def all_readable(root: Path, uid: int, gid: int) -> bool:
     """Whether ``uid``/``gid`` can reach ``root`` and read everything the copy limits would look at."""
     if not reachable(str(root), uid, gid):
         return False
@@ -252,7 +260,7 @@ def all_readable(root, uid, gid) -> bool:
                for _, status in plain_entries(root))
 
 
-def copy_plain_tree(source, target) -> None:
+def copy_plain_tree(source: Path | str, target: Path | str) -> None:
     """Folders (0755) and single-link regular files (0644) of ``source``, within the copy limits; nothing else."""
     os.mkdir(target, 0o755)
     copied = 0
@@ -274,7 +282,7 @@ def copy_plain_tree(source, target) -> None:
                 os.close(fd)
 
 
-def parse_messages(data):
+def parse_messages(data: bytes) -> list[dict[str, Any]]:
     """Split the result channel into JSON messages; unreadable lines are skipped."""
     messages = []
     for line in data.split(b"\n"):
@@ -289,7 +297,7 @@ def parse_messages(data):
     return messages
 
 
-def kill_group(pid):
+def kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -301,10 +309,10 @@ class Workdir:
     """A case's working folder, held open, and the identity of the output file the grader made in it."""
     path: str
     fd: int
-    output: tuple  # (st_dev, st_ino) of .output
+    output: tuple[int, int]  # (st_dev, st_ino) of .output
 
     @classmethod
-    def create(cls, user):
+    def create(cls, user: dict[str, int] | None) -> Workdir:
         """A fresh folder (owned by ``user`` if any) holding an empty ``.output`` only the grader made."""
         path = tempfile.mkdtemp(prefix="mytorch-case-")
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -351,16 +359,16 @@ class Workdir:
         text = clean_text(head[:OUTPUT_HEAD_BYTES].decode("utf-8", "replace"))
         return text + ("\n... (output truncated)" if len(head) > OUTPUT_HEAD_BYTES else "")
 
-    def is_ours(self, status):
+    def is_ours(self, status: os.stat_result) -> bool:
         return (stat.S_ISREG(status.st_mode) and (status.st_dev, status.st_ino) == self.output
                 and status.st_nlink == 1)
 
-    def remove(self):
+    def remove(self) -> None:
         os.close(self.fd)
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def kill_tree(root):
+def kill_tree(root: int) -> None:
     """SIGKILL ``root``'s process group and every process below ``root``, none escaping.
 
     Descendants are stopped first, pass after pass until no new one appears (a stopped
@@ -392,11 +400,11 @@ class ServerBroken(Exception):
 class ForkServer:
     """A ``python -I -S child.py`` process that forks one fresh child per case (see child.py)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.process = None
         self.buffer = bytearray()  # appended to and consumed from the front in linear time
 
-    def ensure_running(self):
+    def ensure_running(self) -> None:
         if self.process is None or self.process.poll() is not None:
             self.process = subprocess.Popen(
                 [sys.executable, "-I", "-S", str(CHILD_SCRIPT)], stdin=subprocess.PIPE,
@@ -404,7 +412,7 @@ class ForkServer:
                 env={"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"})
             self.buffer = bytearray()
 
-    def close(self):
+    def close(self) -> None:
         if self.process is not None:
             kill_tree(self.process.pid)  # the server and anything a case left below it
             self.process.wait()
@@ -412,7 +420,7 @@ class ForkServer:
                 stream.close()
             self.process = None
 
-    def read_bytes(self, size, deadline):
+    def read_bytes(self, size: int, deadline: float) -> bytes | None:
         """Exactly ``size`` bytes from the server, or None at the deadline."""
         fd = self.process.stdout.fileno()
         while len(self.buffer) < size:
@@ -429,7 +437,7 @@ class ForkServer:
         del self.buffer[:size]
         return data
 
-    def read_frame(self, deadline):
+    def read_frame(self, deadline: float) -> dict[str, Any] | None:
         size = self.read_bytes(4, deadline)
         if size is None:
             return None
@@ -438,7 +446,7 @@ class ForkServer:
             raise ServerBroken("the fork server sent a partial frame")
         return json.loads(header)
 
-    def run(self, request, timeout, budget):
+    def run(self, request: dict[str, Any], timeout: float, budget: int) -> tuple[bytes, str, int | None]:
         """Run one request; return (at most ``budget`` result bytes, how it ended, exit code)."""
         self.ensure_running()
         blob = marshal.dumps(request)
@@ -476,7 +484,7 @@ _all_servers = []
 _servers_lock = threading.Lock()
 
 
-def fork_server():
+def fork_server() -> ForkServer:
     """This thread's fork server (one case at a time each)."""
     server = getattr(_servers, "server", None)
     if server is None:
@@ -486,7 +494,7 @@ def fork_server():
     return server
 
 
-def close_servers():
+def close_servers() -> None:
     with _servers_lock:
         for server in _all_servers:
             server.close()
@@ -495,7 +503,7 @@ def close_servers():
 atexit.register(close_servers)
 
 
-def run_in_sandbox(submission, case, limits=Limits()):
+def run_in_sandbox(submission: Path | str, case: Case, limits: Limits = Limits()) -> ChildOutcome:
     """Run ``case`` against ``submission`` (a folder holding ``mytorch/``) and return a ChildOutcome."""
     started = time.monotonic()
     try:
@@ -535,14 +543,14 @@ ERROR_FIELDS = {"type": 200, "message": 2000, "traceback": 8000}  # longest text
 MAX_RESULT_DEPTH = 16  # child.py nests lists at most MAX_DEPTH (8) deep, then tags
 
 
-def clean_text(text, limit=None):
+def clean_text(text: str, limit: int | None = None) -> str:
     """Text that is safe to print and to put in JSON: no lone surrogates, no terminal control codes."""
     from autograder.safetext import for_terminal
     text = text if limit is None else text[:limit]
     return for_terminal(text.encode("utf-8", "replace").decode("utf-8"), newlines=True)
 
 
-def clean_where(message):
+def clean_where(message: Any) -> dict[str, Any] | None:
     """A progress message as ``describe_where`` needs it, or None if any of its fields is ill-typed."""
     if not isinstance(message, dict) or type(message.get("phase")) is not str:
         return None
@@ -555,7 +563,7 @@ def clean_where(message):
     return where
 
 
-def clean_results(value, depth=0):
+def clean_results(value: Any, depth: int = 0) -> Any:
     """``value`` if it is something child.encode() can produce (tags' texts cleaned), else raise ValueError."""
     kind = type(value)
     if kind is float or kind is int or value is None:
@@ -570,7 +578,7 @@ def clean_results(value, depth=0):
     raise ValueError("malformed value")
 
 
-def clean_sandbox(messages: list) -> dict:
+def clean_sandbox(messages: list[dict[str, Any]]) -> dict[str, Any]:
     """Which kernel layers the case had, from the child's first line (written before any student code ran).
 
     ``{"landlock": ABI version or 0, "seccomp": architecture or "", "seccomp_missing": why not}``,
@@ -587,7 +595,7 @@ def clean_sandbox(messages: list) -> dict:
             "seccomp_missing": clean_text(missing, 200)}
 
 
-def weakest_sandbox(one: dict, other: dict) -> dict:
+def weakest_sandbox(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """The layers every case had: the lower Landlock ABI, seccomp only if both had it."""
     if not one or not other:
         return one or other
@@ -596,11 +604,12 @@ def weakest_sandbox(one: dict, other: dict) -> dict:
             "seccomp_missing": seccomp["seccomp_missing"]}
 
 
-def clean_seconds(value):
+def clean_seconds(value: Any) -> float:
     return float(value) if type(value) in (int, float) and math.isfinite(value) and value >= 0 else 0.0
 
 
-def interpret(messages, how, returncode, budget=0):
+def interpret(messages: list[dict[str, Any]], how: str, returncode: int | None,
+              budget: int = 0) -> ChildOutcome:
     """Turn the child's messages into an outcome; only a well-formed final message counts."""
     where = {}
     for message in messages:
