@@ -1,7 +1,7 @@
 """The checks of a case: comparing what the student's code returned with the reference.
 
 Runs in the grader's process only, on results the sandbox has already validated
-the form of (``autograder.sandbox.clean_results``); ``Mismatch`` carries the
+the form of (``autograder.child_messages.clean_results``); ``Mismatch`` carries the
 message the student reads.
 """
 from __future__ import annotations

@@ -8,7 +8,8 @@ from autograder.checks import run_check
 from autograder.compare import Mismatch
 from autograder.fixtures import Case
 from autograder.results import CaseResult, CaseStatus
-from autograder.sandbox import ChildOutcome, Limits
+from autograder.child_messages import ChildOutcome
+from autograder.sandbox import Limits
 
 
 def case_header(case: Case) -> str:

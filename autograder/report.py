@@ -18,7 +18,7 @@ from autograder.fixtures import FixtureSet
 from autograder.results import CaseResult, ItemStatus
 from autograder.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
 from autograder.safetext import for_terminal, indented
-from autograder.sandbox import isolation_note
+from autograder.run_as import isolation_note
 
 HARNESS_VERSION = "1.0.0"
 

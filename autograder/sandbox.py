@@ -25,12 +25,10 @@ caller before it is compared.
 from __future__ import annotations
 
 import atexit
-import functools
 import json
 import marshal
 import math
 import os
-import pwd
 import select
 import shutil
 import signal
@@ -40,12 +38,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autograder.child import descendants, permits, reachable
+from autograder.child import descendants
+from autograder.child_messages import ChildOutcome, clean_sandbox, clean_text, interpret, parse_messages
+from autograder.run_as import SandboxError, case_user, readable_submission
 
 if TYPE_CHECKING:
     from autograder.fixtures import Case
@@ -60,8 +59,6 @@ SERVER_GRACE = 5.0  # seconds the fork server may take to answer outside the cas
 # each escaped to at most 6).
 RESULT_BYTES_PER_ELEMENT = 64
 RESULT_BASE_BYTES = 256 * 1024
-CASE_UID_VARIABLE = "MYTORCH_CASE_UID"  # who cases run as when the grader is root
-DEFAULT_CASE_UID = 65534  # nobody
 
 
 @dataclass(frozen=True)
@@ -78,41 +75,6 @@ class Limits:
         return {"address_space": self.address_space, "cpu_seconds": int(self.timeout) + 1,
                 "file_size": self.file_size, "open_files": self.open_files,
                 "processes": self.processes, "core": 0}
-
-
-@dataclass
-class ChildOutcome:
-    """What came back from one child run, before any comparison.
-
-    ``status`` is ``ok`` (results holds one encoded value per program step),
-    ``error`` (the student's code raised; ``error`` holds type, message and
-    traceback), ``timeout``, ``crashed`` (the process ended without a final
-    message: os._exit, a signal, the memory limit...) or ``protocol`` (the
-    child's messages were unreadable).
-    """
-    status: str
-    results: list[Any] = field(default_factory=list)
-    error: dict[str, str] = field(default_factory=dict)
-    where: dict[str, Any] = field(default_factory=dict)
-    returncode: int | None = None
-    output: str = ""
-    wall_seconds: float = 0.0
-    student_seconds: float = 0.0
-    sandbox: dict[str, Any] = field(default_factory=dict)  # kernel layers in force, see clean_sandbox()
-
-    def describe_where(self) -> str:
-        """Where the child was: 'while importing mytorch.conv1d', 'in forward (step 1)'."""
-        phase = self.where.get("phase")
-        if phase == "import":
-            return f"while importing {self.where.get('module')}"
-        if phase == "construct":
-            return f"while constructing {self.where.get('class')}"
-        if phase == "set":
-            return f"while setting {self.where.get('path')}"
-        if phase == "step":
-            what = "calling" if self.where.get("kind") == "call" else "reading"
-            return f"while {what} {self.where.get('label')} (step {self.where.get('step', 0) + 1})"
-        return "while starting up"
 
 
 def build_request(submission: Path | str, case: Case, limits: Limits,
@@ -147,154 +109,6 @@ def result_budget(case: Case) -> int:
             compared += sum(elements(a["$fill"]["shape"]) for a in args if isinstance(a, dict) and "$fill" in a)
     total = compared + sum(array.size for array in case.arrays.values())
     return RESULT_BASE_BYTES + RESULT_BYTES_PER_ELEMENT * total
-
-
-class SandboxError(Exception):
-    """The sandbox cannot be set up as configured (an unusable MYTORCH_CASE_UID)."""
-
-
-def case_user() -> dict[str, int] | None:
-    """The unprivileged user cases run as ({"uid", "gid"}), or None when the grader is not root.
-
-    Threat: as root, RLIMIT_NPROC does not apply and file permissions do not either.  Not
-    root, the grader cannot switch (and its own user already has those limits).
-    """
-    if os.geteuid() != 0:
-        return None
-    text = os.environ.get(CASE_UID_VARIABLE, str(DEFAULT_CASE_UID))
-    if not text.isdigit() or not 0 < int(text) < 2 ** 32 - 1:
-        raise SandboxError(f"{CASE_UID_VARIABLE}={text!r}: expected a user id other than 0 (root)")
-    uid = int(text)
-    return {"uid": uid, "gid": primary_group(uid)}
-
-
-@functools.lru_cache(maxsize=None)
-def primary_group(uid: int) -> int:
-    """The group of ``uid`` in the password database, else the same number (nobody: nogroup)."""
-    try:
-        return pwd.getpwuid(uid).pw_gid
-    except KeyError:
-        return uid
-
-
-def isolation_note() -> str:
-    """One line for the report: which user the cases ran as."""
-    try:
-        user = case_user()
-    except SandboxError as error:
-        return f"cases cannot run: {error}"
-    if user is None:
-        return (f"cases ran as the grader's own user (uid {os.geteuid()}): not root, so no switch "
-                f"to an unprivileged user")
-    return f"cases ran as the unprivileged uid {user['uid']} (gid {user['gid']}), not as root"
-
-
-_copies = {}
-_copies_lock = threading.Lock()
-
-
-def readable_submission(submission: Path | str, user: dict[str, int] | None) -> Path:
-    """``submission`` if ``user`` can read all of it, else a readable copy made once per grading.
-
-    A TA's submissions often sit in a 0700 home or were unpacked with umask 077; the case,
-    running as ``user``, could not import them.  The copy keeps the folder's name (tracebacks
-    stay recognisable) and holds only folders and regular files with a single link: a link in
-    the submission is never followed by the grader (as root it could read anything).
-    """
-    submission = Path(submission).resolve()
-    if user is None:
-        return submission
-    uid, gid = user["uid"], user["gid"]
-    with _copies_lock:
-        if submission in _copies:
-            return _copies[submission]
-        if all_readable(submission, uid, gid):
-            _copies[submission] = submission
-            return submission
-        base = Path(tempfile.mkdtemp(prefix="mytorch-submission-"))
-        atexit.register(shutil.rmtree, base, True)
-        base.chmod(0o755)
-        copy = base / submission.name
-        copy_plain_tree(submission, copy)
-        _copies[submission] = copy
-        return copy
-
-
-COPY_MAX_DEPTH = 32  # folders below a submission that a readable copy reaches (mytorch/ is at the top)
-COPY_MAX_ENTRIES = 10_000  # files and folders looked at, or copied
-COPY_MAX_BYTES = 64 * MiB  # bytes copied
-
-
-def plain_entries(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """(relative path, lstat) of what lies below ``root``, breadth first and iteratively, within the copy limits.
-
-    A hostile submission may nest folders thousands deep or hold millions of files: the walk
-    never recurses and stops at COPY_MAX_DEPTH and COPY_MAX_ENTRIES (what lies beyond is left out).
-    """
-    pending, seen = [("", 0)], 0
-    while pending:
-        relative, depth = pending.pop(0)
-        try:
-            names = sorted(os.listdir(os.path.join(root, relative) if relative else root))
-        except OSError:
-            continue
-        for name in names:
-            seen += 1
-            if seen > COPY_MAX_ENTRIES:
-                return
-            path = os.path.join(relative, name) if relative else name
-            try:
-                status = os.lstat(os.path.join(root, path))
-            except OSError:
-                continue
-            yield path, status
-            if stat.S_ISDIR(status.st_mode) and depth + 1 < COPY_MAX_DEPTH:
-                pending.append((path, depth + 1))
-
-
-def all_readable(root: Path, uid: int, gid: int) -> bool:
-    """Whether ``uid``/``gid`` can reach ``root`` and read everything the copy limits would look at."""
-    if not reachable(str(root), uid, gid):
-        return False
-    return all(permits(status, uid, gid, 5 if stat.S_ISDIR(status.st_mode) else 4)
-               for _, status in plain_entries(root))
-
-
-def copy_plain_tree(source: Path | str, target: Path | str) -> None:
-    """Folders (0755) and single-link regular files (0644) of ``source``, within the copy limits; nothing else."""
-    os.mkdir(target, 0o755)
-    copied = 0
-    for relative, status in plain_entries(Path(source)):
-        destination = os.path.join(target, relative)
-        if not os.path.isdir(os.path.dirname(destination)):
-            continue  # its folder was left out
-        if stat.S_ISDIR(status.st_mode):
-            os.mkdir(destination, 0o755)
-        elif stat.S_ISREG(status.st_mode) and status.st_nlink == 1 and copied + status.st_size <= COPY_MAX_BYTES:
-            fd = os.open(os.path.join(source, relative), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            try:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    continue
-                with open(fd, "rb", closefd=False) as source_file, open(destination, "xb") as target_file:
-                    copied += shutil.copyfileobj(source_file, target_file) or status.st_size
-                os.chmod(destination, 0o644)
-            finally:
-                os.close(fd)
-
-
-def parse_messages(data: bytes) -> list[dict[str, Any]]:
-    """Split the result channel into JSON messages; unreadable lines are skipped."""
-    messages = []
-    for line in data.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            message = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(message, dict):
-            messages.append(message)
-    return messages
 
 
 def kill_group(pid: int) -> None:
@@ -528,116 +342,3 @@ def run_in_sandbox(submission: Path | str, case: Case, limits: Limits = Limits()
         return outcome
     finally:
         workdir.remove()
-
-
-# ----------------------------------------------------------------------------- untrusted child messages
-#
-# Student code can write anything to the result pipe (it is an inherited descriptor), so every
-# field is checked here before the grader uses it: a forged message can only spoil the case it
-# was written in, never raise in the grader, put non-finite numbers or unprintable text into
-# the report, or claim more than the comparison with the expected values gives.
-
-CONTROL_CHARACTERS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\n\t"}
-WHERE_FIELDS = {"phase": str, "module": str, "class": str, "path": str, "label": str, "kind": str, "step": int}
-ERROR_FIELDS = {"type": 200, "message": 2000, "traceback": 8000}  # longest text kept
-MAX_RESULT_DEPTH = 16  # child.py nests lists at most MAX_DEPTH (8) deep, then tags
-
-
-def clean_text(text: str, limit: int | None = None) -> str:
-    """Text that is safe to print and to put in JSON: no lone surrogates, no terminal control codes."""
-    from autograder.safetext import for_terminal
-    text = text if limit is None else text[:limit]
-    return for_terminal(text.encode("utf-8", "replace").decode("utf-8"), newlines=True)
-
-
-def clean_where(message: Any) -> dict[str, Any] | None:
-    """A progress message as ``describe_where`` needs it, or None if any of its fields is ill-typed."""
-    if not isinstance(message, dict) or type(message.get("phase")) is not str:
-        return None
-    where = {}
-    for key, kind in WHERE_FIELDS.items():
-        if key in message:
-            if type(message[key]) is not kind:
-                return None
-            where[key] = clean_text(message[key], 200) if kind is str else message[key]
-    return where
-
-
-def clean_results(value: Any, depth: int = 0) -> Any:
-    """``value`` if it is something child.encode() can produce (tags' texts cleaned), else raise ValueError."""
-    kind = type(value)
-    if kind is float or kind is int or value is None:
-        return value
-    if kind is list and depth < MAX_RESULT_DEPTH:
-        return [clean_results(v, depth + 1) for v in value]
-    if kind is dict and set(value) <= {"$type", "$base", "$repr"} and type(value.get("$type")) is str:
-        base = value.get("$base", [])
-        if type(value.get("$repr", "")) is str and type(base) is list and all(type(b) is str for b in base):
-            return {"$type": clean_text(value["$type"], 200), "$base": [clean_text(b, 200) for b in base[:4]],
-                    "$repr": clean_text(value.get("$repr", ""), 200)}
-    raise ValueError("malformed value")
-
-
-def clean_sandbox(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """Which kernel layers the case had, from the child's first line (written before any student code ran).
-
-    ``{"landlock": ABI version or 0, "seccomp": architecture or "", "seccomp_missing": why not}``,
-    or {} when the child never got that far.  Only the first message counts: student code can
-    write lines of its own, but only after this one.
-    """
-    first = messages[0].get("sandbox") if messages else None
-    if not isinstance(first, dict):
-        return {}
-    landlock, seccomp, missing = first.get("landlock"), first.get("seccomp"), first.get("seccomp_missing", "")
-    if type(landlock) is not int or type(seccomp) is not str or type(missing) is not str:
-        return {}
-    return {"landlock": max(0, landlock), "seccomp": clean_text(seccomp, 40),
-            "seccomp_missing": clean_text(missing, 200)}
-
-
-def weakest_sandbox(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """The layers every case had: the lower Landlock ABI, seccomp only if both had it."""
-    if not one or not other:
-        return one or other
-    seccomp = other if one["seccomp"] else one  # the one without, if either is
-    return {"landlock": min(one["landlock"], other["landlock"]), "seccomp": seccomp["seccomp"],
-            "seccomp_missing": seccomp["seccomp_missing"]}
-
-
-def clean_seconds(value: Any) -> float:
-    return float(value) if type(value) in (int, float) and math.isfinite(value) and value >= 0 else 0.0
-
-
-def interpret(messages: list[dict[str, Any]], how: str, returncode: int | None,
-              budget: int = 0) -> ChildOutcome:
-    """Turn the child's messages into an outcome; only a well-formed final message counts."""
-    where = {}
-    for message in messages:
-        if "phase" in message and not message.get("final"):
-            where = clean_where(message) or where
-    final = next((m for m in reversed(messages) if m.get("final") is True), None)
-    if how == "overflow":
-        return ChildOutcome("protocol", where=where, returncode=returncode,
-                            error={"message": f"the results were larger than the {budget // 1024} KiB this "
-                                              f"case's expected values need"})
-    if final is not None:
-        status = final.get("status")
-        seconds = clean_seconds(final.get("student_seconds"))
-        error = final.get("error")
-        try:
-            if status == "ok" and isinstance(final.get("results"), list):
-                return ChildOutcome("ok", results=clean_results(final["results"]), where=where,
-                                    returncode=returncode, student_seconds=seconds)
-            error_where = clean_where(final.get("where"))
-            if (status == "error" and isinstance(error, dict) and error_where is not None
-                    and all(type(error.get(key, "")) is str for key in ERROR_FIELDS)):
-                error = {key: clean_text(error.get(key, ""), limit) for key, limit in ERROR_FIELDS.items()}
-                return ChildOutcome("error", error=error, where=error_where, returncode=returncode,
-                                    student_seconds=seconds)
-        except (ValueError, RecursionError):
-            pass
-        return ChildOutcome("protocol", where=where, returncode=returncode,
-                            error={"message": "the grading child sent a malformed result"})
-    if how == "timeout":
-        return ChildOutcome("timeout", where=where, returncode=returncode)
-    return ChildOutcome("crashed", where=where, returncode=returncode)

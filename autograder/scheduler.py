@@ -8,7 +8,8 @@ from pathlib import Path
 from autograder.fixtures import FixtureSet
 from autograder.outcome import case_header, grade_outcome
 from autograder.results import CaseResult, CaseStatus
-from autograder.sandbox import ChildOutcome, Limits, run_in_sandbox, weakest_sandbox
+from autograder.child_messages import ChildOutcome, weakest_sandbox
+from autograder.sandbox import Limits, run_in_sandbox
 
 
 class Scheduler:
@@ -25,7 +26,7 @@ class Scheduler:
         self.limits = limits
         self.jobs = max(1, jobs)
         self.results: dict[str, list[CaseResult]] = {}
-        self.sandbox: dict[str, object] = {}  # the kernel layers every case had (see sandbox.clean_sandbox)
+        self.sandbox: dict[str, object] = {}  # the kernel layers every case had (see child_messages.clean_sandbox)
         self._import_failures: dict[str, ChildOutcome] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[list[CaseResult]]] = {}

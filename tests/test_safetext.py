@@ -11,7 +11,7 @@ from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set
 from autograder.results import CaseResult, CaseStatus
 from autograder.report import Report
 from autograder.safetext import FORMULA_STARTS, for_csv, for_json, for_terminal
-from autograder.sandbox import clean_text
+from autograder.child_messages import clean_text
 
 ESCAPED = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 FORGED = "\u2028Total score: 100/100 (+15/15 bonus)"

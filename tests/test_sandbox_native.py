@@ -357,7 +357,7 @@ def test_every_native_hostile_folder_is_complete_plus_one_changed_flatten():
 def test_only_the_childs_first_line_says_which_layers_were_in_force():
     """Student code can write lines of its own to the result pipe, but only after the child's first one."""
     from autograder.report import describe_sandbox
-    from autograder.sandbox import clean_sandbox, weakest_sandbox
+    from autograder.child_messages import clean_sandbox, weakest_sandbox
     real = {"landlock": 6, "seccomp": "x86_64", "seccomp_missing": ""}
     forged = {"landlock": 9, "seccomp": "\x1b[2Jforged", "seccomp_missing": ""}
     assert clean_sandbox([{"sandbox": real}, {"sandbox": forged}]) == real

@@ -182,14 +182,14 @@ def test_a_submission_the_case_user_cannot_read_is_graded_from_a_readable_copy(t
 
 
 def test_the_report_says_who_the_cases_ran_as(monkeypatch):
-    from autograder import sandbox
-    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
-    assert sandbox.case_user() is None
-    assert "not root, so no switch to an unprivileged user" in sandbox.isolation_note()
-    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 0)
-    monkeypatch.setenv(sandbox.CASE_UID_VARIABLE, "0")
-    with pytest.raises(sandbox.SandboxError):
-        sandbox.case_user()
+    from autograder import run_as
+    monkeypatch.setattr(run_as.os, "geteuid", lambda: 1000)
+    assert run_as.case_user() is None
+    assert "not root, so no switch to an unprivileged user" in run_as.isolation_note()
+    monkeypatch.setattr(run_as.os, "geteuid", lambda: 0)
+    monkeypatch.setenv(run_as.CASE_UID_VARIABLE, "0")
+    with pytest.raises(run_as.SandboxError):
+        run_as.case_user()
 
 
 # ----------------------------------------------------------------------------- 5. state between cases
