@@ -155,10 +155,12 @@ class Report:
         """
         lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}",
                  f"fixture set {self.fixture_set.get('id', '?')}", *describe_sandbox(self.sandbox),
-                 f"sandbox: {self.isolation}", ""]
+                 *([f"sandbox: {self.isolation}"] if any(item.cases for item in self.items) else []), ""]
         if self.status == "error":
             lines += [f"GRADING ERROR: {indented(self.error, '    ')}", ""]
-        for item in self.items:
+            if not any(item.cases for item in self.items):  # nothing ran: no table of zeros to read through
+                lines += ["No item was graded: every item scores 0."]
+        for item in (i for i in self.items if i.cases or self.status != "error"):
             mark = {"passed": "PASS", "not_implemented": "TODO"}.get(item.status, "FAIL")
             detail = "" if item.status in ("passed", "failed") else f"  [{item.status.replace('_', ' ')}]"
             cases = f"{sum(c.passed for c in item.cases)}/{len(item.cases)} cases"

@@ -315,3 +315,13 @@ def test_a_rubric_item_without_cases_stops_grading_with_exit_2(tmp_path, runner_
     assert run.returncode == 2
     assert re.search(r"manifest\.json: does not match manifest\.schema\.json at items/Flatten/cases", run.stderr)
     assert run.last_line["scoreboard"] == [0, 0]
+
+
+def test_pointing_at_the_package_itself_is_one_clear_error(runner_run):
+    """``--submission .../mytorch``: exit 2, what to pass instead, no table of 21 zeros."""
+    run = runner_run("--submission", COMPLETE / "mytorch")
+    assert run.returncode == 2
+    assert f"is the mytorch/ package itself: pass the folder that contains it ({COMPLETE})" in run.stderr
+    assert "No item was graded: every item scores 0." in run.stdout
+    assert not re.search(r"^\s+(PASS|FAIL|TODO)\s", run.stdout, re.M)
+    assert run.last_line["scoreboard"] == [0, 0] and set(run.last_line["scores"]) == set(ITEMS)
