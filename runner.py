@@ -13,6 +13,7 @@ Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -116,17 +117,23 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_HARNESS_ERROR
         return EXIT_GRADED
     rubric = trusted_rubric(args.fixtures)
-    if args.only and rubric is not None:  # an untrusted fixture set is reported below, as a failed grading
-        unknown = sorted(set(args.only) - set(rubric.names))
+    only = args.only
+    if only and rubric is not None:  # an untrusted fixture set is reported below, as a failed grading
+        by_folded_name = {name.casefold(): name for name in rubric.names}  # --only in any letter case
+        unknown = [name for name in only if name.casefold() not in by_folded_name]
+        for name in unknown:
+            close = difflib.get_close_matches(name.casefold(), list(by_folded_name), n=1, cutoff=0.6)
+            hint = f"; did you mean {by_folded_name[close[0]]}?" if close else ""
+            print(f"error: unknown item for --only: {name}{hint} (see --list)", file=sys.stderr)
         if unknown:
-            print(f"error: unknown item(s) for --only: {', '.join(unknown)} (see --list)", file=sys.stderr)
             return EXIT_HARNESS_ERROR
+        only = [by_folded_name[name.casefold()] for name in only]
     try:
         submission = locate_package(args.submission)
-        fixture_set = load_fixture_set(args.fixtures, only=args.only)
+        fixture_set = load_fixture_set(args.fixtures, only=only)
     except (FixtureError, SubmissionError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return emit(Report.failed(args.submission, rubric, str(error), only=args.only), args)
+        return emit(Report.failed(args.submission, rubric, str(error), only=only), args)
     return emit(grade(submission, fixture_set, settings), args)
 
 

@@ -325,3 +325,12 @@ def test_pointing_at_the_package_itself_is_one_clear_error(runner_run):
     assert "No item was graded: every item scores 0." in run.stdout
     assert not re.search(r"^\s+(PASS|FAIL|TODO)\s", run.stdout, re.M)
     assert run.last_line["scoreboard"] == [0, 0] and set(run.last_line["scores"]) == set(ITEMS)
+
+
+def test_only_takes_any_letter_case_and_suggests_the_closest_name(runner_run):
+    run = runner_run("--submission", COMPLETE, "--only", "flatten,UPSAMPLING1D")
+    assert run.returncode == 0 and run.last_line["scores"] == {"Upsampling1d": 2.5, "Flatten": 5.0}
+    typo = runner_run("--submission", COMPLETE, "--only", "Flaten,NoSuchLayer")
+    assert typo.returncode == 2
+    assert "error: unknown item for --only: Flaten; did you mean Flatten? (see --list)" in typo.stderr
+    assert "error: unknown item for --only: NoSuchLayer (see --list)" in typo.stderr
