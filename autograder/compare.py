@@ -133,7 +133,7 @@ def check_finite(array: np.ndarray, quantity: str) -> None:
     if bad.size:
         first = tuple(int(i) for i in bad[0])
         raise Mismatch(f"{quantity}: {len(bad)} non-finite value(s) (NaN or inf), first at "
-                       f"{format_index(first)}: {array[first]!r}")
+                       f"{format_index(first)}: {float(array[first])!r}")
     return array
 
 

@@ -44,6 +44,7 @@ RUNNER_ENV = {**os.environ, "PYTEST_ADDOPTS": (os.environ.get("PYTEST_ADDOPTS", 
 FLATTEN_USERS = ("Flatten", "CNN", "Upsampling1d")  # Upsampling1d: a bystander that never imports flatten
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # what could drive a terminal (\t and \n are fine)
 PWNED = "HOSTILE_PWNED"
+NUMPY_REPR = re.compile(r"\bnp\.\w+\(|array\(\[")  # np.float64(nan), array([...]): never in a student message
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,7 @@ def check_common(run, only):
     """What holds for every run, whatever the submission did."""
     assert run.returncode == 0, f"exit code {run.returncode}\n{run.stderr[-3000:]}"
     assert not CONTROL.search(run.stdout), "the runner printed terminal control characters"
+    assert not NUMPY_REPR.search(run.stdout), "a student message shows a NumPy repr"
     line = run.last_line
     assert set(line) == {"scores", "scoreboard"}
     assert set(line["scores"]) == set(only)
