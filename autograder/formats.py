@@ -26,7 +26,7 @@ from typing import Any
 from autograder.documents import DocumentError, validate_document
 from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME
 from autograder.atomic import write_json_atomic
-from autograder.report import HARNESS_VERSION, ItemResult, Report
+from autograder.report import HARNESS_VERSION, ItemResult, Report, printed_lines
 
 MAX_TEST_OUTPUT = 20_000
 VISIBILITY = "visible"
@@ -68,7 +68,7 @@ def item_output(item: ItemResult, details: bool) -> str:
             lines += ["", case.message]
             if case.output.strip():
                 lines.append("Your code printed:")
-                lines += [f"| {line}" for line in case.output.rstrip().splitlines()[:20]]
+                lines += [f"| {line}" for line in printed_lines(case.output)]
         else:
             lines.append(f"case {case.case}: {case.status.replace('_', ' ')}")
     if failing:

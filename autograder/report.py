@@ -179,11 +179,21 @@ class Report:
                 lines += ["", indented(case.message, "    ")]
                 if case.output.strip():
                     lines.append("    your code printed:")
-                    printed = case.output.rstrip().split("\n")[:20]
-                    lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed]
+                    lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed_lines(case.output)]
         lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
                       f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
         return "\n".join(lines)
+
+
+MAX_PRINTED_LINES = 20  # lines of a case's printed output shown in the report (--json has the whole head)
+
+
+def printed_lines(output: str, limit: int = MAX_PRINTED_LINES) -> list[str]:
+    """The first ``limit`` lines of what a case printed, and a last line saying how many more there are."""
+    lines = output.rstrip().split("\n")
+    if len(lines) <= limit:
+        return lines
+    return lines[:limit] + [f"... {len(lines) - limit:,} more line(s) not shown"]
 
 
 def describe_sandbox(sandbox: Mapping[str, Any]) -> list[str]:

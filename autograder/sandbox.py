@@ -163,7 +163,8 @@ class Workdir:
         except OSError:
             return "(the case replaced its output file: not shown)"
         try:
-            if not self.is_ours(os.fstat(fd)):
+            status = os.fstat(fd)
+            if not self.is_ours(status):
                 return "(the case replaced its output file: not shown)"
             head = os.read(fd, OUTPUT_HEAD_BYTES + 1)
         except OSError:
@@ -171,7 +172,10 @@ class Workdir:
         finally:
             os.close(fd)
         text = clean_text(head[:OUTPUT_HEAD_BYTES].decode("utf-8", "replace"))
-        return text + ("\n... (output truncated)" if len(head) > OUTPUT_HEAD_BYTES else "")
+        if len(head) <= OUTPUT_HEAD_BYTES:
+            return text
+        hidden = max(status.st_size - OUTPUT_HEAD_BYTES, 1)
+        return f"{text}\n... (output truncated: {hidden:,} more bytes not shown)"
 
     def is_ours(self, status: os.stat_result) -> bool:
         return (stat.S_ISREG(status.st_mode) and (status.st_dev, status.st_ino) == self.output

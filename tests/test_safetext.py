@@ -99,3 +99,12 @@ def test_report_lines_cannot_be_forged():
     assert raw_specials(text, allowed="\n") == []
     totals = [line for line in text.splitlines() if line.startswith("Total score")]
     assert totals == [text.splitlines()[-1]]
+
+
+def test_printed_output_that_is_cut_says_how_much_is_left_out():
+    from autograder.report import MAX_PRINTED_LINES, printed_lines
+    output = "\n".join(f"line {i}" for i in range(MAX_PRINTED_LINES + 4812))
+    shown = printed_lines(output)
+    assert shown[:MAX_PRINTED_LINES] == [f"line {i}" for i in range(MAX_PRINTED_LINES)]
+    assert shown[MAX_PRINTED_LINES:] == ["... 4,812 more line(s) not shown"]
+    assert printed_lines("a\nb\n") == ["a", "b"]
