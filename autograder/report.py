@@ -146,6 +146,37 @@ class Report:
         return json.dumps({"scores": self.scores(),
                            "scoreboard": [self.total("main"), self.total("bonus")]}, separators=(",", ":"))
 
+    def failure_details(self, verbose: bool) -> list[str]:
+        """Every failing case's message; without ``verbose``, each distinct error once.
+
+        A not-implemented item is one line; a case whose error (all but the case line) was
+        already shown, e.g. the import error of a module several cases and items use, is one
+        line naming where it was shown.
+        """
+        lines: list[str] = []
+        shown_at: dict[str, tuple[str, str]] = {}  # an error's text -> (item, case) it is shown under
+        for item in self.items:
+            failing = [c for c in item.cases if not c.passed]
+            if failing and item.status == "not_implemented" and not verbose:
+                lines += ["", f"{item.name}: " + for_terminal(first_line_after_header(failing[0].message))]
+                continue
+            repeated: dict[tuple[str, str], list[str]] = {}
+            for case in failing:
+                body = case.message.partition("\n")[2]
+                if not verbose and body and body in shown_at:
+                    repeated.setdefault(shown_at[body], []).append(f'"{case.case}"')
+                    continue
+                shown_at.setdefault(body, (item.name, case.case))
+                lines += ["", indented(case.message, "    ")]
+                if case.output.strip():
+                    lines.append("    your code printed:")
+                    lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed_lines(case.output)]
+            for (first_item, first_case), cases in repeated.items():
+                where = f'case "{first_case}"' if first_item == item.name else f'{first_item}, case "{first_case}"'
+                lines += ["", f"{item.name}, case{'s' if len(cases) > 1 else ''} {', '.join(cases)}: "
+                              f"the same error as {for_terminal(where)} above"]
+        return lines
+
     def render(self, verbose: bool = False) -> str:
         """The human-readable report (every line but the final JSON one).
 
@@ -166,20 +197,9 @@ class Report:
             cases = f"{sum(c.passed for c in item.cases)}/{len(item.cases)} cases"
             lines.append(f"  {mark}  {item.name:<24} {item.points:>5g}/{item.max_points:<4g} "
                          f"{cases:<10} {item.wall_seconds:6.2f}s{detail}")
-        failures = [(i, c) for i in self.items for c in i.cases if not c.passed]
-        if failures:
+        if any(not c.passed for i in self.items for c in i.cases):
             lines += ["", "Details of what went wrong:"]
-            shown = set()
-            for item, case in failures:
-                if item.status == "not_implemented" and not verbose:
-                    if item.name not in shown:
-                        shown.add(item.name)
-                        lines += ["", f"{item.name}: " + for_terminal(first_line_after_header(case.message))]
-                    continue
-                lines += ["", indented(case.message, "    ")]
-                if case.output.strip():
-                    lines.append("    your code printed:")
-                    lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed_lines(case.output)]
+            lines += self.failure_details(verbose)
         lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
                       f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
         return "\n".join(lines)
