@@ -9,7 +9,7 @@ it would be harmless if the filter failed (signal 0, a throwaway process).
 
 ``hide-probe FOLDER``: builds FOLDER/lib/python/{mod.py, site-packages/pkg.py} and a
 link FOLDER/link -> lib, hides FOLDER/lib/python/site-packages from this process with
-child.py's Landlock layer (as the fork server does), tries reading each file directly
+the fork server's Landlock layer (autograder/landlock.py), tries reading each file directly
 and through the link, and prints {path: "ok" or the errno name}, or {"unavailable": ...}.
 
 ``guard-probe`` (run with ``python -I -S``, as the fork server is): installs child.py's
@@ -143,7 +143,8 @@ def hide_probe(folder):
     (library / "mod.py").write_text("standard = True\n")
     (library / "site-packages" / "pkg.py").write_text("installed = True\n")
     (folder / "link").symlink_to(folder / "lib")
-    if not load_child().hide_from_reading([str(library / "site-packages")]):
+    from autograder.landlock import hide_from_reading
+    if not hide_from_reading([str(library / "site-packages")]):
         return {"unavailable": "no Landlock in this kernel"}
     paths = [library / "mod.py", library / "site-packages" / "pkg.py", folder / "link" / "python" / "mod.py",
              folder / "link" / "python" / "site-packages" / "pkg.py", Path(__file__)]
