@@ -12,10 +12,10 @@ link FOLDER/link -> lib, hides FOLDER/lib/python/site-packages from this process
 the fork server's Landlock layer (autograder/landlock.py), tries reading each file directly
 and through the link, and prints {path: "ok" or the errno name}, or {"unavailable": ...}.
 
-``guard-probe`` (run with ``python -I -S``, as the fork server is): installs child.py's
-audit hook alone (no kernel layer) and prints what it answers to a sub-interpreter, a
-hand-made code object, a read inside site-packages and compiled modules loaded under
-their own and another name: {what: "ok" or "Type: message"}.
+``guard-probe`` (run with ``python -I -S``, as the fork server is): installs the case's
+audit hook (autograder/guard.py) alone (no kernel layer) and prints what it answers to a
+sub-interpreter, a hand-made code object, a read inside site-packages and compiled
+modules loaded under their own and another name: {what: "ok" or "Type: message"}.
 
 ``hide-kernel-layers COMMAND...``: runs COMMAND as if the kernel had neither
 Landlock nor seccomp filters: a filter of this process answers
@@ -159,11 +159,13 @@ def guard_probe():
     import tempfile
     import _xxsubinterpreters as subinterpreters  # loaded before the hook, as if the hook had missed it
 
+    from autograder.guard import install_guard
+
     child = load_child()
     entries = [entry for entry in sys.path if entry != str(ROOT)]
     roots, _, extensions = child.library_layout(entries)
     work = tempfile.mkdtemp()
-    child.install_guard(roots, [work], work, extensions, child.extension_paths(extensions, entries))
+    install_guard(roots, [work], work, extensions, child.extension_paths(extensions, entries))
 
     def outcome(call):
         try:
