@@ -133,6 +133,7 @@ def load_sibling(name: str) -> object:
 PROGRAM = load_sibling("program")
 LANDLOCK = load_sibling("landlock")
 GUARD = load_sibling("guard")
+CASE_USER = load_sibling("case_user")
 
 
 def prepare_syscall_filter() -> tuple[object, str]:
@@ -152,88 +153,6 @@ def install_syscall_filter(case_filter: object, missing: str) -> tuple[str, str]
         return case_filter.install(os.getpid()), ""
     except Exception as error:  # FilterUnavailable (the kernel refused it) or ctypes trouble
         return "", str(error)
-
-
-def permits(status, uid, gid, wanted):
-    """Whether the owner/group/other bits of ``status`` give ``uid``/``gid`` every bit of ``wanted`` (rwx = 4/2/1)."""
-    shift = 6 if status.st_uid == uid else 3 if status.st_gid == gid else 0
-    return (status.st_mode >> shift) & wanted == wanted
-
-
-def reachable(path, uid, gid):
-    """Whether ``uid``/``gid`` (no supplementary groups) can search every folder above ``path`` and list it."""
-    parts = path.rstrip(os.sep).split(os.sep)
-    above = [os.sep.join(parts[:end]) or os.sep for end in range(1, len(parts))]
-    try:
-        return all(permits(os.stat(folder), uid, gid, 1) for folder in above) and permits(os.stat(path), uid, gid, 5)
-    except OSError:
-        return False
-
-
-STDLIB_ALIASES = {}  # standard-library folder -> /proc/self/fd/N, opened by a root fork server
-
-
-def warm_stdlib_aliases():
-    """In a root fork server: a descriptor per standard-library folder, with a warm import cache.
-
-    A case running as another user may not be able to search the folders above the standard
-    library (root's 0700 home): it imports through /proc/self/fd/N instead (switch_user).
-    Opening those here, once, and listing them for the import system's cache now, saves
-    every forked case that work.  Only done as root, where the case's user cannot write
-    to these folders (a descriptor to a folder is a dir_fd the audit hook does not see).
-    """
-    from importlib.machinery import PathFinder
-    for entry in sys.path:
-        if entry and os.path.isdir(entry):
-            alias = f"/proc/self/fd/{os.open(entry, os.O_PATH | os.O_DIRECTORY)}"
-            STDLIB_ALIASES[os.path.realpath(entry)] = alias
-            PathFinder.find_spec("mytorch_warm_up_only", [alias])  # fills sys.path_importer_cache
-
-
-def switch_user(user, roots):
-    """Run the rest of this case as ``user`` ({"uid", "gid"}; None: stay who we are).
-
-    Threat: as root, RLIMIT_NPROC does not apply and every file is readable and writable.
-    As an unprivileged user with no supplementary groups, the process limit and file
-    permissions apply, and nothing can give root back (setuid as root sets the real, effective
-    and saved ids).  A root of ``roots`` below a folder that user cannot search (the standard
-    library in root's 0700 home) stays reachable through a descriptor opened here, before the
-    switch: /proc/self/fd/N does not search the folders above it.  Returns {root: that path}.
-    """
-    if user is None:
-        return {}
-    uid, gid = user["uid"], user["gid"]
-    aliases = {root: STDLIB_ALIASES.get(root) or f"/proc/self/fd/{os.open(root, os.O_PATH | os.O_DIRECTORY)}"
-               for root in roots if not reachable(root, uid, gid)}
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid) or os.getgroups():
-        raise RuntimeError(f"could not switch to uid {uid}")
-    return aliases
-
-
-def use_aliases(aliases, entries):
-    """Import through ``aliases`` ({folder: /proc/self/fd/N}) from now on.
-
-    ``sys.path`` (whose ``entries`` map to their real paths) and the search path of every
-    package already imported by the server (encodings, importlib, collections...) are pointed
-    at the aliases, so their submodules still import once the folders above are closed.
-    """
-    prefixes = dict(aliases)
-    prefixes.update((entry, aliases[real]) for entry, real in entries.items() if real in aliases)
-
-    def aliased(path):
-        for prefix, alias in prefixes.items():
-            if type(path) is str and (path == prefix or path.startswith(prefix + os.sep)):
-                return alias + path[len(prefix):]
-        return path
-
-    sys.path[:] = [aliased(p) for p in sys.path]
-    for module in list(sys.modules.values()):
-        search = getattr(module, "__path__", None)
-        if type(search) is list:
-            search[:] = [aliased(p) for p in search]
 
 
 # ----------------------------------------------------------------------------- values sent back
@@ -359,12 +278,12 @@ def run_case(request, result_fd, setup):
     # hook; the first line on the result pipe says which layers are in force, before any student
     # code runs.
     landlock = LANDLOCK.restrict_filesystem(roots + [submission], workdir)
-    aliases = switch_user(request.get("user"), roots + [submission])
+    aliases = CASE_USER.switch_user(request.get("user"), roots + [submission])
     # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
     seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
     GUARD.forget_ctypes()
     if aliases:
-        use_aliases(aliases, entries)  # before extension_paths: compiled modules load through the aliases
+        CASE_USER.use_aliases(aliases, entries)  # before extension_paths: compiled modules load through the aliases
     GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"],
                   extension_paths(setup["extensions"], sys.path), request.get("created_files", 0))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
@@ -649,7 +568,7 @@ def serve():
     if os.geteuid() == 0:
         # before prepare_cases hides site-packages: that Landlock layer also keeps the standard
         # library's own folder from being listed, and the aliases' import caches need one listing
-        warm_stdlib_aliases()
+        CASE_USER.warm_stdlib_aliases()
     setup = prepare_cases()
     while serve_one(setup):
         pass

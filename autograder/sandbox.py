@@ -41,7 +41,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.child import descendants, permits, reachable
+from autograder.case_user import permits, reachable
+from autograder.child import descendants
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child.py"
 OUTPUT_HEAD_BYTES = 4000
