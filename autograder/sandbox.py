@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.case_user import permits, reachable
-from autograder.child import descendants
+from autograder.processes import descendants
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child.py"
 OUTPUT_HEAD_BYTES = 4000
