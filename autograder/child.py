@@ -28,12 +28,8 @@ import os
 import resource
 import sys
 import time
-import traceback  # imported once by the server, so a forked child reports errors without the import cost
 
 _perf = time.perf_counter
-MAX_DEPTH = 8
-MAX_ELEMENTS = 20_000_000
-FLOAT_RANGE = 2 ** 1024 - 2 ** 970  # ints from here on round to infinity as floats: tagged, not sent
 
 
 def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
@@ -134,6 +130,7 @@ LANDLOCK = load_sibling("landlock")
 GUARD = load_sibling("guard")
 CASE_USER = load_sibling("case_user")
 PROCESSES = load_sibling("processes")
+WIRE = load_sibling("wire")
 
 
 def prepare_syscall_filter() -> tuple[object, str]:
@@ -155,93 +152,6 @@ def install_syscall_filter(case_filter: object, missing: str) -> tuple[str, str]
         return "", str(error)
 
 
-# ----------------------------------------------------------------------------- values sent back
-
-def safe_repr(value):
-    try:
-        text = object.__repr__(value) if type(value).__repr__ is object.__repr__ else repr(value)
-    except BaseException as error:  # a student __repr__ may raise anything
-        text = f"<repr raised {type(error).__name__}>"
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def encode(value, budget, depth=0):
-    """Encode a student value for the parent, tagging everything that is not list/float/int/None."""
-    kind = type(value)
-    if kind is float or (kind is int and -FLOAT_RANGE < value < FLOAT_RANGE):
-        return value
-    if value is None:
-        return None
-    if kind is list and depth < MAX_DEPTH:
-        budget[0] -= len(value)
-        if budget[0] < 0:
-            return {"$type": "list", "$repr": "too many elements to return"}
-        return [encode(v, budget, depth + 1) for v in value]
-    return {"$type": f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', kind.__name__)}",
-            "$base": [b.__name__ for b in getattr(kind, "__mro__", ())[1:3]],
-            "$repr": safe_repr(value)}
-
-
-# ----------------------------------------------------------------------------- error reports
-
-def describe_error(error, harness_files, aliases=None):
-    """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named)."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename not in harness_files]
-    if len(frames) > 12:
-        omitted = len(frames) - 10
-        head, tail = traceback.format_list(frames[:4]), traceback.format_list(frames[-6:])
-        lines = head + [f"  ... {omitted} more frames ...\n"] + tail
-    else:
-        lines = traceback.format_list(frames)
-    for root, alias in (aliases or {}).items():
-        lines = [line.replace(f'File "{alias}/', f'File "{root}/') for line in lines]
-    message = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return {"type": type(error).__name__, "message": message[:2000],
-            "traceback": ("Traceback (most recent call last):\n" + "".join(lines) + message)[:8000]}
-
-
-# ----------------------------------------------------------------------------- JSON out
-
-_float_repr, _int_repr = float.__repr__, int.__repr__  # bound before student code runs
-INF = float("inf")
-ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def quote(text):
-    out = []
-    for ch in text:
-        if ch in ESCAPES:
-            out.append(ESCAPES[ch])
-        elif ch < " ":
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def to_json(value):
-    """A small JSON writer for what ``encode`` produces (the json module is not imported:
-    it costs a third of the child's start-up, and student code could patch it)."""
-    kind = type(value)
-    if kind is float:
-        if value != value:
-            return "NaN"
-        if value in (INF, -INF):
-            return "Infinity" if value > 0 else "-Infinity"
-        return _float_repr(value)
-    if kind is list:
-        return "[" + ",".join([to_json(v) for v in value]) + "]"
-    if kind is dict:
-        return "{" + ",".join([quote(k) + ":" + to_json(v) for k, v in value.items()]) + "}"
-    if kind is str:
-        return quote(value)
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return "true" if value else "false"
-    return _int_repr(value)
-
-
 # ----------------------------------------------------------------------------- one case
 
 def run_case(request, result_fd, setup):
@@ -253,7 +163,7 @@ def run_case(request, result_fd, setup):
     def emit(message):
         # The leading newline ends any partial line student code wrote to this pipe, so such
         # junk can never glue itself to (and spoil) a real message.
-        data = ("\n" + to_json(message) + "\n").encode("utf-8", "backslashreplace")
+        data = ("\n" + WIRE.to_json(message) + "\n").encode("utf-8", "backslashreplace")
         while data:
             data = data[os.write(result_fd, data):]
 
@@ -290,7 +200,8 @@ def run_case(request, result_fd, setup):
     sys.path.insert(0, aliases.get(submission, submission))
 
     program, arrays = request["program"], request["arrays"]
-    harness_files = frozenset((os.path.realpath(__file__), GUARD.__file__))  # the audit hook's frame too
+    # the audit hook's frame and the encoder's are the harness's too
+    harness_files = frozenset((os.path.realpath(__file__), GUARD.__file__, WIRE.__file__))
     modules = {}
 
     def importer(name):
@@ -300,13 +211,13 @@ def run_case(request, result_fd, setup):
         return modules[name]
 
     state = {}
-    budget = [MAX_ELEMENTS]
+    budget = [WIRE.MAX_ELEMENTS]
     try:
         _, results = PROGRAM.run_program(program, arrays, importer, announce=emit, state=state, clock=_perf,
-                                         record=lambda value: encode(value, budget))
+                                         record=lambda value: WIRE.encode(value, budget))
     except BaseException as error:  # SystemExit, KeyboardInterrupt... all belong to the student
         emit({"final": True, "status": "error", "where": state["phase"],
-              "error": describe_error(error, harness_files, aliases), "student_seconds": state["seconds"]})
+              "error": WIRE.describe_error(error, harness_files, aliases), "student_seconds": state["seconds"]})
         return
     emit({"final": True, "status": "ok", "results": results, "student_seconds": state["seconds"]})
 
@@ -331,7 +242,7 @@ def write_all(fd, data):
 
 
 def send_frame(header, payload=b""):
-    text = to_json(header).encode()
+    text = WIRE.to_json(header).encode()
     write_all(1, len(text).to_bytes(4, "big") + text)
     if payload:
         write_all(1, payload)
