@@ -2,17 +2,21 @@
 
 Started by ``autograder.sandbox`` as ``python -I -S child.py`` (no site-packages:
 only the standard library imports).  It is deliberately standalone (stdlib
-only, no import of the autograder package: its stdlib-only siblings
-``program.py``, the one interpreter of fixture programs, and
-``syscall_filter.py`` are loaded by path) and it never sees expected values: a request
+only, no import of the autograder package) and it never sees expected values: a request
 holds the submission folder, a fresh working folder, resource limits, the
-program and its *input* arrays, nothing else.
+program and its *input* arrays, nothing else.  Its stdlib-only siblings are loaded by
+path, by this trusted server, before any restriction: ``program.py`` (the one
+interpreter of fixture programs), ``landlock.py`` (file access), ``syscall_filter.py``
+(the seccomp filter), ``case_user.py`` (the switch to an unprivileged user),
+``guard.py`` (the audit hook), ``wire.py`` (what a case sends back) and
+``processes.py`` (the processes below the server).  This file keeps the case runner
+(``run_case``: the order of the layers) and the fork server (``serve``).
 
 This server process never runs student code.  For each request it forks a
 child that starts a new session, moves stdout/stderr into a file, sets hard
 resource limits, confines file access with Landlock and system calls with a
 seccomp filter (``syscall_filter.py``; each where the kernel has it), installs
-an audit hook, and only then imports the student's package.  The child reports
+an audit hook (``guard.py``), and only then imports the student's package.  The child reports
 one JSON object per line on a private pipe: first ``{"sandbox": ...}``, which
 kernel layers are in force (written before any student code exists, so it is
 always the first line), then progress lines ``{"phase": ...}`` (so a timeout or
@@ -152,8 +156,6 @@ def install_syscall_filter(case_filter: object, missing: str) -> tuple[str, str]
         return "", str(error)
 
 
-# ----------------------------------------------------------------------------- one case
-
 def run_case(request, result_fd, setup):
     """Run one request in this (freshly forked) process; never returns normally to the caller's loop.
 
@@ -195,7 +197,7 @@ def run_case(request, result_fd, setup):
     if aliases:
         CASE_USER.use_aliases(aliases, entries)  # before extension_paths: compiled modules load through the aliases
     GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"],
-                  extension_paths(setup["extensions"], sys.path), request.get("created_files", 0))
+                        extension_paths(setup["extensions"], sys.path), request.get("created_files", 0))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
     sys.path.insert(0, aliases.get(submission, submission))
 
@@ -221,8 +223,6 @@ def run_case(request, result_fd, setup):
         return
     emit({"final": True, "status": "ok", "results": results, "student_seconds": state["seconds"]})
 
-
-# ----------------------------------------------------------------------------- the fork server
 
 def read_exactly(fd, size):
     chunks, got = [], 0

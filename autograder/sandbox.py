@@ -533,7 +533,7 @@ def run_in_sandbox(submission, case, limits=Limits()):
 CONTROL_CHARACTERS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\n\t"}
 WHERE_FIELDS = {"phase": str, "module": str, "class": str, "path": str, "label": str, "kind": str, "step": int}
 ERROR_FIELDS = {"type": 200, "message": 2000, "traceback": 8000}  # longest text kept
-MAX_RESULT_DEPTH = 16  # child.py nests lists at most MAX_DEPTH (8) deep, then tags
+MAX_RESULT_DEPTH = 16  # wire.py nests lists at most MAX_DEPTH (8) deep, then tags
 
 
 def clean_text(text, limit=None):
@@ -557,7 +557,7 @@ def clean_where(message):
 
 
 def clean_results(value, depth=0):
-    """``value`` if it is something child.encode() can produce (tags' texts cleaned), else raise ValueError."""
+    """``value`` if it is something wire.encode() can produce (tags' texts cleaned), else raise ValueError."""
     kind = type(value)
     if kind is float or kind is int or value is None:
         return value

@@ -128,7 +128,7 @@ def probe():
 
 
 def load_child():
-    """autograder/child.py as a module (its top level only defines things)."""
+    """autograder/child.py as a module (its top level only defines things and loads its siblings by path)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("grading_child", ROOT / "autograder" / "child.py")
     child = importlib.util.module_from_spec(spec)

@@ -47,7 +47,7 @@ PWNED = "HOSTILE_PWNED"
 
 
 def landlock_abi():
-    """The kernel's Landlock ABI version (0: none); child.py confines file access with it."""
+    """The kernel's Landlock ABI version (0: none); the child confines file access with it (autograder/landlock.py)."""
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
