@@ -2,17 +2,21 @@
 
 Started by ``autograder.sandbox`` as ``python -I -S child.py`` (no site-packages:
 only the standard library imports).  It is deliberately standalone (stdlib
-only, no import of the autograder package: its stdlib-only siblings
-``program.py``, the one interpreter of fixture programs, and
-``syscall_filter.py`` are loaded by path) and it never sees expected values: a request
+only, no import of the autograder package) and it never sees expected values: a request
 holds the submission folder, a fresh working folder, resource limits, the
-program and its *input* arrays, nothing else.
+program and its *input* arrays, nothing else.  Its stdlib-only siblings are loaded by
+path, by this trusted server, before any restriction: ``program.py`` (the one
+interpreter of fixture programs), ``landlock.py`` (file access), ``syscall_filter.py``
+(the seccomp filter), ``case_user.py`` (the switch to an unprivileged user),
+``guard.py`` (the audit hook), ``wire.py`` (what a case sends back) and
+``processes.py`` (the processes below the server).  This file keeps the case runner
+(``run_case``: the order of the layers) and the fork server (``serve``).
 
 This server process never runs student code.  For each request it forks a
 child that starts a new session, moves stdout/stderr into a file, sets hard
 resource limits, confines file access with Landlock and system calls with a
 seccomp filter (``syscall_filter.py``; each where the kernel has it), installs
-an audit hook, and only then imports the student's package.  The child reports
+an audit hook (``guard.py``), and only then imports the student's package.  The child reports
 one JSON object per line on a private pipe: first ``{"sandbox": ...}``, which
 kernel layers are in force (written before any student code exists, so it is
 always the first line), then progress lines ``{"phase": ...}`` (so a timeout or
@@ -26,64 +30,10 @@ import _imp
 import marshal
 import os
 import resource
-import select
 import sys
 import time
-import traceback  # imported once by the server, so a forked child reports errors without the import cost
 
 _perf = time.perf_counter
-MAX_DEPTH = 8
-MAX_ELEMENTS = 20_000_000
-FLOAT_RANGE = 2 ** 1024 - 2 ** 970  # ints from here on round to infinity as floats: tagged, not sent
-
-DENIED_EVENTS = {
-    "os.system": "running shell commands", "os.exec": "starting programs",
-    "os.posix_spawn": "starting processes", "os.spawn": "starting processes",
-    "os.fork": "forking processes", "os.forkpty": "forking processes",
-    "subprocess.Popen": "starting processes", "pty.spawn": "starting processes",
-    "os.kill": "sending signals", "os.killpg": "sending signals", "signal.pthread_kill": "sending signals",
-    "resource.setrlimit": "changing resource limits", "resource.prlimit": "changing resource limits",
-    # The hook resolves relative paths against the working folder: it must not move under it.
-    "os.chdir": "changing the working folder",
-    # Ways to reach (or rewrite while it runs) the guard itself.
-    "sys.settrace": "tracing", "sys.setprofile": "profiling",
-    "gc.get_objects": "inspecting the grader's objects", "gc.get_referrers": "inspecting the grader's objects",
-    "gc.get_referents": "inspecting the grader's objects",
-    # A sub-interpreter has none of this interpreter's audit hooks.
-    "cpython.PyInterpreterState_New": "creating sub-interpreters",
-    # Hand-made bytecode can corrupt the interpreter's memory (and so run native code).
-    "code.__new__": "building code objects by hand",
-}
-DENIED_EVENT_PREFIXES = {"socket.": "network access", "ctypes.": "ctypes", "winreg.": "registry access"}
-DENIED_IMPORTS = {
-    "ctypes": "ctypes", "_ctypes": "ctypes", "subprocess": "starting processes",
-    "_posixsubprocess": "starting processes", "multiprocessing": "starting processes",
-    "_multiprocessing": "starting processes", "_posixshmem": "shared memory",
-    "socket": "network access", "_socket": "network access", "ssl": "network access",
-    "mmap": "memory mapping", "_xxsubinterpreters": "sub-interpreters",
-    # C modules that open files themselves, where the audit hook never sees the path.
-    "sqlite3": "file access from C code", "_sqlite3": "file access from C code",
-    "dbm": "file access from C code", "_dbm": "file access from C code", "_gdbm": "file access from C code",
-    "readline": "file access from C code", "_curses": "terminal access",
-    # CPython's test-only C modules (raw memory access, crashes on purpose).
-    "_testcapi": "CPython test modules", "_testinternalcapi": "CPython test modules",
-    "_testbuffer": "CPython test modules", "_testmultiphase": "CPython test modules",
-    "_testclinic": "CPython test modules", "_testimportmultiple": "CPython test modules",
-    "_xxtestfuzz": "CPython test modules", "_ctypes_test": "CPython test modules",
-}
-WRITE_EVENTS = ("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown",
-                "os.symlink", "os.link", "os.truncate", "os.utime", "os.setxattr", "os.removexattr",
-                "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.move")
-# Refused even inside the working folder (after the check above, whose message names a path
-# outside it): a link could make the grader read what it points to (sandbox.py reads .output
-# without following links anyway), and files in folders would escape the file budget.
-# Landlock refuses them too.
-UNCREATABLE = {"os.symlink": "creating links", "os.link": "creating links", "os.mkdir": "creating folders"}
-LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
-FUNCTION_INTERNALS = ("__code__", "__defaults__", "__kwdefaults__")
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-DEVICES = ("/dev/null", "/dev/urandom", "/dev/random")
-PACKAGE_FOLDERS = ("site-packages", "dist-packages")  # installed third-party packages: never readable
 
 
 def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
@@ -105,7 +55,7 @@ def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[
         if not os.path.isdir(root):
             continue  # e.g. python311.zip: readable, nothing to list
         names = sorted(os.listdir(root))
-        package_folders += [os.path.join(root, name) for name in names if name in PACKAGE_FOLDERS]
+        package_folders += [os.path.join(root, name) for name in names if name in GUARD.PACKAGE_FOLDERS]
         for name in names:
             suffix = next((s for s in suffixes if name.endswith(s)), None)
             module = name[:-len(suffix)] if suffix else ""
@@ -145,37 +95,12 @@ def preload_extensions(extensions: dict[str, str]) -> None:
     except ImportError:
         return
     for module, path in sorted(extensions.items()):
-        if module in DENIED_IMPORTS or module == "_tkinter":
+        if module in GUARD.DENIED_IMPORTS or module == "_tkinter":
             continue
         try:
             ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)  # later loads of this file find it by inode
         except OSError:
             pass  # a missing system library: importing this module fails in cases too, as it would here
-
-
-def everything_but(hidden: list[str]) -> list[str]:
-    """Paths whose hierarchies together hold every file but those under ``hidden`` (absolute, resolved).
-
-    Landlock rules allow whole hierarchies, never deny: to hide one folder, allow each
-    sibling of it and of every folder above it.  Raises OSError if a folder on the way
-    cannot be listed.
-    """
-    hidden = {os.path.realpath(path) for path in hidden}
-    ancestors = {os.path.dirname(path) for path in hidden}
-    for path in list(ancestors):
-        while path != os.path.dirname(path):
-            path = os.path.dirname(path)
-            ancestors.add(path)
-    allowed, pending = [], [os.sep]
-    while pending:
-        folder = pending.pop()
-        for name in os.listdir(folder):
-            path = os.path.join(folder, name)
-            if path in hidden or os.path.islink(path):
-                continue  # a link needs no rule (access is checked on what it resolves to) and must get
-                #           none: its target's rule would cover the hidden folder if it lay below (/lib -> usr/lib)
-            (pending if path in ancestors else allowed).append(path)
-    return allowed
 
 
 def apply_limits(limits):
@@ -193,114 +118,6 @@ def apply_limits(limits):
             pass  # best effort: the wall-clock timeout in the parent still applies
 
 
-# Linux Landlock (kernel >= 5.13): an unprivileged, irrevocable file-system sandbox.
-LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446  # same on every arch
-LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
-LL_REMOVE_DIR, LL_REMOVE_FILE, LL_MAKE_DIR, LL_MAKE_REG, LL_MAKE_SYM = 1 << 4, 1 << 5, 1 << 7, 1 << 8, 1 << 12
-LL_REFER, LL_TRUNCATE = 1 << 13, 1 << 14
-LL_FILE_RIGHTS = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE  # rights a non-directory rule may carry
-
-
-def restrict_filesystem(read_roots, write_root):
-    """Let the kernel confine file access (Linux Landlock); return the ABI version used, 0 if none.
-
-    Read-only: ``read_roots`` (standard library, submission); read-write, but
-    no links, folders, device nodes, fifos, sockets or executables:
-    ``write_root``; /dev/null
-    and /dev/urandom.  Every other open, listing, creation or deletion fails
-    with EACCES, for root too and for C code the audit hook never sees
-    (os.mknod, os.mkfifo, sqlite3, path races between threads...).  From ABI 4
-    TCP bind/connect are refused, from ABI 6 signals to processes outside the
-    sandbox.  Files already open (stdout, the result pipe) stay usable.
-    Without Landlock (old kernel, seccomp-filtered container) the audit hook
-    and the rlimits are the only barriers.
-    """
-    rules = [(root, LL_READ_FILE | LL_READ_DIR) for root in read_roots]
-    rules.append((write_root, LL_READ_FILE | LL_READ_DIR | LL_WRITE_FILE | LL_TRUNCATE
-                  | LL_REMOVE_FILE | LL_MAKE_REG))  # no links, no folders: see install_guard
-    rules += [("/dev/null", LL_READ_FILE | LL_WRITE_FILE | LL_TRUNCATE), ("/dev/urandom", LL_READ_FILE),
-              ("/dev/random", LL_READ_FILE)]
-    return landlock(rules)
-
-
-def hide_from_reading(hidden: list[str]) -> int:
-    """A Landlock layer that only makes ``hidden`` unreadable, for this process and all it forks.
-
-    The fork server applies it once to itself (it never needs those folders): every
-    case then has it under its own ruleset (a path is allowed only if every layer allows
-    it), without paying for the hundreds of rules it takes.  Returns the ABI, 0 if none.
-    """
-    if not hidden:
-        return 0
-    try:
-        allowed = everything_but(hidden)
-    except OSError:
-        return 0  # a folder on the way cannot be listed: the audit hook alone hides them
-    return landlock([(path, LL_READ_FILE | LL_READ_DIR) for path in allowed], reads_only=True)
-
-
-def landlock(rules: list[tuple[str, int]], reads_only: bool = False) -> int:
-    """Restrict this process (and what it forks) to ``rules`` [(path, rights)]; the ABI, 0 if not applied.
-
-    ``reads_only``: the layer handles reading files and listing folders only (nothing
-    else is restricted by it); otherwise every right the kernel knows is handled.
-    """
-    try:
-        import ctypes
-    except ImportError:
-        return 0
-    ruleset = -1
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        syscall = libc.syscall
-        syscall.restype = ctypes.c_long
-        abi = syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-        if abi < 1:
-            return 0
-        handled_fs = (1 << 13) - 1 | (LL_REFER if abi >= 2 else 0) | (LL_TRUNCATE if abi >= 3 else 0) \
-            | ((1 << 15) if abi >= 5 else 0)  # 1 << 15: ioctl on devices, never granted
-        handled_net = 0b11 if abi >= 4 else 0  # bind and connect TCP, no rule grants them
-        scoped = 0b11 if abi >= 6 else 0  # abstract unix sockets and signals outside the sandbox
-        if reads_only:
-            handled_fs, handled_net, scoped = LL_READ_FILE | LL_READ_DIR, 0, 0
-
-        class RulesetAttr(ctypes.Structure):
-            _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
-
-        class PathBeneath(ctypes.Structure):
-            _pack_ = 1
-            _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
-
-        attr = RulesetAttr(handled_fs, handled_net, scoped)
-        size = 8 if abi < 4 else 16 if abi < 6 else 24  # the struct grew with the ABI
-        ruleset = syscall(LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
-        if ruleset < 0:
-            return 0
-        for path, access in rules:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                continue  # e.g. no /dev/random: nothing to allow
-            try:
-                if not os.path.isdir(path):
-                    access &= LL_FILE_RIGHTS
-                rule = PathBeneath(access & handled_fs, fd)
-                if syscall(LANDLOCK_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) != 0:
-                    return 0  # a missing rule could break imports: rather no Landlock at all
-            finally:
-                os.close(fd)
-        if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS, required without CAP_SYS_ADMIN
-            return 0
-        if syscall(LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
-            return 0
-        return abi
-    except (OSError, AttributeError, ValueError):
-        return 0
-    finally:
-        if ruleset >= 0:
-            os.close(ruleset)
-
-
 def load_sibling(name: str) -> object:
     """``<name>.py`` from this folder, loaded by path (``-I`` keeps this folder off sys.path)."""
     path = os.path.join(os.path.dirname(os.path.realpath(__file__)), f"{name}.py")
@@ -311,7 +128,13 @@ def load_sibling(name: str) -> object:
     return module
 
 
-PROGRAM = load_sibling("program")  # loaded once, by the trusted server, before any restriction
+# Loaded once, by the trusted server, before any restriction.
+PROGRAM = load_sibling("program")
+LANDLOCK = load_sibling("landlock")
+GUARD = load_sibling("guard")
+CASE_USER = load_sibling("case_user")
+PROCESSES = load_sibling("processes")
+WIRE = load_sibling("wire")
 
 
 def prepare_syscall_filter() -> tuple[object, str]:
@@ -333,418 +156,6 @@ def install_syscall_filter(case_filter: object, missing: str) -> tuple[str, str]
         return "", str(error)
 
 
-def forget_ctypes() -> None:
-    """Importing ctypes again is an audited (and refused) import: the trusted set-up is done with it."""
-    for name in [n for n in sys.modules if n in ("ctypes", "_ctypes") or n.startswith("ctypes.")]:
-        del sys.modules[name]
-
-
-def install_guard(library_roots: list[str], read_roots: list[str], write_root: str,
-                  extensions: dict[str, str], extension_entries: dict[str, frozenset],
-                  created_files: int = 0) -> None:
-    """An audit hook that refuses processes, sockets, ctypes, native code and file access outside the sandbox.
-
-    Readable: ``library_roots`` (the standard library) except any site-packages or
-    dist-packages folder in it, and ``read_roots`` (submission, working folder); writable:
-    ``write_root``.  Compiled (extension) modules load only under their own name, from one
-    of the exact paths ``extension_entries`` lists for that name, and only if that path
-    leads, now, to the file ``extensions`` names (the standard library's lib-dynload): not
-    from the submission or the working folder, not under another name (which would slip
-    past the import deny list).  Compiled bytecode (``.pyc``) is read only from the
-    standard library (hand-made bytecode can corrupt memory).  At most ``created_files``
-    files may be created (the case's disk budget, with RLIMIT_FSIZE per file).
-
-    Audit hooks cannot be removed once added.  This is defence in depth on top
-    of the process boundary, the resource limits and Landlock (where the kernel
-    has it), not a complete jail.
-
-    Student code shares this interpreter and can rebind anything global
-    (builtins, ``os`` and ``os.path`` functions, this module's tables) and can
-    reach the hook's frame through a traceback.  So the hook and its helpers
-    look nothing up when they run: every name they use is a positional default
-    bound here, before any student code runs (a default tuple cannot be
-    changed in place, and rebinding ``__defaults__`` or ``__code__`` is
-    refused), tables are immutable, paths are copied to exact ``str`` without
-    calling any method of the object passed in, and ``realpath`` is redone on
-    ``os.readlink``/``os.getcwd`` (``posixpath.realpath`` looks ``os.lstat``
-    and friends up at call time).  Tests: tests/test_hostile.py.
-
-    Disk: a case may create at most ``created_files`` files in its working folder
-    (each at most RLIMIT_FSIZE), and no folder or link.  The count is a variable of
-    ``hook``'s closure: its frame (reachable through a traceback) shows the value, but the
-    cell is reachable only through the function object, which student code never gets
-    (gc is refused).  Only the guard's own functions are protected from code/defaults
-    rewrites, by identity: dataclasses, namedtuple and friends set ``__defaults__`` on
-    functions of their own.
-    """
-    from types import MappingProxyType
-    sep = os.sep
-    library_roots = tuple(r.rstrip(sep) + sep for r in library_roots)
-    read_roots = tuple(r.rstrip(sep) + sep for r in read_roots)
-    write_roots = (write_root.rstrip(sep) + sep,)
-    package_folders = tuple(sep + name + sep for name in PACKAGE_FOLDERS)
-    extensions = MappingProxyType(dict(extensions))
-    extension_entries = MappingProxyType({name: frozenset(paths) for name, paths in extension_entries.items()})
-
-    def as_text(path, _type=type, _str=str, _join="".join, _bjoin=b"".join,
-                _encoding=sys.getfilesystemencoding(), _Exception=Exception):
-        """An exact str for a str or bytes path, "" for None, None for anything else; runs no student code."""
-        if _type(path) is _str:
-            return path
-        if path is None:
-            return ""
-        try:
-            return _join((path,))  # a str subclass is copied, none of its methods is called
-        except _Exception:
-            pass
-        try:
-            return _bjoin((path,)).decode(_encoding, "surrogateescape")
-        except _Exception:
-            return None
-
-    def resolve(path, _getcwd=os.getcwd, _readlink=os.readlink, _OSError=OSError, _sep=sep):
-        """posixpath.realpath (non-strict): symbolic links resolved, then '..' applied."""
-        if not path.startswith(_sep):
-            path = _getcwd() + _sep + path
-        pending = path.split(_sep)
-        pending.reverse()
-        resolved, links = "", 0
-        while pending:
-            name = pending.pop()
-            if name == "" or name == ".":
-                continue
-            if name == "..":
-                resolved = resolved[:resolved.rfind(_sep)] if resolved else ""
-                continue
-            candidate = resolved + _sep + name
-            try:
-                target = _readlink(candidate)
-            except _OSError:
-                resolved = candidate  # not a link (or not there): keep it
-                continue
-            links += 1
-            if links > 64:
-                raise _OSError("too many levels of symbolic links")
-            if target.startswith(_sep):
-                resolved = ""
-            parts = target.split(_sep)
-            parts.reverse()
-            pending += parts
-        return resolved or _sep
-
-    def inside(path, roots, _as_text=as_text, _resolve=resolve, _type=type, _int=int,
-               _devices=frozenset(DEVICES), _sep=sep, _Exception=Exception):
-        if _type(path) is _int:
-            return True  # an already-open descriptor
-        text = _as_text(path)
-        if text is None:
-            return False
-        try:
-            full = _resolve(text or ".")
-        except _Exception:
-            return False
-        return full in _devices or (full + _sep).startswith(roots)
-
-    def readable(path, _as_text=as_text, _resolve=resolve, _type=type, _int=int, _devices=frozenset(DEVICES),
-                 _sep=sep, _own=read_roots, _library=library_roots, _packages=package_folders, _pyc=".pyc" + sep,
-                 _Exception=Exception):
-        """None if reading ``path`` is allowed, else why not (a few words for the message)."""
-        if _type(path) is _int:
-            return None  # an already-open descriptor
-        text = _as_text(path)
-        if text is None:
-            return ""
-        try:
-            full = _resolve(text or ".") + _sep
-        except _Exception:
-            return ""
-        if full[:-1] in _devices:
-            return None
-        if full.startswith(_own):
-            return " (compiled bytecode is read only from the standard library)" if full.endswith(_pyc) else None
-        if not full.startswith(_library):
-            return ""
-        for folder in _packages:
-            if folder in full:
-                return " (installed packages: mytorch may only use the Python standard library)"
-        return None
-
-    def is_dir(path, _as_text=as_text, _stat=os.stat, _item=tuple.__getitem__, _Exception=Exception,
-               _PermissionError=PermissionError):
-        try:
-            return _item(_stat(_as_text(path)), 0) & 0o170000 == 0o040000  # st_mode, read through tuple
-        except _PermissionError:
-            return True  # cannot even look (a folder above is closed to this user): refuse as a folder
-        except _Exception:
-            return False
-
-    created = 0
-
-    def exists(text, _lstat=os.lstat, _Exception=Exception):
-        try:
-            _lstat(text)
-            return True
-        except _Exception:
-            return False
-
-    def hook(event, args, _type=type, _str=str, _int=int, _len=len, _as_text=as_text, _inside=inside,
-             _is_dir=is_dir, _events=MappingProxyType(dict(DENIED_EVENTS)),
-             _prefixes=MappingProxyType(dict(DENIED_EVENT_PREFIXES)),
-             _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
-             _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
-             _readable=readable, _write=write_roots, _write_flags=WRITE_FLAGS, _extensions=extensions,
-             _extension_entries=extension_entries, _resolve=resolve, _Exception=Exception,
-             _PermissionError=PermissionError, _ImportError=ImportError, _exists=exists, _create=os.O_CREAT,
-             _tmpfile=getattr(os, "O_TMPFILE", 0) or -1, _budget=created_files,
-             _uncreatable=MappingProxyType(dict(UNCREATABLE)), _id=id, _guarded=frozenset()):
-        nonlocal created
-        if _type(event) is not _str:
-            event = _as_text(event) or ""
-        what = _events.get(event) or _prefixes.get(event.partition(".")[0] + ".")
-        if what is not None:
-            raise _PermissionError(f"sandbox: {what} is not allowed while grading")
-        if event == "import":
-            name = _as_text(args[0]) if _len(args) else None
-            if name:
-                what = _imports.get(name) or _imports.get(name.partition(".")[0])
-                if what is not None:
-                    raise _ImportError(f"sandbox: importing '{name}' is not allowed while grading ({what})")
-            if _len(args) > 1 and args[1] is not None:  # a compiled module is about to be loaded from args[1]
-                path = _as_text(args[1])
-                try:
-                    standard = (name and path in _extension_entries.get(name, ())
-                                and _resolve(path) == _extensions.get(name))
-                except _Exception:
-                    standard = False
-                if not standard:
-                    raise _ImportError(f"sandbox: loading the compiled module {name!r} from {path!r} is not allowed "
-                                       f"while grading (only the standard library's own compiled modules load, "
-                                       f"under their own names)")
-            return
-        if event == "open":
-            path, mode, flags = (args[0], args[1], args[2]) if _len(args) > 2 else (None, None, None)
-            text = _as_text(path) if _type(path) is not _int else ""
-            if text is None:
-                raise _PermissionError("sandbox: opening a file by this kind of path is not allowed while grading")
-            if mode is not None and _type(mode) is not _str:
-                mode = "w"  # unknown mode: treat as writing
-            writing = (_type(flags) is not _int or flags & _write_flags
-                       or (mode is not None and ("w" in mode or "a" in mode or "x" in mode or "+" in mode)))
-            if writing and not _inside(path, _write):
-                raise _PermissionError(f"sandbox: writing {text!r} is not allowed while grading "
-                                       f"(only the temporary working folder is writable)")
-            why = None if writing else _readable(path)
-            if why is not None:
-                raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading{why}")
-            if (writing and _type(path) is not _int
-                    and (_type(flags) is not _int or flags & _tmpfile == _tmpfile
-                         or (flags & _create and not _exists(text)))):
-                if created >= _budget:
-                    raise _PermissionError(f"sandbox: creating more than {_budget} files is not allowed "
-                                           f"while grading")
-                created += 1
-            if mode is None and _type(path) is not _int and not _inside(path, _write) and _is_dir(path):
-                # os.open of a folder gives a dir_fd, and paths relative to a dir_fd are not what
-                # this hook checks: only folders inside the working folder may be opened so.
-                raise _PermissionError(f"sandbox: opening the folder {text!r} is not allowed while grading")
-            return
-        if event in _list_events:
-            target = args[0] if _len(args) else None
-            why = _readable(target)
-            if why is not None:
-                raise _PermissionError(f"sandbox: listing {_as_text(target)!r} is not allowed while grading{why}")
-            return
-        if event in _write_events:
-            for target in args[:2]:
-                text = _as_text(target) if _type(target) is not _int else None
-                if text is not None and target is not None and not _inside(target, _write):
-                    raise _PermissionError(f"sandbox: changing {text!r} is not allowed while grading")
-            what = _uncreatable.get(event)
-            if what is not None:
-                raise _PermissionError(f"sandbox: {what} is not allowed while grading")
-            return
-        if (event == "object.__setattr__" and _len(args) > 1 and _id(args[0]) in _guarded
-                and _as_text(args[1]) in _internals):
-            raise _PermissionError("sandbox: changing the sandbox's code or defaults is not allowed while grading")
-
-    # The guard's functions never die, so their ids stay theirs; a frozenset of ints is looked
-    # up without running any code of the object whose attribute is being set.
-    guarded = frozenset(map(id, (as_text, resolve, inside, readable, is_dir, exists, hook)))
-    hook.__defaults__ = hook.__defaults__[:-1] + (guarded,)
-    sys.addaudithook(hook)
-
-
-def permits(status, uid, gid, wanted):
-    """Whether the owner/group/other bits of ``status`` give ``uid``/``gid`` every bit of ``wanted`` (rwx = 4/2/1)."""
-    shift = 6 if status.st_uid == uid else 3 if status.st_gid == gid else 0
-    return (status.st_mode >> shift) & wanted == wanted
-
-
-def reachable(path, uid, gid):
-    """Whether ``uid``/``gid`` (no supplementary groups) can search every folder above ``path`` and list it."""
-    parts = path.rstrip(os.sep).split(os.sep)
-    above = [os.sep.join(parts[:end]) or os.sep for end in range(1, len(parts))]
-    try:
-        return all(permits(os.stat(folder), uid, gid, 1) for folder in above) and permits(os.stat(path), uid, gid, 5)
-    except OSError:
-        return False
-
-
-STDLIB_ALIASES = {}  # standard-library folder -> /proc/self/fd/N, opened by a root fork server
-
-
-def warm_stdlib_aliases():
-    """In a root fork server: a descriptor per standard-library folder, with a warm import cache.
-
-    A case running as another user may not be able to search the folders above the standard
-    library (root's 0700 home): it imports through /proc/self/fd/N instead (switch_user).
-    Opening those here, once, and listing them for the import system's cache now, saves
-    every forked case that work.  Only done as root, where the case's user cannot write
-    to these folders (a descriptor to a folder is a dir_fd the audit hook does not see).
-    """
-    from importlib.machinery import PathFinder
-    for entry in sys.path:
-        if entry and os.path.isdir(entry):
-            alias = f"/proc/self/fd/{os.open(entry, os.O_PATH | os.O_DIRECTORY)}"
-            STDLIB_ALIASES[os.path.realpath(entry)] = alias
-            PathFinder.find_spec("mytorch_warm_up_only", [alias])  # fills sys.path_importer_cache
-
-
-def switch_user(user, roots):
-    """Run the rest of this case as ``user`` ({"uid", "gid"}; None: stay who we are).
-
-    Threat: as root, RLIMIT_NPROC does not apply and every file is readable and writable.
-    As an unprivileged user with no supplementary groups, the process limit and file
-    permissions apply, and nothing can give root back (setuid as root sets the real, effective
-    and saved ids).  A root of ``roots`` below a folder that user cannot search (the standard
-    library in root's 0700 home) stays reachable through a descriptor opened here, before the
-    switch: /proc/self/fd/N does not search the folders above it.  Returns {root: that path}.
-    """
-    if user is None:
-        return {}
-    uid, gid = user["uid"], user["gid"]
-    aliases = {root: STDLIB_ALIASES.get(root) or f"/proc/self/fd/{os.open(root, os.O_PATH | os.O_DIRECTORY)}"
-               for root in roots if not reachable(root, uid, gid)}
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid) or os.getgroups():
-        raise RuntimeError(f"could not switch to uid {uid}")
-    return aliases
-
-
-def use_aliases(aliases, entries):
-    """Import through ``aliases`` ({folder: /proc/self/fd/N}) from now on.
-
-    ``sys.path`` (whose ``entries`` map to their real paths) and the search path of every
-    package already imported by the server (encodings, importlib, collections...) are pointed
-    at the aliases, so their submodules still import once the folders above are closed.
-    """
-    prefixes = dict(aliases)
-    prefixes.update((entry, aliases[real]) for entry, real in entries.items() if real in aliases)
-
-    def aliased(path):
-        for prefix, alias in prefixes.items():
-            if type(path) is str and (path == prefix or path.startswith(prefix + os.sep)):
-                return alias + path[len(prefix):]
-        return path
-
-    sys.path[:] = [aliased(p) for p in sys.path]
-    for module in list(sys.modules.values()):
-        search = getattr(module, "__path__", None)
-        if type(search) is list:
-            search[:] = [aliased(p) for p in search]
-
-
-# ----------------------------------------------------------------------------- values sent back
-
-def safe_repr(value):
-    try:
-        text = object.__repr__(value) if type(value).__repr__ is object.__repr__ else repr(value)
-    except BaseException as error:  # a student __repr__ may raise anything
-        text = f"<repr raised {type(error).__name__}>"
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
-def encode(value, budget, depth=0):
-    """Encode a student value for the parent, tagging everything that is not list/float/int/None."""
-    kind = type(value)
-    if kind is float or (kind is int and -FLOAT_RANGE < value < FLOAT_RANGE):
-        return value
-    if value is None:
-        return None
-    if kind is list and depth < MAX_DEPTH:
-        budget[0] -= len(value)
-        if budget[0] < 0:
-            return {"$type": "list", "$repr": "too many elements to return"}
-        return [encode(v, budget, depth + 1) for v in value]
-    return {"$type": f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', kind.__name__)}",
-            "$base": [b.__name__ for b in getattr(kind, "__mro__", ())[1:3]],
-            "$repr": safe_repr(value)}
-
-
-# ----------------------------------------------------------------------------- error reports
-
-def describe_error(error, harness_file, aliases=None):
-    """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named)."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != harness_file]
-    if len(frames) > 12:
-        omitted = len(frames) - 10
-        head, tail = traceback.format_list(frames[:4]), traceback.format_list(frames[-6:])
-        lines = head + [f"  ... {omitted} more frames ...\n"] + tail
-    else:
-        lines = traceback.format_list(frames)
-    for root, alias in (aliases or {}).items():
-        lines = [line.replace(f'File "{alias}/', f'File "{root}/') for line in lines]
-    message = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return {"type": type(error).__name__, "message": message[:2000],
-            "traceback": ("Traceback (most recent call last):\n" + "".join(lines) + message)[:8000]}
-
-
-# ----------------------------------------------------------------------------- JSON out
-
-_float_repr, _int_repr = float.__repr__, int.__repr__  # bound before student code runs
-INF = float("inf")
-ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def quote(text):
-    out = []
-    for ch in text:
-        if ch in ESCAPES:
-            out.append(ESCAPES[ch])
-        elif ch < " ":
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def to_json(value):
-    """A small JSON writer for what ``encode`` produces (the json module is not imported:
-    it costs a third of the child's start-up, and student code could patch it)."""
-    kind = type(value)
-    if kind is float:
-        if value != value:
-            return "NaN"
-        if value in (INF, -INF):
-            return "Infinity" if value > 0 else "-Infinity"
-        return _float_repr(value)
-    if kind is list:
-        return "[" + ",".join([to_json(v) for v in value]) + "]"
-    if kind is dict:
-        return "{" + ",".join([quote(k) + ":" + to_json(v) for k, v in value.items()]) + "}"
-    if kind is str:
-        return quote(value)
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return "true" if value else "false"
-    return _int_repr(value)
-
-
-# ----------------------------------------------------------------------------- one case
-
 def run_case(request, result_fd, setup):
     """Run one request in this (freshly forked) process; never returns normally to the caller's loop.
 
@@ -754,7 +165,7 @@ def run_case(request, result_fd, setup):
     def emit(message):
         # The leading newline ends any partial line student code wrote to this pipe, so such
         # junk can never glue itself to (and spoil) a real message.
-        data = ("\n" + to_json(message) + "\n").encode("utf-8", "backslashreplace")
+        data = ("\n" + WIRE.to_json(message) + "\n").encode("utf-8", "backslashreplace")
         while data:
             data = data[os.write(result_fd, data):]
 
@@ -778,20 +189,21 @@ def run_case(request, result_fd, setup):
     # user (as root), the seccomp filter (after the switch, which it would refuse) and the audit
     # hook; the first line on the result pipe says which layers are in force, before any student
     # code runs.
-    landlock = restrict_filesystem(roots + [submission], workdir)
-    aliases = switch_user(request.get("user"), roots + [submission])
+    landlock = LANDLOCK.restrict_filesystem(roots + [submission], workdir)
+    aliases = CASE_USER.switch_user(request.get("user"), roots + [submission])
     # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
     seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
-    forget_ctypes()
+    GUARD.forget_ctypes()
     if aliases:
-        use_aliases(aliases, entries)  # before extension_paths: compiled modules load through the aliases
-    install_guard(roots, [submission, workdir], workdir, setup["extensions"],
-                  extension_paths(setup["extensions"], sys.path), request.get("created_files", 0))
+        CASE_USER.use_aliases(aliases, entries)  # before extension_paths: compiled modules load through the aliases
+    GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"],
+                        extension_paths(setup["extensions"], sys.path), request.get("created_files", 0))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
     sys.path.insert(0, aliases.get(submission, submission))
 
     program, arrays = request["program"], request["arrays"]
-    harness_file = os.path.realpath(__file__)
+    # the audit hook's frame and the encoder's are the harness's too
+    harness_files = frozenset((os.path.realpath(__file__), GUARD.__file__, WIRE.__file__, PROGRAM.__file__))
     modules = {}
 
     def importer(name):
@@ -801,22 +213,15 @@ def run_case(request, result_fd, setup):
         return modules[name]
 
     state = {}
-    budget = [MAX_ELEMENTS]
+    budget = [WIRE.MAX_ELEMENTS]
     try:
         _, results = PROGRAM.run_program(program, arrays, importer, announce=emit, state=state, clock=_perf,
-                                         record=lambda value: encode(value, budget))
+                                         record=lambda value: WIRE.encode(value, budget))
     except BaseException as error:  # SystemExit, KeyboardInterrupt... all belong to the student
         emit({"final": True, "status": "error", "where": state["phase"],
-              "error": describe_error(error, harness_file, aliases), "student_seconds": state["seconds"]})
+              "error": WIRE.describe_error(error, harness_files, aliases), "student_seconds": state["seconds"]})
         return
     emit({"final": True, "status": "ok", "results": results, "student_seconds": state["seconds"]})
-
-
-# ----------------------------------------------------------------------------- the fork server
-
-PR_SET_CHILD_SUBREAPER = 36
-KILL_SECONDS = 5.0  # how long the server keeps killing a case's leftover processes before giving up
-READ_CHUNK = 1 << 16
 
 
 def read_exactly(fd, size):
@@ -837,116 +242,10 @@ def write_all(fd, data):
 
 
 def send_frame(header, payload=b""):
-    text = to_json(header).encode()
+    text = WIRE.to_json(header).encode()
     write_all(1, len(text).to_bytes(4, "big") + text)
     if payload:
         write_all(1, payload)
-
-
-def become_subreaper():
-    """Make this server the parent of every orphan below it (Linux 3.4+); True if it worked.
-
-    Threat: a case's process that starts a new session and whose parent exits would be
-    adopted by init and outlive the case; with this, it is adopted by the server, which
-    kills everything below itself after each case (kill_descendants).
-    """
-    try:
-        import ctypes
-        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (ImportError, OSError, AttributeError):
-        return False
-
-
-def descendants(pid):
-    """Every process below ``pid`` (from /proc/PID/task/TID/children; zombies included)."""
-    if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
-        return descendants_by_parent(pid)  # a kernel without CONFIG_PROC_CHILDREN (or pid gone)
-    found, pending = [], [pid]
-    while pending:
-        parent = pending.pop()
-        try:
-            threads = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue  # gone already
-        for thread in threads:
-            try:
-                fd = os.open(f"/proc/{parent}/task/{thread}/children", os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                children = [int(c) for c in read_all(fd).split()]
-            finally:
-                os.close(fd)
-            found += children
-            pending += children
-    return found
-
-
-def descendants_by_parent(pid):
-    """Every process below ``pid``, from the parent ids of all processes (slower: reads every /proc/N/stat)."""
-    children = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            fd = os.open(f"/proc/{name}/stat", os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fields = read_all(fd).rpartition(b")")[2].split()  # after "(comm)", which may hold anything
-        except OSError:
-            continue
-        finally:
-            os.close(fd)
-        if len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(name))
-    found, pending = [], [pid]
-    while pending:
-        kids = children.get(pending.pop(), [])
-        found += kids
-        pending += kids
-    return found
-
-
-def read_all(fd):
-    chunks = []
-    while chunk := os.read(fd, READ_CHUNK):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def reap_children():
-    """Collect every child of this process that has ended (never blocks)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def kill_descendants(seconds=KILL_SECONDS):
-    """SIGKILL every process below this server until none is left (zombies reaped); True if none is.
-
-    A process forked while the tree is read is a child of one being killed: it is adopted by
-    this subreaper and found on the next pass.  Only processes below the server are touched.
-    """
-    me = os.getpid()
-    give_up = time.monotonic() + seconds
-    while True:
-        reap_children()
-        found = descendants(me)
-        if not found:
-            return True
-        for child in found:
-            try:
-                os.kill(child, 9)
-            except OSError:
-                pass
-        if time.monotonic() > give_up:
-            return False
-        time.sleep(0.001)  # let the kernel finish them (and their zombies reach us)
 
 
 def run_child(blob, result_fd, setup):
@@ -963,47 +262,6 @@ def run_child(blob, result_fd, setup):
         except BaseException:
             pass
     os._exit(code)  # skip interpreter teardown (and any student atexit hook)
-
-
-def relay(pid, read_fd, budget):
-    """The case's result bytes (at most ``budget``), its exit status and whether it went over.
-
-    Reads until the case's process has ended and every process below this server is killed
-    (a leftover holding the pipe cannot keep it open), so the pipe ends.
-    """
-    try:
-        ended = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        ended = None  # old kernel: read until the pipe ends, as before
-    chunks, total, overflow, status = [], 0, False, None
-    try:
-        while True:
-            watched = [read_fd] if ended is None or status is not None else [read_fd, ended]
-            ready, _, _ = select.select(watched, [], [])
-            if ended in ready and status is None:
-                _, status = os.waitpid(pid, 0)
-                kill_descendants()
-                continue
-            chunk = os.read(read_fd, READ_CHUNK)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > budget:
-                overflow = True
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
-                break
-            chunks.append(chunk)
-    finally:
-        if ended is not None:
-            os.close(ended)
-        os.close(read_fd)
-    if status is None:
-        _, status = os.waitpid(pid, 0)
-    kill_descendants()
-    return b"".join(chunks), status, overflow
 
 
 def serve_one(setup):
@@ -1028,7 +286,7 @@ def serve_one(setup):
     del blob
     os.close(write_fd)
     send_frame({"pid": pid})
-    payload, status, overflow = relay(pid, read_fd, budget)
+    payload, status, overflow = PROCESSES.relay(pid, read_fd, budget)
     send_frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "length": len(payload)}, payload)
     return True
 
@@ -1046,7 +304,7 @@ def prepare_cases() -> dict:
         pass
     library_roots, package_folders, extensions = library_layout(sys.path)
     preload_extensions(extensions)
-    hide_from_reading(package_folders)  # for this server and every case it forks
+    LANDLOCK.hide_from_reading(package_folders)  # for this server and every case it forks
     case_filter, filter_missing = prepare_syscall_filter()
     return {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
             "filter_missing": filter_missing}
@@ -1065,11 +323,11 @@ def serve():
     reaped and every process left below this server is killed.  This process never
     imports or runs student code.
     """
-    become_subreaper()
+    PROCESSES.become_subreaper()
     if os.geteuid() == 0:
         # before prepare_cases hides site-packages: that Landlock layer also keeps the standard
         # library's own folder from being listed, and the aliases' import caches need one listing
-        warm_stdlib_aliases()
+        CASE_USER.warm_stdlib_aliases()
     setup = prepare_cases()
     while serve_one(setup):
         pass

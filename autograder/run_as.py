@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from autograder.child import permits, reachable
+from autograder.case_user import permits, reachable
 
 MiB = 1024 * 1024
 CASE_UID_VARIABLE = "MYTORCH_CASE_UID"  # who cases run as when the grader is root

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autograder.child import descendants
+from autograder.processes import descendants
 from autograder.child_messages import ChildOutcome, clean_sandbox, clean_text, interpret, parse_messages
 from autograder.run_as import SandboxError, case_user, readable_submission
 

@@ -9,13 +9,13 @@ it would be harmless if the filter failed (signal 0, a throwaway process).
 
 ``hide-probe FOLDER``: builds FOLDER/lib/python/{mod.py, site-packages/pkg.py} and a
 link FOLDER/link -> lib, hides FOLDER/lib/python/site-packages from this process with
-child.py's Landlock layer (as the fork server does), tries reading each file directly
+the fork server's Landlock layer (autograder/landlock.py), tries reading each file directly
 and through the link, and prints {path: "ok" or the errno name}, or {"unavailable": ...}.
 
-``guard-probe`` (run with ``python -I -S``, as the fork server is): installs child.py's
-audit hook alone (no kernel layer) and prints what it answers to a sub-interpreter, a
-hand-made code object, a read inside site-packages and compiled modules loaded under
-their own and another name: {what: "ok" or "Type: message"}.
+``guard-probe`` (run with ``python -I -S``, as the fork server is): installs the case's
+audit hook (autograder/guard.py) alone (no kernel layer) and prints what it answers to a
+sub-interpreter, a hand-made code object, a read inside site-packages and compiled
+modules loaded under their own and another name: {what: "ok" or "Type: message"}.
 
 ``hide-kernel-layers COMMAND...``: runs COMMAND as if the kernel had neither
 Landlock nor seccomp filters: a filter of this process answers
@@ -128,7 +128,7 @@ def probe():
 
 
 def load_child():
-    """autograder/child.py as a module (its top level only defines things)."""
+    """autograder/child.py as a module (its top level only defines things and loads its siblings by path)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location("grading_child", ROOT / "autograder" / "child.py")
     child = importlib.util.module_from_spec(spec)
@@ -143,7 +143,8 @@ def hide_probe(folder):
     (library / "mod.py").write_text("standard = True\n")
     (library / "site-packages" / "pkg.py").write_text("installed = True\n")
     (folder / "link").symlink_to(folder / "lib")
-    if not load_child().hide_from_reading([str(library / "site-packages")]):
+    from autograder.landlock import hide_from_reading
+    if not hide_from_reading([str(library / "site-packages")]):
         return {"unavailable": "no Landlock in this kernel"}
     paths = [library / "mod.py", library / "site-packages" / "pkg.py", folder / "link" / "python" / "mod.py",
              folder / "link" / "python" / "site-packages" / "pkg.py", Path(__file__)]
@@ -158,11 +159,13 @@ def guard_probe():
     import tempfile
     import _xxsubinterpreters as subinterpreters  # loaded before the hook, as if the hook had missed it
 
+    from autograder.guard import install_guard
+
     child = load_child()
     entries = [entry for entry in sys.path if entry != str(ROOT)]
     roots, _, extensions = child.library_layout(entries)
     work = tempfile.mkdtemp()
-    child.install_guard(roots, [work], work, extensions, child.extension_paths(extensions, entries))
+    install_guard(roots, [work], work, extensions, child.extension_paths(extensions, entries))
 
     def outcome(call):
         try:

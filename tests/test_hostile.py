@@ -423,3 +423,14 @@ def test_inputs_mutated_by_the_child_never_reach_the_expected_values():
         outcome = run_in_sandbox(submission("hostile_mutates_input"), case, Limits(timeout=5))
         assert grade_outcome(case, outcome, Limits(timeout=5)).passed
     assert all(np.array_equal(before[key], case.arrays[key]) for key in before)
+
+
+def test_an_import_error_is_shown_once_per_item_without_harness_frames(runs):
+    """One missing colon: its traceback once for each item whose module import failed, not once per case."""
+    run = runs["syntax_error"]
+    assert run.stdout.count("SyntaxError: expected ':'") == 2  # mytorch.flatten (Flatten), mytorch.cnn (CNN)
+    for item in ("Flatten", "CNN"):
+        others = len(MANIFEST["items"][item]["cases"]) - 1
+        assert re.search(rf"^{item}, cases( \"\w+\",?){{{others}}}: the same error as case \"\w+\" above$",
+                         run.stdout, re.M), run.stdout
+    assert "/autograder/" not in run.stdout  # the harness's own frames are not the student's traceback

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import COMPLETE, ITEMS, MAX_POINTS, ROOT, RUBRIC, TEMPLATE, submission
 
-from autograder.child import encode
+from autograder.wire import encode
 from autograder.compare import Mismatch, assert_close, to_array
 from autograder.fixtures import load_fixture_set
 

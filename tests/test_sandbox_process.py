@@ -287,7 +287,7 @@ def test_a_forged_huge_integer_never_raises_in_the_comparison(value):
 
 def test_shutting_a_server_down_kills_everything_below_it():
     """kill_tree (ForkServer.close): a process tree with a member in its own session, all killed."""
-    from autograder.child import descendants, descendants_by_parent
+    from autograder.processes import descendants, descendants_by_parent
     from autograder.sandbox import kill_tree
     script = textwrap.dedent("""
         import os, sys, time

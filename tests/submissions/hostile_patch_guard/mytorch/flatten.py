@@ -1,4 +1,4 @@
-# HOSTILE: at import, empties the sandbox's tables in the child's __main__ module and rebinds
+# HOSTILE: at import, empties the sandbox's tables (in the child's __main__ module and its guard) and rebinds
 # os.fsdecode, os.path.realpath, posixpath internals to say every path is inside the working
 # folder; then runs os.system (one_dimensional), reads the fixtures (two_dimensional), writes
 # into them (batch1_channel1).
@@ -32,12 +32,13 @@ def _find_upwards(name):
 
 
 _main = sys.modules["__main__"]  # autograder/child.py (its source is public)
-for _name in ("DENIED_EVENTS", "DENIED_EVENT_PREFIXES", "DENIED_IMPORTS"):
-    getattr(_main, _name, {}).clear()
-for _name in ("WRITE_EVENTS", "LIST_EVENTS", "FUNCTION_INTERNALS"):
-    setattr(_main, _name, ())
-_main.WRITE_FLAGS = 0
-_main.DEVICES = ("/",)
+for _module in (_main, getattr(_main, "GUARD", _main)):  # the guard's tables live in autograder/guard.py
+    for _name in ("DENIED_EVENTS", "DENIED_EVENT_PREFIXES", "DENIED_IMPORTS"):
+        getattr(_module, _name, {}).clear()
+    for _name in ("WRITE_EVENTS", "LIST_EVENTS", "FUNCTION_INTERNALS"):
+        setattr(_module, _name, ())
+    _module.WRITE_FLAGS = 0
+    _module.DEVICES = ("/",)
 _FIXTURES = _find_upwards("fixtures")
 _HERE = os.getcwd()
 os.fsdecode = lambda path: _HERE

@@ -1,0 +1,299 @@
+"""The grading case's audit hook (``install_guard``), its deny tables, and ``forget_ctypes``.
+
+Loaded by path by the fork server (``child.py``), before any restriction, and installed
+in each forked case after the kernel-enforced layers and before any student code runs.
+Standard library only, and no import of the autograder package: it must load in a
+``python -I -S`` process.
+"""
+import os
+import sys
+
+DENIED_EVENTS = {
+    "os.system": "running shell commands", "os.exec": "starting programs",
+    "os.posix_spawn": "starting processes", "os.spawn": "starting processes",
+    "os.fork": "forking processes", "os.forkpty": "forking processes",
+    "subprocess.Popen": "starting processes", "pty.spawn": "starting processes",
+    "os.kill": "sending signals", "os.killpg": "sending signals", "signal.pthread_kill": "sending signals",
+    "resource.setrlimit": "changing resource limits", "resource.prlimit": "changing resource limits",
+    # The hook resolves relative paths against the working folder: it must not move under it.
+    "os.chdir": "changing the working folder",
+    # Ways to reach (or rewrite while it runs) the guard itself.
+    "sys.settrace": "tracing", "sys.setprofile": "profiling",
+    "gc.get_objects": "inspecting the grader's objects", "gc.get_referrers": "inspecting the grader's objects",
+    "gc.get_referents": "inspecting the grader's objects",
+    # A sub-interpreter has none of this interpreter's audit hooks.
+    "cpython.PyInterpreterState_New": "creating sub-interpreters",
+    # Hand-made bytecode can corrupt the interpreter's memory (and so run native code).
+    "code.__new__": "building code objects by hand",
+}
+DENIED_EVENT_PREFIXES = {"socket.": "network access", "ctypes.": "ctypes", "winreg.": "registry access"}
+DENIED_IMPORTS = {
+    "ctypes": "ctypes", "_ctypes": "ctypes", "subprocess": "starting processes",
+    "_posixsubprocess": "starting processes", "multiprocessing": "starting processes",
+    "_multiprocessing": "starting processes", "_posixshmem": "shared memory",
+    "socket": "network access", "_socket": "network access", "ssl": "network access",
+    "mmap": "memory mapping", "_xxsubinterpreters": "sub-interpreters",
+    # C modules that open files themselves, where the audit hook never sees the path.
+    "sqlite3": "file access from C code", "_sqlite3": "file access from C code",
+    "dbm": "file access from C code", "_dbm": "file access from C code", "_gdbm": "file access from C code",
+    "readline": "file access from C code", "_curses": "terminal access",
+    # CPython's test-only C modules (raw memory access, crashes on purpose).
+    "_testcapi": "CPython test modules", "_testinternalcapi": "CPython test modules",
+    "_testbuffer": "CPython test modules", "_testmultiphase": "CPython test modules",
+    "_testclinic": "CPython test modules", "_testimportmultiple": "CPython test modules",
+    "_xxtestfuzz": "CPython test modules", "_ctypes_test": "CPython test modules",
+}
+WRITE_EVENTS = ("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown",
+                "os.symlink", "os.link", "os.truncate", "os.utime", "os.setxattr", "os.removexattr",
+                "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.move")
+# Refused even inside the working folder (after the check above, whose message names a path
+# outside it): a link could make the grader read what it points to (sandbox.py reads .output
+# without following links anyway), and files in folders would escape the file budget.
+# Landlock refuses them too.
+UNCREATABLE = {"os.symlink": "creating links", "os.link": "creating links", "os.mkdir": "creating folders"}
+LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
+FUNCTION_INTERNALS = ("__code__", "__defaults__", "__kwdefaults__")
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+DEVICES = ("/dev/null", "/dev/urandom", "/dev/random")
+PACKAGE_FOLDERS = ("site-packages", "dist-packages")  # installed third-party packages: never readable
+
+
+def forget_ctypes() -> None:
+    """Importing ctypes again is an audited (and refused) import: the trusted set-up is done with it."""
+    for name in [n for n in sys.modules if n in ("ctypes", "_ctypes") or n.startswith("ctypes.")]:
+        del sys.modules[name]
+
+
+def install_guard(library_roots: list[str], read_roots: list[str], write_root: str,
+                  extensions: dict[str, str], extension_entries: dict[str, frozenset],
+                  created_files: int = 0) -> None:
+    """An audit hook that refuses processes, sockets, ctypes, native code and file access outside the sandbox.
+
+    Readable: ``library_roots`` (the standard library) except any site-packages or
+    dist-packages folder in it, and ``read_roots`` (submission, working folder); writable:
+    ``write_root``.  Compiled (extension) modules load only under their own name, from one
+    of the exact paths ``extension_entries`` lists for that name, and only if that path
+    leads, now, to the file ``extensions`` names (the standard library's lib-dynload): not
+    from the submission or the working folder, not under another name (which would slip
+    past the import deny list).  Compiled bytecode (``.pyc``) is read only from the
+    standard library (hand-made bytecode can corrupt memory).  At most ``created_files``
+    files may be created (the case's disk budget, with RLIMIT_FSIZE per file).
+
+    Audit hooks cannot be removed once added.  This is defence in depth on top
+    of the process boundary, the resource limits and Landlock (where the kernel
+    has it), not a complete jail.
+
+    Student code shares this interpreter and can rebind anything global
+    (builtins, ``os`` and ``os.path`` functions, this module's tables) and can
+    reach the hook's frame through a traceback.  So the hook and its helpers
+    look nothing up when they run: every name they use is a positional default
+    bound here, before any student code runs (a default tuple cannot be
+    changed in place, and rebinding ``__defaults__`` or ``__code__`` is
+    refused), tables are immutable, paths are copied to exact ``str`` without
+    calling any method of the object passed in, and ``realpath`` is redone on
+    ``os.readlink``/``os.getcwd`` (``posixpath.realpath`` looks ``os.lstat``
+    and friends up at call time).  Tests: tests/test_hostile.py.
+
+    Disk: a case may create at most ``created_files`` files in its working folder
+    (each at most RLIMIT_FSIZE), and no folder or link.  The count is a variable of
+    ``hook``'s closure: its frame (reachable through a traceback) shows the value, but the
+    cell is reachable only through the function object, which student code never gets
+    (gc is refused).  Only the guard's own functions are protected from code/defaults
+    rewrites, by identity: dataclasses, namedtuple and friends set ``__defaults__`` on
+    functions of their own.
+    """
+    from types import MappingProxyType
+    sep = os.sep
+    library_roots = tuple(r.rstrip(sep) + sep for r in library_roots)
+    read_roots = tuple(r.rstrip(sep) + sep for r in read_roots)
+    write_roots = (write_root.rstrip(sep) + sep,)
+    package_folders = tuple(sep + name + sep for name in PACKAGE_FOLDERS)
+    extensions = MappingProxyType(dict(extensions))
+    extension_entries = MappingProxyType({name: frozenset(paths) for name, paths in extension_entries.items()})
+
+    def as_text(path, _type=type, _str=str, _join="".join, _bjoin=b"".join,
+                _encoding=sys.getfilesystemencoding(), _Exception=Exception):
+        """An exact str for a str or bytes path, "" for None, None for anything else; runs no student code."""
+        if _type(path) is _str:
+            return path
+        if path is None:
+            return ""
+        try:
+            return _join((path,))  # a str subclass is copied, none of its methods is called
+        except _Exception:
+            pass
+        try:
+            return _bjoin((path,)).decode(_encoding, "surrogateescape")
+        except _Exception:
+            return None
+
+    def resolve(path, _getcwd=os.getcwd, _readlink=os.readlink, _OSError=OSError, _sep=sep):
+        """posixpath.realpath (non-strict): symbolic links resolved, then '..' applied."""
+        if not path.startswith(_sep):
+            path = _getcwd() + _sep + path
+        pending = path.split(_sep)
+        pending.reverse()
+        resolved, links = "", 0
+        while pending:
+            name = pending.pop()
+            if name == "" or name == ".":
+                continue
+            if name == "..":
+                resolved = resolved[:resolved.rfind(_sep)] if resolved else ""
+                continue
+            candidate = resolved + _sep + name
+            try:
+                target = _readlink(candidate)
+            except _OSError:
+                resolved = candidate  # not a link (or not there): keep it
+                continue
+            links += 1
+            if links > 64:
+                raise _OSError("too many levels of symbolic links")
+            if target.startswith(_sep):
+                resolved = ""
+            parts = target.split(_sep)
+            parts.reverse()
+            pending += parts
+        return resolved or _sep
+
+    def inside(path, roots, _as_text=as_text, _resolve=resolve, _type=type, _int=int,
+               _devices=frozenset(DEVICES), _sep=sep, _Exception=Exception):
+        if _type(path) is _int:
+            return True  # an already-open descriptor
+        text = _as_text(path)
+        if text is None:
+            return False
+        try:
+            full = _resolve(text or ".")
+        except _Exception:
+            return False
+        return full in _devices or (full + _sep).startswith(roots)
+
+    def readable(path, _as_text=as_text, _resolve=resolve, _type=type, _int=int, _devices=frozenset(DEVICES),
+                 _sep=sep, _own=read_roots, _library=library_roots, _packages=package_folders, _pyc=".pyc" + sep,
+                 _Exception=Exception):
+        """None if reading ``path`` is allowed, else why not (a few words for the message)."""
+        if _type(path) is _int:
+            return None  # an already-open descriptor
+        text = _as_text(path)
+        if text is None:
+            return ""
+        try:
+            full = _resolve(text or ".") + _sep
+        except _Exception:
+            return ""
+        if full[:-1] in _devices:
+            return None
+        if full.startswith(_own):
+            return " (compiled bytecode is read only from the standard library)" if full.endswith(_pyc) else None
+        if not full.startswith(_library):
+            return ""
+        for folder in _packages:
+            if folder in full:
+                return " (installed packages: mytorch may only use the Python standard library)"
+        return None
+
+    def is_dir(path, _as_text=as_text, _stat=os.stat, _item=tuple.__getitem__, _Exception=Exception,
+               _PermissionError=PermissionError):
+        try:
+            return _item(_stat(_as_text(path)), 0) & 0o170000 == 0o040000  # st_mode, read through tuple
+        except _PermissionError:
+            return True  # cannot even look (a folder above is closed to this user): refuse as a folder
+        except _Exception:
+            return False
+
+    created = 0
+
+    def exists(text, _lstat=os.lstat, _Exception=Exception):
+        try:
+            _lstat(text)
+            return True
+        except _Exception:
+            return False
+
+    def hook(event, args, _type=type, _str=str, _int=int, _len=len, _as_text=as_text, _inside=inside,
+             _is_dir=is_dir, _events=MappingProxyType(dict(DENIED_EVENTS)),
+             _prefixes=MappingProxyType(dict(DENIED_EVENT_PREFIXES)),
+             _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
+             _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
+             _readable=readable, _write=write_roots, _write_flags=WRITE_FLAGS, _extensions=extensions,
+             _extension_entries=extension_entries, _resolve=resolve, _Exception=Exception,
+             _PermissionError=PermissionError, _ImportError=ImportError, _exists=exists, _create=os.O_CREAT,
+             _tmpfile=getattr(os, "O_TMPFILE", 0) or -1, _budget=created_files,
+             _uncreatable=MappingProxyType(dict(UNCREATABLE)), _id=id, _guarded=frozenset()):
+        nonlocal created
+        if _type(event) is not _str:
+            event = _as_text(event) or ""
+        what = _events.get(event) or _prefixes.get(event.partition(".")[0] + ".")
+        if what is not None:
+            raise _PermissionError(f"sandbox: {what} is not allowed while grading")
+        if event == "import":
+            name = _as_text(args[0]) if _len(args) else None
+            if name:
+                what = _imports.get(name) or _imports.get(name.partition(".")[0])
+                if what is not None:
+                    raise _ImportError(f"sandbox: importing '{name}' is not allowed while grading ({what})")
+            if _len(args) > 1 and args[1] is not None:  # a compiled module is about to be loaded from args[1]
+                path = _as_text(args[1])
+                try:
+                    standard = (name and path in _extension_entries.get(name, ())
+                                and _resolve(path) == _extensions.get(name))
+                except _Exception:
+                    standard = False
+                if not standard:
+                    raise _ImportError(f"sandbox: loading the compiled module {name!r} from {path!r} is not allowed "
+                                       f"while grading (only the standard library's own compiled modules load, "
+                                       f"under their own names)")
+            return
+        if event == "open":
+            path, mode, flags = (args[0], args[1], args[2]) if _len(args) > 2 else (None, None, None)
+            text = _as_text(path) if _type(path) is not _int else ""
+            if text is None:
+                raise _PermissionError("sandbox: opening a file by this kind of path is not allowed while grading")
+            if mode is not None and _type(mode) is not _str:
+                mode = "w"  # unknown mode: treat as writing
+            writing = (_type(flags) is not _int or flags & _write_flags
+                       or (mode is not None and ("w" in mode or "a" in mode or "x" in mode or "+" in mode)))
+            if writing and not _inside(path, _write):
+                raise _PermissionError(f"sandbox: writing {text!r} is not allowed while grading "
+                                       f"(only the temporary working folder is writable)")
+            why = None if writing else _readable(path)
+            if why is not None:
+                raise _PermissionError(f"sandbox: reading {text!r} is not allowed while grading{why}")
+            if (writing and _type(path) is not _int
+                    and (_type(flags) is not _int or flags & _tmpfile == _tmpfile
+                         or (flags & _create and not _exists(text)))):
+                if created >= _budget:
+                    raise _PermissionError(f"sandbox: creating more than {_budget} files is not allowed "
+                                           f"while grading")
+                created += 1
+            if mode is None and _type(path) is not _int and not _inside(path, _write) and _is_dir(path):
+                # os.open of a folder gives a dir_fd, and paths relative to a dir_fd are not what
+                # this hook checks: only folders inside the working folder may be opened so.
+                raise _PermissionError(f"sandbox: opening the folder {text!r} is not allowed while grading")
+            return
+        if event in _list_events:
+            target = args[0] if _len(args) else None
+            why = _readable(target)
+            if why is not None:
+                raise _PermissionError(f"sandbox: listing {_as_text(target)!r} is not allowed while grading{why}")
+            return
+        if event in _write_events:
+            for target in args[:2]:
+                text = _as_text(target) if _type(target) is not _int else None
+                if text is not None and target is not None and not _inside(target, _write):
+                    raise _PermissionError(f"sandbox: changing {text!r} is not allowed while grading")
+            what = _uncreatable.get(event)
+            if what is not None:
+                raise _PermissionError(f"sandbox: {what} is not allowed while grading")
+            return
+        if (event == "object.__setattr__" and _len(args) > 1 and _id(args[0]) in _guarded
+                and _as_text(args[1]) in _internals):
+            raise _PermissionError("sandbox: changing the sandbox's code or defaults is not allowed while grading")
+
+    # The guard's functions never die, so their ids stay theirs; a frozenset of ints is looked
+    # up without running any code of the object whose attribute is being set.
+    guarded = frozenset(map(id, (as_text, resolve, inside, readable, is_dir, exists, hook)))
+    hook.__defaults__ = hook.__defaults__[:-1] + (guarded,)
+    sys.addaudithook(hook)

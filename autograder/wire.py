@@ -1,0 +1,95 @@
+"""What a grading case sends back: student values encoded, its error described, JSON lines written.
+
+The forked case (``child.py``, which loads this file by path) encodes the student's
+values (``encode``: lists, floats, ints and None as they are, everything else tagged
+with its type and a short repr, never sent raw), describes the student's exception
+(``describe_error``) and writes every message with ``to_json``; the fork server writes
+its frames with it too.  Standard library only, and no import of the autograder package:
+it must load in a ``python -I -S`` process.
+"""
+import traceback  # imported once by the server, so a forked child reports errors without the import cost
+
+MAX_DEPTH = 8
+MAX_ELEMENTS = 20_000_000
+FLOAT_RANGE = 2 ** 1024 - 2 ** 970  # ints from here on round to infinity as floats: tagged, not sent
+
+
+def safe_repr(value):
+    try:
+        text = object.__repr__(value) if type(value).__repr__ is object.__repr__ else repr(value)
+    except BaseException as error:  # a student __repr__ may raise anything
+        text = f"<repr raised {type(error).__name__}>"
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def encode(value, budget, depth=0):
+    """Encode a student value for the parent, tagging everything that is not list/float/int/None."""
+    kind = type(value)
+    if kind is float or (kind is int and -FLOAT_RANGE < value < FLOAT_RANGE):
+        return value
+    if value is None:
+        return None
+    if kind is list and depth < MAX_DEPTH:
+        budget[0] -= len(value)
+        if budget[0] < 0:
+            return {"$type": "list", "$repr": "too many elements to return"}
+        return [encode(v, budget, depth + 1) for v in value]
+    return {"$type": f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', kind.__name__)}",
+            "$base": [b.__name__ for b in getattr(kind, "__mro__", ())[1:3]],
+            "$repr": safe_repr(value)}
+
+
+def describe_error(error, harness_files, aliases=None):
+    """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named)."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename not in harness_files]
+    if len(frames) > 12:
+        omitted = len(frames) - 10
+        head, tail = traceback.format_list(frames[:4]), traceback.format_list(frames[-6:])
+        lines = head + [f"  ... {omitted} more frames ...\n"] + tail
+    else:
+        lines = traceback.format_list(frames)
+    for root, alias in (aliases or {}).items():
+        lines = [line.replace(f'File "{alias}/', f'File "{root}/') for line in lines]
+    message = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return {"type": type(error).__name__, "message": message[:2000],
+            "traceback": ("Traceback (most recent call last):\n" + "".join(lines) + message)[:8000]}
+
+
+_float_repr, _int_repr = float.__repr__, int.__repr__  # bound before student code runs
+INF = float("inf")
+ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def quote(text):
+    out = []
+    for ch in text:
+        if ch in ESCAPES:
+            out.append(ESCAPES[ch])
+        elif ch < " ":
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def to_json(value):
+    """A small JSON writer for what ``encode`` produces (the json module is not imported:
+    it costs a third of the child's start-up, and student code could patch it)."""
+    kind = type(value)
+    if kind is float:
+        if value != value:
+            return "NaN"
+        if value in (INF, -INF):
+            return "Infinity" if value > 0 else "-Infinity"
+        return _float_repr(value)
+    if kind is list:
+        return "[" + ",".join([to_json(v) for v in value]) + "]"
+    if kind is dict:
+        return "{" + ",".join([quote(k) + ":" + to_json(v) for k, v in value.items()]) + "}"
+    if kind is str:
+        return quote(value)
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    return _int_repr(value)
