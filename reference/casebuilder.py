@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from autograder.rubric import Policy, RubricItem, Section
 from reference._types import Array
 
-# A case's program (see reference/program.py); "class" is a keyword, hence the functional form.
+# A case's program (see autograder/program.py); "class" is a keyword, hence the functional form.
 Program = TypedDict("Program", {"module": str, "class": str, "args": list[Any], "kwargs": dict[str, Any],
                                 "set": list[list[Any]], "steps": list[dict[str, Any]]})
 

@@ -80,7 +80,7 @@ MUTANTS = {
 }
 
 # Items a correct grader must take away but the public fixture set cannot: its cases never put
-# the mutant's bug on the computed path.  Each is a fixture weakness (reference/cases.py), kept
+# the mutant's bug on the computed path.  Each is a fixture weakness (reference/items/), kept
 # visible by the strict xfail below: fixing the fixtures turns it into a failure to clean up here.
 KNOWN_FIXTURE_GAPS = {}
 
