@@ -8,16 +8,18 @@ user (``switch_user``) and imports through those descriptors (``use_aliases``). 
 library only, and no import of the autograder package: it must load in a ``python -I -S``
 process.
 """
+from __future__ import annotations
+
 import os
 import sys
 
-def permits(status, uid, gid, wanted):
+def permits(status: os.stat_result, uid: int, gid: int, wanted: int) -> bool:
     """Whether the owner/group/other bits of ``status`` give ``uid``/``gid`` every bit of ``wanted`` (rwx = 4/2/1)."""
     shift = 6 if status.st_uid == uid else 3 if status.st_gid == gid else 0
     return (status.st_mode >> shift) & wanted == wanted
 
 
-def reachable(path, uid, gid):
+def reachable(path: str, uid: int, gid: int) -> bool:
     """Whether ``uid``/``gid`` (no supplementary groups) can search every folder above ``path`` and list it."""
     parts = path.rstrip(os.sep).split(os.sep)
     above = [os.sep.join(parts[:end]) or os.sep for end in range(1, len(parts))]
@@ -27,10 +29,10 @@ def reachable(path, uid, gid):
         return False
 
 
-STDLIB_ALIASES = {}  # standard-library folder -> /proc/self/fd/N, opened by a root fork server
+STDLIB_ALIASES: dict[str, str] = {}  # standard-library folder -> /proc/self/fd/N, opened by a root fork server
 
 
-def warm_stdlib_aliases():
+def warm_stdlib_aliases() -> None:
     """In a root fork server: a descriptor per standard-library folder, with a warm import cache.
 
     A case running as another user may not be able to search the folders above the standard
@@ -47,7 +49,7 @@ def warm_stdlib_aliases():
             PathFinder.find_spec("mytorch_warm_up_only", [alias])  # fills sys.path_importer_cache
 
 
-def switch_user(user, roots):
+def switch_user(user: dict[str, int] | None, roots: list[str]) -> dict[str, str]:
     """Run the rest of this case as ``user`` ({"uid", "gid"}; None: stay who we are).
 
     Threat: as root, RLIMIT_NPROC does not apply and every file is readable and writable.
@@ -70,7 +72,7 @@ def switch_user(user, roots):
     return aliases
 
 
-def use_aliases(aliases, entries):
+def use_aliases(aliases: dict[str, str], entries: dict[str, str]) -> None:
     """Import through ``aliases`` ({folder: /proc/self/fd/N}) from now on.
 
     ``sys.path`` (whose ``entries`` map to their real paths) and the search path of every

@@ -26,6 +26,8 @@ it validates every value before comparing it.  Forking a warm interpreter
 instead of starting a new one per case keeps the harness's own cost per case
 to a few milliseconds.
 """
+from __future__ import annotations
+
 import _imp
 import marshal
 import os
@@ -64,7 +66,7 @@ def library_layout(path_entries: list[str]) -> tuple[list[str], list[str], dict[
     return roots, package_folders, extensions
 
 
-def extension_paths(extensions: dict[str, str], path_entries: list[str]) -> dict[str, frozenset]:
+def extension_paths(extensions: dict[str, str], path_entries: list[str]) -> dict[str, frozenset[str]]:
     """For each standard compiled module, the exact paths the import system may pass when loading it.
 
     Its file name joined to every ``sys.path`` entry that leads to its folder: the strings
@@ -103,7 +105,7 @@ def preload_extensions(extensions: dict[str, str]) -> None:
             pass  # a missing system library: importing this module fails in cases too, as it would here
 
 
-def apply_limits(limits):
+def apply_limits(limits: dict[str, int]) -> None:
     """Hard resource limits (soft == hard, so student code cannot raise them)."""
     names = {"address_space": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
              "file_size": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
@@ -156,7 +158,7 @@ def install_syscall_filter(case_filter: object, missing: str) -> tuple[str, str]
         return "", str(error)
 
 
-def run_case(request, result_fd, setup):
+def run_case(request: dict, result_fd: int, setup: dict) -> None:
     """Run one request in this (freshly forked) process; never returns normally to the caller's loop.
 
     ``setup`` is what the fork server prepared once (``prepare_cases``): the standard
@@ -224,7 +226,7 @@ def run_case(request, result_fd, setup):
     emit({"final": True, "status": "ok", "results": results, "student_seconds": state["seconds"]})
 
 
-def read_exactly(fd, size):
+def read_exactly(fd: int, size: int) -> bytes | None:
     chunks, got = [], 0
     while got < size:
         chunk = os.read(fd, min(size - got, 1 << 20))
@@ -235,20 +237,20 @@ def read_exactly(fd, size):
     return b"".join(chunks)
 
 
-def write_all(fd, data):
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
 
 
-def send_frame(header, payload=b""):
+def send_frame(header: dict, payload: bytes = b"") -> None:
     text = WIRE.to_json(header).encode()
     write_all(1, len(text).to_bytes(4, "big") + text)
     if payload:
         write_all(1, payload)
 
 
-def run_child(blob, result_fd, setup):
+def run_child(blob: bytes, result_fd: int, setup: dict) -> None:
     """In the freshly forked child: decode this case's request and run it; never returns."""
     code = 0
     try:
@@ -264,7 +266,7 @@ def run_child(blob, result_fd, setup):
     os._exit(code)  # skip interpreter teardown (and any student atexit hook)
 
 
-def serve_one(setup):
+def serve_one(setup: dict) -> bool:
     """Serve one request; False once the grader has closed the input.
 
     Per-case data lives only in this frame, which ends before the next case is read, and
@@ -291,7 +293,7 @@ def serve_one(setup):
     return True
 
 
-def prepare_cases() -> dict:
+def prepare_cases() -> dict[str, object]:
     """What the fork server prepares once for all its cases (see run_case), before it forks any.
 
     Its only local name left in serve() is the returned dict, which each case empties of
@@ -310,7 +312,7 @@ def prepare_cases() -> dict:
             "filter_missing": filter_missing}
 
 
-def serve():
+def serve() -> None:
     """Fork one fresh process per request; relay its results to the grader.
 
     Requests arrive on stdin as a 4-byte big-endian length, an 8-byte result budget and

@@ -5,10 +5,12 @@ in each forked case after the kernel-enforced layers and before any student code
 Standard library only, and no import of the autograder package: it must load in a
 ``python -I -S`` process.
 """
+from __future__ import annotations
+
 import os
 import sys
 
-DENIED_EVENTS = {
+DENIED_EVENTS: dict[str, str] = {
     "os.system": "running shell commands", "os.exec": "starting programs",
     "os.posix_spawn": "starting processes", "os.spawn": "starting processes",
     "os.fork": "forking processes", "os.forkpty": "forking processes",
@@ -26,8 +28,8 @@ DENIED_EVENTS = {
     # Hand-made bytecode can corrupt the interpreter's memory (and so run native code).
     "code.__new__": "building code objects by hand",
 }
-DENIED_EVENT_PREFIXES = {"socket.": "network access", "ctypes.": "ctypes", "winreg.": "registry access"}
-DENIED_IMPORTS = {
+DENIED_EVENT_PREFIXES: dict[str, str] = {"socket.": "network access", "ctypes.": "ctypes", "winreg.": "registry access"}
+DENIED_IMPORTS: dict[str, str] = {
     "ctypes": "ctypes", "_ctypes": "ctypes", "subprocess": "starting processes",
     "_posixsubprocess": "starting processes", "multiprocessing": "starting processes",
     "_multiprocessing": "starting processes", "_posixshmem": "shared memory",
@@ -43,19 +45,21 @@ DENIED_IMPORTS = {
     "_testclinic": "CPython test modules", "_testimportmultiple": "CPython test modules",
     "_xxtestfuzz": "CPython test modules", "_ctypes_test": "CPython test modules",
 }
-WRITE_EVENTS = ("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown",
-                "os.symlink", "os.link", "os.truncate", "os.utime", "os.setxattr", "os.removexattr",
-                "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.move")
+WRITE_EVENTS: tuple[str, ...] = ("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown",
+                                 "os.symlink", "os.link", "os.truncate", "os.utime", "os.setxattr", "os.removexattr",
+                                 "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat",
+                                 "shutil.move")
 # Refused even inside the working folder (after the check above, whose message names a path
 # outside it): a link could make the grader read what it points to (sandbox.py reads .output
 # without following links anyway), and files in folders would escape the file budget.
 # Landlock refuses them too.
-UNCREATABLE = {"os.symlink": "creating links", "os.link": "creating links", "os.mkdir": "creating folders"}
-LIST_EVENTS = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
-FUNCTION_INTERNALS = ("__code__", "__defaults__", "__kwdefaults__")
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-DEVICES = ("/dev/null", "/dev/urandom", "/dev/random")
-PACKAGE_FOLDERS = ("site-packages", "dist-packages")  # installed third-party packages: never readable
+UNCREATABLE: dict[str, str] = {"os.symlink": "creating links", "os.link": "creating links",
+                               "os.mkdir": "creating folders"}
+LIST_EVENTS: tuple[str, ...] = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
+FUNCTION_INTERNALS: tuple[str, ...] = ("__code__", "__defaults__", "__kwdefaults__")
+WRITE_FLAGS: int = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+DEVICES: tuple[str, ...] = ("/dev/null", "/dev/urandom", "/dev/random")
+PACKAGE_FOLDERS: tuple[str, ...] = ("site-packages", "dist-packages")  # installed third-party packages: never readable
 
 
 def forget_ctypes() -> None:
@@ -65,7 +69,7 @@ def forget_ctypes() -> None:
 
 
 def install_guard(library_roots: list[str], read_roots: list[str], write_root: str,
-                  extensions: dict[str, str], extension_entries: dict[str, frozenset],
+                  extensions: dict[str, str], extension_entries: dict[str, frozenset[str]],
                   created_files: int = 0) -> None:
     """An audit hook that refuses processes, sockets, ctypes, native code and file access outside the sandbox.
 

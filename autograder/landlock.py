@@ -5,13 +5,15 @@ hide installed packages from every case it forks (``hide_from_reading``), and in
 forked case before any student code runs (``restrict_filesystem``).  Standard library
 only, and no import of the autograder package: it must load in a ``python -I -S`` process.
 """
+from __future__ import annotations
+
 import os
 
 LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446  # same on every arch
 LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 LL_REMOVE_DIR, LL_REMOVE_FILE, LL_MAKE_DIR, LL_MAKE_REG, LL_MAKE_SYM = 1 << 4, 1 << 5, 1 << 7, 1 << 8, 1 << 12
 LL_REFER, LL_TRUNCATE = 1 << 13, 1 << 14
-LL_FILE_RIGHTS = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE  # rights a non-directory rule may carry
+LL_FILE_RIGHTS: int = LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE  # rights a non-directory rule may carry
 
 
 def everything_but(hidden: list[str]) -> list[str]:
@@ -39,7 +41,7 @@ def everything_but(hidden: list[str]) -> list[str]:
     return allowed
 
 
-def restrict_filesystem(read_roots, write_root):
+def restrict_filesystem(read_roots: list[str], write_root: str) -> int:
     """Let the kernel confine file access (Linux Landlock); return the ABI version used, 0 if none.
 
     Read-only: ``read_roots`` (standard library, submission); read-write, but

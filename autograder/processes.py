@@ -6,16 +6,18 @@ subreaper and kills everything below itself after every case.  The fork server
 normally for ``descendants``.  Standard library only, and no import of the autograder
 package: it must load in a ``python -I -S`` process.
 """
+from __future__ import annotations
+
 import os
 import select
 import time
 
-PR_SET_CHILD_SUBREAPER = 36
-KILL_SECONDS = 5.0  # how long the server keeps killing a case's leftover processes before giving up
-READ_CHUNK = 1 << 16
+PR_SET_CHILD_SUBREAPER: int = 36
+KILL_SECONDS: float = 5.0  # how long the server keeps killing a case's leftover processes before giving up
+READ_CHUNK: int = 1 << 16
 
 
-def become_subreaper():
+def become_subreaper() -> bool:
     """Make this server the parent of every orphan below it (Linux 3.4+); True if it worked.
 
     Threat: a case's process that starts a new session and whose parent exits would be
@@ -29,7 +31,7 @@ def become_subreaper():
         return False
 
 
-def descendants(pid):
+def descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (from /proc/PID/task/TID/children; zombies included)."""
     if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
         return descendants_by_parent(pid)  # a kernel without CONFIG_PROC_CHILDREN (or pid gone)
@@ -54,7 +56,7 @@ def descendants(pid):
     return found
 
 
-def descendants_by_parent(pid):
+def descendants_by_parent(pid: int) -> list[int]:
     """Every process below ``pid``, from the parent ids of all processes (slower: reads every /proc/N/stat)."""
     children = {}
     for name in os.listdir("/proc"):
@@ -80,14 +82,14 @@ def descendants_by_parent(pid):
     return found
 
 
-def read_all(fd):
+def read_all(fd: int) -> bytes:
     chunks = []
     while chunk := os.read(fd, READ_CHUNK):
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def reap_children():
+def reap_children() -> None:
     """Collect every child of this process that has ended (never blocks)."""
     while True:
         try:
@@ -98,7 +100,7 @@ def reap_children():
             return
 
 
-def kill_descendants(seconds=KILL_SECONDS):
+def kill_descendants(seconds: float = KILL_SECONDS) -> bool:
     """SIGKILL every process below this server until none is left (zombies reaped); True if none is.
 
     A process forked while the tree is read is a child of one being killed: it is adopted by
@@ -122,7 +124,7 @@ def kill_descendants(seconds=KILL_SECONDS):
 
 
 
-def relay(pid, read_fd, budget):
+def relay(pid: int, read_fd: int, budget: int) -> tuple[bytes, int, bool]:
     """The case's result bytes (at most ``budget``), its exit status and whether it went over.
 
     Reads until the case's process has ended and every process below this server is killed

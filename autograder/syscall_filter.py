@@ -45,6 +45,8 @@ which cannot import the ``autograder`` package) loads it by path in the fork
 server, before any student code exists; tests import it as
 ``autograder.syscall_filter``.
 """
+from __future__ import annotations
+
 import os
 import sys
 
@@ -60,23 +62,23 @@ def arg_low_word(index: int) -> int:
 
 
 # Classic BPF opcodes (linux/filter.h) and seccomp return values (linux/seccomp.h).
-BPF_LD_W_ABS = 0x00 | 0x00 | 0x20
-BPF_JEQ_K = 0x05 | 0x10 | 0x00
-BPF_JGE_K = 0x05 | 0x30 | 0x00
-BPF_AND_K = 0x04 | 0x50 | 0x00
-BPF_RET_K = 0x06 | 0x00
-RET_KILL_PROCESS = 0x80000000
-RET_ERRNO = 0x00050000
-RET_ALLOW = 0x7FFF0000
+BPF_LD_W_ABS: int = 0x00 | 0x00 | 0x20
+BPF_JEQ_K: int = 0x05 | 0x10 | 0x00
+BPF_JGE_K: int = 0x05 | 0x30 | 0x00
+BPF_AND_K: int = 0x04 | 0x50 | 0x00
+BPF_RET_K: int = 0x06 | 0x00
+RET_KILL_PROCESS: int = 0x80000000
+RET_ERRNO: int = 0x00050000
+RET_ALLOW: int = 0x7FFF0000
 
-AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}  # EM_* | 64-bit | little-endian
-X32_SYSCALL_BIT = 0x40000000
-CLONE_THREAD = 0x00010000
-CLONE_NAMESPACES = 0x7E020000  # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
-TTY_INJECTING_IOCTLS = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
+AUDIT_ARCH: dict[str, int] = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}  # EM_* | 64-bit | little-endian
+X32_SYSCALL_BIT: int = 0x40000000
+CLONE_THREAD: int = 0x00010000
+CLONE_NAMESPACES: int = 0x7E020000  # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
+TTY_INJECTING_IOCTLS: tuple[int, ...] = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
 
 # name: (x86_64 number, aarch64 number); None where the architecture has no such call.
-REFUSED = {
+REFUSED: dict[str, tuple[int | None, int | None]] = {
     # network
     "socket": (41, 198), "socketpair": (53, 199), "connect": (42, 203), "bind": (49, 200),
     "listen": (50, 201), "accept": (43, 202), "accept4": (288, 242), "sendto": (44, 206),
@@ -110,10 +112,11 @@ REFUSED = {
 }
 # Calls whose first argument names the target process (kill, tkill, rt_sigqueueinfo) or thread
 # group (tgkill, rt_tgsigqueueinfo): allowed only when that is the case itself.
-OWN_PROCESS_ONLY = {"kill": (62, 129), "tkill": (200, 130), "rt_sigqueueinfo": (129, 138),
-                    "tgkill": (234, 131), "rt_tgsigqueueinfo": (297, 240)}
+OWN_PROCESS_ONLY: dict[str, tuple[int, int]] = {"kill": (62, 129), "tkill": (200, 130),
+                                                 "rt_sigqueueinfo": (129, 138), "tgkill": (234, 131),
+                                                 "rt_tgsigqueueinfo": (297, 240)}
 CLONE, CLONE3, IOCTL = {"x86_64": 56, "aarch64": 220}, 435, {"x86_64": 16, "aarch64": 29}
-PRLIMIT64 = {"x86_64": 302, "aarch64": 261}
+PRLIMIT64: dict[str, int] = {"x86_64": 302, "aarch64": 261}
 
 
 class FilterUnavailable(Exception):

@@ -7,14 +7,16 @@ with its type and a short repr, never sent raw), describes the student's excepti
 its frames with it too.  Standard library only, and no import of the autograder package:
 it must load in a ``python -I -S`` process.
 """
+from __future__ import annotations
+
 import traceback  # imported once by the server, so a forked child reports errors without the import cost
 
-MAX_DEPTH = 8
-MAX_ELEMENTS = 20_000_000
-FLOAT_RANGE = 2 ** 1024 - 2 ** 970  # ints from here on round to infinity as floats: tagged, not sent
+MAX_DEPTH: int = 8
+MAX_ELEMENTS: int = 20_000_000
+FLOAT_RANGE: int = 2 ** 1024 - 2 ** 970  # ints from here on round to infinity as floats: tagged, not sent
 
 
-def safe_repr(value):
+def safe_repr(value: object) -> str:
     try:
         text = object.__repr__(value) if type(value).__repr__ is object.__repr__ else repr(value)
     except BaseException as error:  # a student __repr__ may raise anything
@@ -22,7 +24,7 @@ def safe_repr(value):
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def encode(value, budget, depth=0):
+def encode(value: object, budget: list[int], depth: int = 0) -> float | int | list | dict | None:
     """Encode a student value for the parent, tagging everything that is not list/float/int/None."""
     kind = type(value)
     if kind is float or (kind is int and -FLOAT_RANGE < value < FLOAT_RANGE):
@@ -39,7 +41,8 @@ def encode(value, budget, depth=0):
             "$repr": safe_repr(value)}
 
 
-def describe_error(error, harness_files, aliases=None):
+def describe_error(error: BaseException, harness_files: frozenset[str],
+                   aliases: dict[str, str] | None = None) -> dict[str, str]:
     """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename not in harness_files]
     if len(frames) > 12:
@@ -56,11 +59,11 @@ def describe_error(error, harness_files, aliases=None):
 
 
 _float_repr, _int_repr = float.__repr__, int.__repr__  # bound before student code runs
-INF = float("inf")
-ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+INF: float = float("inf")
+ESCAPES: dict[str, str] = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def quote(text):
+def quote(text: str) -> str:
     out = []
     for ch in text:
         if ch in ESCAPES:
@@ -72,7 +75,7 @@ def quote(text):
     return '"' + "".join(out) + '"'
 
 
-def to_json(value):
+def to_json(value: object) -> str:
     """A small JSON writer for what ``encode`` produces (the json module is not imported:
     it costs a third of the child's start-up, and student code could patch it)."""
     kind = type(value)
