@@ -77,12 +77,58 @@ MUTANTS = {
     # conv1d.py: backward ADDS the new weight gradient to the stored dLdW (the contract says
     # overwrite).  Invisible to a single backward call; see KNOWN_FIXTURE_GAPS.
     "conv1d_grad_accumulates": {"Conv1d_stride1", "Conv1d", "ConvTranspose1d"},
+    # conv1d.py: dLdb overwritten in a loop over the batch, so it holds the LAST sample's sums only.
+    # Lost wherever dLdb is read with N > 1 (Conv1d_stride1, Conv1d, ConvTranspose1d, CNN); the
+    # scanning MLPs read only W and dLdW.
+    "conv1d_dldb_last_sample": {"Conv1d_stride1", "Conv1d", "ConvTranspose1d", "CNN"},
+    # conv2d.py: dLdW overwritten in a loop over the batch (last sample only).  Every item that
+    # reads a Conv2d_stride1 dLdW with N > 1: both Conv2d, ConvTranspose2d, and ResBlock's ConvBlocks.
+    "conv2d_dldw_last_sample": {"Conv2d_stride1", "Conv2d", "ConvTranspose2d", "ResBlock"},
+    # conv_transpose.py: ConvTranspose1d convolves first and upsamples the result (the Downsample
+    # order of Conv1d): wrong width.  ConvTranspose2d is untouched.
+    "convtranspose1d_upsample_after": {"ConvTranspose1d"},
+    # resampling.py: Upsample1d.backward sums each block of k gradients instead of keeping every
+    # k-th one (the zeros' gradients leak in).  Upsampling1d and ConvTranspose1d, its only user.
+    "upsample1d_backward_sums": {"Upsampling1d", "ConvTranspose1d"},
+    # resampling.py: Downsample2d.backward builds a W x W gradient (the remembered height is not
+    # used): wrong shape for Downsampling2d, Conv2d and ResBlock's non-square inputs, an IndexError
+    # in MaxPool2d's tall case.  MeanPool2d: see KNOWN_FIXTURE_GAPS.
+    "downsample2d_backward_square": {"Downsampling2d", "Conv2d", "MaxPool2d", "MeanPool2d", "ResBlock"},
+    # pool.py: MaxPool2d_stride1.backward assigns (=) instead of adding (+=) at the argmax, so a
+    # maximum shared by overlapping windows keeps only the last window's gradient.
+    "maxpool_backward_overwrites": {"MaxPool2d_stride1", "MaxPool2d"},
+    # conv2d.py: strided Conv2d.backward returns the padded dLdA (forward pads correctly).  Only
+    # padded cases break: Conv2d and ResBlock (ConvTranspose2d uses Conv2d_stride1 only).
+    "conv2d_backward_keeps_padding": {"Conv2d", "ResBlock"},
+    # batchnorm2d.py: running_V = (1-alpha)*running_V + alpha*V.  Only the running variance and the
+    # eval forward that uses it are wrong: BatchNorm2d (ResBlock never reads them).
+    "batchnorm_alpha_swapped_var": {"BatchNorm2d"},
+    # batchnorm2d.py: no eval branch: eval normalises with the batch statistics (and updates the
+    # running ones).  BatchNorm2d's eval-mode checks; ResBlock trains only.
+    "batchnorm_eval_batch_stats": {"BatchNorm2d"},
+    # dropout.py: eval=True ignored, channels are still dropped and scaled.
+    "dropout_eval_drops": {"Dropout2d"},
+    # dropout.py: backward draws a fresh mask instead of reusing the forward's.
+    "dropout_backward_new_mask": {"Dropout2d"},
+    # resblock.py: ReLU(main) + residual instead of ReLU(main + residual): forward (and backward).
+    "resblock_relu_before_add": {"ResBlock"},
+    # cnn.py: step() ascends: W + lr*dLdW, b + lr*dLdb.
+    "cnn_step_ascends": {"CNN"},
+    # cnn.py: zero_grads() resets the conv layers but not the linear layer (checked: linear dLdb).
+    "cnn_zero_grads_skips_linear": {"CNN"},
+    # conv1d.py: strided Conv1d pads its OUTPUT (after downsampling) instead of its input: wrong
+    # width whenever padding > 0, which only Conv1d's own cases use (CNN and the scanning MLPs pad 0).
+    "conv1d_pad_after_downsample": {"Conv1d"},
 }
 
 # Items a correct grader must take away but the public fixture set cannot: its cases never put
 # the mutant's bug on the computed path.  Each is a fixture weakness (reference/items/), kept
 # visible by the strict xfail below: fixing the fixtures turns it into a failure to clean up here.
-KNOWN_FIXTURE_GAPS = {}
+KNOWN_FIXTURE_GAPS = {
+    # MeanPool2d's cases never downsample a stride-1 output taller than it is wide far enough for
+    # a row index to pass the (wrong) W x W gradient: the missing rows only ever held zeros.
+    "downsample2d_backward_square": {"MeanPool2d"},
+}
 
 
 # ----------------------------------------------------------------------------- which items a mutant can affect
