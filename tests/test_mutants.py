@@ -119,6 +119,21 @@ MUTANTS = {
     # conv1d.py: strided Conv1d pads its OUTPUT (after downsampling) instead of its input: wrong
     # width whenever padding > 0, which only Conv1d's own cases use (CNN and the scanning MLPs pad 0).
     "conv1d_pad_after_downsample": {"Conv1d"},
+    # flatten.py: backward un-flattens column-major (first axis fastest).  Flatten, and everything
+    # that ends in a Flatten with more than one channel: CNN and both scanning MLPs.
+    "flatten_backward_column_major": {"Flatten", "CNN", "SimpleScanningMLP", "DistributedScanningMLP"},
+    # mlp_scan.py: DistributedScanningMLP reads conv2's shared w2 rows as t*8 + c (the full layer's
+    # width) instead of t*2 + c.  SimpleScanningMLP is untouched.
+    "distributed_scan_full_width_rows": {"DistributedScanningMLP"},
+    # pool.py: MeanPool2d_stride1.backward assigns each window's share instead of adding it, so
+    # overlapping windows lose gradient (every case with K > 1 and overlaps).
+    "meanpool_backward_overwrites": {"MeanPool2d_stride1", "MeanPool2d"},
+    # conv2d.py: Conv2d_stride1.backward adds to the stored dLdb.  Only the second backward call is
+    # wrong: the items whose cases call backward twice (ResBlock calls it once).
+    "conv2d_bias_grad_accumulates": {"Conv2d_stride1", "Conv2d", "ConvTranspose2d"},
+    # dropout.py: the mask is drawn on the first training forward only and reused by later ones
+    # (the later, larger-batch statistical forward gets the first batch's mask).
+    "dropout_mask_drawn_once": {"Dropout2d"},
 }
 
 # Items a correct grader must take away but the public fixture set cannot: its cases never put
