@@ -75,7 +75,7 @@ MUTANTS = {
     # cnn.py: step() updates W but not b.
     "cnn_step_no_bias": {"CNN"},
     # conv1d.py: backward ADDS the new weight gradient to the stored dLdW (the contract says
-    # overwrite).  Invisible to a single backward call; see KNOWN_FIXTURE_GAPS.
+    # overwrite).  Invisible to a single backward call: the "general" cases run a second one.
     "conv1d_grad_accumulates": {"Conv1d_stride1", "Conv1d", "ConvTranspose1d"},
     # conv1d.py: dLdb overwritten in a loop over the batch, so it holds the LAST sample's sums only.
     # Lost wherever dLdb is read with N > 1 (Conv1d_stride1, Conv1d, ConvTranspose1d, CNN); the
