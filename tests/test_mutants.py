@@ -139,11 +139,7 @@ MUTANTS = {
 # Items a correct grader must take away but the public fixture set cannot: its cases never put
 # the mutant's bug on the computed path.  Each is a fixture weakness (reference/items/), kept
 # visible by the strict xfail below: fixing the fixtures turns it into a failure to clean up here.
-KNOWN_FIXTURE_GAPS = {
-    # MeanPool2d's cases never downsample a stride-1 output taller than it is wide far enough for
-    # a row index to pass the (wrong) W x W gradient: the missing rows only ever held zeros.
-    "downsample2d_backward_square": {"MeanPool2d"},
-}
+KNOWN_FIXTURE_GAPS = {}
 
 
 # ----------------------------------------------------------------------------- which items a mutant can affect

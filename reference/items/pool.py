@@ -60,6 +60,8 @@ def build_pool_strided(kind: str) -> Builder:
                       kind, (2, pick(rng, 1, 2), pick(rng, 7, 9), pick(rng, 5, 8)), 2, stride=3),
             pool_case(rng, "batch1_overlap", "batch 1, overlapping windows (kernel 3, stride 2)",
                       kind, (1, pick(rng, 2, 3), pick(rng, 5, 7), pick(rng, 8, 10)), 3, stride=2),
+            pool_case(rng, "taller_than_wide", "H > W (kernel 2, stride 2): height and width are not interchangeable",
+                      kind, (2, 2, pick(rng, 9, 11), pick(rng, 5, 6)), 2, stride=2),
         ]
     return build
 
