@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.core import DEFAULT_JOBS, Settings, grade  # noqa: E402
-from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set, read_rubric  # noqa: E402
+from autograder.fixtures import (DEFAULT_FIXTURES, FixtureError, Manifest, load_fixture_set,  # noqa: E402
+                                 read_manifest)
 from autograder.report import Report, write_report  # noqa: E402
 from autograder.rubric import Rubric  # noqa: E402
 from autograder.sandbox import Limits  # noqa: E402
@@ -94,10 +95,10 @@ def emit(report: Report, args: argparse.Namespace) -> int:
     return exit_code
 
 
-def trusted_rubric(fixtures: Path) -> Rubric | None:
-    """The fixture set's rubric, or None when even its manifest cannot be trusted."""
+def trusted_manifest(fixtures: Path) -> Manifest | None:
+    """The fixture set's verified manifest (read once per run), or None when it cannot be trusted."""
     try:
-        return read_rubric(fixtures)
+        return read_manifest(fixtures)
     except FixtureError:
         return None
 
@@ -111,12 +112,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_HARNESS_ERROR
     if args.list:
         try:
-            print_rubric(read_rubric(args.fixtures))
+            print_rubric(read_manifest(args.fixtures).rubric)
         except FixtureError as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_HARNESS_ERROR
         return EXIT_GRADED
-    rubric = trusted_rubric(args.fixtures)
+    manifest = trusted_manifest(args.fixtures)
+    rubric = manifest.rubric if manifest is not None else None
     only = args.only
     if only and rubric is not None:  # an untrusted fixture set is reported below, as a failed grading
         by_folded_name = {name.casefold(): name for name in rubric.names}  # --only in any letter case
@@ -130,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         only = [by_folded_name[name.casefold()] for name in only]
     try:
         submission = locate_package(args.submission)
-        fixture_set = load_fixture_set(args.fixtures, only=only)
+        fixture_set = load_fixture_set(args.fixtures, only=only, verified=manifest)
     except (FixtureError, SubmissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return emit(Report.failed(args.submission, rubric, str(error), only=only), args)

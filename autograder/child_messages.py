@@ -66,7 +66,6 @@ def parse_messages(data: bytes) -> list[dict[str, Any]]:
     return messages
 
 
-CONTROL_CHARACTERS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\n\t"}
 WHERE_FIELDS = {"phase": str, "module": str, "class": str, "path": str, "label": str, "kind": str, "step": int}
 ERROR_FIELDS = {"type": 200, "message": 2000, "traceback": 8000}  # longest text kept
 MAX_RESULT_DEPTH = 16  # wire.py nests lists at most MAX_DEPTH (8) deep, then tags

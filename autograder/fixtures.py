@@ -74,7 +74,16 @@ class FixtureSet:
         return f"seed-{self.seed}-{self.manifest_sha256[:12]}"
 
 
-def read_manifest(root: Path) -> tuple[dict[str, Any], str]:
+@dataclass(frozen=True)
+class Manifest:
+    """A fixture set's manifest, read once and verified: the document, its sha256, its rubric."""
+    document: dict[str, Any]
+    sha256: str
+    rubric: Rubric
+
+
+def read_manifest(root: Path) -> Manifest:
+    """The manifest of the fixture set in ``root``, checked against its schema and its section maxima."""
     path = Path(root) / MANIFEST_NAME
     try:
         raw = path.read_bytes()
@@ -90,12 +99,12 @@ def read_manifest(root: Path) -> tuple[dict[str, Any], str]:
         if rubric.sections[section].max != maximum:
             raise FixtureError(f"{path}: the {section} section's maximum is {rubric.sections[section].max:g}, "
                                f"but its items' points add up to {maximum:g}")
-    return manifest, hashlib.sha256(raw).hexdigest()
+    return Manifest(manifest, hashlib.sha256(raw).hexdigest(), rubric)
 
 
 def read_rubric(root: Path = DEFAULT_FIXTURES) -> Rubric:
     """The rubric a fixture set carries (its manifest verified; no fixture file read)."""
-    return rubric_from_manifest(read_manifest(root)[0])
+    return read_manifest(root).rubric
 
 
 def load_item_arrays(root: Path, item: str, entry: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -134,10 +143,15 @@ def check_case_arrays(path: Path, item: str, case: Mapping[str, Any],
                                f"'{check['expected']}'")
 
 
-def load_fixture_set(root: Path = DEFAULT_FIXTURES, only: Collection[str] | None = None) -> FixtureSet:
-    """Load and verify a fixture set; ``only`` restricts it to some item names."""
+def load_fixture_set(root: Path = DEFAULT_FIXTURES, only: Collection[str] | None = None,
+                     verified: Manifest | None = None) -> FixtureSet:
+    """Load and verify a fixture set; ``only`` restricts it to some item names.
+
+    ``verified``: the set's manifest as ``read_manifest(root)`` already returned it (not read again).
+    """
     root = Path(root)
-    manifest, manifest_sha = read_manifest(root)
+    verified = verified or read_manifest(root)
+    manifest = verified.document
     unknown = sorted(set(only or ()) - set(manifest["items"]))
     if unknown:
         raise FixtureError(f"{root / MANIFEST_NAME}: no item named {', '.join(unknown)}")
@@ -155,6 +169,6 @@ def load_fixture_set(root: Path = DEFAULT_FIXTURES, only: Collection[str] | None
                               checks=case["checks"], tolerance=entry["tolerance"],
                               arrays={k: v for k, v in arrays.items() if k.startswith(prefix)}))
         items[item] = cases
-    return FixtureSet(root=root, seed=manifest["seed"], manifest_sha256=manifest_sha,
+    return FixtureSet(root=root, seed=manifest["seed"], manifest_sha256=verified.sha256,
                       generator_version=manifest["generator_version"],
-                      rubric=rubric_from_manifest(manifest).restricted(items), items=items)
+                      rubric=verified.rubric.restricted(items), items=items)
