@@ -119,7 +119,8 @@ def compare_array(key: str, committed: NDArray[Any], regenerated: NDArray[Any],
     with np.errstate(invalid="ignore"):
         largest = float(np.nanmax(np.abs(committed - regenerated)))
     return (f"array '{key}' differs in {count} of {committed.size} elements ({rule}); first at {list(first)}: "
-            f"committed {committed[first]!r}, regenerated {regenerated[first]!r}; max abs diff {largest:.3g}")
+            f"committed {float(committed[first])!r}, regenerated {float(regenerated[first])!r}; "
+            f"max abs diff {largest:.3g}")
 
 
 def as_bits(array: NDArray[Any]) -> NDArray[np.uint64]:
