@@ -15,7 +15,7 @@ from typing import Any
 from autograder.atomic import write_json_atomic
 from autograder.documents import DocumentError, validate_document
 from autograder.fixtures import FixtureSet
-from autograder.results import CaseResult, ItemStatus
+from autograder.results import CaseResult, CaseStatus, ItemStatus
 from autograder.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
 from autograder.safetext import for_terminal, indented
 from autograder.run_as import isolation_note
@@ -161,13 +161,17 @@ class Report:
                 lines += ["", f"{item.name}: " + for_terminal(first_line_after_header(failing[0].message))]
                 continue
             repeated: dict[tuple[str, str], list[str]] = {}
+            quantities_shown: set[str] = set()  # quantities of this item already shown in full
             for case in failing:
                 body = case.message.partition("\n")[2]
                 if not verbose and body and body in shown_at:
                     repeated.setdefault(shown_at[body], []).append(f'"{case.case}"')
                     continue
                 shown_at.setdefault(body, (item.name, case.case))
-                lines += ["", indented(case.message, "    ")]
+                message = case.message
+                if not verbose and case.status is CaseStatus.FAILED:
+                    message = shortened_mismatches(message, quantities_shown)
+                lines += ["", indented(message, "    ")]
                 if case.output.strip():
                     lines.append("    your code printed:")
                     lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed_lines(case.output)]
@@ -203,6 +207,38 @@ class Report:
         lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
                       f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
         return "\n".join(lines)
+
+
+MAX_QUANTITY_LINES = 12  # lines of one quantity's mismatch shown in the summary (-v and --json have all)
+
+
+def shortened_mismatches(message: str, shown: set[str]) -> str:
+    """A failed case's message as the summary shows it: each quantity's mismatch in full the first
+    time the item reports that quantity (at most ``MAX_QUANTITY_LINES`` lines), then only its first line.
+
+    A mismatch is a line at the margin (``backward dLdA: values differ ...``) and its indented details;
+    ``shown`` collects the quantities (the text before the first ``": "``) already shown in full.
+    """
+    header, _, body = message.partition("\n")
+    blocks: list[list[str]] = []
+    for line in body.split("\n"):
+        if blocks and line.startswith(" "):
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    lines = [header]
+    for block in blocks:
+        quantity = block[0].partition(": ")[0]
+        if quantity in shown:
+            counts = [line.strip() for line in block if line.strip().startswith("Mismatched elements:")]
+            lines.append(block[0] + "".join(f"; {count[0].lower()}{count[1:]}" for count in counts)
+                         + ("  (-v shows the details)" if len(block) > 1 else ""))
+            continue
+        shown.add(quantity)
+        lines += block[:MAX_QUANTITY_LINES]
+        if len(block) > MAX_QUANTITY_LINES:
+            lines.append(f"  ... {len(block) - MAX_QUANTITY_LINES} more line(s) (-v shows them)")
+    return "\n".join(lines)
 
 
 MAX_PRINTED_LINES = 20  # lines of a case's printed output shown in the report (--json has the whole head)

@@ -334,3 +334,28 @@ def test_only_takes_any_letter_case_and_suggests_the_closest_name(runner_run):
     assert typo.returncode == 2
     assert "error: unknown item for --only: Flaten; did you mean Flatten? (see --list)" in typo.stderr
     assert "error: unknown item for --only: NoSuchLayer (see --list)" in typo.stderr
+
+
+def test_a_quantity_failing_in_many_cases_is_shown_in_full_once(tmp_path, runner_run):
+    """The summary shows one item's failing quantity in full once, then one line per further case
+    (with its count of mismatched elements); -v and --json keep every case's full message."""
+    item = "MeanPool2d_stride1"
+    run = runner_run("--submission", MEANPOOL_MUTANT, "--only", item, json_path=tmp_path / "r.json")
+    failing = [case for i in run.report["items"] for case in i["cases"] if case["status"] == "failed"]
+    assert len(failing) >= 3 and all("First mismatches" in case["message"] for case in failing)
+    assert run.stdout.count("First mismatches") == 1
+    short = [line for line in run.stdout.splitlines() if "(-v shows the details)" in line]
+    assert len(short) == len(failing) - 1
+    assert all(re.search(r"backward dLdA: values differ .*; mismatched elements: \d+ / \d+ ", line) for line in short)
+    verbose = runner_run("--submission", MEANPOOL_MUTANT, "--only", item, "-v")
+    assert verbose.stdout.count("First mismatches") == len(failing)
+    assert "(-v shows the details)" not in verbose.stdout
+
+
+def test_a_long_mismatch_is_cut_in_the_summary_and_says_so():
+    from autograder.report import MAX_QUANTITY_LINES, shortened_mismatches
+    details = [f"  line {i}" for i in range(MAX_QUANTITY_LINES + 7)]
+    message = "\n".join(['Item, case "c" (...)', "forward output: values differ", *details, "dLdW: got None"])
+    shown = shortened_mismatches(message, set()).split("\n")
+    assert shown[:MAX_QUANTITY_LINES + 1] == message.split("\n")[:MAX_QUANTITY_LINES + 1]
+    assert shown[MAX_QUANTITY_LINES + 1:] == ["  ... 8 more line(s) (-v shows them)", "dLdW: got None"]
