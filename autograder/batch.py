@@ -11,18 +11,26 @@ reports have a folder of their own so that no entry's name, whatever it is
 (``summary``, ``grades.csv``, ``reports``), can collide with the batch's own
 files.
 
-Running the same command again grades only what is missing or out of date: a
-submission is skipped when ``DIR/reports/<student>.json`` is a valid report
-from this harness version, rubric version and fixture set id, written after
-the submission last changed (modification or status change of the entry or
-anything inside it, walked without recursion; ``--regrade`` grades everything
-again).  Any doubt counts as out of date: an error while deciding (an
-unreadable report, a folder that cannot be listed, a submission of more than
-``MAX_STALENESS_ENTRIES`` files and folders) grades the submission again,
+Running the same command again grades only what is missing or out of date.
+Staleness is decided by content, never by timestamps (``cp -p`` and ``tar -x``
+restore old ones): a report records its provenance, the sha256 of the
+submission's content (:mod:`autograder.fingerprint`), the fixture set id and
+manifest sha256, the rubric's content hash and the harness version, and is
+reused only while all of them are the same (``--regrade`` grades everything
+again, ``--student ID[,ID]`` grades those again).  Any doubt counts as out of
+date: an error while deciding (an unreadable report, a folder that cannot be
+read, a submission too large to fingerprint) grades the submission again,
 never stops the batch.  A submission-caused error (an unsafe archive, no
 ``mytorch/``) is such a report and is kept; a worker that died or overran the
-whole-submission limit leaves a report without a fixture set, which the next
+whole-submission budget leaves a report without a fixture set, which the next
 run grades again.
+
+Where it writes (:mod:`autograder.batch_storage`): ``--out`` is checked and
+locked before anything is graded; a failure to write there stops the batch
+(exit 2) and is never recorded as a student's error.  Exit status: 0 every
+submission graded, 1 some could not be graded (listed), 2 the batch itself
+failed.  SIGTERM is handled like Ctrl-C, and workers die with the batch even
+when it is killed outright (``PR_SET_PDEATHSIG``).
 
 Text from entries and students (ids, error reasons, archive member names)
 reaches the terminal and ``grades.csv`` only through :mod:`autograder.safetext`.
@@ -52,25 +60,35 @@ both sides) and :mod:`autograder.batch_outputs` (progress line, ``grades.csv``,
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from autograder.atomic import write_json_atomic, write_text_atomic
-from autograder.batch_entries import (REPORTS_FOLDER, Outcome, Settings, UsageError, discover, report_path,
-                                      reusable_report)
+from autograder.batch_entries import (REPORTS_FOLDER, Entry, Outcome, Settings, Skipped, UsageError, discover,
+                                      report_path, reusable_report, submission_fingerprint)
+from autograder.batch_storage import REMOVED_FOLDER, OutputFolder, ScratchArea, StorageError, describe_os_error
 from autograder.batch_outputs import Progress, build_summary, grades_csv, validate_summary
 from autograder.batch_workers import kill_tree, run_worker_safely, worker_main
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
 from autograder.safetext import for_terminal
 from autograder.sandbox import Limits
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
-SUBMISSION_TIMEOUT_MARGIN = 60.0
+EXIT_OK, EXIT_NOT_GRADED, EXIT_HARNESS, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_USAGE = EXIT_HARNESS
+SECONDS_PER_CASE = 2.0  # the default whole-submission budget: this much per case, plus the margin
+SUBMISSION_BUDGET_MARGIN = 60.0
+
+
+def default_submission_budget(cases: int) -> float:
+    return SECONDS_PER_CASE * cases + SUBMISSION_BUDGET_MARGIN
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -78,7 +96,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         prog="python runner.py batch", description="Grade every submission in a folder (course staff).",
         epilog="Entries of SUBMISSIONS: a folder holding mytorch/ (possibly one level down) or a "
                ".zip/.tar/.tar.gz/.tgz of one; the student id is the entry's name without the suffix. "
-               "Writes OUT/reports/<student>.json, OUT/grades.csv and OUT/summary.json.")
+               "Writes OUT/reports/<student>.json, OUT/grades.csv and OUT/summary.json. Exit status: "
+               f"{EXIT_OK} every submission graded, {EXIT_NOT_GRADED} some could not be graded (listed), "
+               f"{EXIT_HARNESS} the batch itself failed (usage, fixture set, output folder).")
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for reports and grades")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
@@ -87,43 +107,90 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="fixture set, e.g. a hidden one (default: fixtures/)")
     parser.add_argument("--regrade", action="store_true",
                         help="grade every submission again, even those with an up-to-date report")
+    parser.add_argument("--student", metavar="ID[,ID...]",
+                        help="grade only these students (again, even if their report is up to date)")
     parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="S",
                         help="wall-clock limit for one case (default %(default)s)")
     parser.add_argument("--submission-timeout", type=float, metavar="S",
-                        help="wall-clock limit for a whole submission (default: TIMEOUT x number of cases + 60)")
+                        help=f"wall-clock budget for a whole submission (default: {SECONDS_PER_CASE:g} s per case "
+                             f"+ {SUBMISSION_BUDGET_MARGIN:g} s, e.g. "
+                             f"{default_submission_budget(public_case_count()):g} s for the public fixture set)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.timeout <= 0 or (args.submission_timeout is not None and args.submission_timeout <= 0):
         parser.error("timeouts must be positive")
+    args.student = [s for s in (args.student or "").split(",") if s] if args.student is not None else None
+    if args.student is not None and not args.student:
+        parser.error("--student needs at least one student id")
     return args
 
 
-def run(args: argparse.Namespace, stderr: TextIO | None = None) -> tuple[list[Outcome], dict[str, Any]]:
-    """The batch; returns the outcomes in student order."""
+def public_case_count() -> int:
+    """How many cases the public fixture set has (0 if its manifest cannot be read: --help still works)."""
+    try:
+        manifest = json.loads((DEFAULT_FIXTURES / "manifest.json").read_text())
+        return sum(len(item["cases"]) for item in manifest["items"].values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[Outcome]  # in student order: the ones graded or reused in this run
+    summary: dict[str, Any] | None  # None: grades.csv and summary.json were not rewritten
+    not_rewritten: list[str] = field(default_factory=list)  # with --student: who keeps the outputs stale
+
+
+def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
+    """The batch.  UsageError: it cannot start; StorageError: it cannot write (both exit 2)."""
     try:
         fixture_set = load_fixture_set(args.fixtures)
     except FixtureError as error:
         raise UsageError(f"fixture set rejected: {error}") from None
     rubric = fixture_set.rubric
-    entries = discover(args.submissions, args.out)
+    entries, skipped = discover(args.submissions, args.out)
+    if args.student is not None:
+        unknown = sorted(set(args.student) - {entry.student for entry in entries})
+        if unknown:
+            raise UsageError(f"--student: no submission for {', '.join(for_terminal(s) for s in unknown)}")
     cases = sum(len(c) for c in fixture_set.items.values())
-    settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
-                        case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade,
-                        submission_timeout=args.submission_timeout or args.timeout * cases + SUBMISSION_TIMEOUT_MARGIN)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = OutputFolder(args.out)
+    out.open()
+    scratch = None
+    try:
+        removed = out.set_aside_reports({entry.student for entry in entries})
+        scratch = ScratchArea()
+        settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
+                            case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade, scratch=scratch,
+                            submission_timeout=args.submission_timeout or default_submission_budget(cases))
+        return grade_entries(entries, settings, skipped, removed, args.student, stderr)
+    finally:
+        if scratch is not None:
+            scratch.close()
+        out.close()
+
+
+def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skipped], removed: list[str],
+                  chosen: list[str] | None, stderr: TextIO | None) -> BatchResult:
     started = time.monotonic()
     outcomes: dict[str, Outcome] = {}
-    pending = []
+    pending, stale = [], []
     for entry in entries:
-        document = None if args.regrade else reusable_report(report_path(args.out, entry.student), entry, settings)
-        if document is None:
+        entry.sha256 = submission_fingerprint(entry)
+        if chosen is not None and entry.student in chosen:
+            pending.append(entry)
+            continue
+        reused = None if settings.regrade else reusable_report(report_path(settings.out, entry.student), entry, settings)
+        if reused is not None:
+            outcomes[entry.student] = Outcome(entry.student, reused, reused=True)
+        elif chosen is None:
             pending.append(entry)
         else:
-            outcomes[entry.student] = Outcome(entry.student, document, reused=True)
-    progress = Progress(len(entries), list(outcomes.values()), stderr)
+            stale.append(entry.student)
+    progress = Progress(len(pending) + len(outcomes), list(outcomes.values()), stderr)
     progress.show("starting" if pending else "nothing to grade")
-    executor = ThreadPoolExecutor(max_workers=args.jobs, thread_name_prefix="batch")
+    executor = ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="batch")
     try:
         futures = [executor.submit(run_worker_safely, entry, settings) for entry in pending]
         for future in as_completed(futures):
@@ -139,42 +206,84 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> tuple[list[Ou
             running = list(settings.running.values())
         for process in running:
             kill_tree(process.pid)
+        executor.shutdown(wait=True)  # the workers' threads remove their scratch folders
         progress.finish()
         raise
     executor.shutdown()
     progress.finish()
-    ordered = [outcomes[entry.student] for entry in entries]
-    summary = build_summary(ordered, settings, time.monotonic() - started)
+    ordered = [outcomes[entry.student] for entry in entries if entry.student in outcomes]
+    if stale:
+        return BatchResult(ordered, None, stale)
+    summary = build_summary(ordered, settings, time.monotonic() - started, skipped, removed)
     validate_summary(summary)
-    write_text_atomic(args.out / "grades.csv", grades_csv(ordered, rubric))
-    write_json_atomic(args.out / "summary.json", summary)
-    return ordered, summary
+    for name, write in (("grades.csv", lambda path: write_text_atomic(path, grades_csv(ordered, settings.rubric))),
+                        ("summary.json", lambda path: write_json_atomic(path, summary))):
+        try:
+            write(settings.out / name)
+        except OSError as error:
+            raise StorageError(f"cannot write {for_terminal(str(settings.out / name))}: "
+                               f"{describe_os_error(error)}") from None
+    return BatchResult(ordered, summary)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: workers stopped, scratch removed, reports kept."""
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
-        outcomes, summary = run(args)
+        result = run(args)
     except UsageError as error:
         print(f"error: {for_terminal(str(error))}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted: the reports written so far are kept; run the same command again to continue",
+    except StorageError as error:
+        print(f"error: {error}; the batch stopped (the reports written so far are kept, and no student was "
+              f"given a grade for it): free or fix the output folder and run the same command again",
+              file=sys.stderr)
+        return EXIT_HARNESS
+    except KeyboardInterrupt as interrupt:
+        how = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
+        print(f"{how}: the reports written so far are kept; run the same command again to continue",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return report_result(args, result)
+
+
+def report_result(args: argparse.Namespace, result: BatchResult) -> int:
+    """The batch's closing lines on stdout; the exit status."""
+    out = for_terminal(str(args.out))
+    summary = result.summary
+    if summary is None:
+        print(f"graded {len(result.outcomes) - sum(o.reused for o in result.outcomes)} submission(s); "
+              f"{out}/grades.csv and summary.json NOT rewritten: {len(result.not_rewritten)} other submission(s) "
+              f"have no up-to-date report ({', '.join(for_terminal(s) for s in result.not_rewritten[:10])}"
+              f"{', ...' if len(result.not_rewritten) > 10 else ''}); run without --student to grade them")
+        return EXIT_NOT_GRADED
     main_stats = summary["main"]
     print(f"{summary['count']} submission(s): {summary['graded']} graded, {summary['errors']} error(s), "
           f"{summary['reused']} reused from an earlier run; fixture set {summary['fixture_set']['id']}")
     if main_stats:
         print(f"main total: mean {main_stats['mean']:g}, median {main_stats['median']:g}, "
               f"min {main_stats['min']:g}, max {main_stats['max']:g} (of {summary['main_max']:g})")
+    for skipped in summary["skipped"]:
+        print(f"  skipped {for_terminal(skipped['entry'])}: {skipped['reason']}")
+    if summary["removed_reports"]:
+        print(f"  moved to {out}/{REMOVED_FOLDER}/ (no submission any more): "
+              + ", ".join(for_terminal(s) for s in summary["removed_reports"]))
     for failure in summary["failed_to_grade"]:
         first_line = failure["reason"].split("\n", 1)[0]
-        print(f"  error {for_terminal(failure['student'])}: {for_terminal(first_line)}")
-    out = for_terminal(str(args.out))
+        print(f"  not graded {for_terminal(failure['student'])}: {for_terminal(first_line)}")
     print(f"wrote {out}/grades.csv, {out}/summary.json and one {REPORTS_FOLDER}/<student>.json per submission")
-    return EXIT_OK
+    return EXIT_NOT_GRADED if summary["failed_to_grade"] else EXIT_OK
 
 
 if __name__ == "__main__":

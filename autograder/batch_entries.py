@@ -12,17 +12,20 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from autograder.archives import archive_suffix, extract_archive, strip_archive_suffix
+from autograder.fingerprint import FingerprintUnknown, fingerprint
 from autograder.fixtures import FixtureSet
 from autograder.report import HARNESS_VERSION, validate_report
 from autograder.rubric import Rubric
 from autograder.safetext import for_terminal
 from autograder.submission import IGNORED_NAMES, SubmissionError, locate_package
 
+if TYPE_CHECKING:
+    from autograder.batch_storage import ScratchArea
+
 REPORTS_FOLDER = "reports"  # OUT/reports/<student>.json; OUT itself holds only grades.csv and summary.json
-MAX_STALENESS_ENTRIES = 10_000  # files and folders looked at to decide whether a report is out of date
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 EntryKind = Literal["folder", "archive", "other"]
@@ -37,6 +40,7 @@ class Entry:
     student: str
     path: Path
     kind: EntryKind
+    sha256: str | None = None  # its content's fingerprint when the batch started; None: unknown
 
 
 @dataclass
@@ -57,13 +61,21 @@ class Settings:
     submission_timeout: float
     jobs: int
     regrade: bool = False
+    scratch: ScratchArea | None = None  # where the workers' scratch folders are made
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # student -> worker process
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: bool = False
 
 
-def discover(submissions: Path, out: Path) -> list[Entry]:
-    """The submissions in the folder ``submissions``, sorted by student id."""
+@dataclass(frozen=True)
+class Skipped:
+    name: str
+    reason: str
+
+
+def discover(submissions: Path, out: Path) -> tuple[list[Entry], list[Skipped]]:
+    """The submissions in the folder ``submissions``, sorted by student id, and the entries that
+    are not submissions, each with the reason."""
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise UsageError(f"{submissions}: not a folder of submissions")
@@ -73,9 +85,17 @@ def discover(submissions: Path, out: Path) -> list[Entry]:
         raise UsageError(f"{for_terminal(str(submissions))}: the batch writes its grades.csv, summary.json and "
                          f"{REPORTS_FOLDER}/ in --out; they would be read as submissions: choose another --out")
     entries: list[Entry] = []
+    skipped: list[Skipped] = []
     seen: dict[str, list[str]] = {}
     for path in sorted(submissions.iterdir()):
-        if path.name.startswith(".") or path.name in IGNORED_NAMES or is_same_folder(path, out_resolved):
+        if path.name.startswith("."):
+            skipped.append(Skipped(path.name, "a hidden entry (its name starts with '.')"))
+            continue
+        if path.name in IGNORED_NAMES:
+            skipped.append(Skipped(path.name, "added by an archiver, not a submission"))
+            continue
+        if is_same_folder(path, out_resolved):
+            skipped.append(Skipped(path.name, "the batch's own output folder (--out)"))
             continue
         if path.is_dir():
             entry = Entry(path.name, path, "folder")
@@ -89,7 +109,7 @@ def discover(submissions: Path, out: Path) -> list[Entry]:
     if duplicates:
         listed = "; ".join(f"{student}: {', '.join(names)}" for student, names in sorted(duplicates.items()))
         raise UsageError(f"several entries give the same student id ({listed}): keep one per student")
-    return entries
+    return entries, skipped
 
 
 def is_same_folder(path: Path, resolved: Path) -> bool:
@@ -114,34 +134,6 @@ def prepare_submission(entry_path: Path, kind: str, scratch: Path) -> Path:
     raise SubmissionError(f"{entry_path.name}: not a folder or a .zip/.tar/.tar.gz/.tgz archive")
 
 
-class StalenessUnknown(Exception):
-    """Whether a report is up to date cannot be decided: the submission is graded again."""
-
-
-def last_change(path: Path, limit: int = MAX_STALENESS_ENTRIES) -> float:
-    """The latest modification or status change of ``path`` or anything inside it.
-
-    The walk is iterative (any depth), never follows links, and raises StalenessUnknown after
-    ``limit`` entries; an entry that cannot be examined raises OSError.  Status changes count
-    because tools that restore modification times (unzip, cp -p, rsync -t) cannot restore them.
-    """
-    top = os.lstat(path)
-    newest = max(top.st_mtime, top.st_ctime)
-    pending = [os.fspath(path)] if stat.S_ISDIR(top.st_mode) else []
-    seen = 0
-    while pending:
-        with os.scandir(pending.pop()) as listing:
-            for item in listing:
-                seen += 1
-                if seen > limit:
-                    raise StalenessUnknown(f"more than {limit} files and folders")
-                info = item.stat(follow_symlinks=False)
-                newest = max(newest, info.st_mtime, info.st_ctime)
-                if stat.S_ISDIR(info.st_mode):
-                    pending.append(item.path)
-    return newest
-
-
 def read_report(path: Path) -> tuple[Any, float]:
     """The JSON document in the regular file ``path`` (never through a link, never more than
     MAX_REPORT_BYTES) and the file's modification time; raises OSError or ValueError."""
@@ -156,18 +148,32 @@ def read_report(path: Path) -> tuple[Any, float]:
     return json.loads(data), info.st_mtime
 
 
+def provenance(settings: Settings, submission_sha256: str) -> dict[str, str]:
+    """What a report was made from; a report is reused only when all of it is the same today."""
+    return {"submission_sha256": submission_sha256, "fixture_set": settings.fixture_set.id,
+            "manifest_sha256": settings.fixture_set.manifest_sha256, "rubric_sha256": settings.rubric.sha256(),
+            "harness_version": HARNESS_VERSION}
+
+
+def submission_fingerprint(entry: Entry) -> str | None:
+    """The entry's content fingerprint, or None when it cannot be decided (the entry is then graded)."""
+    try:
+        return fingerprint(entry.path)
+    except (OSError, FingerprintUnknown):
+        return None
+
+
 def reusable_report(path: Path, entry: Entry, settings: Settings) -> dict[str, Any] | None:
     """The existing report at ``path`` if it was made by this harness, with this fixture set and rubric,
-    after the submission last changed; None when it is not, or when anything about it cannot be
+    from a submission with the same content; None when it was not, or when anything about it cannot be
     decided (any error at all: the submission is then simply graded again)."""
+    if entry.sha256 is None:
+        return None
     try:
-        document, written = read_report(path)
-        if last_change(entry.path) > written:
-            return None
+        document, _ = read_report(path)
         validate_report(document)
-        same = (document["harness_version"] == HARNESS_VERSION
-                and document["fixture_set"].get("id") == settings.fixture_set.id
-                and document["rubric"] == settings.rubric.identity())
+        same = (document.get("provenance") == provenance(settings, entry.sha256)
+                and document["fixture_set"].get("id") == settings.fixture_set.id)  # a dead worker's: none
     except Exception:  # anything at all: deciding staleness must never stop the batch
         return None
     return document if same else None

@@ -11,10 +11,11 @@ import io
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from autograder.batch_entries import Outcome, Settings
+from autograder.batch_entries import Outcome, Settings, Skipped
 from autograder.documents import DocumentError, validate_document
 from autograder.report import HARNESS_VERSION
 from autograder.rubric import Rubric, Section
@@ -24,26 +25,36 @@ from autograder.safetext import for_csv, for_terminal
 class Progress:
     """One progress line on stderr: done/total, rate, ETA (rewritten in place on a terminal)."""
 
-    def __init__(self, total: int, reused: Sequence[Outcome], stream: TextIO | None = None) -> None:
+    RECENT = 10  # the rate (and so the ETA) is that of the last RECENT submissions graded
+
+    def __init__(self, total: int, reused: Sequence[Outcome], stream: TextIO | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         stream = sys.stderr if stream is None else stream
         self.total, self.done = total, len(reused)
         self.reused = len(reused)
         self.errors = sum(outcome.document["status"] == "error" for outcome in reused)
         self.stream = stream
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock()
+        self.finished: deque[float] = deque([self.started], maxlen=self.RECENT + 1)  # when each was done
         self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def rate(self) -> float:
+        """Submissions per second over the last RECENT graded ones (the start counts as one end)."""
+        span = self.finished[-1] - self.finished[0]
+        return (len(self.finished) - 1) / span if span > 0 else 0.0
 
     def line(self, last: str = "") -> str:
         graded = self.done - self.reused
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = graded / elapsed * 60
+        elapsed = max(self.clock() - self.started, 1e-9)
+        rate = self.rate()
         remaining = self.total - self.done
-        eta = f"ETA {format_seconds(remaining / rate * 60)}" if graded and remaining else \
+        eta = f"ETA {format_seconds(remaining / rate)}" if graded and remaining and rate else \
             ("ETA ?" if remaining else f"took {format_seconds(elapsed)}")
         parts = [f"batch: {self.done}/{self.total} done", f"{self.errors} error(s)"]
         if self.reused:
             parts.append(f"{self.reused} reused")
-        parts += [f"{rate:.1f} submissions/min", eta]
+        parts += [f"{rate * 60:.1f} submissions/min", eta]
         return ", ".join(parts) + (f"  [{last}]" if last else "")
 
     def show(self, last: str = "") -> None:
@@ -56,6 +67,7 @@ class Progress:
 
     def update(self, outcome: Outcome) -> None:
         self.done += 1
+        self.finished.append(self.clock())
         document = outcome.document
         if document["status"] == "error":
             self.errors += 1
@@ -97,7 +109,8 @@ def describe(values: Sequence[float]) -> dict[str, float] | None:
             "min": min(values), "max": max(values)}
 
 
-def build_summary(outcomes: Sequence[Outcome], settings: Settings, wall_seconds: float) -> dict[str, Any]:
+def build_summary(outcomes: Sequence[Outcome], settings: Settings, wall_seconds: float,
+                  skipped: Sequence[Skipped] = (), removed_reports: Sequence[str] = ()) -> dict[str, Any]:
     """Statistics over every submission (an error counts with its recorded total, 0); item pass
     rates over the submissions that graded."""
     documents = [o.document for o in outcomes]
@@ -125,6 +138,8 @@ def build_summary(outcomes: Sequence[Outcome], settings: Settings, wall_seconds:
         "bonus": describe([d["totals"]["bonus"] for d in documents]),
         "bonus_max": settings.rubric.sections[Section.BONUS].max,
         "items": items,
+        "skipped": [{"entry": entry.name, "reason": entry.reason} for entry in skipped],
+        "removed_reports": list(removed_reports),
         "failed_to_grade": [{"student": o.student, "submission": o.document["submission"],
                              "reason": o.document["error"]} for o in outcomes if o.document["status"] == "error"],
         "wall_seconds": round(wall_seconds, 3),

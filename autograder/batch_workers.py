@@ -12,26 +12,47 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.archives import ArchiveError
 from autograder.atomic import write_json_atomic
-from autograder.batch_entries import Entry, Outcome, Settings, prepare_submission, read_report, report_path
+from autograder.batch_entries import (Entry, Outcome, Settings, prepare_submission, provenance, read_report,
+                                      report_path)
+from autograder.batch_storage import StorageError, describe_os_error, remove_tree
 from autograder.fixtures import load_fixture_set
 from autograder.report import Report, ReportError, validate_report, write_report
 from autograder.sandbox import Limits
+from autograder.safetext import for_terminal
 from autograder.submission import SubmissionError
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_COMMAND = [sys.executable, "-m", "autograder.batch", "--worker"]
 LOG_TAIL_CHARS = 1500
+PR_SET_PDEATHSIG = 1
+WORKER_EXIT_STORAGE = 3  # the worker could not write its report: the disk's failure, not the student's
+
+
+def die_with_the_batch(batch_pid: int, scratch: Path) -> None:
+    """Make this worker end with its batch: SIGTERM when the batch process dies (even by SIGKILL),
+    and on SIGTERM kill every process below this one (the sandbox's, in sessions of their own),
+    remove the scratch folder and exit."""
+    def stop(signum: int, frame: object) -> None:
+        kill_descendants(os.getpid())
+        remove_tree(scratch)
+        os._exit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != batch_pid:  # the batch died before the line above
+        stop(signal.SIGTERM, None)
 
 
 def worker_main(argv: Sequence[str]) -> int:
@@ -43,7 +64,9 @@ def worker_main(argv: Sequence[str]) -> int:
     parser.add_argument("--fixtures", type=Path, required=True)
     parser.add_argument("--timeout", type=float, required=True)
     parser.add_argument("--scratch", type=Path, required=True)
+    parser.add_argument("--batch-pid", type=int, required=True)
     args = parser.parse_args(argv)
+    die_with_the_batch(args.batch_pid, args.scratch)
     from autograder.core import Settings as GradingSettings, grade
     fixture_set = load_fixture_set(args.fixtures)
     try:
@@ -52,7 +75,11 @@ def worker_main(argv: Sequence[str]) -> int:
     except (ArchiveError, SubmissionError) as error:
         report = Report.failed(args.entry, fixture_set.rubric, str(error), fixture_set)
     report.submission = str(args.entry)
-    write_report(args.report, report)
+    try:
+        write_report(args.report, report)
+    except OSError as error:
+        print(f"cannot write {args.report}: {describe_os_error(error)}", file=sys.stderr)
+        return WORKER_EXIT_STORAGE
     return 0
 
 
@@ -73,12 +100,8 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def kill_tree(pid: int) -> None:
-    """Kill a worker's process group and every process below it (the sandbox children have sessions of their own)."""
-    try:
-        os.killpg(pid, signal.SIGSTOP)  # no new children while we look
-    except (ProcessLookupError, PermissionError):
-        pass
+def kill_descendants(pid: int) -> None:
+    """SIGKILL every process below ``pid`` and the process groups they lead (not ``pid``'s or ours)."""
     own_group = os.getpgrp()
     for child in descendants(pid):
         try:
@@ -88,6 +111,15 @@ def kill_tree(pid: int) -> None:
             os.kill(child, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a worker's process group and every process below it (the sandbox children have sessions of their own)."""
+    try:
+        os.killpg(pid, signal.SIGSTOP)  # no new children while we look
+    except (ProcessLookupError, PermissionError):
+        pass
+    kill_descendants(pid)
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -117,18 +149,25 @@ def describe_death(returncode: int | None, log: str) -> str:
 def run_worker(entry: Entry, settings: Settings) -> Outcome | None:
     """Grade ``entry`` in a worker process; write and return its report document (None once the batch is stopping)."""
     started = time.monotonic()
-    scratch = Path(tempfile.mkdtemp(prefix="mytorch-batch-"))
+    assert settings.scratch is not None, "the batch makes its scratch area before starting workers"
+    scratch = settings.scratch.new_folder()
     worker_report, log_path = scratch / "report.json", scratch / "worker.log"
     command = [*WORKER_COMMAND, "--entry", str(entry.path.resolve()), "--kind", entry.kind,
                "--report", str(worker_report), "--fixtures", str(settings.fixtures.resolve()),
-               "--timeout", repr(settings.case_timeout), "--scratch", str(scratch)]
+               "--timeout", repr(settings.case_timeout), "--scratch", str(scratch),
+               "--batch-pid", str(os.getpid())]
     reason = None
     # the worker's temporary folders (the sandbox's case folders too) live in the scratch folder, so they
     # are removed with it even when the worker is killed before it could clean up
-    (scratch / "tmp").mkdir()
     env = {**os.environ, "TMPDIR": str(scratch / "tmp")}
     try:
-        with open(log_path, "wb") as log:
+        try:
+            (scratch / "tmp").mkdir()
+            log = open(log_path, "wb")
+        except OSError as error:
+            raise StorageError(f"cannot write in the temporary directory {for_terminal(str(scratch))}: "
+                               f"{describe_os_error(error)}") from None
+        with log:
             process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, env=env,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         with settings.lock:
@@ -145,6 +184,9 @@ def run_worker(entry: Entry, settings: Settings) -> Outcome | None:
                 settings.running.pop(entry.student, None)
         if settings.stopping:
             return None
+        if process.returncode == WORKER_EXIT_STORAGE:
+            raise StorageError(f"a grading worker could not write in the temporary directory "
+                               f"{for_terminal(str(scratch))}: {for_terminal(log_tail(log_path))}")
         document = None
         if reason is None:
             try:
@@ -158,44 +200,33 @@ def run_worker(entry: Entry, settings: Settings) -> Outcome | None:
             document = Report.failed(entry.path, settings.rubric, reason).to_dict()
             document["wall_seconds"] = round(time.monotonic() - started, 4)
         document["submission"] = str(entry.path)  # as the staff named it, not the worker's absolute path
-        write_json_atomic(report_path(settings.out, entry.student), document)
+        if entry.sha256 is not None:
+            document["provenance"] = provenance(settings, entry.sha256)
+        write_batch_report(settings, entry.student, document)
         return Outcome(entry.student, document, seconds=time.monotonic() - started)
     finally:
         remove_tree(scratch)
 
 
-def remove_tree(path: Path) -> None:
-    """Remove ``path`` and everything in it, ignoring errors like ``shutil.rmtree(ignore_errors=True)``
-    but without recursion: a case may nest folders deeper than Python's recursion limit."""
-    folders, pending = [], [os.fspath(path)]
-    while pending:
-        folder = pending.pop()
-        folders.append(folder)
-        try:
-            with os.scandir(folder) as listing:
-                for item in listing:
-                    if item.is_dir(follow_symlinks=False):
-                        pending.append(item.path)
-                    else:
-                        with contextlib.suppress(OSError):
-                            os.unlink(item.path)
-        except OSError:
-            continue
-    for folder in reversed(folders):  # every folder after everything listed inside it
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)
+def write_batch_report(settings: Settings, student: str, document: dict[str, object]) -> None:
+    """Write a student's report into the output folder; a failure is the harness's (StorageError)."""
+    path = report_path(settings.out, student)
+    try:
+        write_json_atomic(path, document)
+    except OSError as error:
+        raise StorageError(f"cannot write {for_terminal(str(path))}: {describe_os_error(error)}") from None
 
 
 def run_worker_safely(entry: Entry, settings: Settings) -> Outcome | None:
-    """run_worker, with a failure of the batch machinery itself recorded against this submission only."""
+    """run_worker, with a failure of the batch machinery itself recorded against this submission only;
+    a failure to write (StorageError) stops the batch instead: it is never a student's error."""
     try:
         return run_worker(entry, settings)
-    except Exception as error:  # e.g. the scratch folder or the report cannot be written
+    except StorageError:
+        raise
+    except Exception as error:
         document = Report.failed(entry.path, settings.rubric, f"the batch could not grade this submission "
                                  f"({type(error).__name__}: {error})").to_dict()
         document["submission"] = str(entry.path)
-        try:
-            write_json_atomic(report_path(settings.out, entry.student), document)
-        except OSError:
-            pass
+        write_batch_report(settings, entry.student, document)
         return Outcome(entry.student, document)

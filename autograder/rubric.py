@@ -9,6 +9,8 @@ manifest into typed objects and scores an item's case results.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +77,11 @@ class Rubric:
 
     def identity(self) -> dict[str, str]:
         return {"name": self.name, "version": self.version}
+
+    def sha256(self) -> str:
+        """A hash of the rubric's whole content (every item's points, policy, section...), not only its version."""
+        content = {"rubric": self.header(), "items": [[item.name, item.to_dict()] for item in self.items]}
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
     def header(self) -> dict[str, Any]:
         """The manifest's ``rubric`` object (the items' own fields sit in each item's entry)."""

@@ -138,8 +138,8 @@ STUDENTS = ["alice", "bob", "carol", "dave", "eve", "frank", "victim"]
 
 def test_batch_writes_a_report_per_student(mixed_batch):
     out = mixed_batch["out"]
-    assert mixed_batch["code"] == 0, mixed_batch["stderr"]
-    assert sorted(p.name for p in out.iterdir()) == ["grades.csv", "reports", "summary.json"]
+    assert mixed_batch["code"] == batch.EXIT_NOT_GRADED, mixed_batch["stderr"]  # dave, eve, victim: listed
+    assert sorted(p.name for p in out.iterdir() if p.name != ".lock") == ["grades.csv", "reports", "summary.json"]
     assert sorted(p.stem for p in (out / "reports").glob("*.json")) == sorted(STUDENTS)
     fixture_id = load_fixture_set(mixed_batch["fixtures"]).id
     for student in STUDENTS:
@@ -208,7 +208,7 @@ def test_hung_worker_is_stopped_with_its_children(tmp_path):
     argv = [str(subs), "--out", str(tmp_path / "out"), "--jobs", "1", "--submission-timeout", "2"]
     started = time.monotonic()
     code, _, stderr = run_batch_in_process(argv, wrapper, env={"BATCH_TEST_PIDFILE": str(pidfile)})
-    assert code == 0, stderr
+    assert code == batch.EXIT_NOT_GRADED, stderr
     assert time.monotonic() - started < 30
     report = json.loads((tmp_path / "out" / "reports" / "sleeper.json").read_text())
     validate_report(report)
@@ -226,22 +226,38 @@ def test_rerun_skips_up_to_date_reports_and_regrades_changed_ones(mixed_batch, m
     before = stamps()
     csv_before = (out / "grades.csv").read_text()
     monkeypatch.setattr(batch_workers, "WORKER_COMMAND", [sys.executable, str(mixed_batch["wrapper"])])
-    assert batch.main(mixed_batch["argv"]) == 0
+    assert batch.main(mixed_batch["argv"]) == batch.EXIT_NOT_GRADED
     after = stamps()
     # up to date, submission errors included, are kept as they are; the killed worker's submission is retried
     assert {s for s in STUDENTS if after[s] != before[s]} == {"victim"}
     assert "killed by SIGKILL" in json.loads(after["victim"][1])["error"]
     assert (out / "grades.csv").read_text() == csv_before
     assert json.loads((out / "summary.json").read_text())["reused"] == 6
-    # a submission changed after its report: graded again
+    # times alone decide nothing: a touched submission whose content is the same keeps its report
     later = time.time() + 5
     os.utime(mixed_batch["subs"] / "dave" / "notes.txt", (later, later))
-    assert batch.main(mixed_batch["argv"]) == 0
+    assert batch.main(mixed_batch["argv"]) == batch.EXIT_NOT_GRADED
+    touched = stamps()
+    assert {s for s in STUDENTS if touched[s] != after[s]} == {"victim"}
+    # content decides, whatever the times say: a notes file rewritten and its old times put back (tar -x),
+    # and an archive replaced by one with a broken Dropout2d under the old archive's times (cp -p)
+    notes = mixed_batch["subs"] / "dave" / "notes.txt"
+    old_times = (notes.stat().st_atime, notes.stat().st_mtime)
+    notes.write_text("still no code")
+    os.utime(notes, old_times)
+    archive = mixed_batch["subs"] / "bob.zip"
+    old_times = (archive.stat().st_atime, archive.stat().st_mtime)
+    staging = copy_complete(mixed_batch["base"] / "bob-again")
+    (staging / "mytorch" / "dropout.py").write_text("raise ImportError('broken on purpose')\n")
+    zip_folder(staging, archive, prefix="handin/")
+    os.utime(archive, old_times)
+    assert batch.main(mixed_batch["argv"]) == batch.EXIT_NOT_GRADED
     again = stamps()
-    assert {s for s in STUDENTS if again[s] != after[s]} == {"dave", "victim"}
-    assert json.loads((out / "summary.json").read_text())["reused"] == 5
-    assert (out / "grades.csv").read_text() == csv_before
-    assert "5 reused" in capsys.readouterr().err
+    assert {s for s in STUDENTS if again[s] != touched[s]} == {"bob", "dave", "victim"}
+    assert json.loads((out / "summary.json").read_text())["reused"] == 4
+    rows = {row["student"]: row for row in read_csv(out / "grades.csv")}
+    assert (rows["bob"]["Dropout2d"], rows["bob"]["bonus"]) == ("0", "10")
+    assert "4 reused" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- small batches
@@ -255,7 +271,7 @@ def test_regrade_and_fixture_change_through_runner(tmp_path):
 
     def batch_run(*extra, fixtures=first):
         run = run_runner("batch", subs, "--out", out, "--fixtures", fixtures, "--jobs", "1", *extra)
-        assert run.returncode == 0, run.stderr
+        assert run.returncode == batch.EXIT_NOT_GRADED, run.stderr  # alice has no mytorch/: listed, exit 1
         return json.loads((out / "summary.json").read_text()), (out / "reports" / "alice.json").stat().st_mtime_ns
 
     summary, stamp = batch_run()

@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from autograder import archives, batch, batch_entries, batch_workers
+from autograder import archives, batch, batch_entries, batch_outputs, batch_storage, batch_workers, fingerprint
 from autograder.archives import ArchiveError, ArchiveLimits, extract_archive, list_members
 from autograder.report import validate_report
 from conftest import ROOT, run_runner
@@ -192,7 +192,7 @@ def test_pax_bomb_in_a_batch_costs_the_workers_little_memory(tmp_path, fixtures)
                "--out", str(tmp_path / "out"), "--fixtures", str(fixtures), "--jobs", "1"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     code, peak_kib = map(int, done.stdout.split()[-2:])
-    assert code == 0, done.stderr
+    assert code == batch.EXIT_NOT_GRADED, done.stderr  # the bomb is refused: not graded, listed
     assert peak_kib < WORKER_RSS_BOUND_KIB, f"peak RSS {peak_kib // 1024} MiB"
     report = json.loads(report_of(tmp_path / "out", "bomber").read_text())
     assert report["status"] == "error" and "pax extended header" in report["error"]
@@ -266,7 +266,7 @@ def test_entries_named_like_the_batch_outputs_are_graded_like_anyone(tmp_path, f
     (subs / "reports.json").write_text("{}")  # not a submission at all: an error row, nothing more
     out = tmp_path / "out"
     code, stdout, stderr = run_batch([subs, "--out", out, "--fixtures", fixtures, "--jobs", "2"])
-    assert code == 0, stderr
+    assert code == batch.EXIT_NOT_GRADED, stderr  # reports.json is not a submission: listed
     rows = rows_of(out)
     assert list(rows) == sorted(graded + ["reports.json"])
     for student in graded:
@@ -357,7 +357,7 @@ def test_escapes_separators_and_formulas_are_neutralised_in_every_sink(tmp_path,
     forger = hostile_entries(subs, copy_complete(tmp_path / "staging"))
     out = tmp_path / "out"
     code, stdout, stderr = run_batch([subs, "--out", out, "--fixtures", fixtures, "--jobs", "2"])
-    assert code == 0, stderr
+    assert code == batch.EXIT_NOT_GRADED, stderr  # the entries without code: listed
     csv_text = (out / "grades.csv").read_text()
     for text in (stdout, stderr, csv_text):
         assert raw_specials(text) == []
@@ -391,6 +391,10 @@ def test_readme_states_the_limits_the_code_uses():
                    f"at most {limits.max_header_bytes // archives.MiB} MiB of headers",
                    f"{limits.max_extended_header_bytes // 1024} KiB for one pax or GNU long-name header",
                    f"{limits.max_pax_records} pax records",
-                   f"more than {batch_entries.MAX_STALENESS_ENTRIES} files and folders",
+                   f"more than {fingerprint.MAX_FINGERPRINT_ENTRIES} files and folders or "
+                   f"{fingerprint.MAX_FINGERPRINT_BYTES // archives.MiB} MiB",
+                   f"{batch.SECONDS_PER_CASE:g} s per case plus {batch.SUBMISSION_BUDGET_MARGIN:g} s",
+                   f"rate of the last {batch_outputs.Progress.RECENT} submissions",
+                   f"`grades/{batch_storage.REMOVED_FOLDER}/`",
                    f"`grades/{batch_entries.REPORTS_FOLDER}/<student>.json`"):
         assert phrase in text, phrase
