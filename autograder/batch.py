@@ -74,6 +74,7 @@ from typing import Any, TextIO
 from autograder.atomic import write_json_atomic, write_text_atomic
 from autograder.batch_entries import (REPORTS_FOLDER, Entry, Outcome, Settings, Skipped, UsageError, discover,
                                       report_path, reusable_report, submission_fingerprint)
+from autograder.batch_shards import SHARDS_FOLDER, Shard, merge, open_for_merge, parse_merge_args, write_record
 from autograder.batch_storage import REMOVED_FOLDER, OutputFolder, ScratchArea, StorageError, describe_os_error
 from autograder.batch_outputs import Progress, build_summary, grades_csv, validate_summary
 from autograder.batch_workers import kill_tree, run_worker_safely, worker_main
@@ -109,6 +110,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="grade every submission again, even those with an up-to-date report")
     parser.add_argument("--student", metavar="ID[,ID...]",
                         help="grade only these students (again, even if their report is up to date)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="grade only shard I of N (0 <= I < N) into OUT; then 'runner.py batch merge OUT'")
     parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="S",
                         help="wall-clock limit for one case (default %(default)s)")
     parser.add_argument("--submission-timeout", type=float, metavar="S",
@@ -123,6 +126,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args.student = [s for s in (args.student or "").split(",") if s] if args.student is not None else None
     if args.student is not None and not args.student:
         parser.error("--student needs at least one student id")
+    if args.shard is not None:
+        try:
+            args.shard = Shard.parse(args.shard)
+        except ValueError as error:
+            parser.error(str(error))
     return args
 
 
@@ -140,6 +148,7 @@ class BatchResult:
     outcomes: list[Outcome]  # in student order: the ones graded or reused in this run
     summary: dict[str, Any] | None  # None: grades.csv and summary.json were not rewritten
     not_rewritten: list[str] = field(default_factory=list)  # with --student: who keeps the outputs stale
+    shard: Shard | None = None  # a shard's run writes its record, not grades.csv
 
 
 def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
@@ -149,22 +158,23 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
     except FixtureError as error:
         raise UsageError(f"fixture set rejected: {error}") from None
     rubric = fixture_set.rubric
-    entries, skipped = discover(args.submissions, args.out)
+    everyone, skipped = discover(args.submissions, args.out)
+    entries = [e for e in everyone if args.shard is None or args.shard.holds(e.student)]
     if args.student is not None:
         unknown = sorted(set(args.student) - {entry.student for entry in entries})
         if unknown:
             raise UsageError(f"--student: no submission for {', '.join(for_terminal(s) for s in unknown)}")
     cases = sum(len(c) for c in fixture_set.items.values())
     out = OutputFolder(args.out)
-    out.open()
+    out.open(shard=None if args.shard is None else args.shard.name)
     scratch = None
     try:
-        removed = out.set_aside_reports({entry.student for entry in entries})
+        removed = out.set_aside_reports({entry.student for entry in everyone})
         scratch = ScratchArea()
         settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
                             case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade, scratch=scratch,
                             submission_timeout=args.submission_timeout or default_submission_budget(cases))
-        return grade_entries(entries, settings, skipped, removed, args.student, stderr)
+        return grade_entries(entries, settings, skipped, removed, args.student, stderr, args.shard)
     finally:
         if scratch is not None:
             scratch.close()
@@ -172,7 +182,7 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
 
 
 def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skipped], removed: list[str],
-                  chosen: list[str] | None, stderr: TextIO | None) -> BatchResult:
+                  chosen: list[str] | None, stderr: TextIO | None, shard: Shard | None = None) -> BatchResult:
     started = time.monotonic()
     outcomes: dict[str, Outcome] = {}
     pending, stale = [], []
@@ -214,7 +224,16 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
     ordered = [outcomes[entry.student] for entry in entries if entry.student in outcomes]
     if stale:
         return BatchResult(ordered, None, stale)
-    summary = build_summary(ordered, settings, time.monotonic() - started, skipped, removed)
+    if shard is not None:
+        write_record(settings, shard, entries, skipped, removed, time.monotonic() - started)
+        return BatchResult(ordered, None, shard=shard)
+    return BatchResult(ordered, write_outputs(ordered, settings, time.monotonic() - started, skipped, removed))
+
+
+def write_outputs(ordered: list[Outcome], settings: Settings, wall_seconds: float, skipped: list[Skipped],
+                  removed: list[str]) -> dict[str, Any]:
+    """Write grades.csv and summary.json (StorageError if they cannot be); the summary."""
+    summary = build_summary(ordered, settings, wall_seconds, skipped, removed)
     validate_summary(summary)
     for name, write in (("grades.csv", lambda path: write_text_atomic(path, grades_csv(ordered, settings.rubric))),
                         ("summary.json", lambda path: write_json_atomic(path, summary))):
@@ -223,7 +242,28 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
         except OSError as error:
             raise StorageError(f"cannot write {for_terminal(str(settings.out / name))}: "
                                f"{describe_os_error(error)}") from None
-    return BatchResult(ordered, summary)
+    return summary
+
+
+def merge_main(argv: Sequence[str]) -> int:
+    """``runner.py batch merge OUT``: grades.csv and summary.json from the shards' records and reports."""
+    args = parse_merge_args(argv)
+    started = time.monotonic()
+    try:
+        out = open_for_merge(args.out)
+        try:
+            merged = merge(args.out, args.shards)
+            summary = write_outputs(merged.outcomes, merged.settings, time.monotonic() - started, merged.skipped,
+                                    merged.removed)
+        finally:
+            out.close()
+    except UsageError as error:
+        print(f"error: {for_terminal(str(error))}", file=sys.stderr)
+        return EXIT_USAGE
+    except StorageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_HARNESS
+    return report_result(argparse.Namespace(out=args.out), BatchResult(merged.outcomes, summary))
 
 
 class Terminated(KeyboardInterrupt):
@@ -236,6 +276,8 @@ def raise_terminated(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["merge"]:
+        return merge_main(argv[1:])
     args = parse_args(argv)
     previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
@@ -262,6 +304,12 @@ def report_result(args: argparse.Namespace, result: BatchResult) -> int:
     """The batch's closing lines on stdout; the exit status."""
     out = for_terminal(str(args.out))
     summary = result.summary
+    if result.shard is not None:
+        errors = sum(o.document["status"] == "error" for o in result.outcomes)
+        print(f"shard {result.shard.index} of {result.shard.count}: {len(result.outcomes)} submission(s), "
+              f"{errors} error(s); wrote {out}/{REPORTS_FOLDER}/ and {out}/{SHARDS_FOLDER}/{result.shard.name}.json; "
+              f"when every shard is done: python runner.py batch merge {out}")
+        return EXIT_NOT_GRADED if errors else EXIT_OK
     if summary is None:
         print(f"graded {len(result.outcomes) - sum(o.reused for o in result.outcomes)} submission(s); "
               f"{out}/grades.csv and summary.json NOT rewritten: {len(result.not_rewritten)} other submission(s) "

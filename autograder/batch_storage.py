@@ -48,29 +48,27 @@ class OutputFolder:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.reports = self.path / REPORTS_FOLDER
-        self._lock_fd: int | None = None
+        self._lock_fds: list[int] = []
 
-    def open(self) -> None:
+    def open(self, shard: str | None = None) -> None:
         """Make the folder, take its lock (UsageError if another batch holds it) and check that files
-        can be written in it (StorageError if not)."""
+        can be written in it (StorageError if not).
+
+        A whole batch (or a merge) locks ``OUT/.lock`` exclusively; shard ``shard`` shares that lock
+        with the other shards and locks ``OUT/.lock-<shard>`` exclusively."""
         shown = for_terminal(str(self.path))
         if self.path.exists() and not self.path.is_dir():
             raise UsageError(f"--out {shown}: not a folder (the batch writes grades.csv, summary.json and "
                              f"{REPORTS_FOLDER}/ in it)")
         try:
             self.reports.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as error:
             raise StorageError(f"cannot write in --out {shown}: {describe_os_error(error)}") from None
+        self.lock(LOCK_NAME, fcntl.LOCK_EX if shard is None else fcntl.LOCK_SH)
+        if shard is not None:
+            self.lock(f"{LOCK_NAME}-{shard}", fcntl.LOCK_EX)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise UsageError(f"--out {shown} is in use by another batch (process {for_terminal(holder)}); "
-                             f"wait for it to finish or choose another --out") from None
-        self._lock_fd = fd
-        try:
+            fd = self._lock_fds[-1]
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             for folder in (self.path, self.reports):
@@ -84,10 +82,26 @@ class OutputFolder:
             self.close()
             raise StorageError(f"cannot write in --out {shown}: {describe_os_error(error)}") from None
 
+    def lock(self, name: str, mode: int) -> None:
+        shown = for_terminal(str(self.path))
+        try:
+            fd = os.open(self.path / name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as error:
+            self.close()
+            raise StorageError(f"cannot write in --out {shown}: {describe_os_error(error)}") from None
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            self.close()
+            raise UsageError(f"--out {shown} is in use by another batch (process {for_terminal(holder)}); "
+                             f"wait for it to finish or choose another --out") from None
+        self._lock_fds.append(fd)
+
     def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # releases the flock
-            self._lock_fd = None
+        while self._lock_fds:
+            os.close(self._lock_fds.pop())  # releases the flock
 
     def set_aside_reports(self, students: set[str]) -> list[str]:
         """Move the reports of students not in ``students`` to ``OUT/removed/``; their ids, sorted."""
@@ -102,6 +116,8 @@ class OutputFolder:
             try:
                 (self.path / REMOVED_FOLDER).mkdir(exist_ok=True)
                 os.replace(path, self.path / REMOVED_FOLDER / path.name)
+            except FileNotFoundError:  # another shard moved it first
+                continue
             except OSError as error:
                 raise StorageError(f"cannot move {for_terminal(str(path))} aside: {describe_os_error(error)}") from None
             moved.append(path.stem)
