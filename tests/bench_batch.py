@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Batch throughput: submissions/minute with --jobs 1 and --jobs 2 (a script, not a test).
 
-    python tests/bench_batch.py [--copies 6] [--jobs 1 2] [--repeat 2]
+    python tests/bench_batch.py [--copies 6] [--jobs 1 2] [--repeat 2] [--shards]
+
+With ``--shards``, the values of ``--jobs`` are shard counts instead: N
+concurrent ``runner.py batch --shard I/N --jobs 1`` processes into one folder,
+then ``runner.py batch merge`` (the merge's time included).
 
 Grades a folder of ``--copies`` copies of the complete solution with
 ``python runner.py batch`` once per ``--jobs`` value (fresh output folder each
@@ -45,10 +49,33 @@ def run_batch(subs, out, jobs):
     return seconds, cpu, len(rows)
 
 
+def run_shards(subs, out, shards):
+    """Like run_batch, with ``shards`` concurrent shard processes (one job each) and the merge."""
+    started, cpu = time.monotonic(), children_cpu()
+    command = [sys.executable, str(ROOT / "runner.py"), "batch", str(subs), "--out", str(out), "--jobs", "1"]
+    processes = [subprocess.Popen([*command, "--shard", f"{index}/{shards}"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True) for index in range(shards)]
+    for process in processes:
+        _, stderr = process.communicate()
+        if process.returncode != 0:
+            raise SystemExit(f"shard of {shards} failed ({process.returncode}):\n{stderr[-3000:]}")
+    done = subprocess.run([sys.executable, str(ROOT / "runner.py"), "batch", "merge", str(out)],
+                          capture_output=True, text=True)
+    seconds, cpu = time.monotonic() - started, children_cpu() - cpu
+    if done.returncode != 0:
+        raise SystemExit(f"merge of {shards} shards failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    wrong = [r["student"] for r in rows if (r["main"], r["bonus"], r["status"]) != ("100", "15", "graded")]
+    if wrong:
+        raise SystemExit(f"{shards} shards: these copies did not score 100+15: {', '.join(wrong)}")
+    return seconds, cpu, len(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--copies", type=int, default=6)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--shards", action="store_true", help="the --jobs values are concurrent shard counts")
     parser.add_argument("--repeat", type=int, default=2,
                         help="rounds of runs, interleaved over the --jobs values (the best of each is kept)")
     args = parser.parse_args(argv)
@@ -61,14 +88,15 @@ def main(argv=None):
         best = {}
         for attempt in range(args.repeat):  # interleaved, so a change in the machine's load hits both
             for jobs in args.jobs:
-                seconds, cpu, count = run_batch(subs, Path(tmp) / f"out-{jobs}-{attempt}", jobs)
+                run = run_shards if args.shards else run_batch
+                seconds, cpu, count = run(subs, Path(tmp) / f"out-{jobs}-{attempt}", jobs)
                 if jobs not in best or seconds < best[jobs][0]:
                     best[jobs] = (seconds, cpu)
         rates, cpus = {}, {}
         for jobs in args.jobs:
             seconds, cpu = best[jobs]
             rates[jobs], cpus[jobs] = count / seconds * 60, cpu
-            print(f"--jobs {jobs}: {seconds:6.1f} s for {count} submissions = {rates[jobs]:5.1f} submissions/min "
+            print(f"{'shards' if args.shards else '--jobs'} {jobs}: {seconds:6.1f} s for {count} submissions = {rates[jobs]:5.1f} submissions/min "
                   f"(CPU {cpu:5.1f} s, {cpu / seconds * 100:3.0f}% of one core)")
         first = args.jobs[0]
         for jobs in args.jobs[1:]:
