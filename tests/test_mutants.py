@@ -171,6 +171,13 @@ MUTANTS = {
     # resblock.py: Identity chosen when stride == 1 and in == out (filter size and padding ignored):
     # the "dead_channel" case (filter 3, padding 1) gets an Identity where a ConvBlock belongs.
     "resblock_identity_partial": {"ResBlock"},
+    # conv1d.py: strided Conv1d neither pads (forward) nor crops (backward): only Conv1d's own cases pad.
+    "conv1d_ignores_padding": {"Conv1d"},
+    # conv1d.py: strided Conv1d.backward returns the padded dLdA (a shape error); only Conv1d pads.
+    "conv1d_backward_keeps_padding": {"Conv1d"},
+    # conv2d.py: strided Conv2d slices the padded input with [::s, ::s] and convolves that, instead of
+    # downsampling the stride-1 output: Conv2d, and ResBlock's strided ConvBlocks.
+    "conv2d_stride_slices_input": {"Conv2d", "ResBlock"},
 }
 
 # Extra runner options for a mutant (a timeout mutant waits --timeout seconds per item).
