@@ -134,7 +134,54 @@ MUTANTS = {
     # dropout.py: the mask is drawn on the first training forward only and reused by later ones
     # (the later, larger-batch statistical forward gets the first batch's mask).
     "dropout_mask_drawn_once": {"Dropout2d"},
+    # --- the slips handout/README.md "Common mistakes" names (see test_handout_mistakes.py) ---
+    # resampling.py: Downsample2d.backward builds its zeros as [[0.0] * W] * H: every row of a plane
+    # is one list, so the last row written wins everywhere.  Every item through a Downsample2d
+    # backward (the factor-1 case too: its rows are all aliased).
+    "downsample2d_backward_aliased_rows": {"Downsampling2d", "Conv2d", "MaxPool2d", "MeanPool2d",
+                                           "ResBlock"},
+    # resampling.py: Upsample2d.forward assigns the whole input row (out[k*i] = row) instead of its
+    # every k-th element: rows of two lengths (ragged) for every factor > 1.  ConvTranspose2d too.
+    "upsample2d_row_assigned": {"Upsampling2d", "ConvTranspose2d"},
+    # flatten.py: `import numpy as np` at the top: the module cannot be imported under python -I -S.
+    # Flatten and every item whose module imports flatten.py (CNN and both scanning MLPs).
+    "flatten_imports_numpy": {"Flatten", "CNN", "SimpleScanningMLP", "DistributedScanningMLP"},
+    # flatten.py: forward stores self.in_shape, backward reads self.input_shape: AttributeError in
+    # every backward through a Flatten (CNN and both scanning MLPs end in one).
+    "flatten_attribute_typo": {"Flatten", "CNN", "SimpleScanningMLP", "DistributedScanningMLP"},
+    # flatten.py: forward returns a list of tuples.  Lost where a Flatten output is returned as it is
+    # (Flatten, the scanning MLPs); CNN feeds it to Linear, which indexes tuples like lists, and its
+    # loss and gradients come out right.
+    "flatten_returns_tuples": {"Flatten", "SimpleScanningMLP", "DistributedScanningMLP"},
+    # pool.py: MeanPool2d_stride1.backward's inner `while j < K` never increments j: an infinite loop
+    # (a timeout) in both mean-pool items.  Graded with --timeout 2 (MUTANT_OPTIONS).
+    "meanpool_backward_loops": {"MeanPool2d_stride1", "MeanPool2d"},
+    # pool.py: the template's pool.py (every method still raises NotImplementedError): all four pools.
+    "pool_not_implemented": {"MaxPool2d_stride1", "MaxPool2d", "MeanPool2d_stride1", "MeanPool2d"},
+    # dropout.py: p used as the KEEP probability (a channel is dropped with probability 1-p): the
+    # dropped fraction is wrong for p = 0.2 and 0.8 (p = 0.5 cannot tell).
+    "dropout_p_keeps": {"Dropout2d"},
+    # conv1d.py: strided Conv1d slices the (padded) input with [::stride] and convolves that, instead
+    # of downsampling the stride-1 output: wrong values and widths wherever stride > 1 (Conv1d, the
+    # scanning MLPs' strided conv1, the strided CNN cases).
+    "conv1d_stride_slices_input": {"Conv1d", "SimpleScanningMLP", "DistributedScanningMLP", "CNN"},
+    # conv2d.py: Conv2d_stride1.backward flips the kernel along the rows only (not the columns): every
+    # dLdA through a Conv2d_stride1 with K > 1 (both Conv2d items, ConvTranspose2d, ResBlock).
+    "conv2d_flip_one_axis": {"Conv2d_stride1", "Conv2d", "ConvTranspose2d", "ResBlock"},
+    # resblock.py: Identity chosen when stride == 1 and in == out (filter size and padding ignored):
+    # the "dead_channel" case (filter 3, padding 1) gets an Identity where a ConvBlock belongs.
+    "resblock_identity_partial": {"ResBlock"},
+    # conv1d.py: strided Conv1d neither pads (forward) nor crops (backward): only Conv1d's own cases pad.
+    "conv1d_ignores_padding": {"Conv1d"},
+    # conv1d.py: strided Conv1d.backward returns the padded dLdA (a shape error); only Conv1d pads.
+    "conv1d_backward_keeps_padding": {"Conv1d"},
+    # conv2d.py: strided Conv2d slices the padded input with [::s, ::s] and convolves that, instead of
+    # downsampling the stride-1 output: Conv2d, and ResBlock's strided ConvBlocks.
+    "conv2d_stride_slices_input": {"Conv2d", "ResBlock"},
 }
+
+# Extra runner options for a mutant (a timeout mutant waits --timeout seconds per item).
+MUTANT_OPTIONS = {"meanpool_backward_loops": ("--timeout", "2")}
 
 # Items a correct grader must take away but the public fixture set cannot: its cases never put
 # the mutant's bug on the computed path.  Each is a fixture weakness (reference/items/), kept
@@ -251,7 +298,7 @@ def graded(tmp_path_factory, runner_run):
     def run(name, only):
         json_path = tmp_path_factory.mktemp(name) / "report.json"
         return runner_run("--submission", submission(f"mutant_{name}"), "--only", ",".join(only),
-                          json_path=json_path)
+                          *MUTANT_OPTIONS.get(name, ()), json_path=json_path)
 
     def grade(name):
         if not futures:
