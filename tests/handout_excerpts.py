@@ -87,7 +87,7 @@ RECIPES: dict[str, Recipe] = {
         blocks=(Block('Conv1d_stride1, case "kernel_equals_width"'),)),
     "aliasing": Recipe(
         "mutant_downsample2d_backward_aliased_rows", "/tmp/hmut/alias", only=("Downsampling2d",),
-        blocks=(Block('Downsampling2d, case "even_non_square"'),)),
+        blocks=(Block('Downsampling2d, case "factor_1"'), Block('Downsampling2d, case "even_non_square"'))),
     "maxpool-ties": Recipe(
         "mutant_maxpool_last_tie", "/tmp/hmut/ties", only=("MaxPool2d_stride1",),
         blocks=(Block('MaxPool2d_stride1, case "ties"'),)),
