@@ -42,11 +42,16 @@ def run_batch(subs, out, jobs):
     seconds, cpu = time.monotonic() - started, children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"batch --jobs {jobs} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds, cpu, graded_rows(out, f"batch --jobs {jobs}")
+
+
+def graded_rows(out, label):
+    """How many rows grades.csv has; SystemExit unless every copy scored 100 + 15."""
     rows = list(csv.DictReader((out / "grades.csv").open()))
     wrong = [r["student"] for r in rows if (r["main"], r["bonus"], r["status"]) != ("100", "15", "graded")]
     if wrong:
-        raise SystemExit(f"batch --jobs {jobs}: these copies did not score 100+15: {', '.join(wrong)}")
-    return seconds, cpu, len(rows)
+        raise SystemExit(f"{label}: these copies did not score 100+15: {', '.join(wrong)}")
+    return len(rows)
 
 
 def run_shards(subs, out, shards):
@@ -64,11 +69,7 @@ def run_shards(subs, out, shards):
     seconds, cpu = time.monotonic() - started, children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"merge of {shards} shards failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    rows = list(csv.DictReader((out / "grades.csv").open()))
-    wrong = [r["student"] for r in rows if (r["main"], r["bonus"], r["status"]) != ("100", "15", "graded")]
-    if wrong:
-        raise SystemExit(f"{shards} shards: these copies did not score 100+15: {', '.join(wrong)}")
-    return seconds, cpu, len(rows)
+    return seconds, cpu, graded_rows(out, f"{shards} shards")
 
 
 def main(argv=None):

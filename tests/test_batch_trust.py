@@ -5,7 +5,6 @@ changed, a disk failure turned into a student's error, workers and scratch
 folders outliving a killed batch, two batches writing one folder, reports of
 students who left, entries skipped without a word, an ETA that lags.
 """
-import csv
 import fcntl
 import io
 import json
@@ -24,27 +23,12 @@ from autograder.batch_storage import RUN_PREFIX
 from autograder.batch_workers import descendants
 from conftest import ROOT
 from test_batch import copy_complete, process_gone, trimmed_fixtures
+from test_batch_hostile import rows_of, run_batch
 
 
 @pytest.fixture(scope="module")
 def fixtures(tmp_path_factory):
     return trimmed_fixtures(tmp_path_factory.mktemp("fixtures") / "trimmed")
-
-
-def run_batch(argv):
-    """batch.main(argv) in this process, with the real worker; returns (code, stdout, stderr)."""
-    stdout, stderr = io.StringIO(), io.StringIO()
-    real = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = stdout, stderr
-    try:
-        code = batch.main([str(a) for a in argv])
-    finally:
-        sys.stdout, sys.stderr = real
-    return code, stdout.getvalue(), stderr.getvalue()
-
-
-def rows_of(out):
-    return {row["student"]: row for row in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
 
 
 def empty_submission(path):
