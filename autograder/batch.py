@@ -1,6 +1,7 @@
 """Grade a folder of submissions (course staff).
 
     python runner.py batch SUBMISSIONS --out DIR [--jobs N] [--fixtures DIR] [--regrade] [--timeout S]
+                           [--feedback DIR]
 
 Every entry of SUBMISSIONS is one student's submission: a folder holding
 ``mytorch/`` (at its top or one level down) or a ``.zip``/``.tar``/``.tar.gz``/
@@ -63,6 +64,7 @@ from typing import Any, TextIO
 from autograder.atomic import write_json_atomic, write_text_atomic
 from autograder.batch_entries import (REPORTS_FOLDER, Outcome, Settings, UsageError, discover, report_path,
                                       reusable_report)
+from autograder.batch_feedback import check_feedback_folder, write_feedback
 from autograder.batch_outputs import Progress, build_summary, grades_csv, validate_summary
 from autograder.batch_workers import kill_tree, run_worker_safely, worker_main
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
@@ -91,6 +93,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="wall-clock limit for one case (default %(default)s)")
     parser.add_argument("--submission-timeout", type=float, metavar="S",
                         help="wall-clock limit for a whole submission (default: TIMEOUT x number of cases + 60)")
+    parser.add_argument("--feedback", type=Path, metavar="DIR",
+                        help="also write DIR/<student>.txt and .json, safe to return to students: with a hidden "
+                             "fixture set only which cases failed and how (see autograder/batch_feedback.py)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -106,6 +111,8 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> tuple[list[Ou
     except FixtureError as error:
         raise UsageError(f"fixture set rejected: {error}") from None
     rubric = fixture_set.rubric
+    if args.feedback is not None:
+        check_feedback_folder(args.feedback, args.out)
     entries = discover(args.submissions, args.out)
     cases = sum(len(c) for c in fixture_set.items.values())
     settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
@@ -148,6 +155,8 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> tuple[list[Ou
     validate_summary(summary)
     write_text_atomic(args.out / "grades.csv", grades_csv(ordered, rubric))
     write_json_atomic(args.out / "summary.json", summary)
+    if args.feedback is not None:
+        write_feedback(args.feedback, ordered, fixture_set)
     return ordered, summary
 
 
@@ -174,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  error {for_terminal(failure['student'])}: {for_terminal(first_line)}")
     out = for_terminal(str(args.out))
     print(f"wrote {out}/grades.csv, {out}/summary.json and one {REPORTS_FOLDER}/<student>.json per submission")
+    if args.feedback is not None:
+        print(f"wrote {for_terminal(str(args.feedback))}/<student>.txt and .json per submission (safe to return)")
     return EXIT_OK
 
 
