@@ -189,3 +189,15 @@ def test_student_view_is_an_allow_list():
         assert "SECRET" not in text and "seed-1" not in text
         assert "wrong values: forward Z" in text
     assert "SECRET-3" in render_student(document, details=True)  # the public set: messages are shown
+
+
+def test_a_grading_error_is_shown_only_when_it_is_about_the_students_files():
+    base = {"submission": "s", "status": "error", "fixture_set": {}, "scores": {}, "items": [],
+            "totals": {"main": 0, "main_max": 100, "bonus": 0, "bonus_max": 15}}
+    harness = {**base, "error": f"/staff/hidden-{SEED}/manifest.json: cannot read", "error_source": "harness"}
+    own = {**base, "error": "alice: no mytorch/ package folder in it", "error_source": "submission"}
+    legacy = {**base, "error": f"seed {SEED}"}  # a report without error_source counts as the harness's
+    for document in (harness, legacy):
+        for text in (render_student(document), json.dumps(student_document(document))):
+            assert str(SEED) not in text and "course staff have the details" in text
+    assert "no mytorch/ package" in render_student(own)
