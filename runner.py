@@ -57,6 +57,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="items graded in parallel (default: number of CPUs, %(default)s here)")
     parser.add_argument("--list", action="store_true", help="print the rubric and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="show every failing case in full")
+    parser.add_argument("--show-hidden-details", action="store_true",
+                        help="staff: with a fixture set other than the public one, print the full report anyway "
+                             "(by default stdout and Gradescope show only which cases failed and how)")
     return parser.parse_args(argv)
 
 
@@ -67,27 +70,34 @@ def print_rubric(rubric: Rubric) -> None:
             print(f"  {item.name:<24} {item.points:>5g}  {item.policy.replace('_', ' ')}  ({', '.join(item.classes)})")
 
 
-def emit(report: Report, args: argparse.Namespace) -> int:
+def emit(report: Report, args: argparse.Namespace, public: bool = True) -> int:
     """Write the requested files, print the human report, end with the JSON line; return the exit code.
 
     The files come first, so a reader that stops early (``| head``) loses none of them.  A
     file that cannot be written costs one line on stderr and exit code 2, never the report
-    on stdout nor the JSON line, which is always printed last.
+    on stdout nor the JSON line, which is always printed last.  ``public``: graded with the
+    public fixture set; otherwise stdout and Gradescope get the student view
+    (:mod:`autograder.student_view`) unless ``--show-hidden-details``; ``--json`` is always full.
     """
+    hide = not public and not args.show_hidden_details
     exit_code = EXIT_GRADED if report.status == "graded" else EXIT_HARNESS_ERROR
     writers: list[tuple[Path, Callable[[Path, Report], object]]] = []
     if args.json:
         writers.append((args.json, write_report))
     if args.format == "gradescope":
         from autograder.formats import write_gradescope
-        writers.append((args.gradescope_out, write_gradescope))
+        writers.append((args.gradescope_out, lambda path, report: write_gradescope(path, report, details=not hide)))
     errors = []
     for path, write in writers:
         try:
             write(path, report)
         except OSError as error:
             errors.append(f"error: cannot write {path}: {error.strerror or error}")
-    print(report.render(verbose=args.verbose), flush=True)
+    if hide:
+        from autograder.student_view import render_student
+        print(render_student(report.to_dict()), flush=True)
+    else:
+        print(report.render(verbose=args.verbose), flush=True)
     for message in errors:
         print(message, file=sys.stderr, flush=True)
         exit_code = EXIT_HARNESS_ERROR
@@ -119,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_GRADED
     manifest = trusted_manifest(args.fixtures)
     rubric = manifest.rubric if manifest is not None else None
+    public = is_public(manifest)
     only = args.only
     if only and rubric is not None:  # an untrusted fixture set is reported below, as a failed grading
         by_folded_name = {name.casefold(): name for name in rubric.names}  # --only in any letter case
@@ -135,8 +146,16 @@ def run(args: argparse.Namespace) -> int:
         fixture_set = load_fixture_set(args.fixtures, only=only, verified=manifest)
     except (FixtureError, SubmissionError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return emit(Report.failed(args.submission, rubric, str(error), only=only), args)
-    return emit(grade(submission, fixture_set, settings), args)
+        source = "submission" if isinstance(error, SubmissionError) else "harness"
+        return emit(Report.failed(args.submission, rubric, str(error), only=only, source=source), args, public)
+    return emit(grade(submission, fixture_set, settings), args, public)
+
+
+def is_public(manifest: Manifest | None) -> bool:
+    """Whether the run grades with the public fixture set (an untrusted manifest is not)."""
+    from autograder.student_view import is_public_set
+    return manifest is not None and is_public_set({"manifest_sha256": manifest.sha256,
+                                                   "seed": manifest.document.get("seed")})
 
 
 class ReaderMayLeave:

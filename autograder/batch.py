@@ -1,6 +1,7 @@
 """Grade a folder of submissions (course staff).
 
     python runner.py batch SUBMISSIONS --out DIR [--jobs N] [--fixtures DIR] [--regrade] [--timeout S]
+                           [--feedback DIR]
 
 Every entry of SUBMISSIONS is one student's submission: a folder holding
 ``mytorch/`` (at its top or one level down) or a ``.zip``/``.tar``/``.tar.gz``/
@@ -76,6 +77,7 @@ from autograder.batch_entries import (REPORTS_FOLDER, Entry, Outcome, Settings, 
                                       report_path, reusable_report, submission_fingerprint)
 from autograder.batch_shards import SHARDS_FOLDER, Shard, merge, open_for_merge, parse_merge_args, write_record
 from autograder.batch_storage import REMOVED_FOLDER, OutputFolder, ScratchArea, StorageError, describe_os_error
+from autograder.batch_feedback import check_feedback_folder, write_feedback
 from autograder.batch_outputs import Progress, build_summary, grades_csv, validate_summary
 from autograder.batch_workers import kill_tree, run_worker_safely, worker_main
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
@@ -118,6 +120,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help=f"wall-clock budget for a whole submission (default: {SECONDS_PER_CASE:g} s per case "
                              f"+ {SUBMISSION_BUDGET_MARGIN:g} s, e.g. "
                              f"{default_submission_budget(public_case_count()):g} s for the public fixture set)")
+    parser.add_argument("--feedback", type=Path, metavar="DIR",
+                        help="also write DIR/<student>.txt and .json, safe to return to students: with a hidden "
+                             "fixture set only which cases failed and how (see autograder/batch_feedback.py)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -158,6 +163,8 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
     except FixtureError as error:
         raise UsageError(f"fixture set rejected: {error}") from None
     rubric = fixture_set.rubric
+    if args.feedback is not None:
+        check_feedback_folder(args.feedback, args.out)
     everyone, skipped = discover(args.submissions, args.out)
     entries = [e for e in everyone if args.shard is None or args.shard.holds(e.student)]
     if args.student is not None:
@@ -174,7 +181,14 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
         settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
                             case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade, scratch=scratch,
                             submission_timeout=args.submission_timeout or default_submission_budget(cases))
-        return grade_entries(entries, settings, skipped, removed, args.student, stderr, args.shard)
+        result = grade_entries(entries, settings, skipped, removed, args.student, stderr, args.shard)
+        if args.feedback is not None:
+            try:
+                write_feedback(args.feedback, result.outcomes, fixture_set)
+            except OSError as error:
+                raise StorageError(f"cannot write the feedback in {for_terminal(str(args.feedback))}: "
+                                   f"{describe_os_error(error)}") from None
+        return result
     finally:
         if scratch is not None:
             scratch.close()
@@ -331,6 +345,8 @@ def report_result(args: argparse.Namespace, result: BatchResult) -> int:
         first_line = failure["reason"].split("\n", 1)[0]
         print(f"  not graded {for_terminal(failure['student'])}: {for_terminal(first_line)}")
     print(f"wrote {out}/grades.csv, {out}/summary.json and one {REPORTS_FOLDER}/<student>.json per submission")
+    if getattr(args, "feedback", None) is not None:
+        print(f"wrote {for_terminal(str(args.feedback))}/<student>.txt and .json per submission (safe to return)")
     return EXIT_NOT_GRADED if summary["failed_to_grade"] else EXIT_OK
 
 

@@ -73,7 +73,7 @@ def worker_main(argv: Sequence[str]) -> int:
         folder = prepare_submission(args.entry, args.kind, args.scratch)
         report = grade(folder, fixture_set, GradingSettings(Limits(timeout=args.timeout), jobs=1))
     except (ArchiveError, SubmissionError) as error:
-        report = Report.failed(args.entry, fixture_set.rubric, str(error), fixture_set)
+        report = Report.failed(args.entry, fixture_set.rubric, str(error), fixture_set, source="submission")
     report.submission = str(args.entry)
     try:
         write_report(args.report, report)

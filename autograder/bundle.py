@@ -9,10 +9,12 @@ It never holds ``reference/``, ``tests/`` or another fixture set: the file
 list is built from an allow-list and then checked again (any ``.npz`` or
 ``manifest.json`` outside ``fixtures/``, any file whose bytes equal a file of
 ``reference/`` or of the project's tests, or a ``fixtures/`` whose seed is not
-the public one stops the build).  A solution copied into the template is
-caught by tests/test_bundle.py, which grades the bundled template and expects
-0 points.  The zip is deterministic: sorted entries, fixed timestamps and
-permissions.
+the public one stops the build).  The template must be a template: it is
+graded on the public fixtures before anything is written, and every rubric
+item must come out TODO (every case raising ``NotImplementedError``); an item
+that passes, fails or crashes means a solution (or a broken stub) was left in
+``student_template/`` and stops the build, naming the item and its classes.
+The zip is deterministic: sorted entries, fixed timestamps and permissions.
 """
 from __future__ import annotations
 
@@ -192,7 +194,38 @@ def collect(root: Path = ROOT) -> dict[str, bytes]:
     if not any(name.startswith("student_template/mytorch/") and name.endswith(".py") for name in files):
         raise BundleError("student_template/mytorch/ has no Python file: the template is missing")
     check_contents(files, root)
+    check_template(root)
     return files
+
+
+def implemented_items(root: Path) -> list[str]:
+    """Each rubric item that grading ``root``'s template on its public fixtures does not find TODO, described.
+
+    Grades in-process with :func:`autograder.core.grade` (the template's code runs sandboxed, as a
+    student's does).  Raises BundleError when the template cannot be graded at all.
+    """
+    from autograder.core import Settings, grade
+    from autograder.fixtures import FixtureError, load_fixture_set
+    from autograder.submission import SubmissionError, locate_package
+    try:
+        report = grade(locate_package(root / "student_template"), load_fixture_set(root / "fixtures"), Settings())
+    except (FixtureError, SubmissionError) as error:
+        raise BundleError(f"the template cannot be graded: {error}") from None
+    found = []
+    for item in report.items:
+        if item.status != "not_implemented":
+            passed = sum(case.passed for case in item.cases)
+            found.append(f"{item.name} (class {', '.join(item.rubric_item.classes)}: {item.status.replace('_', ' ')}, "
+                         f"{passed}/{len(item.cases)} cases passed)")
+    return found
+
+
+def check_template(root: Path) -> None:
+    """Raise BundleError unless every item of ``root``'s student_template/ is still TODO."""
+    found = implemented_items(root)
+    if found:
+        raise BundleError(f"student_template/ is not a template: every graded method must raise NotImplementedError, "
+                          f"but grading it finds implemented: {'; '.join(found)}")
 
 
 def zip_bytes(files: Mapping[str, bytes], prefix: str = DEFAULT_PREFIX) -> bytes:

@@ -37,7 +37,8 @@ def run_check(case: Case, check: Mapping[str, Any], results: Sequence[Any]) -> N
             forward = to_array(results[check["forward_step"]], x.shape, "forward output")
             dropped = dropped_channels(forward, x, check["p"], tol["rtol"], tol["atol"], "forward output")
         except Mismatch:
-            raise Mismatch(f"{quantity}: cannot be checked because the training forward output is wrong") from None
+            raise Mismatch(f"{quantity}: cannot be checked because the training forward output is wrong",
+                           kind="mismatch") from None
         keep = (~dropped).astype(float)[(...,) + (None,) * (x.ndim - 2)]
         expected = delta * keep / (1.0 - check["p"])
         got = to_array(value, delta.shape, quantity)

@@ -17,7 +17,17 @@ MAX_NUMBER_TEXT = 40  # characters of a huge number shown in a message
 
 
 class Mismatch(Exception):
-    """A student value that is malformed or not close enough to the reference."""
+    """A student value that is malformed or not close enough to the reference.
+
+    ``kind`` says which, in the words of the student-facing view of hidden sets
+    (:mod:`autograder.student_view`): ``"mismatch"`` (values differ), ``"shape"``
+    (a well-formed result of the wrong shape) or ``"invalid"`` (None, a wrong type,
+    a ragged list, NaN or inf).
+    """
+
+    def __init__(self, message: str, kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def format_shape(shape: Sequence[int]) -> str:
@@ -78,7 +88,7 @@ def to_array(value: Any, expected_shape: Sequence[int], quantity: str,
     if shape != expected_shape:
         hint = f" (expected {formula})" if formula else ""
         raise Mismatch(f"{quantity}: shape {format_shape(shape)} but the reference has shape "
-                       f"{format_shape(expected_shape)}{hint}")
+                       f"{format_shape(expected_shape)}{hint}", kind="shape")
     return check_finite(as_floats(value, quantity), quantity)
 
 
@@ -157,7 +167,7 @@ def assert_close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float
         for index in np.argwhere(bad)[:MAX_LISTED]:
             index = tuple(int(i) for i in index)
             lines.append(f"    {format_index(index)}: {got[index]:.10g} vs {expected[index]:.10g}")
-    raise Mismatch("\n".join(lines))
+    raise Mismatch("\n".join(lines), kind="mismatch")
 
 
 def dropped_channels(output: np.ndarray, inputs: np.ndarray, p: float, rtol: float, atol: float,
@@ -181,7 +191,8 @@ def dropped_channels(output: np.ndarray, inputs: np.ndarray, p: float, rtol: flo
                 f" Kept channels must be scaled by 1/(1-p) = {1.0 / (1.0 - p):.6g}.")
         raise Mismatch(f"{quantity}: {len(neither)} of {N * C} channels are neither all zeros nor x/(1-p); "
                        f"first: channel (n={n}, c={c}): got {np.array2string(flat_out[n, c][:6], precision=6)}, "
-                       f"x/(1-p) = {np.array2string(flat_scaled[n, c][:6], precision=6)}.{hint}")
+                       f"x/(1-p) = {np.array2string(flat_scaled[n, c][:6], precision=6)}.{hint}",
+                       kind="mismatch")
     return zero
 
 
@@ -193,4 +204,4 @@ def check_drop_rate(dropped: np.ndarray, p: float, max_sigma: float, quantity: s
     if abs(fraction - p) > max_sigma * max(sigma, 1e-12):
         raise Mismatch(f"{quantity}: {100 * fraction:.1f}% of {n} channels were dropped, but p = {p:g} is the "
                        f"probability of DROPPING a channel (expected {100 * p:.1f}% "
-                       f"± {100 * max_sigma * sigma:.1f}%)")
+                       f"± {100 * max_sigma * sigma:.1f}%)", kind="mismatch")

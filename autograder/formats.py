@@ -11,22 +11,22 @@ what happened.
 
 Failure details and the public fixture set: with the public fixtures every
 failing case's full diagnostics go into the test output.  With any other
-fixture set (a hidden one) the output says which cases failed and how
-(failed, timeout, crashed, ...), never the values or mismatch details, so the
-hidden fixtures cannot be read back through the autograder's feedback; the
+fixture set (a hidden one) the output says which cases failed and how (the
+allow-list of :mod:`autograder.student_view`: wrong values or shape of which
+quantity, exception, timeout, ...), never the values, sizes or messages, so
+the hidden fixtures cannot be read back through the autograder's feedback; the
 staff-side JSON report (``--json``) keeps everything.
 """
 from __future__ import annotations
 
-import hashlib
 import traceback
 from pathlib import Path
 from typing import Any
 
 from autograder.documents import DocumentError, validate_document
-from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME
 from autograder.atomic import write_json_atomic
 from autograder.report import HARNESS_VERSION, ItemResult, Report, printed_lines
+from autograder.student_view import HIDDEN_ID, case_line, is_public_set, student_error
 
 MAX_TEST_OUTPUT = 20_000
 VISIBILITY = "visible"
@@ -40,16 +40,9 @@ class GradescopeError(DocumentError):
     """A results.json document that does not match schemas/gradescope.schema.json."""
 
 
-def public_manifest_sha256() -> str | None:
-    try:
-        return hashlib.sha256((DEFAULT_FIXTURES / MANIFEST_NAME).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def uses_public_fixtures(report: Report) -> bool:
-    digest = report.fixture_set.get("manifest_sha256")
-    return digest is not None and digest == public_manifest_sha256()
+    """Graded with the public fixture set (see autograder.student_view.is_public_set)."""
+    return is_public_set(report.fixture_set)
 
 
 def clip(text: str, limit: int = MAX_TEST_OUTPUT) -> str:
@@ -70,7 +63,7 @@ def item_output(item: ItemResult, details: bool) -> str:
                 lines.append("Your code printed:")
                 lines += [f"| {line}" for line in printed_lines(case.output)]
         else:
-            lines.append(f"case {case.case}: {case.status.replace('_', ' ')}")
+            lines.append(case_line(case.to_dict()))
     if failing:
         lines += ["", PUBLIC_HINT if details else HIDDEN_HINT]
     return clip("\n".join(lines))
@@ -85,11 +78,12 @@ def gradescope_document(report: Report, details: bool | None = None) -> dict[str
     if details is None:
         details = uses_public_fixtures(report)
     main, bonus = report.total("main"), report.total("bonus")
+    error = report.error if details else student_error({"error": report.error, "error_source": report.error_source})
     tests = []
     if report.status == "error":
         tests.append({"name": "Grading error", "score": 0.0, "max_score": 0.0, "status": "failed",
                       "visibility": VISIBILITY,
-                      "output": clip(f"The autograder could not grade this submission: {report.error}\n"
+                      "output": clip(f"The autograder could not grade this submission: {error}\n"
                                      f"No points were awarded. If the cause is not clear from this message, "
                                      f"contact the course staff.")})
     for number, item in enumerate(report.items, 1):
@@ -103,7 +97,7 @@ def gradescope_document(report: Report, details: bool | None = None) -> dict[str
         summary = (f"Total score: {main:g}/{report.maximum('main'):g} "
                    f"(+{bonus:g}/{report.maximum('bonus'):g} bonus).")
     else:
-        summary = f"Grading error: {report.error}\nScore: 0."
+        summary = f"Grading error: {error}\nScore: 0."
     return {
         "score": round(score, 6),
         "execution_time": round(report.wall_seconds, 3),
@@ -111,7 +105,8 @@ def gradescope_document(report: Report, details: bool | None = None) -> dict[str
         "visibility": VISIBILITY,
         "tests": tests,
         "extra_data": {"harness_version": HARNESS_VERSION, "status": report.status,
-                       "fixture_set": report.fixture_set.get("id", ""), "main": main, "bonus": bonus},
+                       "fixture_set": report.fixture_set.get("id", "") if details else HIDDEN_ID,
+                       "main": main, "bonus": bonus},
     }
 
 

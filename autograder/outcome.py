@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 import signal
+from collections.abc import Mapping
+from typing import Any
 
 from autograder.checks import run_check
 from autograder.compare import Mismatch
@@ -47,16 +49,19 @@ def signal_name(returncode: int | None) -> str:
 def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits) -> CaseResult:
     """A CaseResult from a ChildOutcome: validation and comparison happen here only."""
     status, message = CaseStatus.PASSED, ""
+    failures: list[dict[str, str]] = []
     if outcome.status == "ok":
         problems = []
         if len(outcome.results) != len(case.program["steps"]):
             problems.append("the grading child returned the wrong number of results")
+            failures.append({"quantity": "results", "kind": "invalid"})
         else:
             for check in case.checks:
                 try:
                     run_check(case, check, outcome.results)
                 except Mismatch as mismatch:
                     problems.append(str(mismatch))
+                    failures.append(failure_of(check, mismatch))
         if problems:
             status, message = CaseStatus.FAILED, "\n".join(problems)
     elif outcome.status == "error":
@@ -75,4 +80,12 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits) -> CaseResu
     if message:
         message = f"{case_header(case)}\n{message}"
     return CaseResult(case.item, case.name, status, message, outcome.wall_seconds, outcome.student_seconds,
-                      outcome.output)
+                      outcome.output, tuple(failures))
+
+
+def failure_of(check: Mapping[str, Any], mismatch: Mismatch) -> dict[str, str]:
+    """What a failed check is, from the fixture's check and the kind of the Mismatch only (never its message)."""
+    failure = {"quantity": str(check["quantity"]), "kind": mismatch.kind}
+    if mismatch.kind == "shape" and check.get("formula"):
+        failure["formula"] = str(check["formula"])
+    return failure

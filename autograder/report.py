@@ -88,6 +88,7 @@ class Report:
     unscored: tuple[str, ...] = ()  # item names a failed grading reports with 0 when no rubric could be read
     sandbox: dict[str, Any] = field(default_factory=dict)  # kernel layers every case had; {} if no case ran
     isolation: str = field(default_factory=isolation_note)  # which user the cases ran as
+    error_source: str = "harness"  # of an error: "submission" (about the student's own files) or "harness"
 
     @classmethod
     def from_results(cls, submission: str | Path, fixture_set: FixtureSet,
@@ -100,18 +101,19 @@ class Report:
 
     @classmethod
     def failed(cls, submission: str | Path, rubric: Rubric | None, reason: str,
-               fixture_set: FixtureSet | None = None, only: Iterable[str] = ()) -> Report:
+               fixture_set: FixtureSet | None = None, only: Iterable[str] = (), source: str = "harness") -> Report:
         """A valid report for a grading that could not run: every item scores 0.
 
         Without a rubric (the fixture set's manifest could not be trusted) the items
-        asked for with ``only`` still appear in the scores, with 0.
+        asked for with ``only`` still appear in the scores, with 0.  ``source``: "submission"
+        when ``reason`` is about the student's own files only (see autograder.student_view).
         """
         if rubric is None:
             return cls(submission=str(submission), rubric=UNKNOWN_RUBRIC, status="error", error=reason,
-                       fixture_set=describe_fixture_set(fixture_set), unscored=tuple(only))
+                       fixture_set=describe_fixture_set(fixture_set), unscored=tuple(only), error_source=source)
         rubric = rubric.restricted(only)
         return cls(submission=str(submission), rubric=rubric, items=[ItemResult(i, []) for i in rubric.items],
-                   status="error", error=reason, fixture_set=describe_fixture_set(fixture_set))
+                   status="error", error=reason, fixture_set=describe_fixture_set(fixture_set), error_source=source)
 
     def total(self, section: str) -> float:
         return round(float(sum(i.points for i in self.items if i.section == section)), 6)
@@ -139,6 +141,8 @@ class Report:
         }
         if self.sandbox:
             document["sandbox"] = dict(self.sandbox)
+        if self.status == "error":
+            document["error_source"] = self.error_source
         return document
 
     def autolab_line(self) -> str:

@@ -49,6 +49,9 @@ class CaseResult:
     wall_seconds: float = 0.0
     student_seconds: float = 0.0
     output: str = ""
+    # what failed, for the views that may not show the message (hidden sets): one {"quantity", "kind"
+    # (mismatch, shape or invalid) and, for a shape, "formula"} per failed check, from the fixture only
+    failures: tuple[dict[str, str], ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -57,4 +60,4 @@ class CaseResult:
     def to_dict(self) -> dict[str, object]:
         return {"case": self.case, "status": str(self.status), "message": self.message,
                 "wall_seconds": round(self.wall_seconds, 4), "student_seconds": round(self.student_seconds, 4),
-                "output": self.output}
+                "output": self.output, **({"failures": [dict(f) for f in self.failures]} if self.failures else {})}

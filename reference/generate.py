@@ -3,6 +3,9 @@
     python -m reference.generate [--seed S] [--out DIR]   # write DIR/*.npz + DIR/manifest.json
     python -m reference.generate --check [--out DIR]      # regenerate in memory, compare content, exit 1 on a difference
 
+A seed other than the public one is refused for the public ``fixtures/`` folder
+(exit 2) unless ``--force``: a hidden set belongs in a folder of its own.
+
 One ``.npz`` per rubric item.  Array keys are ``<case>.in.<name>`` (inputs the
 student's code receives), ``<case>.out.<step>`` (the reference's value of a
 checked step) and ``<case>.ref.<name>`` (informational, e.g. the reference's
@@ -151,6 +154,14 @@ def write_fixture_set(seed: int, out: Path) -> None:
           f"({total / 1e6:.2f} MB in all) and {MANIFEST_NAME} to {out} (seed {seed})")
 
 
+def is_public_folder(out: Path) -> bool:
+    """Whether ``out`` is the public ``fixtures/`` folder (DEFAULT_OUT), however it is spelled."""
+    try:
+        return Path(out).resolve() == DEFAULT_OUT.resolve()
+    except OSError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: generate, or with ``--check`` compare; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m reference.generate", description=__doc__.split("\n")[0])
@@ -159,7 +170,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="regenerate in memory and compare with the fixtures in --out: inputs and metadata "
                              "bit for bit, computed values within the reproduction tolerance; exit 1 on a difference")
+    parser.add_argument("--force", action="store_true",
+                        help="allow a seed other than the public one to overwrite the public fixtures/ folder")
     args = parser.parse_args(argv)
+    if not args.check and args.seed != DEFAULT_SEED and not args.force and is_public_folder(args.out):
+        print(f"error: refusing to write seed {args.seed} into the public fixture folder {args.out} (the handout "
+              f"ships it): give a hidden set its own --out DIR, or pass --force", file=sys.stderr)
+        return 2
     if args.check:
         from reference.check import REPRODUCTION_TOLERANCE, check_fixture_set
         problems = check_fixture_set(args.out)

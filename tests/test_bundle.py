@@ -11,7 +11,7 @@ import pytest
 
 from autograder.archives import extract_archive
 from autograder.bundle import BundleError, DEFAULT_PREFIX, check_contents, public_fixture_files
-from conftest import ITEMS, ROOT
+from conftest import COMPLETE, ITEMS, ROOT
 
 EXPECTED_TOP = {"README.md", "autograder", "fixtures", "handout", "requirements.txt", "runner.py", "student_template"}
 
@@ -112,3 +112,20 @@ def test_only_the_public_fixture_set_is_bundled(tmp_path):
     (root / "fixtures" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="not the public seed"):
         public_fixture_files(root)
+
+
+def test_a_template_with_an_implemented_class_stops_the_build(tmp_path):
+    """A solution left in student_template/ (here Flatten, from the complete solution) is not bundled."""
+    repo = tmp_path / "repo"
+    for folder in ("autograder", "fixtures", "handout", "student_template"):
+        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("runner.py", "requirements.txt"):
+        shutil.copy(ROOT / name, repo / name)
+    for module in ("flatten.py", "tensor.py"):
+        shutil.copy(COMPLETE / "mytorch" / module, repo / "student_template" / "mytorch" / module)
+    out = tmp_path / "handout.zip"
+    done = subprocess.run([sys.executable, "-m", "autograder.bundle", "--out", str(out)], cwd=repo,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and not out.exists()
+    assert "student_template/ is not a template" in done.stderr and "Flatten (class Flatten: passed" in done.stderr
+    assert done.stderr.count("\n") == 1 and "Conv1d" not in done.stderr  # one line; only what is implemented

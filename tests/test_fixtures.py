@@ -317,3 +317,20 @@ def test_regenerating_keeps_files_whose_content_is_unchanged(fixture_copy):
     assert (fixture_copy / "Conv2d_stride1.npz").read_bytes() == nudged
     assert (fixture_copy / "Flatten.npz").read_bytes() == untouched
     assert check_fixture_set(fixture_copy) == []
+
+
+def test_a_hidden_seed_is_refused_for_the_public_folder_unless_forced(tmp_path):
+    """``--seed SECRET`` without ``--out`` would overwrite the public fixtures/ the handout ships."""
+    repo = tmp_path / "repo"
+    for folder in ("autograder", "reference", "fixtures"):
+        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = (repo / "fixtures" / "manifest.json").read_bytes()
+    for out in ([], ["--out", "fixtures"], ["--out", str(repo / "fixtures" / ".." / "fixtures")]):
+        run = subprocess.run([sys.executable, "-m", "reference.generate", "--seed", "4242", *out], cwd=repo,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2 and "refusing to write seed 4242" in run.stderr and "--force" in run.stderr
+        assert run.stderr.count("\n") == 1 and (repo / "fixtures" / "manifest.json").read_bytes() == manifest
+    run = subprocess.run([sys.executable, "-m", "reference.generate", "--seed", "4242", "--force"], cwd=repo,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads((repo / "fixtures" / "manifest.json").read_text())["seed"] == 4242

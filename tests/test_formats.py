@@ -57,7 +57,8 @@ def test_hidden_fixture_set_hides_failure_details(public_set):
     validate_gradescope(document)
     conv1d = next(t for t in document["tests"] if t["name"] == "Conv1d")
     assert MISMATCH not in conv1d["output"] and "0.25" not in conv1d["output"]
-    assert "case case1: failed" in conv1d["output"] and HIDDEN_HINT in conv1d["output"]
+    assert 'case "case1": wrong result' in conv1d["output"] and HIDDEN_HINT in conv1d["output"]
+    assert document["extra_data"]["fixture_set"] == "hidden"
     assert document["score"] == gradescope_document(synthetic_report(public_set))["score"]
 
 
