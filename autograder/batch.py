@@ -65,6 +65,7 @@ from autograder.batch_entries import (REPORTS_FOLDER, Outcome, Settings, UsageEr
                                       reusable_report)
 from autograder.batch_outputs import Progress, build_summary, grades_csv, validate_summary
 from autograder.batch_workers import kill_tree, run_worker_safely, worker_main
+from autograder.class_report import write_class_report
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
 from autograder.safetext import for_terminal
 from autograder.sandbox import Limits
@@ -148,6 +149,7 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> tuple[list[Ou
     validate_summary(summary)
     write_text_atomic(args.out / "grades.csv", grades_csv(ordered, rubric))
     write_json_atomic(args.out / "summary.json", summary)
+    write_class_report(args.out, ordered, summary)
     return ordered, summary
 
 

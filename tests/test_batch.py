@@ -139,7 +139,7 @@ STUDENTS = ["alice", "bob", "carol", "dave", "eve", "frank", "victim"]
 def test_batch_writes_a_report_per_student(mixed_batch):
     out = mixed_batch["out"]
     assert mixed_batch["code"] == 0, mixed_batch["stderr"]
-    assert sorted(p.name for p in out.iterdir()) == ["grades.csv", "reports", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["grades.csv", "report.html", "reports", "summary.json"]
     assert sorted(p.stem for p in (out / "reports").glob("*.json")) == sorted(STUDENTS)
     fixture_id = load_fixture_set(mixed_batch["fixtures"]).id
     for student in STUDENTS:
