@@ -6,6 +6,7 @@ a complete submission, one with a shape error under a hostile id, the template (
 and one that cannot be graded.
 """
 import json
+import os
 import shutil
 import struct
 import subprocess
@@ -225,6 +226,8 @@ def png_pixels(data):
 def test_renders_in_headless_chromium(class_batch, tmp_path):
     browser = find_browser()
     if browser is None:
+        if os.environ.get("CLASS_REPORT_REQUIRE_BROWSER"):  # .ci/run installed one: a skip would hide a failure
+            pytest.fail(f"CLASS_REPORT_REQUIRE_BROWSER is set but none of {', '.join(BROWSERS)} is on PATH")
         pytest.skip(f"no headless browser: none of {', '.join(BROWSERS)} is on PATH "
                     f"(install one, e.g. apt-get install chromium, to run this test)")
     page, shot = class_batch["out"] / "report.html", tmp_path / "report.png"
