@@ -63,10 +63,11 @@ def class_batch(tmp_path_factory):
     (subs / "dave").mkdir()
     (subs / "dave" / "notes.txt").write_text("forgot the code")
     out = base / "out"
-    run = run_runner("batch", subs, "--out", out, "--fixtures", fixtures, "--jobs", "2", timeout=300)
+    argv = ["batch", subs, "--out", out, "--fixtures", fixtures, "--jobs", "2"]
+    run = run_runner(*argv, timeout=300)
     assert run.returncode == 0, run.stderr
     text = (out / "report.html").read_text(encoding="utf-8")
-    return {"out": out, "summary": json.loads((out / "summary.json").read_text()), "text": text, "page": Page(text)}
+    return {"argv": argv, "out": out, "summary": json.loads((out / "summary.json").read_text()), "text": text, "page": Page(text)}
 
 
 def test_every_batch_writes_the_report_atomically(class_batch):
@@ -173,6 +174,7 @@ def test_self_contained(class_batch):
     text = class_batch["text"]
     page = class_batch["page"]
     assert "script" not in page.tags and "link" not in page.tags and "img" not in page.tags
+    assert HOSTILE_DIR in "".join(page.data)  # the hostile id (a real entry) is shown as text
     assert not any(key in ("src", "href") for _, attrs in page.attributes for key in attrs)
     assert "url(" not in text and "@import" not in text
     assert text.count("http://") + text.count("https://") == \
@@ -245,3 +247,15 @@ def test_renders_in_headless_chromium(class_batch, tmp_path):
     assert bar_pixels > 500, f"the histogram's bars ({HISTOGRAM_COLOR}) are not in the screenshot"
     dom = subprocess.run([*command, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180)
     assert dom.stdout.count('class="bar"') == 2 * class_report.HISTOGRAM_BINS, dom.stderr[-2000:]
+
+
+def test_a_run_that_grades_nothing_writes_it_again(class_batch):
+    """Last in this file: it rewrites the batch's outputs (every report reused, the same numbers)."""
+    (class_batch["out"] / "report.html").unlink()
+    run = run_runner(*class_batch["argv"], timeout=300)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((class_batch["out"] / "summary.json").read_text())
+    page = Page((class_batch["out"] / "report.html").read_text(encoding="utf-8"))
+    shown = {cell["data-key"]: json.loads(cell["data-value"]) for cell in page.with_attribute("data-key", "td")}
+    assert shown["reused"] == summary["reused"] == 4
+    assert shown["main.mean"] == summary["main"]["mean"] == class_batch["summary"]["main"]["mean"]
