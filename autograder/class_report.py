@@ -225,7 +225,7 @@ STYLE = """
 body{font:14px/1.4 sans-serif;margin:16px 24px;color:#222;background:#fff;max-width:1100px}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:22px 0 6px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:6px 16px 6px 0;display:inline-table;vertical-align:top}
-td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}th{background:#f4f4f4}
+td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}th{background:#f4f4f4;text-align:left}
 td:first-child{text-align:left}pre{margin:0;white-space:pre-wrap;max-width:800px;text-align:left;font-size:12px}
 .chart text{font:11px sans-serif;fill:#333}.charts{display:flex;flex-wrap:wrap;gap:16px}
 .legend .key{margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
