@@ -80,6 +80,7 @@ from autograder.batch_storage import REMOVED_FOLDER, OutputFolder, ScratchArea, 
 from autograder.batch_feedback import check_feedback_folder, write_feedback
 from autograder.batch_outputs import Progress, build_summary, grades_csv, validate_summary
 from autograder.batch_workers import kill_tree, run_worker_safely, worker_main
+from autograder.class_report import REPORT_NAME, write_class_report
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
 from autograder.safetext import for_terminal
 from autograder.sandbox import Limits
@@ -246,11 +247,12 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
 
 def write_outputs(ordered: list[Outcome], settings: Settings, wall_seconds: float, skipped: list[Skipped],
                   removed: list[str]) -> dict[str, Any]:
-    """Write grades.csv and summary.json (StorageError if they cannot be); the summary."""
+    """Write grades.csv, summary.json and the class report (StorageError if they cannot be); the summary."""
     summary = build_summary(ordered, settings, wall_seconds, skipped, removed)
     validate_summary(summary)
     for name, write in (("grades.csv", lambda path: write_text_atomic(path, grades_csv(ordered, settings.rubric))),
-                        ("summary.json", lambda path: write_json_atomic(path, summary))):
+                        ("summary.json", lambda path: write_json_atomic(path, summary)),
+                        (REPORT_NAME, lambda path: write_class_report(settings.out, ordered, summary))):
         try:
             write(settings.out / name)
         except OSError as error:
@@ -344,7 +346,8 @@ def report_result(args: argparse.Namespace, result: BatchResult) -> int:
     for failure in summary["failed_to_grade"]:
         first_line = failure["reason"].split("\n", 1)[0]
         print(f"  not graded {for_terminal(failure['student'])}: {for_terminal(first_line)}")
-    print(f"wrote {out}/grades.csv, {out}/summary.json and one {REPORTS_FOLDER}/<student>.json per submission")
+    print(f"wrote {out}/grades.csv, {out}/summary.json, {out}/{REPORT_NAME} (the class at a glance) and one "
+          f"{REPORTS_FOLDER}/<student>.json per submission")
     if getattr(args, "feedback", None) is not None:
         print(f"wrote {for_terminal(str(args.feedback))}/<student>.txt and .json per submission (safe to return)")
     return EXIT_NOT_GRADED if summary["failed_to_grade"] else EXIT_OK

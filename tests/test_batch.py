@@ -139,7 +139,8 @@ STUDENTS = ["alice", "bob", "carol", "dave", "eve", "frank", "victim"]
 def test_batch_writes_a_report_per_student(mixed_batch):
     out = mixed_batch["out"]
     assert mixed_batch["code"] == batch.EXIT_NOT_GRADED, mixed_batch["stderr"]  # dave, eve, victim: listed
-    assert sorted(p.name for p in out.iterdir() if p.name != ".lock") == ["grades.csv", "reports", "summary.json"]
+    assert sorted(p.name for p in out.iterdir() if p.name != ".lock") == \
+        ["grades.csv", "report.html", "reports", "summary.json"]
     assert sorted(p.stem for p in (out / "reports").glob("*.json")) == sorted(STUDENTS)
     fixture_id = load_fixture_set(mixed_batch["fixtures"]).id
     for student in STUDENTS:

@@ -66,6 +66,7 @@ def test_three_concurrent_shards_and_a_merge_equal_one_plain_run(klass):
                             cwd=ROOT, capture_output=True, text=True)
     assert merged.returncode == batch.EXIT_NOT_GRADED, merged.stderr
     assert (sharded / "grades.csv").read_bytes() == (plain / "grades.csv").read_bytes()
+    assert (sharded / "report.html").is_file()  # the class report too
     plain_summary, merged_summary = (json.loads((folder / "summary.json").read_text()) for folder in (plain, sharded))
     for key in ("count", "graded", "errors", "main", "bonus", "items", "failed_to_grade", "fixture_set", "rubric"):
         if key == "failed_to_grade":
