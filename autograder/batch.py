@@ -1,6 +1,6 @@
 """Grade a folder of submissions (course staff).
 
-    python runner.py batch SUBMISSIONS --out DIR [--jobs N] [--fixtures DIR] [--regrade] [--timeout S]
+    python runner.py batch SUBMISSIONS --out DIR [--jobs N] [--fixtures DIR] [--regrade] [--timeout S] [--no-hints]
 
 Every entry of SUBMISSIONS is one student's submission: a folder holding
 ``mytorch/`` (at its top or one level down) or a ``.zip``/``.tar``/``.tar.gz``/
@@ -89,6 +89,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="grade every submission again, even those with an up-to-date report")
     parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="S",
                         help="wall-clock limit for one case (default %(default)s)")
+    parser.add_argument("--no-hints", dest="hints", action="store_false",
+                        help="no 'likely cause' lines naming a known mistake in failure messages")
     parser.add_argument("--submission-timeout", type=float, metavar="S",
                         help="wall-clock limit for a whole submission (default: TIMEOUT x number of cases + 60)")
     args = parser.parse_args(argv)
@@ -109,7 +111,7 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> tuple[list[Ou
     entries = discover(args.submissions, args.out)
     cases = sum(len(c) for c in fixture_set.items.values())
     settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
-                        case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade,
+                        case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade, hints=args.hints,
                         submission_timeout=args.submission_timeout or args.timeout * cases + SUBMISSION_TIMEOUT_MARGIN)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

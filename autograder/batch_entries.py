@@ -57,6 +57,7 @@ class Settings:
     submission_timeout: float
     jobs: int
     regrade: bool = False
+    hints: bool = True  # likely-cause hints in the failure messages
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # student -> worker process
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: bool = False

@@ -43,12 +43,13 @@ def worker_main(argv: Sequence[str]) -> int:
     parser.add_argument("--fixtures", type=Path, required=True)
     parser.add_argument("--timeout", type=float, required=True)
     parser.add_argument("--scratch", type=Path, required=True)
+    parser.add_argument("--no-hints", dest="hints", action="store_false")
     args = parser.parse_args(argv)
     from autograder.core import Settings as GradingSettings, grade
     fixture_set = load_fixture_set(args.fixtures)
     try:
         folder = prepare_submission(args.entry, args.kind, args.scratch)
-        report = grade(folder, fixture_set, GradingSettings(Limits(timeout=args.timeout), jobs=1))
+        report = grade(folder, fixture_set, GradingSettings(Limits(timeout=args.timeout), jobs=1, hints=args.hints))
     except (ArchiveError, SubmissionError) as error:
         report = Report.failed(args.entry, fixture_set.rubric, str(error), fixture_set)
     report.submission = str(args.entry)
@@ -121,7 +122,8 @@ def run_worker(entry: Entry, settings: Settings) -> Outcome | None:
     worker_report, log_path = scratch / "report.json", scratch / "worker.log"
     command = [*WORKER_COMMAND, "--entry", str(entry.path.resolve()), "--kind", entry.kind,
                "--report", str(worker_report), "--fixtures", str(settings.fixtures.resolve()),
-               "--timeout", repr(settings.case_timeout), "--scratch", str(scratch)]
+               "--timeout", repr(settings.case_timeout), "--scratch", str(scratch),
+               *([] if settings.hints else ["--no-hints"])]
     reason = None
     # the worker's temporary folders (the sandbox's case folders too) live in the scratch folder, so they
     # are removed with it even when the worker is killed before it could clean up

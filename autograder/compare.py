@@ -12,12 +12,21 @@ from typing import Any
 
 import numpy as np
 
+from autograder import diffmap
+
 MAX_LISTED = 5
 MAX_NUMBER_TEXT = 40  # characters of a huge number shown in a message
 
 
 class Mismatch(Exception):
-    """A student value that is malformed or not close enough to the reference."""
+    """A student value that is malformed or not close enough to the reference.
+
+    ``picture``: where an array differs (``autograder.diffmap.picture``), for the JSON report.
+    """
+
+    def __init__(self, message: str, picture: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.picture = picture
 
 
 def format_shape(shape: Sequence[int]) -> str:
@@ -157,7 +166,11 @@ def assert_close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float
         for index in np.argwhere(bad)[:MAX_LISTED]:
             index = tuple(int(i) for i in index)
             lines.append(f"    {format_index(index)}: {got[index]:.10g} vs {expected[index]:.10g}")
-    raise Mismatch("\n".join(lines))
+    pic = diffmap.picture(got, expected, bad)
+    if pic is not None:
+        lines += diffmap.render(pic)
+        pic = {"quantity": quantity, **pic}
+    raise Mismatch("\n".join(lines), pic)
 
 
 def dropped_channels(output: np.ndarray, inputs: np.ndarray, p: float, rtol: float, atol: float,

@@ -44,9 +44,13 @@ def signal_name(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
-def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits) -> CaseResult:
-    """A CaseResult from a ChildOutcome: validation and comparison happen here only."""
+def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits, hints: bool = True) -> CaseResult:
+    """A CaseResult from a ChildOutcome: validation and comparison happen here only.
+
+    ``hints``: name a known mistake when a wrong quantity equals its value (``autograder.hints``).
+    """
     status, message = CaseStatus.PASSED, ""
+    pictures = []
     if outcome.status == "ok":
         problems = []
         if len(outcome.results) != len(case.program["steps"]):
@@ -54,9 +58,11 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits) -> CaseResu
         else:
             for check in case.checks:
                 try:
-                    run_check(case, check, outcome.results)
+                    run_check(case, check, outcome.results, hints)
                 except Mismatch as mismatch:
                     problems.append(str(mismatch))
+                    if mismatch.picture is not None:
+                        pictures.append(mismatch.picture)
         if problems:
             status, message = CaseStatus.FAILED, "\n".join(problems)
     elif outcome.status == "error":
@@ -75,4 +81,4 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits) -> CaseResu
     if message:
         message = f"{case_header(case)}\n{message}"
     return CaseResult(case.item, case.name, status, message, outcome.wall_seconds, outcome.student_seconds,
-                      outcome.output)
+                      outcome.output, pictures)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class CaseStatus(enum.StrEnum):
@@ -49,6 +50,7 @@ class CaseResult:
     wall_seconds: float = 0.0
     student_seconds: float = 0.0
     output: str = ""
+    mismatches: list[dict[str, Any]] = field(default_factory=list)  # where arrays differ (diffmap.picture)
 
     @property
     def passed(self) -> bool:
@@ -57,4 +59,4 @@ class CaseResult:
     def to_dict(self) -> dict[str, object]:
         return {"case": self.case, "status": str(self.status), "message": self.message,
                 "wall_seconds": round(self.wall_seconds, 4), "student_seconds": round(self.student_seconds, 4),
-                "output": self.output}
+                "output": self.output, **({"mismatches": self.mismatches} if self.mismatches else {})}

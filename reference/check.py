@@ -7,7 +7,8 @@ The check compares *content*, not bytes.  A fixture set holds two kinds of data:
   tolerances.  These must be bit-identical to a regeneration: a change of one ULP
   in an input is a different case.
 - what the reference **computes** from them: outputs, gradients, running
-  statistics (``<case>.out.*``) and informational arrays (``<case>.ref.*``).  Their
+  statistics (``<case>.out.*``), informational arrays (``<case>.ref.*``) and known
+  mistakes' values (``<case>.var.*``, for likely-cause hints).  Their
   last bits depend on the summation order that the machine's BLAS kernel picks
   (OpenBLAS chooses one per CPU), and on the NumPy version, so they must agree
   within :data:`REPRODUCTION_TOLERANCE` only.
@@ -51,7 +52,7 @@ class ReproductionTolerance:
 
 
 REPRODUCTION_TOLERANCE = ReproductionTolerance()
-COMPUTED_KINDS = ("out", "ref")  # <case>.<kind>.<name>: arrays the reference computes; "in" arrays define the case
+COMPUTED_KINDS = ("out", "ref", "var")  # <case>.<kind>.<name>: arrays the reference computes; "in" arrays define the case
 MAX_MANIFEST_DIFFERENCES = 20
 
 

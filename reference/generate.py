@@ -5,8 +5,10 @@
 
 One ``.npz`` per rubric item.  Array keys are ``<case>.in.<name>`` (inputs the
 student's code receives), ``<case>.out.<step>`` (the reference's value of a
-checked step) and ``<case>.ref.<name>`` (informational, e.g. the reference's
-dropout mask).  Files are written as stored (uncompressed) zip archives with a
+checked step), ``<case>.ref.<name>`` (informational, e.g. the reference's
+dropout mask) and ``<case>.var.<variant>.<step>`` (a known mistake's value of a
+checked step, where it differs from the reference's: see ``reference/variants.py``;
+the check lists it in ``variants`` and the item's ``hints`` name the mistake).  Files are written as stored (uncompressed) zip archives with a
 fixed timestamp, so the bytes depend on the seed alone.
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ import random
 import sys
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,10 @@ from numpy.typing import ArrayLike
 
 from autograder.fixtures import FORMAT_VERSION, MANIFEST_NAME, PUBLIC_SEED, validate_manifest
 from reference._types import Array
-from reference.casebuilder import CaseBuilder, Item
+from reference.casebuilder import CaseBuilder, Item, Tolerance
 from reference.items import ITEMS, rubric
-from reference.program import run_reference
+from reference.program import run_reference, snapshot
+from reference.variants import Variant
 
 GENERATOR_VERSION = "1.0.0"
 DEFAULT_SEED = PUBLIC_SEED
@@ -43,12 +46,57 @@ def item_rng(seed: int, item: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(item.encode())])
 
 
-def run_case(case: CaseBuilder) -> tuple[dict[str, Any], dict[str, Array]]:
-    """Run one case against the reference; return (manifest entry, arrays)."""
+def reference_run(case: CaseBuilder, record: Callable[[Any], Any] = snapshot) -> tuple[Any, list[Any]]:
+    """Run one case's program against the reference (a fresh Dropout2d rng each time).
+
+    ``record`` is called with each step's value as the program runs (see ``autograder.program``).
+    """
     extra: dict[str, Any] = {}
     if "rng_seed" in case.reference_kwargs:
         extra["rng"] = random.Random(case.reference_kwargs["rng_seed"])
-    instance, results = run_reference(case.program, case.inputs, extra)
+    return run_reference(case.program, case.inputs, extra, record)
+
+
+HINT_MARGIN = 100.0  # a variant's value is stored only where it is this many tolerances from the reference's
+
+
+def differs(value: Array | None, expected: Array, tolerance: Tolerance) -> bool:
+    """Whether a variant's finite ``value`` is clearly wrong: another shape, or some element beyond
+    ``HINT_MARGIN`` times the grader's tolerance, ``|value - expected| > M * (atol + rtol * |expected|)``.
+
+    A variant within a few tolerances of the reference (eps misplaced where the variance is large)
+    is not stored: a student who slipped elsewhere could match it, and the hint would mislead.
+    """
+    if value is None or not np.all(np.isfinite(value)):
+        return False  # a student's non-finite value is rejected before any comparison
+    if value.shape != expected.shape:
+        return True
+    margin = HINT_MARGIN * (tolerance.atol + tolerance.rtol * np.abs(expected))
+    return bool(np.any(np.abs(value - expected) > margin))
+
+
+def variant_values(case: CaseBuilder, variant: Variant, results: list[Any],
+                   tolerance: Tolerance) -> dict[int, Array]:
+    """Step -> the variant's value, for every checked step where it differs from the reference's ``results``.
+
+    A variant whose program raises on this case (e.g. a shape it cannot handle) gives the steps before.
+    """
+    values: list[Any] = []
+    try:
+        with variant.applied():
+            reference_run(case, record=lambda value: values.append(snapshot(value)))
+    except Exception:  # the mistake breaks this case from here on: the steps before it still count
+        pass
+    steps = {check["step"] for check in case.checks if check["kind"] == "allclose"}
+    return {step: values[step] for step in sorted(steps)
+            if step < len(values) and differs(values[step], results[step], tolerance)}
+
+
+def run_case(case: CaseBuilder, variants: Sequence[Variant] = (), tolerance: Tolerance = Tolerance()
+             ) -> tuple[dict[str, Any], dict[str, Array]]:
+    """Run one case against the reference (and each of ``variants``); return (manifest entry, arrays)."""
+    instance, results = reference_run(case)
+    stored = {variant.name: variant_values(case, variant, results, tolerance) for variant in variants}
     arrays = {f"{case.name}.in.{key}": value for key, value in case.inputs.items()}
     checks: list[dict[str, Any]] = []
     for check in case.checks:
@@ -57,6 +105,11 @@ def run_case(case: CaseBuilder) -> tuple[dict[str, Any], dict[str, Array]]:
             key = f"{case.name}.out.{check['step']}"
             arrays[key] = results[check["step"]]
             check["expected"] = key
+            names = [name for name, values in stored.items() if check["step"] in values]
+            for name in names:
+                arrays[f"{case.name}.var.{name}.{check['step']}"] = stored[name][check["step"]]
+            if names:
+                check["variants"] = names
         checks.append(check)
     if hasattr(instance, "mask"):
         arrays[f"{case.name}.ref.mask"] = np.asarray(instance.mask, dtype=np.float64)
@@ -100,8 +153,9 @@ def build_fixture_set(seed: int, items: Sequence[Item] = ITEMS
         cases: list[dict[str, Any]]
         arrays: dict[str, Array]
         cases, arrays = [], {}
+        variants = item.variants if item.hints else ()
         for case in item.build(item_rng(seed, item.name)):
-            entry, case_arrays = run_case(case)
+            entry, case_arrays = run_case(case, variants, item.tolerance)
             cases.append(entry)
             arrays.update(case_arrays)
         file_name = f"{item.name}.npz"
@@ -112,6 +166,8 @@ def build_fixture_set(seed: int, items: Sequence[Item] = ITEMS
             "file": file_name,
             "sha256": hashlib.sha256(files[file_name]).hexdigest(),
             "tolerance": item.tolerance.to_dict(),
+            "hints": {v.name: v.hint for v in variants
+                      if any(v.name in check.get("variants", ()) for case in cases for check in case["checks"])},
             "cases": cases,
         }
     manifest = {"format_version": FORMAT_VERSION, "generator_version": GENERATOR_VERSION,
