@@ -8,7 +8,8 @@ student's code receives), ``<case>.out.<step>`` (the reference's value of a
 checked step), ``<case>.ref.<name>`` (informational, e.g. the reference's
 dropout mask) and ``<case>.var.<variant>.<step>`` (a known mistake's value of a
 checked step, where it differs from the reference's: see ``reference/variants.py``;
-the check lists it in ``variants`` and the item's ``hints`` name the mistake).  Files are written as stored (uncompressed) zip archives with a
+the check lists it in ``variants`` and the item's ``hints`` name the mistake).
+Files are written as stored (uncompressed) zip archives with a
 fixed timestamp, so the bytes depend on the seed alone.
 """
 from __future__ import annotations

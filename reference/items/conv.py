@@ -108,7 +108,8 @@ def build_conv2d(rng: np.random.Generator) -> list[CaseBuilder]:
 BACKWARD_1D, BACKWARD_2D = Conv1d_stride1.backward, Conv2d_stride1.backward
 
 
-@variant("conv1d_unflipped_kernel", "dLdA correlates the padded dLdZ with the kernel as it is, not flipped "
+@variant("conv1d_unflipped_kernel",
+         "Conv1d_stride1's dLdA correlates the padded dLdZ with the kernel as it is, not flipped "
          "(the backward of a cross-correlation is a convolution).", Conv1d_stride1, "backward")
 def conv1d_unflipped_kernel(self: Conv1d_stride1, dLdZ: Array) -> Array:
     BACKWARD_1D(self, dLdZ)
@@ -117,7 +118,8 @@ def conv1d_unflipped_kernel(self: Conv1d_stride1, dLdZ: Array) -> Array:
     return np.einsum("noxk,ock->ncx", sliding_window_view(padded, K, axis=2), self.W)
 
 
-@variant("conv1d_forward_flipped", "forward convolves with the flipped kernel instead of cross-correlating "
+@variant("conv1d_forward_flipped",
+         "Conv1d_stride1's forward convolves with the flipped kernel instead of cross-correlating "
          "with the kernel as it is.", Conv1d_stride1, "forward")
 def conv1d_forward_flipped(self: Conv1d_stride1, A: Array) -> Array:
     self.A = np.asarray(A, dtype=np.float64)
@@ -125,7 +127,8 @@ def conv1d_forward_flipped(self: Conv1d_stride1, A: Array) -> Array:
     return np.einsum("ncxk,ock->nox", windows, self.W[:, :, ::-1]) + self.b[None, :, None]
 
 
-@variant("conv1d_dldb_last_sample", "dLdb holds the last sample's sums only: it is overwritten for each "
+@variant("conv1d_dldb_last_sample",
+         "Conv1d_stride1's dLdb holds the last sample's sums only: it is overwritten for each "
          "sample instead of summed over the whole batch.", Conv1d_stride1, "backward")
 def conv1d_dldb_last_sample(self: Conv1d_stride1, dLdZ: Array) -> Array:
     dLdA = BACKWARD_1D(self, dLdZ)
@@ -133,7 +136,8 @@ def conv1d_dldb_last_sample(self: Conv1d_stride1, dLdZ: Array) -> Array:
     return dLdA
 
 
-@variant("conv1d_dldw_last_sample", "dLdW holds the last sample's gradient only: it is overwritten for each "
+@variant("conv1d_dldw_last_sample",
+         "Conv1d_stride1's dLdW holds the last sample's gradient only: it is overwritten for each "
          "sample instead of summed over the whole batch.", Conv1d_stride1, "backward")
 def conv1d_dldw_last_sample(self: Conv1d_stride1, dLdZ: Array) -> Array:
     dLdA, A, dLdb = BACKWARD_1D(self, dLdZ), self.A, self.dLdb
@@ -143,7 +147,8 @@ def conv1d_dldw_last_sample(self: Conv1d_stride1, dLdZ: Array) -> Array:
     return dLdA
 
 
-@variant("conv1d_dldw_accumulates", "dLdW is added to the previous call's gradient instead of replacing it, "
+@variant("conv1d_dldw_accumulates",
+         "Conv1d_stride1's dLdW is added to the previous call's gradient instead of replacing it, "
          "so a second backward returns the sum of both passes.", Conv1d_stride1, "backward")
 def conv1d_dldw_accumulates(self: Conv1d_stride1, dLdZ: Array) -> Array:
     before = self.dLdW
@@ -165,7 +170,8 @@ def conv1d_backward_keeps_padding(self: Conv1d, dLdZ: Array) -> Array:
     return self.conv1d_stride1.backward(self.downsample1d.backward(dLdZ))
 
 
-@variant("conv2d_unflipped_kernel", "dLdA correlates the padded dLdZ with the kernel as it is, not flipped "
+@variant("conv2d_unflipped_kernel",
+         "Conv2d_stride1's dLdA correlates the padded dLdZ with the kernel as it is, not flipped "
          "in both spatial axes (the backward of a cross-correlation is a convolution).",
          Conv2d_stride1, "backward")
 def conv2d_unflipped_kernel(self: Conv2d_stride1, dLdZ: Array) -> Array:
@@ -175,7 +181,8 @@ def conv2d_unflipped_kernel(self: Conv2d_stride1, dLdZ: Array) -> Array:
     return np.einsum("noyxij,ocij->ncyx", sliding_window_view(padded, (K, K), axis=(2, 3)), self.W)
 
 
-@variant("conv2d_dldw_last_sample", "dLdW holds the last sample's gradient only: it is overwritten for each "
+@variant("conv2d_dldw_last_sample",
+         "Conv2d_stride1's dLdW holds the last sample's gradient only: it is overwritten for each "
          "sample instead of summed over the whole batch.", Conv2d_stride1, "backward")
 def conv2d_dldw_last_sample(self: Conv2d_stride1, dLdZ: Array) -> Array:
     dLdA, A, dLdb = BACKWARD_2D(self, dLdZ), self.A, self.dLdb
@@ -185,7 +192,8 @@ def conv2d_dldw_last_sample(self: Conv2d_stride1, dLdZ: Array) -> Array:
     return dLdA
 
 
-@variant("conv2d_dldb_accumulates", "dLdb is added to the previous call's gradient instead of replacing it, "
+@variant("conv2d_dldb_accumulates",
+         "Conv2d_stride1's dLdb is added to the previous call's gradient instead of replacing it, "
          "so a second backward returns the sum of both passes.", Conv2d_stride1, "backward")
 def conv2d_dldb_accumulates(self: Conv2d_stride1, dLdZ: Array) -> Array:
     before = self.dLdb

@@ -80,13 +80,13 @@ def convtranspose2d_upsample_after_backward(self: ConvTranspose2d, dLdZ: Array) 
     return self.conv2d_stride1.backward(self.upsample2d.backward(dLdZ))
 
 
-UPSAMPLE_AFTER_HINT = "the layer convolves first and upsamples the result, instead of upsampling the input first."
+UPSAMPLE_AFTER_HINT = "{} convolves first and upsamples the result, instead of upsampling the input first."
 CONVTRANSPOSE1D_UPSAMPLE_AFTER = Variant(
-    "convtranspose1d_upsample_after", UPSAMPLE_AFTER_HINT,
+    "convtranspose1d_upsample_after", UPSAMPLE_AFTER_HINT.format("ConvTranspose1d"),
     ((ConvTranspose1d, "forward", convtranspose1d_upsample_after_forward),
      (ConvTranspose1d, "backward", convtranspose1d_upsample_after_backward)))
 CONVTRANSPOSE2D_UPSAMPLE_AFTER = Variant(
-    "convtranspose2d_upsample_after", UPSAMPLE_AFTER_HINT,
+    "convtranspose2d_upsample_after", UPSAMPLE_AFTER_HINT.format("ConvTranspose2d"),
     ((ConvTranspose2d, "forward", convtranspose2d_upsample_after_forward),
      (ConvTranspose2d, "backward", convtranspose2d_upsample_after_backward)))
 
