@@ -30,7 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from autograder.fixtures import MANIFEST_NAME
-from reference.generate import DEFAULT_SEED, build_fixture_set
+from reference.generate import DEFAULT_SEED, build_fixture_set, hints_disabled, without_hints
+from reference.items import ITEMS
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,8 @@ def check_fixture_set(out: Path, tolerance: ReproductionTolerance = REPRODUCTION
     seed = committed.get("seed", DEFAULT_SEED) if isinstance(committed, dict) else DEFAULT_SEED
     if type(seed) is not int:
         return [f"{manifest_path}: seed {seed!r} is not an integer"]
-    manifest, files, _ = build_fixture_set(seed)
+    items = without_hints() if isinstance(committed, dict) and hints_disabled(committed) else ITEMS
+    manifest, files, _ = build_fixture_set(seed, items)
     differences = json_differences(strip_hashes(committed), strip_hashes(manifest))
     problems = [f"{manifest_path}: {difference} (seed {seed})" for difference in differences[:MAX_MANIFEST_DIFFERENCES]]
     if len(differences) > MAX_MANIFEST_DIFFERENCES:

@@ -2,6 +2,7 @@
 
     python -m reference.generate [--seed S] [--out DIR]   # write DIR/*.npz + DIR/manifest.json
     python -m reference.generate --check [--out DIR]      # regenerate in memory, compare content, exit 1 on a difference
+    python -m reference.generate --seed S --out DIR --no-hints   # a (hidden) set without known-mistake values
 
 One ``.npz`` per rubric item.  Array keys are ``<case>.in.<name>`` (inputs the
 student's code receives), ``<case>.out.<step>`` (the reference's value of a
@@ -23,6 +24,7 @@ import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +184,17 @@ def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
     return (json.dumps(manifest, indent=1) + "\n").encode()
 
 
-def write_fixture_set(seed: int, out: Path) -> None:
+def without_hints(items: Sequence[Item] = ITEMS) -> list[Item]:
+    """``items`` declared with ``hints=False``: a fixture set of them stores no known-mistake value."""
+    return [replace(item, hints=False) for item in items]
+
+
+def hints_disabled(manifest: Mapping[str, Any]) -> bool:
+    """Whether a manifest was generated ``--no-hints``: no item names a known mistake."""
+    return not any(entry.get("hints") for entry in manifest.get("items", {}).values())
+
+
+def write_fixture_set(seed: int, out: Path, items: Sequence[Item] = ITEMS) -> None:
     """Write the fixture set of ``seed`` (item files and manifest) into ``out``; print a summary.
 
     An item file already in ``out`` with the same content (``reference.check.same_content``: inputs
@@ -190,7 +202,7 @@ def write_fixture_set(seed: int, out: Path) -> None:
     regenerating on another machine, whose BLAS sums in another order, rewrites only what changed.
     """
     from reference.check import same_content
-    manifest, files, _ = build_fixture_set(seed)
+    manifest, files, _ = build_fixture_set(seed, items)
     out.mkdir(parents=True, exist_ok=True)
     kept = 0
     for entry in manifest["items"].values():
@@ -216,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="regenerate in memory and compare with the fixtures in --out: inputs and metadata "
                              "bit for bit, computed values within the reproduction tolerance; exit 1 on a difference")
+    parser.add_argument("--no-hints", action="store_true",
+                        help="store no known-mistake values: failures against this set never carry a likely cause")
     args = parser.parse_args(argv)
     if args.check:
         from reference.check import REPRODUCTION_TOLERANCE, check_fixture_set
@@ -227,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fixtures in {args.out} match the reference (inputs bit-identical, computed values within "
               f"{REPRODUCTION_TOLERANCE.describe()})")
         return 0
-    write_fixture_set(args.seed, args.out)
+    write_fixture_set(args.seed, args.out, without_hints() if args.no_hints else ITEMS)
     return 0
 
 

@@ -131,3 +131,12 @@ def test_an_item_declared_without_hints_stores_no_variant():
         entry = manifest["items"]["Flatten"]
         stored = [key for key in arrays["Flatten"] if ".var." in key]
         assert bool(stored) == hints and bool(entry["hints"]) == hints
+
+
+def test_a_set_generated_without_hints_is_checked_as_such(tmp_path):
+    from reference.check import check_fixture_set
+    from reference.generate import hints_disabled, main
+    assert main(["--seed", "7", "--out", str(tmp_path), "--no-hints"]) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert hints_disabled(manifest) and '"variants"' not in json.dumps(manifest)
+    assert check_fixture_set(tmp_path) == []
