@@ -30,11 +30,14 @@ def matches(got: np.ndarray, value: np.ndarray, rtol: float, atol: float) -> boo
 def likely_cause(case: Case, check: Mapping[str, Any], value: Any) -> str | None:
     """The hint line for the student's ``value`` of ``check`` if it equals a known mistake's, else None."""
     rtol, atol = case.tolerance["rtol"], case.tolerance["atol"]
+    converted: dict[tuple[int, ...], np.ndarray | None] = {}  # the student's value, converted once per shape
     for hint, variant in case.variant_values(check):
-        try:
-            got = to_array(value, variant.shape, check["quantity"])
-        except Mismatch:  # not even this mistake's shape
-            continue
-        if matches(got, variant, rtol, atol):
+        if variant.shape not in converted:
+            try:
+                converted[variant.shape] = to_array(value, variant.shape, check["quantity"])
+            except Mismatch:  # not even this mistake's shape
+                converted[variant.shape] = None
+        got = converted[variant.shape]
+        if got is not None and matches(got, variant, rtol, atol):
             return f"  likely cause: your {check['quantity']} is exactly what this mistake gives: {hint}"
     return None
