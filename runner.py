@@ -55,6 +55,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="wall-clock limit for one case (default %(default)s)")
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
                         help="items graded in parallel (default: number of CPUs, %(default)s here)")
+    parser.add_argument("--no-hints", dest="hints", action="store_false",
+                        help="do not add 'likely cause' lines naming a known mistake to failure messages")
     parser.add_argument("--list", action="store_true", help="print the rubric and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="show every failing case in full")
     parser.add_argument("--show-hidden-details", action="store_true",
@@ -116,7 +118,7 @@ def trusted_manifest(fixtures: Path) -> Manifest | None:
 def run(args: argparse.Namespace) -> int:
     """Grade one submission as ``args`` say; return the exit code."""
     try:
-        settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs)
+        settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs, hints=args.hints)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_HARNESS_ERROR

@@ -1,7 +1,7 @@
 """Grade a folder of submissions (course staff).
 
     python runner.py batch SUBMISSIONS --out DIR [--jobs N] [--fixtures DIR] [--regrade] [--timeout S]
-                           [--feedback DIR]
+                           [--feedback DIR] [--no-hints]
 
 Every entry of SUBMISSIONS is one student's submission: a folder holding
 ``mytorch/`` (at its top or one level down) or a ``.zip``/``.tar``/``.tar.gz``/
@@ -117,6 +117,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="grade only shard I of N (0 <= I < N) into OUT; then 'runner.py batch merge OUT'")
     parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="S",
                         help="wall-clock limit for one case (default %(default)s)")
+    parser.add_argument("--no-hints", dest="hints", action="store_false",
+                        help="no 'likely cause' lines naming a known mistake in failure messages")
     parser.add_argument("--submission-timeout", type=float, metavar="S",
                         help=f"wall-clock budget for a whole submission (default: {SECONDS_PER_CASE:g} s per case "
                              f"+ {SUBMISSION_BUDGET_MARGIN:g} s, e.g. "
@@ -181,6 +183,7 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
         scratch = ScratchArea()
         settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
                             case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade, scratch=scratch,
+                            hints=args.hints,
                             submission_timeout=args.submission_timeout or default_submission_budget(cases))
         result = grade_entries(entries, settings, skipped, removed, args.student, stderr, args.shard)
         if args.feedback is not None:

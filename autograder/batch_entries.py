@@ -62,6 +62,7 @@ class Settings:
     jobs: int
     regrade: bool = False
     scratch: ScratchArea | None = None  # where the workers' scratch folders are made
+    hints: bool = True  # likely-cause hints in the failure messages
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # student -> worker process
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: bool = False
@@ -148,11 +149,11 @@ def read_report(path: Path) -> tuple[Any, float]:
     return json.loads(data), info.st_mtime
 
 
-def provenance(settings: Settings, submission_sha256: str) -> dict[str, str]:
+def provenance(settings: Settings, submission_sha256: str) -> dict[str, str | bool]:
     """What a report was made from; a report is reused only when all of it is the same today."""
     return {"submission_sha256": submission_sha256, "fixture_set": settings.fixture_set.id,
             "manifest_sha256": settings.fixture_set.manifest_sha256, "rubric_sha256": settings.rubric.sha256(),
-            "harness_version": HARNESS_VERSION}
+            "harness_version": HARNESS_VERSION, "hints": settings.hints}
 
 
 def submission_fingerprint(entry: Entry) -> str | None:

@@ -65,13 +65,14 @@ def worker_main(argv: Sequence[str]) -> int:
     parser.add_argument("--timeout", type=float, required=True)
     parser.add_argument("--scratch", type=Path, required=True)
     parser.add_argument("--batch-pid", type=int, required=True)
+    parser.add_argument("--no-hints", dest="hints", action="store_false")
     args = parser.parse_args(argv)
     die_with_the_batch(args.batch_pid, args.scratch)
     from autograder.core import Settings as GradingSettings, grade
     fixture_set = load_fixture_set(args.fixtures)
     try:
         folder = prepare_submission(args.entry, args.kind, args.scratch)
-        report = grade(folder, fixture_set, GradingSettings(Limits(timeout=args.timeout), jobs=1))
+        report = grade(folder, fixture_set, GradingSettings(Limits(timeout=args.timeout), jobs=1, hints=args.hints))
     except (ArchiveError, SubmissionError) as error:
         report = Report.failed(args.entry, fixture_set.rubric, str(error), fixture_set, source="submission")
     report.submission = str(args.entry)
@@ -155,7 +156,7 @@ def run_worker(entry: Entry, settings: Settings) -> Outcome | None:
     command = [*WORKER_COMMAND, "--entry", str(entry.path.resolve()), "--kind", entry.kind,
                "--report", str(worker_report), "--fixtures", str(settings.fixtures.resolve()),
                "--timeout", repr(settings.case_timeout), "--scratch", str(scratch),
-               "--batch-pid", str(os.getpid())]
+               "--batch-pid", str(os.getpid()), *([] if settings.hints else ["--no-hints"])]
     reason = None
     # the worker's temporary folders (the sandbox's case folders too) live in the scratch folder, so they
     # are removed with it even when the worker is killed before it could clean up

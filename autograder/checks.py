@@ -13,18 +13,30 @@ import numpy as np
 
 from autograder.compare import Mismatch, assert_close, check_drop_rate, dropped_channels, to_array
 from autograder.fixtures import Case, FixtureError
+from autograder.hints import cause_line, likely_cause
 
 
-def run_check(case: Case, check: Mapping[str, Any], results: Sequence[Any]) -> None:
-    """Run one check of a case; raise Mismatch with a student-facing message."""
+def run_check(case: Case, check: Mapping[str, Any], results: Sequence[Any], hints: bool = True) -> None:
+    """Run one check of a case; raise Mismatch with a student-facing message.
+
+    With ``hints``, a wrong quantity that equals a known mistake's value as a whole gets one
+    more line naming the mistake (``autograder.hints``).
+    """
     quantity = check["quantity"]
     value = results[check["step"]]
     tol = case.tolerance
     kind = check["kind"]
     if kind == "allclose":
         expected = case.array(check["expected"])
-        got = to_array(value, expected.shape, quantity, check.get("formula"))
-        assert_close(got, expected, tol["rtol"], tol["atol"], quantity)
+        try:
+            got = to_array(value, expected.shape, quantity, check.get("formula"))
+            assert_close(got, expected, tol["rtol"], tol["atol"], quantity)
+        except Mismatch as mismatch:
+            hint = likely_cause(case, check, value) if hints else None
+            if hint is None:
+                raise
+            raise Mismatch(f"{mismatch}\n{cause_line(quantity, hint)}", mismatch.kind, mismatch.picture,
+                           hint) from None
     elif kind == "dropout_forward":
         x = case.inputs()[check["input"]]
         dropped_channels(to_array(value, x.shape, quantity), x, check["p"], tol["rtol"], tol["atol"], quantity)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from autograder import diffmap
+
 MAX_LISTED = 5
 MAX_NUMBER_TEXT = 40  # characters of a huge number shown in a message
 
@@ -22,12 +24,17 @@ class Mismatch(Exception):
     ``kind`` says which, in the words of the student-facing view of hidden sets
     (:mod:`autograder.student_view`): ``"mismatch"`` (values differ), ``"shape"``
     (a well-formed result of the wrong shape) or ``"invalid"`` (None, a wrong type,
-    a ragged list, NaN or inf).
+    a ragged list, NaN or inf).  ``picture``: where an array differs
+    (``autograder.diffmap.picture``), for the JSON report.  ``hint``: the sentence
+    naming a known mistake whose value the student's equals (``autograder.hints``).
     """
 
-    def __init__(self, message: str, kind: str = "invalid") -> None:
+    def __init__(self, message: str, kind: str = "invalid", picture: dict[str, Any] | None = None,
+                 hint: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.picture = picture
+        self.hint = hint
 
 
 def format_shape(shape: Sequence[int]) -> str:
@@ -167,7 +174,11 @@ def assert_close(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float
         for index in np.argwhere(bad)[:MAX_LISTED]:
             index = tuple(int(i) for i in index)
             lines.append(f"    {format_index(index)}: {got[index]:.10g} vs {expected[index]:.10g}")
-    raise Mismatch("\n".join(lines), kind="mismatch")
+    pic = diffmap.picture(got, expected, bad)
+    if pic is not None:
+        lines += diffmap.render(pic)
+        pic = {"quantity": quantity, **pic}
+    raise Mismatch("\n".join(lines), kind="mismatch", picture=pic)
 
 
 def dropped_channels(output: np.ndarray, inputs: np.ndarray, p: float, rtol: float, atol: float,

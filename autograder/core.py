@@ -26,6 +26,7 @@ class Settings:
     """How to grade, resolved once from the command line (runner, batch worker or pytest options)."""
     limits: Limits = field(default_factory=Limits)
     jobs: int = DEFAULT_JOBS
+    hints: bool = True  # likely-cause hints: name a known mistake when a wrong quantity equals its value
 
     def __post_init__(self) -> None:
         if self.jobs < 1:
@@ -42,7 +43,7 @@ def grade(submission: Path, fixture_set: FixtureSet, settings: Settings) -> Repo
     in the sandboxed children; this process validates and compares.
     """
     started = time.monotonic()
-    scheduler = Scheduler(submission, fixture_set, settings.limits, settings.jobs)
+    scheduler = Scheduler(submission, fixture_set, settings.limits, settings.jobs, settings.hints)
     results = scheduler.run(list(fixture_set.items))
     return Report.from_results(submission, fixture_set, results, wall_seconds=time.monotonic() - started,
                                sandbox=scheduler.sandbox)

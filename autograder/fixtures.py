@@ -21,7 +21,7 @@ import numpy as np
 from autograder.documents import DocumentError, validate_document
 from autograder.rubric import Rubric, rubric_from_manifest, section_maxima
 
-FORMAT_VERSION = 2  # 2: the manifest carries the rubric
+FORMAT_VERSION = 3  # 2: the manifest carries the rubric; 3: known-mistake values for likely-cause hints
 MANIFEST_NAME = "manifest.json"
 DEFAULT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PUBLIC_SEED = 11785  # the seed of the public set in fixtures/; hidden sets are drawn with other seeds
@@ -46,6 +46,12 @@ class Case:
     checks: list[dict[str, Any]]
     tolerance: dict[str, float]  # rtol, atol
     arrays: dict[str, np.ndarray] = field(repr=False)
+    hints: dict[str, str] = field(default_factory=dict)  # known mistake -> the sentence naming it
+
+    def variant_values(self, check: Mapping[str, Any]) -> list[tuple[str, np.ndarray]]:
+        """(hint, value) of every known mistake the fixtures store for ``check`` (grader side only)."""
+        return [(self.hints[name], self.arrays[f"{self.name}.var.{name}.{check['step']}"])
+                for name in check.get("variants", ())]
 
     def inputs(self) -> dict[str, np.ndarray]:
         """The case's input arrays by program name: the only arrays a student run receives."""
@@ -129,7 +135,7 @@ def load_item_arrays(root: Path, item: str, entry: Mapping[str, Any]) -> dict[st
 
 
 def check_case_arrays(path: Path, item: str, case: Mapping[str, Any],
-                      arrays: Mapping[str, np.ndarray]) -> None:
+                      arrays: Mapping[str, np.ndarray], hints: Mapping[str, str]) -> None:
     """Every array the manifest names must exist with the recorded shape."""
     for key, shape in case["shapes"].items():
         if key not in arrays:
@@ -141,6 +147,10 @@ def check_case_arrays(path: Path, item: str, case: Mapping[str, Any],
         if "expected" in check and check["expected"] not in case["shapes"]:
             raise FixtureError(f"{path}: item {item} case {case['name']}: check names unknown array "
                                f"'{check['expected']}'")
+        for name in check.get("variants", ()):
+            if f"{case['name']}.var.{name}.{check['step']}" not in case["shapes"] or name not in hints:
+                raise FixtureError(f"{path}: item {item} case {case['name']}: check names unknown known-mistake "
+                                   f"variant '{name}'")
 
 
 def load_fixture_set(root: Path = DEFAULT_FIXTURES, only: Collection[str] | None = None,
@@ -162,12 +172,13 @@ def load_fixture_set(root: Path = DEFAULT_FIXTURES, only: Collection[str] | None
         arrays = load_item_arrays(root, item, entry)
         cases = []
         for case in entry["cases"]:
-            check_case_arrays(root / entry["file"], item, case, arrays)
+            check_case_arrays(root / entry["file"], item, case, arrays, entry.get("hints", {}))
             prefix = case["name"] + "."
             cases.append(Case(item=item, name=case["name"], description=case["description"],
                               hyperparameters=case["hyperparameters"], program=case["program"],
                               checks=case["checks"], tolerance=entry["tolerance"],
-                              arrays={k: v for k, v in arrays.items() if k.startswith(prefix)}))
+                              arrays={k: v for k, v in arrays.items() if k.startswith(prefix)},
+                              hints=entry.get("hints", {})))
         items[item] = cases
     return FixtureSet(root=root, seed=manifest["seed"], manifest_sha256=verified.sha256,
                       generator_version=manifest["generator_version"],

@@ -13,12 +13,18 @@ Failure details and the public fixture set: with the public fixtures every
 failing case's full diagnostics go into the test output.  With any other
 fixture set (a hidden one) the output says which cases failed and how (the
 allow-list of :mod:`autograder.student_view`: wrong values or shape of which
-quantity, exception, timeout, ...), never the values, sizes or messages, so
-the hidden fixtures cannot be read back through the autograder's feedback; the
-staff-side JSON report (``--json``) keeps everything.
+quantity, exception, timeout, ... and a likely cause, which names a mistake,
+never a value), never the values, sizes or messages, so the hidden fixtures
+cannot be read back through the autograder's feedback; the staff-side JSON
+report (``--json``) keeps everything.
+
+With details, a test's output is Markdown (``output_format: md``): each case's
+message sits in a fenced code block, so that the character map of where an
+array differs (``autograder/diffmap.py``) keeps its columns aligned.
 """
 from __future__ import annotations
 
+import re
 import traceback
 from pathlib import Path
 from typing import Any
@@ -49,7 +55,15 @@ def clip(text: str, limit: int = MAX_TEST_OUTPUT) -> str:
     return text if len(text) <= limit else text[:limit] + "\n... (output truncated)"
 
 
+def fenced(text: str) -> list[str]:
+    """``text`` as a Markdown code block whose fence is longer than any run of backticks inside it."""
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return [fence, text, fence]
+
+
 def item_output(item: ItemResult, details: bool) -> str:
+    """A test's output: Markdown with every failing case's message in a code block (``details``),
+    or one plain line per failing case and its likely causes (a hidden fixture set)."""
     passed = sum(c.passed for c in item.cases)
     lines = [f"{passed}/{len(item.cases)} cases passed ({item.policy.replace('_', ' ')}); "
              f"{item.points:g}/{item.max_points:g} points."]
@@ -58,10 +72,8 @@ def item_output(item: ItemResult, details: bool) -> str:
         lines.append("Not graded.")
     for case in failing:
         if details:
-            lines += ["", case.message]
-            if case.output.strip():
-                lines.append("Your code printed:")
-                lines += [f"| {line}" for line in printed_lines(case.output)]
+            printed = ["Your code printed:", *(f"| {line}" for line in printed_lines(case.output))]
+            lines += ["", *fenced("\n".join([case.message, *(printed if case.output.strip() else [])]))]
         else:
             lines.append(case_line(case.to_dict()))
     if failing:
@@ -91,7 +103,8 @@ def gradescope_document(report: Report, details: bool | None = None) -> dict[str
         tests.append({"name": name, "number": str(number), "score": item.points if report.status == "graded" else 0.0,
                       "max_score": item.max_points,
                       "status": "passed" if item.status == "passed" and report.status == "graded" else "failed",
-                      "visibility": VISIBILITY, "output": item_output(item, details)})
+                      "visibility": VISIBILITY, "output": item_output(item, details),
+                      **({"output_format": "md"} if details else {})})
     score = main + bonus if report.status == "graded" else 0.0
     if report.status == "graded":
         summary = (f"Total score: {main:g}/{report.maximum('main'):g} "

@@ -46,10 +46,14 @@ def signal_name(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
-def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits) -> CaseResult:
-    """A CaseResult from a ChildOutcome: validation and comparison happen here only."""
+def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits, hints: bool = True) -> CaseResult:
+    """A CaseResult from a ChildOutcome: validation and comparison happen here only.
+
+    ``hints``: name a known mistake when a wrong quantity equals its value (``autograder.hints``).
+    """
     status, message = CaseStatus.PASSED, ""
     failures: list[dict[str, str]] = []
+    pictures = []
     if outcome.status == "ok":
         problems = []
         if len(outcome.results) != len(case.program["steps"]):
@@ -58,10 +62,12 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits) -> CaseResu
         else:
             for check in case.checks:
                 try:
-                    run_check(case, check, outcome.results)
+                    run_check(case, check, outcome.results, hints)
                 except Mismatch as mismatch:
                     problems.append(str(mismatch))
                     failures.append(failure_of(check, mismatch))
+                    if mismatch.picture is not None:
+                        pictures.append(mismatch.picture)
         if problems:
             status, message = CaseStatus.FAILED, "\n".join(problems)
     elif outcome.status == "error":
@@ -80,7 +86,7 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits) -> CaseResu
     if message:
         message = f"{case_header(case)}\n{message}"
     return CaseResult(case.item, case.name, status, message, outcome.wall_seconds, outcome.student_seconds,
-                      outcome.output, tuple(failures))
+                      outcome.output, tuple(failures), pictures)
 
 
 def failure_of(check: Mapping[str, Any], mismatch: Mismatch) -> dict[str, str]:
@@ -88,4 +94,6 @@ def failure_of(check: Mapping[str, Any], mismatch: Mismatch) -> dict[str, str]:
     failure = {"quantity": str(check["quantity"]), "kind": mismatch.kind}
     if mismatch.kind == "shape" and check.get("formula"):
         failure["formula"] = str(check["formula"])
+    if mismatch.hint is not None:  # a sentence from the fixture's rubric, naming a known mistake
+        failure["hint"] = mismatch.hint
     return failure

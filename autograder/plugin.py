@@ -31,6 +31,8 @@ def add_options(parser: pytest.Parser) -> None:
                     help="fixture folder with manifest.json (default: fixtures/)")
     group.addoption("--case-timeout", type=float, default=Limits.timeout,
                     help="wall-clock seconds allowed for one case (default %(default)s)")
+    group.addoption("--no-hints", dest="grading_hints", action="store_false",
+                    help="no 'likely cause' lines naming a known mistake in failure messages")
     group.addoption("--grading-jobs", type=int, default=DEFAULT_JOBS,
                     help="items graded in parallel (default: number of CPUs)")
 
@@ -39,7 +41,7 @@ class GradingPlugin:
     def __init__(self, submission: Path, fixture_set: FixtureSet, settings: Settings) -> None:
         self.fixture_set = fixture_set
         self.settings = settings
-        self.scheduler = Scheduler(submission, fixture_set, settings.limits, settings.jobs)
+        self.scheduler = Scheduler(submission, fixture_set, settings.limits, settings.jobs, settings.hints)
         self.selected: list[Case] = []
         self.ran: list[Case] = []  # the cases whose test ran (-x may stop early)
 
@@ -47,7 +49,8 @@ class GradingPlugin:
     def from_options(cls, config: pytest.Config) -> GradingPlugin:
         """Every option resolved once; a submission or fixture set that cannot be graded stops pytest."""
         try:
-            settings = Settings(Limits(timeout=config.getoption("case_timeout")), config.getoption("grading_jobs"))
+            settings = Settings(Limits(timeout=config.getoption("case_timeout")), config.getoption("grading_jobs"),
+                                config.getoption("grading_hints"))
             return cls(locate_package(Path(config.getoption("submission"))),
                        load_fixture_set(config.getoption("fixture_set")), settings)
         except (FixtureError, SubmissionError, ValueError) as error:

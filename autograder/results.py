@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class CaseStatus(enum.StrEnum):
@@ -52,6 +53,7 @@ class CaseResult:
     # what failed, for the views that may not show the message (hidden sets): one {"quantity", "kind"
     # (mismatch, shape or invalid) and, for a shape, "formula"} per failed check, from the fixture only
     failures: tuple[dict[str, str], ...] = ()
+    mismatches: list[dict[str, Any]] = field(default_factory=list)  # where arrays differ (diffmap.picture)
 
     @property
     def passed(self) -> bool:
@@ -60,4 +62,5 @@ class CaseResult:
     def to_dict(self) -> dict[str, object]:
         return {"case": self.case, "status": str(self.status), "message": self.message,
                 "wall_seconds": round(self.wall_seconds, 4), "student_seconds": round(self.student_seconds, 4),
-                "output": self.output, **({"failures": [dict(f) for f in self.failures]} if self.failures else {})}
+                "output": self.output, **({"failures": [dict(f) for f in self.failures]} if self.failures else {}),
+                **({"mismatches": self.mismatches} if self.mismatches else {})}

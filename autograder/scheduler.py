@@ -20,11 +20,13 @@ class Scheduler:
     is not imported again for later cases that need it.
     """
 
-    def __init__(self, submission: Path, fixture_set: FixtureSet, limits: Limits, jobs: int) -> None:
+    def __init__(self, submission: Path, fixture_set: FixtureSet, limits: Limits, jobs: int,
+                 hints: bool = True) -> None:
         self.submission = Path(submission)
         self.fixture_set = fixture_set
         self.limits = limits
         self.jobs = max(1, jobs)
+        self.hints = hints
         self.results: dict[str, list[CaseResult]] = {}
         self.sandbox: dict[str, object] = {}  # the kernel layers every case had (see child_messages.clean_sandbox)
         self._import_failures: dict[str, ChildOutcome] = {}
@@ -79,7 +81,7 @@ class Scheduler:
                 self.sandbox = weakest_sandbox(self.sandbox, outcome.sandbox)
             if outcome.where.get("phase") == "import" and outcome.status in ("error", "timeout", "crashed"):
                 self._import_failures.setdefault(module, outcome)
-            result = grade_outcome(case, outcome, self.limits)
+            result = grade_outcome(case, outcome, self.limits, self.hints)
             timed_out = result.status is CaseStatus.TIMEOUT
             results.append(result)
         with self._lock:

@@ -91,6 +91,8 @@ def case_failures(case: Mapping[str, Any]) -> list[str]:
         text = f"{kind}: {failure.get('quantity', '?')}"
         if failure.get("kind") == "shape" and failure.get("formula"):
             text += f" (expected {failure['formula']})"
+        if failure.get("hint"):  # a sentence of the fixture set's rubric naming a known mistake, never a value
+            text += f" (likely cause: {failure['hint']})"
         texts.append(text)
     return texts
 

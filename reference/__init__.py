@@ -7,8 +7,8 @@ One module per layer family, named as in the student's ``mytorch`` package
 with ``np.asarray(..., dtype=np.float64)``.
 
 The other modules are the tooling: the item declarations and case builders
-(``items/``, ``casebuilder``), the program runner (``program``), the generator
-(``generate``) and its check (``check``).  ``LAYER_MODULES`` and ``__all__``
+(``items/``, ``casebuilder``), the known mistakes for hints (``variants``), the
+program runner (``program``), the generator (``generate``) and its check (``check``).  ``LAYER_MODULES`` and ``__all__``
 are discovered, so a new layer module needs no registration here.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import importlib
 import inspect
 import pkgutil
 
-TOOLING_MODULES = frozenset({"casebuilder", "check", "generate", "items", "program"})
+TOOLING_MODULES = frozenset({"casebuilder", "check", "generate", "items", "program", "variants"})
 LAYER_MODULES = tuple(sorted(module.name for module in pkgutil.iter_modules(__path__)
                              if module.name not in TOOLING_MODULES and not module.name.startswith("_")))
 

@@ -39,12 +39,23 @@ class BatchNorm2d:
         if eval:
             self.M, self.V = self.running_M, self.running_V
         else:
-            self.M = self.Z.mean(axis=(0, 2, 3), keepdims=True)
-            self.V = self.Z.var(axis=(0, 2, 3), keepdims=True)      # biased (ddof=0)
-            self.running_M = self.alpha * self.running_M + (1 - self.alpha) * self.M
-            self.running_V = self.alpha * self.running_V + (1 - self.alpha) * self.V
-        self.NZ = (self.Z - self.M) / np.sqrt(self.V + self.eps)
+            self.M, self.V = self.batch_statistics(self.Z)
+            self.update_running(self.M, self.V)
+        self.NZ = (self.Z - self.M) / self.std()
         return self.BW * self.NZ + self.Bb
+
+    def batch_statistics(self, Z: Array) -> tuple[Array, Array]:
+        """Per-channel mean and biased variance (divided by m = N*H*W) over (N, H, W)."""
+        return Z.mean(axis=(0, 2, 3), keepdims=True), Z.var(axis=(0, 2, 3), keepdims=True)
+
+    def update_running(self, M: Array, V: Array) -> None:
+        """running = alpha*running + (1-alpha)*batch, for the mean and the variance."""
+        self.running_M = self.alpha * self.running_M + (1 - self.alpha) * M
+        self.running_V = self.alpha * self.running_V + (1 - self.alpha) * V
+
+    def std(self) -> Array:
+        """sqrt(V + eps): what NZ divides by."""
+        return np.sqrt(self.V + self.eps)
 
     def backward(self, dLdBZ: Array) -> Array:
         dLdBZ = np.asarray(dLdBZ, dtype=np.float64)
@@ -53,6 +64,6 @@ class BatchNorm2d:
         self.dLdBb = dLdBZ.sum(axis=axes, keepdims=True)
         dNZ = dLdBZ * self.BW
         if self.eval:
-            return dNZ / np.sqrt(self.V + self.eps)
+            return dNZ / self.std()
         return (dNZ - dNZ.mean(axis=axes, keepdims=True)
-                - self.NZ * (dNZ * self.NZ).mean(axis=axes, keepdims=True)) / np.sqrt(self.V + self.eps)
+                - self.NZ * (dNZ * self.NZ).mean(axis=axes, keepdims=True)) / self.std()

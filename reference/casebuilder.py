@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike
 
 from autograder.rubric import Policy, RubricItem, Section
 from reference._types import Array
+from reference.variants import Variant
 
 # A case's program (see autograder/program.py); "class" is a keyword, hence the functional form.
 Program = TypedDict("Program", {"module": str, "class": str, "args": list[Any], "kwargs": dict[str, Any],
@@ -103,7 +104,9 @@ class Item:
 
     The generator writes every field but ``build`` into the fixture set's manifest,
     so a fixture set carries its own rubric; ``handout`` is the item's section in
-    the student handout (``items.md#<anchor>``).
+    the student handout (``items.md#<anchor>``).  ``variants`` are the known mistakes whose
+    values the fixtures store for likely-cause hints (``reference/variants.py``); ``hints=False``
+    stores none, so the item's failures never carry a hint.
     """
     name: str
     section: Section
@@ -113,6 +116,8 @@ class Item:
     build: Callable[[np.random.Generator], list[CaseBuilder]] = field(repr=False)
     policy: Policy = Policy.ALL_OR_NOTHING
     tolerance: Tolerance = Tolerance()
+    variants: tuple[Variant, ...] = ()
+    hints: bool = True
 
     def rubric_item(self) -> RubricItem:
         return RubricItem(self.name, self.section, float(self.points), self.policy, tuple(self.classes),

@@ -7,7 +7,8 @@ The check compares *content*, not bytes.  A fixture set holds two kinds of data:
   tolerances.  These must be bit-identical to a regeneration: a change of one ULP
   in an input is a different case.
 - what the reference **computes** from them: outputs, gradients, running
-  statistics (``<case>.out.*``) and informational arrays (``<case>.ref.*``).  Their
+  statistics (``<case>.out.*``), informational arrays (``<case>.ref.*``) and known
+  mistakes' values (``<case>.var.*``, for likely-cause hints).  Their
   last bits depend on the summation order that the machine's BLAS kernel picks
   (OpenBLAS chooses one per CPU), and on the NumPy version, so they must agree
   within :data:`REPRODUCTION_TOLERANCE` only.
@@ -29,7 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from autograder.fixtures import MANIFEST_NAME
-from reference.generate import DEFAULT_SEED, build_fixture_set
+from reference.generate import DEFAULT_SEED, build_fixture_set, hints_disabled, without_hints
+from reference.items import ITEMS
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class ReproductionTolerance:
 
 
 REPRODUCTION_TOLERANCE = ReproductionTolerance()
-COMPUTED_KINDS = ("out", "ref")  # <case>.<kind>.<name>: arrays the reference computes; "in" arrays define the case
+COMPUTED_KINDS = ("out", "ref", "var")  # <case>.<kind>.<name>: arrays the reference computes; "in" arrays define the case
 MAX_MANIFEST_DIFFERENCES = 20
 
 
@@ -184,7 +186,8 @@ def check_fixture_set(out: Path, tolerance: ReproductionTolerance = REPRODUCTION
     seed = committed.get("seed", DEFAULT_SEED) if isinstance(committed, dict) else DEFAULT_SEED
     if type(seed) is not int:
         return [f"{manifest_path}: seed {seed!r} is not an integer"]
-    manifest, files, _ = build_fixture_set(seed)
+    items = without_hints() if isinstance(committed, dict) and hints_disabled(committed) else ITEMS
+    manifest, files, _ = build_fixture_set(seed, items)
     differences = json_differences(strip_hashes(committed), strip_hashes(manifest))
     problems = [f"{manifest_path}: {difference} (seed {seed})" for difference in differences[:MAX_MANIFEST_DIFFERENCES]]
     if len(differences) > MAX_MANIFEST_DIFFERENCES:

@@ -2,14 +2,18 @@
 
     python -m reference.generate [--seed S] [--out DIR]   # write DIR/*.npz + DIR/manifest.json
     python -m reference.generate --check [--out DIR]      # regenerate in memory, compare content, exit 1 on a difference
+    python -m reference.generate --seed S --out DIR --no-hints   # a (hidden) set without known-mistake values
 
 A seed other than the public one is refused for the public ``fixtures/`` folder
 (exit 2) unless ``--force``: a hidden set belongs in a folder of its own.
 
 One ``.npz`` per rubric item.  Array keys are ``<case>.in.<name>`` (inputs the
 student's code receives), ``<case>.out.<step>`` (the reference's value of a
-checked step) and ``<case>.ref.<name>`` (informational, e.g. the reference's
-dropout mask).  Files are written as stored (uncompressed) zip archives with a
+checked step), ``<case>.ref.<name>`` (informational, e.g. the reference's
+dropout mask) and ``<case>.var.<variant>.<step>`` (a known mistake's value of a
+checked step, where it differs from the reference's: see ``reference/variants.py``;
+the check lists it in ``variants`` and the item's ``hints`` name the mistake).
+Files are written as stored (uncompressed) zip archives with a
 fixed timestamp, so the bytes depend on the seed alone.
 """
 from __future__ import annotations
@@ -22,7 +26,8 @@ import random
 import sys
 import zipfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +36,10 @@ from numpy.typing import ArrayLike
 
 from autograder.fixtures import FORMAT_VERSION, MANIFEST_NAME, PUBLIC_SEED, validate_manifest
 from reference._types import Array
-from reference.casebuilder import CaseBuilder, Item
+from reference.casebuilder import CaseBuilder, Item, Tolerance
 from reference.items import ITEMS, rubric
-from reference.program import run_reference
+from reference.program import run_reference, snapshot
+from reference.variants import Variant
 
 GENERATOR_VERSION = "1.0.0"
 DEFAULT_SEED = PUBLIC_SEED
@@ -46,12 +52,57 @@ def item_rng(seed: int, item: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(item.encode())])
 
 
-def run_case(case: CaseBuilder) -> tuple[dict[str, Any], dict[str, Array]]:
-    """Run one case against the reference; return (manifest entry, arrays)."""
+def reference_run(case: CaseBuilder, record: Callable[[Any], Any] = snapshot) -> tuple[Any, list[Any]]:
+    """Run one case's program against the reference (a fresh Dropout2d rng each time).
+
+    ``record`` is called with each step's value as the program runs (see ``autograder.program``).
+    """
     extra: dict[str, Any] = {}
     if "rng_seed" in case.reference_kwargs:
         extra["rng"] = random.Random(case.reference_kwargs["rng_seed"])
-    instance, results = run_reference(case.program, case.inputs, extra)
+    return run_reference(case.program, case.inputs, extra, record)
+
+
+HINT_MARGIN = 100.0  # a variant's value is stored only where it is this many tolerances from the reference's
+
+
+def differs(value: Array | None, expected: Array, tolerance: Tolerance) -> bool:
+    """Whether a variant's finite ``value`` is clearly wrong: another shape, or some element beyond
+    ``HINT_MARGIN`` times the grader's tolerance, ``|value - expected| > M * (atol + rtol * |expected|)``.
+
+    A variant within a few tolerances of the reference (eps misplaced where the variance is large)
+    is not stored: a student who slipped elsewhere could match it, and the hint would mislead.
+    """
+    if value is None or not np.all(np.isfinite(value)):
+        return False  # a student's non-finite value is rejected before any comparison
+    if value.shape != expected.shape:
+        return True
+    margin = HINT_MARGIN * (tolerance.atol + tolerance.rtol * np.abs(expected))
+    return bool(np.any(np.abs(value - expected) > margin))
+
+
+def variant_values(case: CaseBuilder, variant: Variant, results: list[Any],
+                   tolerance: Tolerance) -> dict[int, Array]:
+    """Step -> the variant's value, for every checked step where it differs from the reference's ``results``.
+
+    A variant whose program raises on this case (e.g. a shape it cannot handle) gives the steps before.
+    """
+    values: list[Any] = []
+    try:
+        with variant.applied():
+            reference_run(case, record=lambda value: values.append(snapshot(value)))
+    except Exception:  # the mistake breaks this case from here on: the steps before it still count
+        pass
+    steps = {check["step"] for check in case.checks if check["kind"] == "allclose"}
+    return {step: values[step] for step in sorted(steps)
+            if step < len(values) and differs(values[step], results[step], tolerance)}
+
+
+def run_case(case: CaseBuilder, variants: Sequence[Variant] = (), tolerance: Tolerance = Tolerance()
+             ) -> tuple[dict[str, Any], dict[str, Array]]:
+    """Run one case against the reference (and each of ``variants``); return (manifest entry, arrays)."""
+    instance, results = reference_run(case)
+    stored = {variant.name: variant_values(case, variant, results, tolerance) for variant in variants}
     arrays = {f"{case.name}.in.{key}": value for key, value in case.inputs.items()}
     checks: list[dict[str, Any]] = []
     for check in case.checks:
@@ -60,6 +111,11 @@ def run_case(case: CaseBuilder) -> tuple[dict[str, Any], dict[str, Array]]:
             key = f"{case.name}.out.{check['step']}"
             arrays[key] = results[check["step"]]
             check["expected"] = key
+            names = [name for name, values in stored.items() if check["step"] in values]
+            for name in names:
+                arrays[f"{case.name}.var.{name}.{check['step']}"] = stored[name][check["step"]]
+            if names:
+                check["variants"] = names
         checks.append(check)
     if hasattr(instance, "mask"):
         arrays[f"{case.name}.ref.mask"] = np.asarray(instance.mask, dtype=np.float64)
@@ -103,8 +159,9 @@ def build_fixture_set(seed: int, items: Sequence[Item] = ITEMS
         cases: list[dict[str, Any]]
         arrays: dict[str, Array]
         cases, arrays = [], {}
+        variants = item.variants if item.hints else ()
         for case in item.build(item_rng(seed, item.name)):
-            entry, case_arrays = run_case(case)
+            entry, case_arrays = run_case(case, variants, item.tolerance)
             cases.append(entry)
             arrays.update(case_arrays)
         file_name = f"{item.name}.npz"
@@ -115,6 +172,8 @@ def build_fixture_set(seed: int, items: Sequence[Item] = ITEMS
             "file": file_name,
             "sha256": hashlib.sha256(files[file_name]).hexdigest(),
             "tolerance": item.tolerance.to_dict(),
+            "hints": {v.name: v.hint for v in variants
+                      if any(v.name in check.get("variants", ()) for case in cases for check in case["checks"])},
             "cases": cases,
         }
     manifest = {"format_version": FORMAT_VERSION, "generator_version": GENERATOR_VERSION,
@@ -128,7 +187,17 @@ def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
     return (json.dumps(manifest, indent=1) + "\n").encode()
 
 
-def write_fixture_set(seed: int, out: Path) -> None:
+def without_hints(items: Sequence[Item] = ITEMS) -> list[Item]:
+    """``items`` declared with ``hints=False``: a fixture set of them stores no known-mistake value."""
+    return [replace(item, hints=False) for item in items]
+
+
+def hints_disabled(manifest: Mapping[str, Any]) -> bool:
+    """Whether a manifest was generated ``--no-hints``: no item names a known mistake."""
+    return not any(entry.get("hints") for entry in manifest.get("items", {}).values())
+
+
+def write_fixture_set(seed: int, out: Path, items: Sequence[Item] = ITEMS) -> None:
     """Write the fixture set of ``seed`` (item files and manifest) into ``out``; print a summary.
 
     An item file already in ``out`` with the same content (``reference.check.same_content``: inputs
@@ -136,7 +205,7 @@ def write_fixture_set(seed: int, out: Path) -> None:
     regenerating on another machine, whose BLAS sums in another order, rewrites only what changed.
     """
     from reference.check import same_content
-    manifest, files, _ = build_fixture_set(seed)
+    manifest, files, _ = build_fixture_set(seed, items)
     out.mkdir(parents=True, exist_ok=True)
     kept = 0
     for entry in manifest["items"].values():
@@ -172,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "bit for bit, computed values within the reproduction tolerance; exit 1 on a difference")
     parser.add_argument("--force", action="store_true",
                         help="allow a seed other than the public one to overwrite the public fixtures/ folder")
+    parser.add_argument("--no-hints", action="store_true",
+                        help="store no known-mistake values: failures against this set never carry a likely cause")
     args = parser.parse_args(argv)
     if not args.check and args.seed != DEFAULT_SEED and not args.force and is_public_folder(args.out):
         print(f"error: refusing to write seed {args.seed} into the public fixture folder {args.out} (the handout "
@@ -187,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fixtures in {args.out} match the reference (inputs bit-identical, computed values within "
               f"{REPRODUCTION_TOLERANCE.describe()})")
         return 0
-    write_fixture_set(args.seed, args.out)
+    write_fixture_set(args.seed, args.out, without_hints() if args.no_hints else ITEMS)
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -42,11 +43,13 @@ def snapshot(value: Any) -> np.ndarray | None:
 
 
 def run_reference(program: dict[str, Any], arrays: dict[str, Any],
-                  extra_kwargs: dict[str, Any] | None = None) -> tuple[Any, list[Any]]:
+                  extra_kwargs: dict[str, Any] | None = None,
+                  record: Callable[[Any], Any] = snapshot) -> tuple[Any, list[Any]]:
     """Run ``program`` against the NumPy reference; return (instance, step results).
 
     ``extra_kwargs`` are constructor keywords only the reference takes (the
-    Dropout2d ``rng``); they are never part of the program a student runs.
+    Dropout2d ``rng``); they are never part of the program a student runs.  ``record`` copies
+    each step's result as it comes (``snapshot`` by default).
     """
-    return run_program(program, arrays, import_reference, tensor=as_array, record=snapshot,
+    return run_program(program, arrays, import_reference, tensor=as_array, record=record,
                        extra_kwargs=extra_kwargs)

@@ -287,7 +287,7 @@ def test_child_requests_carry_inputs_only():
             expected_keys = {c["expected"] for c in case.checks if "expected" in c}
             assert expected_keys and not expected_keys & set(case.inputs())
             text = json.dumps(request)
-            assert ".out." not in text and ".ref." not in text
+            assert ".out." not in text and ".ref." not in text and ".var." not in text
 
 
 def test_readme_states_the_reproduction_tolerance_and_the_numpy_range():

@@ -23,6 +23,7 @@ here until it is removed from the list.
 import ast
 import functools
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -183,6 +184,42 @@ MUTANTS = {
 # Extra runner options for a mutant (a timeout mutant waits --timeout seconds per item).
 MUTANT_OPTIONS = {"meanpool_backward_loops": ("--timeout", "2")}
 
+# mutant -> the known-mistake variant (reference/items/) whose hint its failures must carry, and no
+# other hint; a mutant not listed here (no variant reproduces its bug on the public cases: the dropout
+# slips, which the statistical checks explain themselves, or a bug that only makes the code raise)
+# must get no hint at all.
+MUTANT_HINTS = {
+    "batchnorm_alpha_swapped_var": "batchnorm_alpha_swapped_var",
+    "batchnorm_eps_outside_sqrt": "batchnorm_eps_outside_sqrt",
+    "batchnorm_eval_batch_stats": "batchnorm_eval_batch_stats",
+    "batchnorm_unbiased": "batchnorm_unbiased_variance",
+    "cnn_step_ascends": "cnn_step_ascends",
+    "cnn_step_no_bias": "cnn_step_no_bias",
+    "cnn_zero_grads_skips_linear": "cnn_zero_grads_skips_linear",
+    "conv1d_dldb_last_sample": "conv1d_dldb_last_sample",
+    "conv1d_grad_accumulates": "conv1d_dldw_accumulates",
+    "conv1d_noflip": "conv1d_unflipped_kernel",
+    "conv1d_pad_after_downsample": "conv1d_pad_after_downsample",
+    "conv2d_backward_keeps_padding": "conv2d_backward_keeps_padding",
+    "conv2d_bias_grad_accumulates": "conv2d_dldb_accumulates",
+    "conv2d_dldw_last_sample": "conv2d_dldw_last_sample",
+    "conv2d_ignores_padding": "conv2d_ignores_padding",
+    "convtranspose1d_upsample_after": "convtranspose1d_upsample_after",
+    "downsample1d_backward_width": "downsample1d_backward_width",
+    "downsample1d_floor": "downsample1d_floor",
+    "flatten_backward_column_major": "flatten_backward_column_major",
+    "maxpool_backward_overwrites": "maxpool_backward_overwrites",
+    "maxpool_last_tie": "maxpool_last_tie",
+    "meanpool_backward_overwrites": "meanpool_backward_overwrites",
+    "meanpool_no_divide": "meanpool_no_divide",
+    "resblock_no_residual_grad": "resblock_no_residual_grad",
+    "resblock_relu_before_add": "resblock_relu_before_add",
+    "scan_channel_major": "scan_channel_major",
+    "upsample1d_backward_sums": "upsample1d_backward_sums",
+    "upsample2d_rows_only": "upsample2d_rows_only",
+}
+HINT_LINE = re.compile(r"likely cause: your .+ is exactly what this mistake gives: (.+)$", re.MULTILINE)
+
 # Items a correct grader must take away but the public fixture set cannot: its cases never put
 # the mutant's bug on the computed path.  Each is a fixture weakness (reference/items/), kept
 # visible by the strict xfail below: fixing the fixtures turns it into a failure to clean up here.
@@ -266,6 +303,7 @@ def affected_items(mutant_package, changed):
 def test_every_mutant_folder_is_listed():
     folders = {p.name[len("mutant_"):] for p in SUBMISSIONS.glob("mutant_*") if p.is_dir()}
     assert folders == set(MUTANTS)
+    assert set(MUTANT_HINTS) <= set(MUTANTS) and set(MUTANT_HINTS.values()) <= set(declared_hints())
 
 
 def test_import_analysis_sees_dependencies():
@@ -330,6 +368,23 @@ def test_mutant_loses_exactly_the_broken_items(name, graded):
         else:
             assert item["points"] == MAX_POINTS[item["name"]] and item["status"] == "passed"
     assert run.last_line["scores"] == run.report["scores"]
+
+
+@functools.lru_cache(maxsize=None)
+def declared_hints():
+    """variant name -> its hint sentence, over every item's declaration."""
+    from reference.items import ITEMS as DECLARED
+    return {variant.name: variant.hint for item in DECLARED for variant in item.variants}
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_gets_exactly_its_hint(name, graded):
+    """A mutant whose bug has a known-mistake variant is told so, and never told of another mistake."""
+    _, _, run = graded(name)
+    said = {hint for item in run.report["items"] for case in item["cases"]
+            for hint in HINT_LINE.findall(case["message"])}
+    expected = {declared_hints()[MUTANT_HINTS[name]]} if name in MUTANT_HINTS else set()
+    assert said == expected, run.stdout[-3000:]
 
 
 @pytest.mark.xfail(strict=True, reason="public fixture set too weak for these mutants: see KNOWN_FIXTURE_GAPS")

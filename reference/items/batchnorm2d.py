@@ -4,7 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.rubric import Section
+from reference._types import Array
+from reference.batchnorm2d import BatchNorm2d
 from reference.casebuilder import CaseBuilder, Item, normal, pick
+from reference.variants import variant
 
 POSITION = 9  # where this family's items stand in the rubric (families in increasing order)
 
@@ -80,7 +83,48 @@ def build_batchnorm2d(rng: np.random.Generator) -> list[CaseBuilder]:
     ]
 
 
+# ----------------------------------------------------------------------------- known mistakes (hints)
+
+@variant("batchnorm_unbiased_variance", "the batch variance divides by m-1 (unbiased) instead of by "
+         "m = N*H*W.", BatchNorm2d, "batch_statistics")
+def batchnorm_unbiased_variance(self: BatchNorm2d, Z: Array) -> tuple[Array, Array]:
+    return Z.mean(axis=(0, 2, 3), keepdims=True), Z.var(axis=(0, 2, 3), keepdims=True, ddof=1)
+
+
+@variant("batchnorm_eps_outside_sqrt", "eps is added outside the square root (sqrt(V) + eps) instead of "
+         "inside it.", BatchNorm2d, "std")
+def batchnorm_eps_outside_sqrt(self: BatchNorm2d) -> Array:
+    return np.sqrt(self.V) + self.eps
+
+
+@variant("batchnorm_alpha_swapped_var", "the running variance keeps (1-alpha) of its old value and takes "
+         "alpha of the batch's: alpha and 1-alpha are swapped.", BatchNorm2d, "update_running")
+def batchnorm_alpha_swapped_var(self: BatchNorm2d, M: Array, V: Array) -> None:
+    self.running_M = self.alpha * self.running_M + (1 - self.alpha) * M
+    self.running_V = (1 - self.alpha) * self.running_V + self.alpha * V
+
+
+@variant("batchnorm_alpha_swapped", "the running statistics keep (1-alpha) of their old values and take "
+         "alpha of the batch's: alpha and 1-alpha are swapped.", BatchNorm2d, "update_running")
+def batchnorm_alpha_swapped(self: BatchNorm2d, M: Array, V: Array) -> None:
+    self.running_M = (1 - self.alpha) * self.running_M + self.alpha * M
+    self.running_V = (1 - self.alpha) * self.running_V + self.alpha * V
+
+
+@variant("batchnorm_eval_batch_stats", "in eval mode the batch's own statistics are used (and the running "
+         "ones updated) instead of the running statistics.", BatchNorm2d, "forward")
+def batchnorm_eval_batch_stats(self: BatchNorm2d, Z: Array, eval: bool = False) -> Array:
+    BZ = FORWARD(self, Z, False)
+    self.eval = eval
+    return BZ
+
+
+FORWARD = BatchNorm2d.forward
+BATCHNORM_VARIANTS = (batchnorm_unbiased_variance, batchnorm_eps_outside_sqrt, batchnorm_alpha_swapped_var,
+                      batchnorm_alpha_swapped, batchnorm_eval_batch_stats)
+
 ITEMS = [
     Item("BatchNorm2d", Section.BONUS, 5, ("BatchNorm2d",),
-         "items.md#20-batchnorm2d-5-points-bonus", build_batchnorm2d),
+         "items.md#20-batchnorm2d-5-points-bonus", build_batchnorm2d,
+         variants=BATCHNORM_VARIANTS),
 ]

@@ -5,6 +5,11 @@ import numpy as np
 
 from autograder.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick, pick_where
+from reference.cnn import CNN
+from reference.items.conv import conv1d_dldb_last_sample, conv1d_dldw_last_sample, conv1d_unflipped_kernel
+from reference.items.flatten import flatten_backward_column_major
+from reference.items.resampling import downsample1d_backward_width, downsample1d_floor
+from reference.variants import variant
 
 POSITION = 6  # where this family's items stand in the rubric (families in increasing order)
 
@@ -67,7 +72,36 @@ def build_cnn(rng: np.random.Generator) -> list[CaseBuilder]:
     ]
 
 
+# ----------------------------------------------------------------------------- known mistakes (hints)
+
+@variant("cnn_step_ascends", "step() adds lr times the gradient to the parameters (gradient ascent) "
+         "instead of subtracting it.", CNN, "step")
+def cnn_step_ascends(self: CNN) -> None:
+    for layer in self._param_layers():
+        layer.W = layer.W + self.lr * layer.dLdW
+        layer.b = layer.b + self.lr * layer.dLdb
+
+
+@variant("cnn_step_no_bias", "step() updates the weights W but not the biases b.", CNN, "step")
+def cnn_step_no_bias(self: CNN) -> None:
+    for layer in self._param_layers():
+        layer.W = layer.W - self.lr * layer.dLdW
+
+
+@variant("cnn_zero_grads_skips_linear", "zero_grads() resets the convolutional layers' gradients but not "
+         "the linear layer's.", CNN, "zero_grads")
+def cnn_zero_grads_skips_linear(self: CNN) -> None:
+    for layer in self._param_layers()[:-1]:
+        layer.dLdW = np.zeros(layer.W.shape)
+        layer.dLdb = np.zeros(layer.b.shape)
+
+
+CNN_VARIANTS = (cnn_step_ascends, cnn_step_no_bias, cnn_zero_grads_skips_linear, conv1d_unflipped_kernel,
+                conv1d_dldb_last_sample, conv1d_dldw_last_sample, downsample1d_floor, downsample1d_backward_width,
+                flatten_backward_column_major)
+
 ITEMS = [
     Item("CNN", Section.MAIN, 5, ("CNN",),
-         "items.md#17-cnn-5-points-main", build_cnn),
+         "items.md#17-cnn-5-points-main", build_cnn,
+         variants=CNN_VARIANTS),
 ]

@@ -5,8 +5,15 @@ from typing import Any
 
 import numpy as np
 
+from numpy.lib.stride_tricks import sliding_window_view
+
 from autograder.rubric import Section
+from reference._types import Array
 from reference.casebuilder import (CaseBuilder, Item, normal, pick, pick_even, pick_odd, pick_where, repeat_pass)
+from reference.conv1d import Conv1d, Conv1d_stride1
+from reference.conv2d import Conv2d, Conv2d_stride1
+from reference.items.resampling import downsample1d_backward_width, downsample1d_floor
+from reference.variants import Variant, variant
 
 POSITION = 2  # where this family's items stand in the rubric (families in increasing order)
 
@@ -95,13 +102,136 @@ def build_conv2d(rng: np.random.Generator) -> list[CaseBuilder]:
     ]
 
 
+# ----------------------------------------------------------------------------- known mistakes (hints)
+# Each replaces one reference method; the reference's own backward is kept where only a gradient changes.
+
+BACKWARD_1D, BACKWARD_2D = Conv1d_stride1.backward, Conv2d_stride1.backward
+
+
+@variant("conv1d_unflipped_kernel",
+         "Conv1d_stride1's dLdA correlates the padded dLdZ with the kernel as it is, not flipped "
+         "(the backward of a cross-correlation is a convolution).", Conv1d_stride1, "backward")
+def conv1d_unflipped_kernel(self: Conv1d_stride1, dLdZ: Array) -> Array:
+    BACKWARD_1D(self, dLdZ)
+    K = self.kernel_size
+    padded = np.pad(np.asarray(dLdZ, dtype=np.float64), ((0, 0), (0, 0), (K - 1, K - 1)))
+    return np.einsum("noxk,ock->ncx", sliding_window_view(padded, K, axis=2), self.W)
+
+
+@variant("conv1d_forward_flipped",
+         "Conv1d_stride1's forward convolves with the flipped kernel instead of cross-correlating "
+         "with the kernel as it is.", Conv1d_stride1, "forward")
+def conv1d_forward_flipped(self: Conv1d_stride1, A: Array) -> Array:
+    self.A = np.asarray(A, dtype=np.float64)
+    windows = sliding_window_view(self.A, self.kernel_size, axis=2)
+    return np.einsum("ncxk,ock->nox", windows, self.W[:, :, ::-1]) + self.b[None, :, None]
+
+
+@variant("conv1d_dldb_last_sample",
+         "Conv1d_stride1's dLdb holds the last sample's sums only: it is overwritten for each "
+         "sample instead of summed over the whole batch.", Conv1d_stride1, "backward")
+def conv1d_dldb_last_sample(self: Conv1d_stride1, dLdZ: Array) -> Array:
+    dLdA = BACKWARD_1D(self, dLdZ)
+    self.dLdb = np.asarray(dLdZ, dtype=np.float64)[-1].sum(axis=-1)
+    return dLdA
+
+
+@variant("conv1d_dldw_last_sample",
+         "Conv1d_stride1's dLdW holds the last sample's gradient only: it is overwritten for each "
+         "sample instead of summed over the whole batch.", Conv1d_stride1, "backward")
+def conv1d_dldw_last_sample(self: Conv1d_stride1, dLdZ: Array) -> Array:
+    dLdA, A, dLdb = BACKWARD_1D(self, dLdZ), self.A, self.dLdb
+    self.A = A[-1:]
+    BACKWARD_1D(self, np.asarray(dLdZ, dtype=np.float64)[-1:])
+    self.A, self.dLdb = A, dLdb
+    return dLdA
+
+
+@variant("conv1d_dldw_accumulates",
+         "Conv1d_stride1's dLdW is added to the previous call's gradient instead of replacing it, "
+         "so a second backward returns the sum of both passes.", Conv1d_stride1, "backward")
+def conv1d_dldw_accumulates(self: Conv1d_stride1, dLdZ: Array) -> Array:
+    before = self.dLdW
+    dLdA = BACKWARD_1D(self, dLdZ)
+    self.dLdW = before + self.dLdW
+    return dLdA
+
+
+@variant("conv1d_pad_after_downsample", "the strided Conv1d pads its output (after downsampling) instead of "
+         "its input.", Conv1d, "forward")
+def conv1d_pad_after_downsample(self: Conv1d, A: Array) -> Array:
+    Z = self.downsample1d.forward(self.conv1d_stride1.forward(np.asarray(A, dtype=np.float64)))
+    return np.pad(Z, ((0, 0), (0, 0), (self.pad, self.pad)))
+
+
+@variant("conv1d_backward_keeps_padding", "the strided Conv1d's backward returns the gradient of the padded "
+         "input: the padding is not cropped away.", Conv1d, "backward")
+def conv1d_backward_keeps_padding(self: Conv1d, dLdZ: Array) -> Array:
+    return self.conv1d_stride1.backward(self.downsample1d.backward(dLdZ))
+
+
+@variant("conv2d_unflipped_kernel",
+         "Conv2d_stride1's dLdA correlates the padded dLdZ with the kernel as it is, not flipped "
+         "in both spatial axes (the backward of a cross-correlation is a convolution).",
+         Conv2d_stride1, "backward")
+def conv2d_unflipped_kernel(self: Conv2d_stride1, dLdZ: Array) -> Array:
+    BACKWARD_2D(self, dLdZ)
+    K = self.kernel_size
+    padded = np.pad(np.asarray(dLdZ, dtype=np.float64), ((0, 0), (0, 0), (K - 1, K - 1), (K - 1, K - 1)))
+    return np.einsum("noyxij,ocij->ncyx", sliding_window_view(padded, (K, K), axis=(2, 3)), self.W)
+
+
+@variant("conv2d_dldw_last_sample",
+         "Conv2d_stride1's dLdW holds the last sample's gradient only: it is overwritten for each "
+         "sample instead of summed over the whole batch.", Conv2d_stride1, "backward")
+def conv2d_dldw_last_sample(self: Conv2d_stride1, dLdZ: Array) -> Array:
+    dLdA, A, dLdb = BACKWARD_2D(self, dLdZ), self.A, self.dLdb
+    self.A = A[-1:]
+    BACKWARD_2D(self, np.asarray(dLdZ, dtype=np.float64)[-1:])
+    self.A, self.dLdb = A, dLdb
+    return dLdA
+
+
+@variant("conv2d_dldb_accumulates",
+         "Conv2d_stride1's dLdb is added to the previous call's gradient instead of replacing it, "
+         "so a second backward returns the sum of both passes.", Conv2d_stride1, "backward")
+def conv2d_dldb_accumulates(self: Conv2d_stride1, dLdZ: Array) -> Array:
+    before = self.dLdb
+    dLdA = BACKWARD_2D(self, dLdZ)
+    self.dLdb = before + self.dLdb
+    return dLdA
+
+
+@variant("conv2d_backward_keeps_padding", "the strided Conv2d's backward returns the gradient of the padded "
+         "input: the padding is not cropped away.", Conv2d, "backward")
+def conv2d_backward_keeps_padding(self: Conv2d, dLdZ: Array) -> Array:
+    return self.conv2d_stride1.backward(self.downsample2d.backward(dLdZ))
+
+
+def conv2d_unpadded_forward(self: Conv2d, A: Array) -> Array:
+    return self.downsample2d.forward(self.conv2d_stride1.forward(np.asarray(A, dtype=np.float64)))
+
+
+CONV2D_IGNORES_PADDING = Variant(
+    "conv2d_ignores_padding", "the strided Conv2d never pads its input (and so crops nothing in backward).",
+    ((Conv2d, "forward", conv2d_unpadded_forward), (Conv2d, "backward", conv2d_backward_keeps_padding.patches[0][2])))
+
+CONV1D_STRIDE1_VARIANTS = (conv1d_unflipped_kernel, conv1d_forward_flipped, conv1d_dldb_last_sample,
+                           conv1d_dldw_last_sample, conv1d_dldw_accumulates)
+CONV2D_STRIDE1_VARIANTS = (conv2d_unflipped_kernel, conv2d_dldw_last_sample, conv2d_dldb_accumulates)
+CONV1D_VARIANTS = CONV1D_STRIDE1_VARIANTS + (conv1d_pad_after_downsample, conv1d_backward_keeps_padding,
+                                             downsample1d_floor, downsample1d_backward_width)
+CONV2D_VARIANTS = CONV2D_STRIDE1_VARIANTS + (conv2d_backward_keeps_padding, CONV2D_IGNORES_PADDING)
+
 ITEMS = [
     Item("Conv1d_stride1", Section.MAIN, 10, ("Conv1d_stride1",),
-         "items.md#5-conv1d_stride1-10-points-main", build_conv1d_stride1),
+         "items.md#5-conv1d_stride1-10-points-main", build_conv1d_stride1,
+         variants=CONV1D_STRIDE1_VARIANTS),
     Item("Conv1d", Section.MAIN, 5, ("Conv1d",),
-         "items.md#6-conv1d-5-points-main", build_conv1d),
+         "items.md#6-conv1d-5-points-main", build_conv1d, variants=CONV1D_VARIANTS),
     Item("Conv2d_stride1", Section.MAIN, 10, ("Conv2d_stride1",),
-         "items.md#7-conv2d_stride1-10-points-main", build_conv2d_stride1),
+         "items.md#7-conv2d_stride1-10-points-main", build_conv2d_stride1,
+         variants=CONV2D_STRIDE1_VARIANTS),
     Item("Conv2d", Section.MAIN, 5, ("Conv2d",),
-         "items.md#8-conv2d-5-points-main", build_conv2d),
+         "items.md#8-conv2d-5-points-main", build_conv2d, variants=CONV2D_VARIANTS),
 ]

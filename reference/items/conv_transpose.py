@@ -5,6 +5,11 @@ import numpy as np
 
 from autograder.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick, pick_even, pick_odd, repeat_pass
+from reference._types import Array
+from reference.conv_transpose import ConvTranspose1d, ConvTranspose2d
+from reference.items.conv import CONV1D_STRIDE1_VARIANTS, CONV2D_STRIDE1_VARIANTS
+from reference.items.resampling import UPSAMPLE2D_ROWS_ONLY, upsample1d_backward_sums, upsample1d_k_zeros
+from reference.variants import Variant
 
 POSITION = 3  # where this family's items stand in the rubric (families in increasing order)
 
@@ -57,9 +62,40 @@ def build_conv_transpose_2d(rng: np.random.Generator) -> list[CaseBuilder]:
     ]
 
 
+# ----------------------------------------------------------------------------- known mistakes (hints)
+
+def convtranspose1d_upsample_after_forward(self: ConvTranspose1d, A: Array) -> Array:
+    return self.upsample1d.forward(self.conv1d_stride1.forward(A))
+
+
+def convtranspose1d_upsample_after_backward(self: ConvTranspose1d, dLdZ: Array) -> Array:
+    return self.conv1d_stride1.backward(self.upsample1d.backward(dLdZ))
+
+
+def convtranspose2d_upsample_after_forward(self: ConvTranspose2d, A: Array) -> Array:
+    return self.upsample2d.forward(self.conv2d_stride1.forward(A))
+
+
+def convtranspose2d_upsample_after_backward(self: ConvTranspose2d, dLdZ: Array) -> Array:
+    return self.conv2d_stride1.backward(self.upsample2d.backward(dLdZ))
+
+
+UPSAMPLE_AFTER_HINT = "{} convolves first and upsamples the result, instead of upsampling the input first."
+CONVTRANSPOSE1D_UPSAMPLE_AFTER = Variant(
+    "convtranspose1d_upsample_after", UPSAMPLE_AFTER_HINT.format("ConvTranspose1d"),
+    ((ConvTranspose1d, "forward", convtranspose1d_upsample_after_forward),
+     (ConvTranspose1d, "backward", convtranspose1d_upsample_after_backward)))
+CONVTRANSPOSE2D_UPSAMPLE_AFTER = Variant(
+    "convtranspose2d_upsample_after", UPSAMPLE_AFTER_HINT.format("ConvTranspose2d"),
+    ((ConvTranspose2d, "forward", convtranspose2d_upsample_after_forward),
+     (ConvTranspose2d, "backward", convtranspose2d_upsample_after_backward)))
+
 ITEMS = [
     Item("ConvTranspose1d", Section.MAIN, 5, ("ConvTranspose1d",),
-         "items.md#9-convtranspose1d-5-points-main", build_conv_transpose_1d),
+         "items.md#9-convtranspose1d-5-points-main", build_conv_transpose_1d,
+         variants=(CONVTRANSPOSE1D_UPSAMPLE_AFTER, upsample1d_k_zeros, upsample1d_backward_sums)
+         + CONV1D_STRIDE1_VARIANTS),
     Item("ConvTranspose2d", Section.MAIN, 5, ("ConvTranspose2d",),
-         "items.md#10-convtranspose2d-5-points-main", build_conv_transpose_2d),
+         "items.md#10-convtranspose2d-5-points-main", build_conv_transpose_2d,
+         variants=(CONVTRANSPOSE2D_UPSAMPLE_AFTER, UPSAMPLE2D_ROWS_ONLY) + CONV2D_STRIDE1_VARIANTS),
 ]

@@ -5,6 +5,9 @@ import numpy as np
 
 from autograder.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick
+from reference._types import Array
+from reference.flatten import Flatten
+from reference.variants import variant
 
 POSITION = 7  # where this family's items stand in the rubric (families in increasing order)
 
@@ -28,7 +31,17 @@ def build_flatten(rng: np.random.Generator) -> list[CaseBuilder]:
     ]
 
 
+# ----------------------------------------------------------------------------- known mistakes (hints)
+
+@variant("flatten_backward_column_major", "backward un-flattens column-major (first axis fastest) instead of "
+         "in the row-major order forward flattened in.", Flatten, "backward")
+def flatten_backward_column_major(self: Flatten, dLdZ: Array) -> Array:
+    dLdZ = np.asarray(dLdZ, dtype=np.float64)
+    return np.stack([row.reshape(self.input_shape[1:], order="F") for row in dLdZ])
+
+
 ITEMS = [
     Item("Flatten", Section.MAIN, 5, ("Flatten",),
-         "items.md#18-flatten-5-points-main", build_flatten),
+         "items.md#18-flatten-5-points-main", build_flatten,
+         variants=(flatten_backward_column_major,)),
 ]

@@ -5,6 +5,12 @@ import numpy as np
 
 from autograder.rubric import Section
 from reference.casebuilder import Builder, CaseBuilder, Item, normal
+from reference import mlp_scan
+from reference._types import Array
+from reference.items.conv import conv1d_unflipped_kernel
+from reference.items.flatten import flatten_backward_column_major
+from reference.items.resampling import downsample1d_floor
+from reference.variants import variant
 
 POSITION = 5  # where this family's items stand in the rubric (families in increasing order)
 
@@ -47,9 +53,22 @@ def build_scanning(cls: str) -> Builder:
     return build
 
 
+# ----------------------------------------------------------------------------- known mistakes (hints)
+
+@variant("scan_channel_major", "the MLP weights are laid out channel-major (row c*K + t) instead of "
+         "time-major (row t*C + c, as the window vector is flattened).", mlp_scan, "_mlp_to_kernel")
+def scan_channel_major(w: Array, in_channels: int, kernel_width: int, out_channels: int) -> Array:
+    w = np.asarray(w, dtype=np.float64)[:kernel_width * in_channels, :out_channels]
+    return w.reshape(in_channels, kernel_width, out_channels).transpose(2, 0, 1).copy()
+
+
+SCAN_VARIANTS = (scan_channel_major, conv1d_unflipped_kernel, downsample1d_floor, flatten_backward_column_major)
+
 ITEMS = [
     Item("SimpleScanningMLP", Section.MAIN, 5, ("CNN_SimpleScanningMLP",),
-         "items.md#15-simplescanningmlp-5-points-main", build_scanning("CNN_SimpleScanningMLP")),
+         "items.md#15-simplescanningmlp-5-points-main", build_scanning("CNN_SimpleScanningMLP"),
+         variants=SCAN_VARIANTS),
     Item("DistributedScanningMLP", Section.MAIN, 5, ("CNN_DistributedScanningMLP",),
-         "items.md#16-distributedscanningmlp-5-points-main", build_scanning("CNN_DistributedScanningMLP")),
+         "items.md#16-distributedscanningmlp-5-points-main", build_scanning("CNN_DistributedScanningMLP"),
+         variants=SCAN_VARIANTS),
 ]

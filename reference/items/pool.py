@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from numpy.lib.stride_tricks import sliding_window_view
+
 from autograder.rubric import Section
+from reference._types import Array
 from reference.casebuilder import Builder, CaseBuilder, Item, normal, pick, pick_odd
+from reference.items.resampling import downsample2d_floor
+from reference.pool import MaxPool2d_stride1, MeanPool2d_stride1
+from reference.variants import variant
 
 POSITION = 4  # where this family's items stand in the rubric (families in increasing order)
 
@@ -66,13 +72,65 @@ def build_pool_strided(kind: str) -> Builder:
     return build
 
 
+# ----------------------------------------------------------------------------- known mistakes (hints)
+
+@variant("maxpool_last_tie", "a window whose maximum appears twice sends its gradient to the last maximum "
+         "instead of the first (row-major order).", MaxPool2d_stride1, "forward")
+def maxpool_last_tie(self: MaxPool2d_stride1, A: Array) -> Array:
+    A, K = np.asarray(A, dtype=np.float64), self.kernel
+    self.input_shape = A.shape
+    windows = sliding_window_view(A, (K, K), axis=(2, 3))
+    flat = windows.reshape(windows.shape[:4] + (K * K,))
+    self.argmax = K * K - 1 - np.argmax(flat[..., ::-1], axis=-1)
+    return flat.max(axis=-1)
+
+
+@variant("maxpool_backward_overwrites", "where overlapping windows share a maximum, each window's gradient "
+         "overwrites the previous one instead of adding to it.", MaxPool2d_stride1, "backward")
+def maxpool_backward_overwrites(self: MaxPool2d_stride1, dLdZ: Array) -> Array:
+    dLdZ, K = np.asarray(dLdZ, dtype=np.float64), self.kernel
+    dLdA = np.zeros(self.input_shape)
+    for n, c, y, x in np.ndindex(*dLdZ.shape):
+        i, j = divmod(int(self.argmax[n, c, y, x]), K)
+        dLdA[n, c, y + i, x + j] = dLdZ[n, c, y, x]
+    return dLdA
+
+
+@variant("meanpool_no_divide", "each window's gradient is spread without dividing by the window's K*K "
+         "elements.", MeanPool2d_stride1, "backward")
+def meanpool_no_divide(self: MeanPool2d_stride1, dLdZ: Array) -> Array:
+    return MEANPOOL_BACKWARD(self, dLdZ) * self.kernel ** 2
+
+
+@variant("meanpool_backward_overwrites", "overlapping windows overwrite each other's gradient share instead of "
+         "adding to it.", MeanPool2d_stride1, "backward")
+def meanpool_backward_overwrites(self: MeanPool2d_stride1, dLdZ: Array) -> Array:
+    dLdZ, K = np.asarray(dLdZ, dtype=np.float64), self.kernel
+    Wo = dLdZ.shape[3]
+    dLdA = np.zeros(self.input_shape)
+    for y in range(dLdZ.shape[2]):
+        for i in range(K):
+            for j in range(K):
+                dLdA[:, :, y + i, j:j + Wo] = dLdZ[:, :, y] / (K * K)
+    return dLdA
+
+
+MEANPOOL_BACKWARD = MeanPool2d_stride1.backward
+MAXPOOL_STRIDE1_VARIANTS = (maxpool_last_tie, maxpool_backward_overwrites)
+MEANPOOL_STRIDE1_VARIANTS = (meanpool_no_divide, meanpool_backward_overwrites)
+STRIDED = (downsample2d_floor,)
+
 ITEMS = [
     Item("MaxPool2d_stride1", Section.MAIN, 10, ("MaxPool2d_stride1",),
-         "items.md#11-maxpool2d_stride1-10-points-main", build_pool_stride1("MaxPool2d")),
+         "items.md#11-maxpool2d_stride1-10-points-main", build_pool_stride1("MaxPool2d"),
+         variants=MAXPOOL_STRIDE1_VARIANTS),
     Item("MaxPool2d", Section.MAIN, 5, ("MaxPool2d",),
-         "items.md#12-maxpool2d-5-points-main", build_pool_strided("MaxPool2d")),
+         "items.md#12-maxpool2d-5-points-main", build_pool_strided("MaxPool2d"),
+         variants=MAXPOOL_STRIDE1_VARIANTS + STRIDED),
     Item("MeanPool2d_stride1", Section.MAIN, 10, ("MeanPool2d_stride1",),
-         "items.md#13-meanpool2d_stride1-10-points-main", build_pool_stride1("MeanPool2d")),
+         "items.md#13-meanpool2d_stride1-10-points-main", build_pool_stride1("MeanPool2d"),
+         variants=MEANPOOL_STRIDE1_VARIANTS),
     Item("MeanPool2d", Section.MAIN, 5, ("MeanPool2d",),
-         "items.md#14-meanpool2d-5-points-main", build_pool_strided("MeanPool2d")),
+         "items.md#14-meanpool2d-5-points-main", build_pool_strided("MeanPool2d"),
+         variants=MEANPOOL_STRIDE1_VARIANTS + STRIDED),
 ]

@@ -5,6 +5,12 @@ import numpy as np
 
 from autograder.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick
+from reference._types import Array
+from reference.items.batchnorm2d import batchnorm_eps_outside_sqrt, batchnorm_unbiased_variance
+from reference.items.conv import (CONV2D_IGNORES_PADDING, conv2d_backward_keeps_padding, conv2d_dldw_last_sample,
+                                  conv2d_unflipped_kernel)
+from reference.resblock import ResBlock
+from reference.variants import variant
 
 POSITION = 10  # where this family's items stand in the rubric (families in increasing order)
 
@@ -61,7 +67,32 @@ def build_resblock(rng: np.random.Generator) -> list[CaseBuilder]:
     ]
 
 
+# ----------------------------------------------------------------------------- known mistakes (hints)
+
+@variant("resblock_relu_before_add", "the final ReLU is applied to the main path before the residual is "
+         "added, instead of to their sum.", ResBlock, "forward")
+def resblock_relu_before_add(self: ResBlock, A: Array) -> Array:
+    Z = A
+    for layer in self.convolution_layers:
+        Z = layer.forward(Z)
+    return self.final_activation.forward(Z) + self.residual_connection.forward(A)
+
+
+@variant("resblock_no_residual_grad", "backward returns only the main path's gradient: the residual "
+         "connection's gradient is dropped.", ResBlock, "backward")
+def resblock_no_residual_grad(self: ResBlock, grad: Array) -> Array:
+    dmain = self.final_activation.backward(grad)
+    for layer in reversed(self.convolution_layers):
+        dmain = layer.backward(dmain)
+    return dmain
+
+
+RESBLOCK_VARIANTS = (resblock_relu_before_add, resblock_no_residual_grad, batchnorm_unbiased_variance,
+                     batchnorm_eps_outside_sqrt, conv2d_unflipped_kernel, conv2d_dldw_last_sample,
+                     conv2d_backward_keeps_padding, CONV2D_IGNORES_PADDING)
+
 ITEMS = [
     Item("ResBlock", Section.BONUS, 5, ("ConvBlock", "ResBlock"),
-         "items.md#21-resblock-5-points-bonus", build_resblock),
+         "items.md#21-resblock-5-points-bonus", build_resblock,
+         variants=RESBLOCK_VARIANTS),
 ]
