@@ -20,6 +20,7 @@ import numpy as np
 
 from autograder.compare import Mismatch, to_array
 from autograder.fixtures import Case
+from autograder.report import CAUSE_PREFIX
 
 
 def matches(got: np.ndarray, value: np.ndarray, rtol: float, atol: float) -> bool:
@@ -29,7 +30,7 @@ def matches(got: np.ndarray, value: np.ndarray, rtol: float, atol: float) -> boo
 
 def cause_line(quantity: str, hint: str) -> str:
     """The line a failure message gets for a known mistake's ``hint``."""
-    return f"  likely cause: your {quantity} is exactly what this mistake gives: {hint}"
+    return f"  {CAUSE_PREFIX} your {quantity} is exactly what this mistake gives: {hint}"
 
 
 def likely_cause(case: Case, check: Mapping[str, Any], value: Any) -> str | None:

@@ -213,7 +213,8 @@ class Report:
         return "\n".join(lines)
 
 
-MAX_QUANTITY_LINES = 12  # lines of one quantity's mismatch shown in the summary (-v and --json have all)
+MAX_QUANTITY_LINES = 40  # lines of one quantity's mismatch shown in the summary (-v and --json have all)
+CAUSE_PREFIX = "likely cause:"  # autograder.hints.cause_line
 
 
 def shortened_mismatches(message: str, shown: set[str]) -> str:
@@ -241,7 +242,9 @@ def shortened_mismatches(message: str, shown: set[str]) -> str:
         shown.add(quantity)
         lines += block[:MAX_QUANTITY_LINES]
         if len(block) > MAX_QUANTITY_LINES:
-            lines.append(f"  ... {len(block) - MAX_QUANTITY_LINES} more line(s) (-v shows them)")
+            causes = [line for line in block[MAX_QUANTITY_LINES:] if line.lstrip().startswith(CAUSE_PREFIX)]
+            lines.append(f"  ... {len(block) - MAX_QUANTITY_LINES - len(causes)} more line(s) (-v shows them)")
+            lines += causes  # a likely cause is never cut
     return "\n".join(lines)
 
 

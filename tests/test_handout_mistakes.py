@@ -17,7 +17,6 @@ list; a bullet there that carries a ``<!-- mutant: ... -->`` marker is checked t
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 

@@ -8,7 +8,6 @@ reference's own value (a correct solution) never matches it.
 import json
 import re
 
-import numpy as np
 import pytest
 
 from conftest import ROOT

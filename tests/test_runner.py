@@ -354,8 +354,9 @@ def test_a_quantity_failing_in_many_cases_is_shown_in_full_once(tmp_path, runner
 
 def test_a_long_mismatch_is_cut_in_the_summary_and_says_so():
     from autograder.report import MAX_QUANTITY_LINES, shortened_mismatches
-    details = [f"  line {i}" for i in range(MAX_QUANTITY_LINES + 7)]
+    details = [f"  line {i}" for i in range(MAX_QUANTITY_LINES + 7)] + ["  likely cause: a known slip"]
     message = "\n".join(['Item, case "c" (...)', "forward output: values differ", *details, "dLdW: got None"])
     shown = shortened_mismatches(message, set()).split("\n")
     assert shown[:MAX_QUANTITY_LINES + 1] == message.split("\n")[:MAX_QUANTITY_LINES + 1]
-    assert shown[MAX_QUANTITY_LINES + 1:] == ["  ... 8 more line(s) (-v shows them)", "dLdW: got None"]
+    assert shown[MAX_QUANTITY_LINES + 1:] == ["  ... 8 more line(s) (-v shows them)", "  likely cause: a known slip",
+                                              "dLdW: got None"]
