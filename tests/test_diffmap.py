@@ -82,8 +82,10 @@ def test_a_gradescope_fence_outlasts_any_backticks_in_the_message():
 def test_a_hidden_set_shows_the_likely_cause_but_no_value():
     message = ("Flatten, case \"c\"\nbackward dLdA: values differ\n  [0, 1]: 0.123 vs 0.456\n"
                "  likely cause: your backward dLdA is exactly what this mistake gives: it is column-major.")
-    case = CaseResult("Flatten", "c", CaseStatus.FAILED, message)
+    failures = ({"quantity": "backward dLdA", "kind": "mismatch", "hint": "it is column-major."},)
+    case = CaseResult("Flatten", "c", CaseStatus.FAILED, message, failures=failures)
     report = one_item_report(case)
     output = gradescope_document(report, details=False)["tests"][0]["output"]
-    assert "likely cause: your backward dLdA is exactly what this mistake gives: it is column-major." in output
+    # the student view takes the hint from the structured failure (never from the message's text)
+    assert "wrong values: backward dLdA (likely cause: it is column-major.)" in output
     assert "0.123" not in output and "output_format" not in gradescope_document(report, details=False)["tests"][0]

@@ -217,6 +217,9 @@ MUTANT_HINTS = {
     "scan_channel_major": "scan_channel_major",
     "upsample1d_backward_sums": "upsample1d_backward_sums",
     "upsample2d_rows_only": "upsample2d_rows_only",
+    "upsample2d_row_assigned": "upsample2d_rows_only",  # a whole row assigned: the width is not upsampled
+    "conv1d_backward_keeps_padding": "conv1d_backward_keeps_padding",
+    "conv1d_ignores_padding": "conv1d_backward_keeps_padding",  # it neither pads nor crops: backward's value
 }
 HINT_LINE = re.compile(r"likely cause: your .+ is exactly what this mistake gives: (.+)$", re.MULTILINE)
 
