@@ -82,29 +82,6 @@ def extension_paths(extensions: dict[str, str], path_entries: list[str]) -> dict
             for module, path in extensions.items()}
 
 
-def preload_extensions(extensions: dict[str, str]) -> None:
-    """Load (without importing) the standard library's allowed compiled modules into the fork server.
-
-    Several need shared libraries from outside the standard library's folder (binascii and
-    zlib need libz, _hashlib libcrypto, _lzma liblzma...), which Landlock keeps a case from
-    reading.  Loaded here, before any restriction, they are already in every forked case's
-    memory, and the case's own import finds them there without opening a file.  Modules the
-    import deny list refuses are not loaded, nor _tkinter (a GUI toolkit: tens of libraries
-    for a module no grading case can use).
-    """
-    try:
-        import ctypes
-    except ImportError:
-        return
-    for module, path in sorted(extensions.items()):
-        if module in GUARD.DENIED_IMPORTS or module == "_tkinter":
-            continue
-        try:
-            ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)  # later loads of this file find it by inode
-        except OSError:
-            pass  # a missing system library: importing this module fails in cases too, as it would here
-
-
 def apply_limits(limits: dict[str, int]) -> None:
     """Hard resource limits (soft == hard, so student code cannot raise them)."""
     names = {"address_space": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
@@ -137,6 +114,7 @@ GUARD = load_sibling("guard")
 CASE_USER = load_sibling("case_user")
 PROCESSES = load_sibling("processes")
 WIRE = load_sibling("wire")
+WARM = load_sibling("warm")
 
 
 def prepare_syscall_filter() -> tuple[object, str]:
@@ -281,6 +259,7 @@ def serve_one(setup: dict) -> bool:
     if blob is None:
         return False
     read_fd, write_fd = os.pipe()
+    WARM.freeze()  # what this server made since the last case: not walked (and copied) by the case's gc
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
@@ -305,9 +284,11 @@ def prepare_cases() -> dict[str, object]:
     except ImportError:
         pass
     library_roots, package_folders, extensions = library_layout(sys.path)
-    preload_extensions(extensions)
+    WARM.preload_extensions(extensions, GUARD.DENIED_IMPORTS)
+    WARM.preload_modules(GUARD.DENIED_IMPORTS)
     LANDLOCK.hide_from_reading(package_folders)  # for this server and every case it forks
     case_filter, filter_missing = prepare_syscall_filter()
+    WARM.freeze(collect=True)
     return {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
             "filter_missing": filter_missing}
 
