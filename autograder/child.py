@@ -115,6 +115,8 @@ CASE_USER = load_sibling("case_user")
 PROCESSES = load_sibling("processes")
 WIRE = load_sibling("wire")
 WARM = load_sibling("warm")
+# the audit hook's frame and the encoder's are the harness's too (trimmed from student tracebacks)
+HARNESS_FILES = frozenset((os.path.realpath(__file__), GUARD.__file__, WIRE.__file__, PROGRAM.__file__))
 
 
 def prepare_syscall_filter() -> tuple[object, str]:
@@ -177,13 +179,13 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     if aliases:
         CASE_USER.use_aliases(aliases, entries)  # before extension_paths: compiled modules load through the aliases
     GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"],
-                        extension_paths(setup["extensions"], sys.path), request.get("created_files", 0))
+                        extension_paths(setup["extensions"], sys.path) if aliases else setup["extension_entries"],
+                        request.get("created_files", 0))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
     sys.path.insert(0, aliases.get(submission, submission))
 
     program, arrays = request["program"], request["arrays"]
-    # the audit hook's frame and the encoder's are the harness's too
-    harness_files = frozenset((os.path.realpath(__file__), GUARD.__file__, WIRE.__file__, PROGRAM.__file__))
+    harness_files = HARNESS_FILES
     modules = {}
 
     def importer(name):
@@ -196,7 +198,7 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     budget = [WIRE.MAX_ELEMENTS]
     try:
         _, results = PROGRAM.run_program(program, arrays, importer, announce=emit, state=state, clock=_perf,
-                                         record=lambda value: WIRE.encode(value, budget))
+                                         record=lambda value: WIRE.encode(value, budget, raw=True))
     except BaseException as error:  # SystemExit, KeyboardInterrupt... all belong to the student
         emit({"final": True, "status": "error", "where": state["phase"],
               "error": WIRE.describe_error(error, harness_files, aliases), "student_seconds": state["seconds"]})
@@ -290,7 +292,8 @@ def prepare_cases() -> dict[str, object]:
     case_filter, filter_missing = prepare_syscall_filter()
     WARM.freeze(collect=True)
     return {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
-            "filter_missing": filter_missing}
+            "filter_missing": filter_missing,
+            "extension_entries": extension_paths(extensions, sys.path)}  # a case's own, unless it uses aliases
 
 
 def serve() -> None:

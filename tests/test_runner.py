@@ -334,3 +334,47 @@ def test_only_takes_any_letter_case_and_suggests_the_closest_name(runner_run):
     assert typo.returncode == 2
     assert "error: unknown item for --only: Flaten; did you mean Flatten? (see --list)" in typo.stderr
     assert "error: unknown item for --only: NoSuchLayer (see --list)" in typo.stderr
+
+
+def wire_round_trip(value, budget=10_000):
+    """``value`` as a grading case sends it (raw floats on) and the grader reads it back."""
+    from autograder.child_messages import clean_results
+    from autograder.wire import to_json
+    return clean_results(json.loads(to_json(encode(value, [budget], raw=True))))
+
+
+def test_rectangular_float_lists_travel_as_raw_doubles_and_come_back_exact():
+    from autograder.wire import RawFloats
+    value = [[[math.nan, -0.0, 5e-324, 1.0 / 3.0] * 5, [math.inf, -math.inf, 1e308, -2.5] * 5]] * 3
+    assert type(encode(value, [10_000], raw=True)) is RawFloats
+    back = wire_round_trip(value)
+    assert np.array_equal(np.array(back), np.array(value), equal_nan=True)
+    assert all(type(x) is float for row in back for line in row for x in line)
+    assert math.copysign(1.0, back[0][0][1]) == -1.0
+    assert "2 non-finite" in mismatch(wire_round_trip([[1.0] * 16, [math.nan, math.inf] + [1.0] * 14]), (2, 16))
+
+
+def test_lists_that_are_not_rectangular_exact_floats_keep_the_text_form():
+    from autograder.child_messages import clean_results
+    from autograder.wire import RawFloats, to_json
+    for value in ([[1.0] * 16, [1.0] * 15], [[1.0] * 15 + [1]], [[FloatSubclass(1.0)] + [1.0] * 15], [1.0] * 15,
+                  [[], []], [[True] + [1.0] * 15]):
+        assert type(encode(value, [10_000], raw=True)) is not RawFloats  # (a rectangular row inside may be)
+        assert wire_round_trip(value) == clean_results(json.loads(to_json(encode(value, [10_000]))))
+    assert "FloatSubclass, a float subclass" in mismatch(wire_round_trip([[FloatSubclass(1.0)] + [1.0] * 15]), (1, 16))
+    selfish = []
+    selfish.extend([selfish] * 1000)  # a list holding itself: the budget stops it before any blow-up
+    assert wire_round_trip(selfish, budget=20_000) is not None
+
+
+@pytest.mark.parametrize("forged", [
+    {"$f64": [2, 0], "$data": ""}, {"$f64": [], "$data": ""}, {"$f64": [1], "$data": "AAAAAAAAAAAAAAAA"},
+    {"$f64": [True], "$data": "AAAAAAAAAAA="}, {"$f64": [2], "$data": "AAAAAAAAAAA="},
+    {"$f64": [1] * 17, "$data": "AAAAAAAAAAA="}, {"$f64": [1], "$data": "not base64!"},
+    {"$f64": [1], "$data": "AAAAAAAAAAA=", "$type": "x"}, {"$f64": "1", "$data": "AAAAAAAAAAA="},
+])
+def test_forged_raw_doubles_are_refused(forged):
+    from autograder.child_messages import clean_results
+    assert clean_results({"$f64": [1], "$data": "AAAAAAAAAAA="}) == [0.0]
+    with pytest.raises(ValueError):
+        clean_results([forged])
