@@ -378,3 +378,24 @@ def test_forged_raw_doubles_are_refused(forged):
     assert clean_results({"$f64": [1], "$data": "AAAAAAAAAAA="}) == [0.0]
     with pytest.raises(ValueError):
         clean_results([forged])
+
+
+def test_the_fork_server_preloads_standard_modules_but_never_a_denied_one():
+    code = """if True:
+        import importlib.util, sys
+        def load(name):
+            spec = importlib.util.spec_from_file_location(name, f"autograder/{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+        warm, guard = load("warm"), load("guard")
+        kept = warm.preload_modules(guard.DENIED_IMPORTS)
+        assert "random" in kept and "math" in kept, kept
+        assert not [m for m in sys.modules if warm.is_denied(m, guard.DENIED_IMPORTS)], sorted(sys.modules)
+        # statistics brings decimal along: with decimal denied, neither stays
+        assert warm.preload_modules({"decimal": "test"}, ("statistics", "no_such_module")) == []
+        assert not {"statistics", "decimal", "no_such_module"} & set(sys.modules)
+        print("ok")
+    """
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr
