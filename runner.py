@@ -18,19 +18,21 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.core import DEFAULT_JOBS, Settings, grade  # noqa: E402
-from autograder.fixtures import (DEFAULT_FIXTURES, FixtureError, Manifest, load_fixture_set,  # noqa: E402
-                                 read_manifest)
-from autograder.report import Report, write_report  # noqa: E402
-from autograder.rubric import Rubric  # noqa: E402
-from autograder.sandbox import Limits  # noqa: E402
-from autograder.submission import SubmissionError, locate_package  # noqa: E402
+# Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
+# the servers start on the other cores.
+from autograder.sandbox import DEFAULT_JOBS, Limits, prestart_servers  # noqa: E402
 
+if TYPE_CHECKING:
+    from autograder.fixtures import Manifest
+    from autograder.report import Report
+    from autograder.rubric import Rubric
+
+DEFAULT_FIXTURES = ROOT / "fixtures"  # autograder.fixtures.DEFAULT_FIXTURES
 DEFAULT_SUBMISSION = ROOT / "student_template"
 EXIT_GRADED, EXIT_HARNESS_ERROR = 0, 2
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
@@ -82,6 +84,7 @@ def emit(report: Report, args: argparse.Namespace, public: bool = True) -> int:
     (:mod:`autograder.student_view`) unless ``--show-hidden-details``; ``--json`` is always full.
     """
     hide = not public and not args.show_hidden_details
+    from autograder.report import write_report
     exit_code = EXIT_GRADED if report.status == "graded" else EXIT_HARNESS_ERROR
     writers: list[tuple[Path, Callable[[Path, Report], object]]] = []
     if args.json:
@@ -109,6 +112,7 @@ def emit(report: Report, args: argparse.Namespace, public: bool = True) -> int:
 
 def trusted_manifest(fixtures: Path) -> Manifest | None:
     """The fixture set's verified manifest (read once per run), or None when it cannot be trusted."""
+    from autograder.fixtures import FixtureError, read_manifest
     try:
         return read_manifest(fixtures)
     except FixtureError:
@@ -117,6 +121,12 @@ def trusted_manifest(fixtures: Path) -> Manifest | None:
 
 def run(args: argparse.Namespace) -> int:
     """Grade one submission as ``args`` say; return the exit code."""
+    if not args.list and args.jobs >= 1 and args.timeout > 0:
+        prestart_servers(min(args.jobs, len(args.only) or args.jobs))
+    from autograder.core import Settings, grade
+    from autograder.fixtures import FixtureError, load_fixture_set, read_manifest
+    from autograder.report import Report
+    from autograder.submission import SubmissionError, locate_package
     try:
         settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs, hints=args.hints)
     except ValueError as error:

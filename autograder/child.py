@@ -34,6 +34,7 @@ import os
 import resource
 import sys
 import time
+from importlib.machinery import SourceFileLoader
 
 _perf = time.perf_counter
 
@@ -82,29 +83,6 @@ def extension_paths(extensions: dict[str, str], path_entries: list[str]) -> dict
             for module, path in extensions.items()}
 
 
-def preload_extensions(extensions: dict[str, str]) -> None:
-    """Load (without importing) the standard library's allowed compiled modules into the fork server.
-
-    Several need shared libraries from outside the standard library's folder (binascii and
-    zlib need libz, _hashlib libcrypto, _lzma liblzma...), which Landlock keeps a case from
-    reading.  Loaded here, before any restriction, they are already in every forked case's
-    memory, and the case's own import finds them there without opening a file.  Modules the
-    import deny list refuses are not loaded, nor _tkinter (a GUI toolkit: tens of libraries
-    for a module no grading case can use).
-    """
-    try:
-        import ctypes
-    except ImportError:
-        return
-    for module, path in sorted(extensions.items()):
-        if module in GUARD.DENIED_IMPORTS or module == "_tkinter":
-            continue
-        try:
-            ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)  # later loads of this file find it by inode
-        except OSError:
-            pass  # a missing system library: importing this module fails in cases too, as it would here
-
-
 def apply_limits(limits: dict[str, int]) -> None:
     """Hard resource limits (soft == hard, so student code cannot raise them)."""
     names = {"address_space": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
@@ -125,8 +103,8 @@ def load_sibling(name: str) -> object:
     path = os.path.join(os.path.dirname(os.path.realpath(__file__)), f"{name}.py")
     module = type(sys)(name)
     module.__file__ = path
-    with open(path, "rb") as handle:
-        exec(compile(handle.read(), path, "exec"), module.__dict__)
+    # through the bytecode cache in __pycache__ (the grader's own, beside the source), as an import would
+    exec(SourceFileLoader(name, path).get_code(name), module.__dict__)
     return module
 
 
@@ -137,6 +115,9 @@ GUARD = load_sibling("guard")
 CASE_USER = load_sibling("case_user")
 PROCESSES = load_sibling("processes")
 WIRE = load_sibling("wire")
+WARM = load_sibling("warm")
+# the audit hook's frame and the encoder's are the harness's too (trimmed from student tracebacks)
+HARNESS_FILES = frozenset((os.path.realpath(__file__), GUARD.__file__, WIRE.__file__, PROGRAM.__file__))
 
 
 def prepare_syscall_filter() -> tuple[object, str]:
@@ -199,13 +180,13 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     if aliases:
         CASE_USER.use_aliases(aliases, entries)  # before extension_paths: compiled modules load through the aliases
     GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"],
-                        extension_paths(setup["extensions"], sys.path), request.get("created_files", 0))
+                        extension_paths(setup["extensions"], sys.path) if aliases else setup["extension_entries"],
+                        request.get("created_files", 0))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
     sys.path.insert(0, aliases.get(submission, submission))
 
     program, arrays = request["program"], request["arrays"]
-    # the audit hook's frame and the encoder's are the harness's too
-    harness_files = frozenset((os.path.realpath(__file__), GUARD.__file__, WIRE.__file__, PROGRAM.__file__))
+    harness_files = HARNESS_FILES
     modules = {}
 
     def importer(name):
@@ -218,7 +199,7 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     budget = [WIRE.MAX_ELEMENTS]
     try:
         _, results = PROGRAM.run_program(program, arrays, importer, announce=emit, state=state, clock=_perf,
-                                         record=lambda value: WIRE.encode(value, budget))
+                                         record=lambda value: WIRE.encode(value, budget, raw=True))
     except BaseException as error:  # SystemExit, KeyboardInterrupt... all belong to the student
         emit({"final": True, "status": "error", "where": state["phase"],
               "error": WIRE.describe_error(error, harness_files, aliases), "student_seconds": state["seconds"]})
@@ -281,6 +262,7 @@ def serve_one(setup: dict) -> bool:
     if blob is None:
         return False
     read_fd, write_fd = os.pipe()
+    WARM.freeze()  # what this server made since the last case: not walked (and copied) by the case's gc
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
@@ -305,11 +287,14 @@ def prepare_cases() -> dict[str, object]:
     except ImportError:
         pass
     library_roots, package_folders, extensions = library_layout(sys.path)
-    preload_extensions(extensions)
+    WARM.preload_extensions(extensions, GUARD.DENIED_IMPORTS)
+    WARM.preload_modules(GUARD.DENIED_IMPORTS)
     LANDLOCK.hide_from_reading(package_folders)  # for this server and every case it forks
     case_filter, filter_missing = prepare_syscall_filter()
+    WARM.freeze(collect=True)
     return {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
-            "filter_missing": filter_missing}
+            "filter_missing": filter_missing,
+            "extension_entries": extension_paths(extensions, sys.path)}  # a case's own, unless it uses aliases
 
 
 def serve() -> None:

@@ -8,17 +8,16 @@ fixture set's rubric (:mod:`autograder.rubric`).
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.fixtures import FixtureSet
 from autograder.report import Report
-from autograder.sandbox import Limits
+from autograder.sandbox import DEFAULT_JOBS, Limits
 from autograder.scheduler import Scheduler
 
-DEFAULT_JOBS = os.cpu_count() or 1  # items graded at once (each runs its cases one after another)
+__all__ = ["DEFAULT_JOBS", "Settings", "grade"]  # DEFAULT_JOBS: items graded at once (each case by case)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Loading and verifying a fixture set (``manifest.json`` + one ``.npz`` per item).
 
-Every read of a manifest validates it against ``schemas/manifest.schema.json``;
+Every read of a manifest validates it against ``schemas/manifest.schema.json`` (once per
+exact manifest: a pass is recorded by :mod:`autograder.verified`);
 every fixture file is checked against the sha256 recorded in the manifest
 before it is loaded (with ``allow_pickle=False``).  Any problem raises
 :class:`FixtureError`, whose message names the offending file: grading stops
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.documents import DocumentError, validate_document
+from autograder.documents import DocumentError, validate_document, validate_document_bytes
 from autograder.rubric import Rubric, rubric_from_manifest, section_maxima
 
 FORMAT_VERSION = 3  # 2: the manifest carries the rubric; 3: known-mistake values for likely-cause hints
@@ -99,7 +100,7 @@ def read_manifest(root: Path) -> Manifest:
         manifest = json.loads(raw)
     except ValueError as error:
         raise FixtureError(f"{path}: not valid JSON ({error})") from None
-    validate_manifest(manifest, source=str(path))
+    validate_document_bytes("manifest.schema.json", raw, manifest, str(path), FixtureError)
     rubric = rubric_from_manifest(manifest)
     for section, maximum in section_maxima(rubric.items).items():
         if rubric.sections[section].max != maximum:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from autograder.fixtures import Case
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "child.py"
+DEFAULT_JOBS = os.cpu_count() or 1  # items graded at once, each by a fork server of its own
 OUTPUT_HEAD_BYTES = 4000
 OUTPUT_NAME = ".output"
 MiB = 1024 * 1024
@@ -299,16 +300,38 @@ class ForkServer:
 
 _servers = threading.local()
 _all_servers = []
+_spare_servers = []  # started ahead by prestart_servers, not yet any thread's
 _servers_lock = threading.Lock()
+
+
+def prestart_servers(count: int) -> None:
+    """Start ``count`` fork servers now, for the first threads that need one.
+
+    Their start-up (an interpreter, the standard modules, the seccomp filter) then runs on
+    the other cores while the grader imports NumPy and loads the fixtures.
+    """
+    with _servers_lock:
+        for _ in range(count - len(_spare_servers)):
+            server = ForkServer()
+            try:
+                server.ensure_running()
+            except OSError:
+                return  # the first case tries again, and reports why it cannot run
+            _spare_servers.append(server)
+            _all_servers.append(server)
 
 
 def fork_server() -> ForkServer:
     """This thread's fork server (one case at a time each)."""
     server = getattr(_servers, "server", None)
     if server is None:
-        server = _servers.server = ForkServer()
         with _servers_lock:
-            _all_servers.append(server)
+            if _spare_servers:
+                server = _spare_servers.pop()
+            else:
+                server = ForkServer()
+                _all_servers.append(server)
+        _servers.server = server
     return server
 
 

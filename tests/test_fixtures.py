@@ -334,3 +334,36 @@ def test_a_hidden_seed_is_refused_for_the_public_folder_unless_forced(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert json.loads((repo / "fixtures" / "manifest.json").read_text())["seed"] == 4242
+
+
+def test_a_manifest_that_passed_its_schema_is_recorded_and_a_changed_one_checked_again(fixture_copy, tmp_path,
+                                                                                        monkeypatch):
+    from autograder import documents, verified
+    from autograder.fixtures import read_manifest
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(verified.CACHE_ENV, str(cache))
+    read_manifest(fixture_copy)
+    assert len(list(cache.glob("verified-*"))) == 1
+    checked = []
+    monkeypatch.setattr(documents, "validate_document", lambda *args: checked.append(args))
+    read_manifest(fixture_copy)
+    assert checked == []  # the recorded pass: no schema check (and no jsonschema import)
+    monkeypatch.undo()
+    monkeypatch.setenv(verified.CACHE_ENV, str(cache))
+    edit_manifest(fixture_copy, lambda m: m["items"]["Conv1d"]["tolerance"].__setitem__("rtol", "loose"))
+    with pytest.raises(FixtureError, match=r"manifest\.json.*rtol"):
+        read_manifest(fixture_copy)
+    assert len(list(cache.glob("verified-*"))) == 1  # a refusal leaves no marker
+
+
+def test_a_marker_in_a_folder_others_may_write_is_ignored(tmp_path, monkeypatch):
+    from autograder import verified
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(verified.CACHE_ENV, str(cache))
+    verified.remember(b"schema", b"document")
+    assert verified.is_verified(b"schema", b"document")
+    assert not verified.is_verified(b"schema", b"document!")
+    cache.chmod(0o777)
+    assert not verified.is_verified(b"schema", b"document")
+    monkeypatch.setenv(verified.CACHE_ENV, "off")
+    assert not verified.is_verified(b"schema", b"document")

@@ -360,3 +360,68 @@ def test_a_long_mismatch_is_cut_in_the_summary_and_says_so():
     assert shown[:MAX_QUANTITY_LINES + 1] == message.split("\n")[:MAX_QUANTITY_LINES + 1]
     assert shown[MAX_QUANTITY_LINES + 1:] == ["  ... 8 more line(s) (-v shows them)", "  likely cause: a known slip",
                                               "dLdW: got None"]
+
+
+def wire_round_trip(value, budget=10_000):
+    """``value`` as a grading case sends it (raw floats on) and the grader reads it back."""
+    from autograder.child_messages import clean_results
+    from autograder.wire import to_json
+    return clean_results(json.loads(to_json(encode(value, [budget], raw=True))))
+
+
+def test_rectangular_float_lists_travel_as_raw_doubles_and_come_back_exact():
+    from autograder.wire import RawFloats
+    value = [[[math.nan, -0.0, 5e-324, 1.0 / 3.0] * 5, [math.inf, -math.inf, 1e308, -2.5] * 5]] * 3
+    assert type(encode(value, [10_000], raw=True)) is RawFloats
+    back = wire_round_trip(value)
+    assert np.array_equal(np.array(back), np.array(value), equal_nan=True)
+    assert all(type(x) is float for row in back for line in row for x in line)
+    assert math.copysign(1.0, back[0][0][1]) == -1.0
+    assert "2 non-finite" in mismatch(wire_round_trip([[1.0] * 16, [math.nan, math.inf] + [1.0] * 14]), (2, 16))
+
+
+def test_lists_that_are_not_rectangular_exact_floats_keep_the_text_form():
+    from autograder.child_messages import clean_results
+    from autograder.wire import RawFloats, to_json
+    for value in ([[1.0] * 16, [1.0] * 15], [[1.0] * 15 + [1]], [[FloatSubclass(1.0)] + [1.0] * 15], [1.0] * 15,
+                  [[], []], [[True] + [1.0] * 15]):
+        assert type(encode(value, [10_000], raw=True)) is not RawFloats  # (a rectangular row inside may be)
+        assert wire_round_trip(value) == clean_results(json.loads(to_json(encode(value, [10_000]))))
+    assert "FloatSubclass, a float subclass" in mismatch(wire_round_trip([[FloatSubclass(1.0)] + [1.0] * 15]), (1, 16))
+    selfish = []
+    selfish.extend([selfish] * 1000)  # a list holding itself: the budget stops it before any blow-up
+    assert wire_round_trip(selfish, budget=20_000) is not None
+
+
+@pytest.mark.parametrize("forged", [
+    {"$f64": [2, 0], "$data": ""}, {"$f64": [], "$data": ""}, {"$f64": [1], "$data": "AAAAAAAAAAAAAAAA"},
+    {"$f64": [True], "$data": "AAAAAAAAAAA="}, {"$f64": [2], "$data": "AAAAAAAAAAA="},
+    {"$f64": [1] * 17, "$data": "AAAAAAAAAAA="}, {"$f64": [1], "$data": "not base64!"},
+    {"$f64": [1], "$data": "AAAAAAAAAAA=", "$type": "x"}, {"$f64": "1", "$data": "AAAAAAAAAAA="},
+])
+def test_forged_raw_doubles_are_refused(forged):
+    from autograder.child_messages import clean_results
+    assert clean_results({"$f64": [1], "$data": "AAAAAAAAAAA="}) == [0.0]
+    with pytest.raises(ValueError):
+        clean_results([forged])
+
+
+def test_the_fork_server_preloads_standard_modules_but_never_a_denied_one():
+    code = """if True:
+        import importlib.util, sys
+        def load(name):
+            spec = importlib.util.spec_from_file_location(name, f"autograder/{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+        warm, guard = load("warm"), load("guard")
+        kept = warm.preload_modules(guard.DENIED_IMPORTS)
+        assert "random" in kept and "math" in kept, kept
+        assert not [m for m in sys.modules if warm.is_denied(m, guard.DENIED_IMPORTS)], sorted(sys.modules)
+        # statistics brings decimal along: with decimal denied, neither stays
+        assert warm.preload_modules({"decimal": "test"}, ("statistics", "no_such_module")) == []
+        assert not {"statistics", "decimal", "no_such_module"} & set(sys.modules)
+        print("ok")
+    """
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -1,0 +1,93 @@
+"""What the fork server loads once so that no forked case pays for it again.
+
+The fork server (``child.py``) loads this file by path, before any restriction, and
+calls ``preload_extensions`` and ``preload_modules`` once; ``freeze`` before every fork.
+Standard library only, and no import of the autograder package: it must load in a
+``python -I -S`` process.
+
+Threat model: nothing here runs student code.  What is loaded here is what any case could
+import itself (the standard library's allowed modules), never a module the import deny
+list refuses: a case finds a preloaded module in ``sys.modules`` without the audited
+import, so a candidate that brings a denied module along is not kept.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections.abc import Collection, Mapping
+
+# Pure-Python and built-in standard modules that mytorch packages commonly import (directly,
+# or through ``typing`` and ``dataclasses``).  Each costs a case a few milliseconds to import
+# through the audit hook; loaded here once, a forked case finds them in ``sys.modules``.
+# ``random`` reseeds itself in every forked child (``os.register_at_fork``), so cases do not
+# share a random sequence.
+PRELOADED_MODULES: tuple[str, ...] = (
+    "math", "operator", "itertools", "functools", "collections", "collections.abc", "copy", "bisect",
+    "heapq", "random", "warnings", "numbers", "enum", "typing", "dataclasses",
+)
+
+
+def preload_extensions(extensions: Mapping[str, str], denied: Collection[str]) -> None:
+    """Load (without importing) the standard library's allowed compiled modules into the fork server.
+
+    Several need shared libraries from outside the standard library's folder (binascii and
+    zlib need libz, _hashlib libcrypto, _lzma liblzma...), which Landlock keeps a case from
+    reading.  Loaded here, before any restriction, they are already in every forked case's
+    memory, and the case's own import finds them there without opening a file.  Modules the
+    import deny list (``denied``) refuses are not loaded, nor _tkinter (a GUI toolkit: tens
+    of libraries for a module no grading case can use).
+    """
+    try:
+        import ctypes
+    except ImportError:
+        return
+    for module, path in sorted(extensions.items()):
+        if module in denied or module == "_tkinter":
+            continue
+        try:
+            ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)  # later loads of this file find it by inode
+        except OSError:
+            pass  # a missing system library: importing this module fails in cases too, as it would here
+
+
+def is_denied(name: str, denied: Collection[str]) -> bool:
+    return name in denied or name.partition(".")[0] in denied
+
+
+def preload_modules(denied: Collection[str], names: tuple[str, ...] = PRELOADED_MODULES) -> list[str]:
+    """Import ``names`` into the fork server; return the ones kept.
+
+    A module whose import fails, or brings along any module named in ``denied`` (the
+    import deny list; ctypes, loaded earlier by the server's own set-up, is already there
+    and forgotten by each case before student code runs), is removed again with
+    everything its import added.
+    """
+    kept = []
+    for name in names:
+        before = set(sys.modules)
+        try:
+            __import__(name)
+            added = set(sys.modules) - before
+            ok = not any(is_denied(module, denied) for module in added)
+        except Exception:
+            added, ok = set(sys.modules) - before, False
+        if ok:
+            kept.append(name)
+            continue
+        for module in added:
+            sys.modules.pop(module, None)
+    return kept
+
+
+def freeze(collect: bool = False) -> None:
+    """Move every object the server has made so far out of the garbage collector's sight.
+
+    A forked case's collections would otherwise walk (and so copy, page by page) the
+    whole of the server's memory: a few milliseconds per case.  Frozen objects are still
+    freed when their last reference goes; only cycles among them stay, which the server
+    does not make between cases.  ``collect``: collect first (once, after the set-up).
+    """
+    if collect:
+        gc.collect()
+    gc.freeze()
