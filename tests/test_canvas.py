@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from autograder import canvas
+from autograder import batch, canvas
 from conftest import COMPLETE
 from test_batch import trimmed_fixtures
 
@@ -118,3 +118,9 @@ def test_runner_batch_export_after_a_real_batch(tmp_path, runner_run):
     summary = json.loads((out / "summary.json").read_text())
     assert written[1][-1] == f"{summary['main_max']:g}"
     assert written[2:] == [["Smith, Alice", "101", "S001", "alice", "A", f"{summary['main_max'] + summary['bonus_max']:g}"]]
+
+
+def test_a_submissions_folder_named_export_is_still_a_batch(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:  # batch's own option check, not the export's parser
+        batch.main(["export", "--out", str(tmp_path / "out"), "--jobs", "0"])
+    assert exit_info.value.code == 2 and "--jobs must be at least 1" in capsys.readouterr().err

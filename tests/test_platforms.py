@@ -100,6 +100,8 @@ def test_broken_submissions_still_get_a_valid_file(tmp_path, autograder_zip):
     document, _ = fake_tree_and_run(tmp_path / "syntax", autograder_zip, files)
     tests = {t["name"]: t for t in document["tests"]}
     assert tests["Conv1d"]["score"] == 0 and tests["Conv1d_stride1"]["score"] == 0
+    assert "hidden fixture set" in tests["Conv1d"]["output"]  # a grading set other than the public one
+    assert "SyntaxError" not in tests["Conv1d"]["output"] and "stride" in tests["Conv1d"]["output"]
     assert tests["Flatten"]["score"] == MAX_POINTS["Flatten"]
 
 
