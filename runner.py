@@ -48,11 +48,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", type=lambda s: [x.strip() for x in s.split(",") if x.strip()], default=[],
                         metavar="ITEM[,ITEM]", help="grade only these rubric items (see --list)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the full report as JSON to PATH")
-    parser.add_argument("--format", choices=["autolab", "gradescope"], default="autolab",
+    parser.add_argument("--format", choices=["autolab", "gradescope", "prairielearn"], default="autolab",
                         help="autolab: final stdout line {\"scores\": ...} (default); "
-                             "gradescope: also write results.json (see --gradescope-out)")
+                             "gradescope: also write results.json (see --gradescope-out); "
+                             "prairielearn: also write results.json (see --prairielearn-out)")
     parser.add_argument("--gradescope-out", type=Path, default=Path("results.json"), metavar="PATH",
                         help="where --format gradescope writes its file (default: results.json)")
+    parser.add_argument("--prairielearn-out", type=Path, default=Path("results.json"), metavar="PATH",
+                        help="where --format prairielearn writes its file (default: results.json)")
+    parser.add_argument("--autolab-feedback", action="store_true",
+                        help="print Autolab's formatted-feedback line just before the final {\"scores\": ...} line")
     parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="SECONDS",
                         help="wall-clock limit for one case (default %(default)s)")
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
@@ -92,6 +97,9 @@ def emit(report: Report, args: argparse.Namespace, public: bool = True) -> int:
     if args.format == "gradescope":
         from autograder.formats import write_gradescope
         writers.append((args.gradescope_out, lambda path, report: write_gradescope(path, report, details=not hide)))
+    if args.format == "prairielearn":
+        from autograder.prairielearn import write_prairielearn
+        writers.append((args.prairielearn_out, lambda path, report: write_prairielearn(path, report, details=not hide)))
     errors = []
     for path, write in writers:
         try:
@@ -106,6 +114,9 @@ def emit(report: Report, args: argparse.Namespace, public: bool = True) -> int:
     for message in errors:
         print(message, file=sys.stderr, flush=True)
         exit_code = EXIT_HARNESS_ERROR
+    if args.autolab_feedback:
+        from autograder.autolab import feedback_line
+        print(feedback_line(report, details=not hide), flush=True)
     print(report.autolab_line(), flush=True)
     return exit_code
 

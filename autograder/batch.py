@@ -2,6 +2,7 @@
 
     python runner.py batch SUBMISSIONS --out DIR [--jobs N] [--fixtures DIR] [--regrade] [--timeout S]
                            [--feedback DIR] [--no-hints]
+    python runner.py batch export --canvas ROSTER.csv --assignment NAME DIR   (see autograder/canvas.py)
 
 Every entry of SUBMISSIONS is one student's submission: a folder holding
 ``mytorch/`` (at its top or one level down) or a ``.zip``/``.tar``/``.tar.gz``/
@@ -295,8 +296,12 @@ def raise_terminated(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["merge"]:
+    subcommand = argv[:1] if not any(a == "--out" or a.startswith("--out=") for a in argv) else []
+    if subcommand == ["merge"]:  # 'batch merge --out DIR' still grades a folder named merge
         return merge_main(argv[1:])
+    if subcommand == ["export"]:  # platform exports (autograder/canvas.py)
+        from autograder.canvas import main as export_main
+        return export_main(argv[1:])
     args = parse_args(argv)
     previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:

@@ -1,0 +1,203 @@
+"""Gradescope: build the autograder zip, and grade inside it.
+
+    python -m autograder.gradescope --out autograder.zip [--fixtures hidden/] [--visibility V]
+        [--test-visibility ITEM=V ...] [--stdout-visibility V] [--only ITEM,...] [--timeout S]
+    python -m autograder.gradescope run        # what the zip's run_autograder calls
+
+The zip holds, at its top (Gradescope's layout): ``setup.sh`` (installs Python 3.11+
+and ``requirements.txt`` into a virtual environment), ``run_autograder``,
+``gradescope_config.json`` (the builder's options), ``runner.py``,
+``requirements.txt``, ``autograder/`` and the public ``fixtures/``; with
+``--fixtures`` the grading set (a hidden one) goes in ``grading_fixtures/``.  Never
+``reference/``, ``tests/`` or a solution (the handout's checks,
+:func:`autograder.bundle.check_contents`, are applied to every file but the grading set).
+
+``run`` (:mod:`autograder.gradescope_run`) grades ``$AUTOGRADER_ROOT/submission`` (default root ``/autograder``):
+``mytorch/`` at its top or one folder down, or loose ``.py`` files of the package
+uploaded directly (wrapped into a ``mytorch/`` package in a scratch folder), and
+writes ``$AUTOGRADER_ROOT/results/results.json``, always a valid file
+(:mod:`autograder.formats`), even when grading fails.  Each test's ``visibility``
+and the top-level ``stdout_visibility`` come from the config.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOT_ENV = "AUTOGRADER_ROOT"
+DEFAULT_AUTOGRADER_ROOT = Path("/autograder")
+CONFIG_NAME = "gradescope_config.json"
+GRADING_FIXTURES = "grading_fixtures"
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+EXECUTABLES = ("setup.sh", "run_autograder")
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope runs this once while building the autograder image (Ubuntu, as root).
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends python3 python3-pip python3-venv
+PYTHON=python3
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  apt-get install -y --no-install-recommends python3.11 python3.11-venv
+  PYTHON=python3.11
+fi
+"$PYTHON" -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install --upgrade pip
+"$ROOT/venv/bin/python" -m pip install -r "$ROOT/source/requirements.txt"
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this for every submission: grades $ROOT/submission, writes $ROOT/results/results.json.
+# AUTOGRADER_ROOT (default /autograder) and AUTOGRADER_PYTHON are for trying it outside Gradescope.
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PYTHON="${AUTOGRADER_PYTHON:-}"
+if [ -z "$PYTHON" ]; then
+  if [ -x "$ROOT/venv/bin/python" ]; then PYTHON="$ROOT/venv/bin/python"; else PYTHON=python3; fi
+fi
+mkdir -p "$ROOT/results"
+rm -f "$ROOT/results/results.json"
+cd "$ROOT/source" && AUTOGRADER_ROOT="$ROOT" "$PYTHON" -m autograder.gradescope run
+if [ ! -s "$ROOT/results/results.json" ]; then  # Python itself could not run: still a valid file
+  cat > "$ROOT/results/results.json" <<'EOF'
+{"score": 0, "execution_time": 0, "output": "Grading error: the autograder could not start. Score: 0.",
+ "tests": [{"name": "Grading error", "score": 0, "max_score": 0, "status": "failed", "visibility": "visible",
+            "output": "The autograder could not start; no points were awarded. Please contact the course staff."}]}
+EOF
+fi
+exit 0
+"""
+
+
+class GradescopeBuildError(Exception):
+    """The autograder zip cannot be built (bad option, unverifiable fixture set, a file that must not ship)."""
+
+
+def make_config(visibility: str = "visible", test_visibility: Mapping[str, str] | None = None,
+                stdout_visibility: str = "hidden", only: Sequence[str] = (), timeout: float | None = None,
+                fixtures: str = "fixtures") -> dict[str, Any]:
+    """The ``gradescope_config.json`` document; raises GradescopeBuildError on an unknown visibility."""
+    test_visibility = dict(test_visibility or {})
+    for value in (visibility, stdout_visibility, *test_visibility.values()):
+        if value not in VISIBILITIES:
+            raise GradescopeBuildError(f"unknown visibility {value!r} (one of {', '.join(VISIBILITIES)})")
+    return {"visibility": visibility, "test_visibility": test_visibility, "stdout_visibility": stdout_visibility,
+            "only": list(only), "timeout": timeout, "fixtures": fixtures}
+
+
+def fixture_files(source: Path, target: str) -> dict[str, bytes]:
+    """A verified fixture set's manifest and the files it lists, under ``target/``."""
+    from autograder.fixtures import FixtureError, load_fixture_set
+    try:
+        load_fixture_set(source)
+    except FixtureError as error:
+        raise GradescopeBuildError(f"the fixture set {source} does not verify: {error}") from None
+    manifest = json.loads((source / "manifest.json").read_text())
+    files = {f"{target}/manifest.json": (source / "manifest.json").read_bytes()}
+    for entry in manifest["items"].values():
+        files[f"{target}/{entry['file']}"] = (source / entry["file"]).read_bytes()
+    return files
+
+
+def collect(config: Mapping[str, Any], grading_fixtures: Path | None = None, root: Path = ROOT) -> dict[str, bytes]:
+    """{path inside the zip: bytes}, checked like the student handout."""
+    from autograder.bundle import BundleError, check_contents, public_fixture_files, tree_files
+    try:
+        files = tree_files(root, "autograder")
+        for name in ("runner.py", "requirements.txt"):
+            files[name] = (root / name).read_bytes()
+        files.update(public_fixture_files(root))
+        check_contents(files, root)
+    except (BundleError, OSError) as error:
+        raise GradescopeBuildError(str(error)) from None
+    if grading_fixtures is not None:
+        files.update(fixture_files(Path(grading_fixtures), GRADING_FIXTURES))
+    files["setup.sh"] = SETUP_SH.encode()
+    files["run_autograder"] = RUN_AUTOGRADER.encode()
+    files[CONFIG_NAME] = (json.dumps(dict(config), indent=1) + "\n").encode()
+    return files
+
+
+def zip_bytes(files: Mapping[str, bytes]) -> bytes:
+    """A deterministic zip: sorted entries, fixed timestamps; the two scripts executable."""
+    from autograder.bundle import ZIP_TIMESTAMP
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100755 if name in EXECUTABLES else 0o100644) << 16
+            info.create_system = 3
+            archive.writestr(info, files[name])
+    return buffer.getvalue()
+
+
+def build(out: Path, config: Mapping[str, Any], grading_fixtures: Path | None = None) -> dict[str, bytes]:
+    """Write the autograder zip to ``out``; return {path: bytes} of what it holds."""
+    from autograder.atomic import write_atomic
+    from autograder.fixtures import FixtureError, read_manifest
+    try:
+        names = set(read_manifest(Path(grading_fixtures) if grading_fixtures else ROOT / "fixtures").rubric.names)
+    except FixtureError as error:
+        raise GradescopeBuildError(f"the fixture set does not verify: {error}") from None
+    unknown = sorted((set(config["only"]) | set(config["test_visibility"])) - names)
+    if unknown:
+        raise GradescopeBuildError(f"unknown rubric item(s): {', '.join(unknown)} (see 'python runner.py --list')")
+    files = collect(config, grading_fixtures)
+    write_atomic(Path(out), zip_bytes(files))
+    return files
+
+
+def parse_test_visibility(values: Sequence[str]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        item, sep, visibility = value.partition("=")
+        if not sep or not item.strip():
+            raise GradescopeBuildError(f"--test-visibility takes ITEM=VISIBILITY, not {value!r}")
+        pairs[item.strip()] = visibility.strip()
+    return pairs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        from autograder.gradescope_run import run_in_gradescope
+        return run_in_gradescope(Path(os.environ.get(ROOT_ENV) or DEFAULT_AUTOGRADER_ROOT))
+    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="the zip to write, e.g. autograder.zip")
+    parser.add_argument("--fixtures", type=Path, help="grade with this fixture set (a hidden one); default: public")
+    parser.add_argument("--visibility", default="visible", choices=VISIBILITIES, help="every test's default")
+    parser.add_argument("--test-visibility", action="append", default=[], metavar="ITEM=VISIBILITY",
+                        help="one test's visibility (repeatable)")
+    parser.add_argument("--stdout-visibility", default="hidden", choices=VISIBILITIES,
+                        help="who sees the grader's printed report (default %(default)s)")
+    parser.add_argument("--only", default="", metavar="ITEM[,ITEM]", help="grade only these rubric items")
+    parser.add_argument("--timeout", type=float, help="wall-clock limit for one case, seconds")
+    args = parser.parse_args(argv)
+    try:
+        config = make_config(args.visibility, parse_test_visibility(args.test_visibility), args.stdout_visibility,
+                             [x.strip() for x in args.only.split(",") if x.strip()], args.timeout,
+                             GRADING_FIXTURES if args.fixtures else "fixtures")
+        files = build(args.out, config, args.fixtures)
+    except (GradescopeBuildError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({len(files)} files, {args.out.stat().st_size / 1e6:.2f} MB); "
+          f"upload it as the Gradescope autograder (Ubuntu base image)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())

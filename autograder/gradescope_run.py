@@ -1,0 +1,130 @@
+"""Inside Gradescope: what the autograder zip's ``run_autograder`` runs (``python -m autograder.gradescope run``).
+
+Grades ``$AUTOGRADER_ROOT/submission`` (default root ``/autograder``) as
+``gradescope_config.json`` says (see :mod:`autograder.gradescope`, which builds
+the zip): ``mytorch/`` at the submission's top or one folder down
+(:func:`autograder.submission.locate_package`), or loose ``.py`` files of the
+package uploaded directly, at the top or in the only folder there, copied into a
+``mytorch/`` package in a scratch folder.  Writes
+``$AUTOGRADER_ROOT/results/results.json`` (:mod:`autograder.formats`, with each
+test's visibility and the top-level ``stdout_visibility`` from the config),
+always a valid file, even when grading fails; prints the human report (what
+Gradescope shows as the autograder output, per ``stdout_visibility``).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from autograder.gradescope import CONFIG_NAME, ROOT, make_config
+
+PACKAGE_SKIPPED = ("__MACOSX",)
+
+
+def loose_modules(submission: Path) -> list[Path]:
+    """The ``.py`` files uploaded directly (at the top, or in the only folder there): regular files only."""
+    def python_files(folder: Path) -> list[Path]:
+        return sorted(p for p in folder.iterdir() if p.suffix == ".py" and p.is_file() and not p.is_symlink())
+    if not submission.is_dir():
+        return []
+    found = python_files(submission)
+    folders = [p for p in submission.iterdir() if p.is_dir() and not p.is_symlink()
+               and not p.name.startswith(".") and p.name not in PACKAGE_SKIPPED]
+    if not found and len(folders) == 1:
+        found = python_files(folders[0])
+    return found
+
+
+def prepare_submission(submission: Path, scratch: Path) -> Path:
+    """The folder that contains ``mytorch/``: found by :func:`locate_package`, or built in ``scratch``
+    from loose module files.  Raises SubmissionError when there is neither."""
+    from autograder.submission import PACKAGE, SubmissionError, locate_package
+    try:
+        return locate_package(submission)
+    except SubmissionError:
+        modules = loose_modules(submission)
+        if not modules:
+            raise
+    package = scratch / PACKAGE
+    package.mkdir(parents=True)
+    for module in modules:
+        shutil.copyfile(module, package / module.name)
+    if not (package / "__init__.py").exists():
+        (package / "__init__.py").write_text('"""mytorch, assembled from loose files by the autograder."""\n')
+    return scratch
+
+
+def load_config(source: Path = ROOT) -> dict[str, Any]:
+    try:
+        return {**make_config(), **json.loads((source / CONFIG_NAME).read_text())}
+    except (OSError, ValueError):
+        return make_config()
+
+
+def grade_submission(submission: Path, config: Mapping[str, Any], source: Path = ROOT) -> Any:
+    """The Report of grading ``submission`` as the config says (a failed Report when it cannot be graded)."""
+    from autograder.core import Settings, grade
+    from autograder.fixtures import FixtureError, load_fixture_set, read_manifest
+    from autograder.report import Report
+    from autograder.sandbox import Limits
+    from autograder.submission import SubmissionError
+    fixtures = source / config["fixtures"]
+    only = list(config.get("only") or [])
+    try:
+        manifest = read_manifest(fixtures)
+    except FixtureError as error:
+        return Report.failed(submission, None, str(error), only=only)
+    limits = Limits(timeout=config["timeout"]) if config.get("timeout") else Limits()
+    with tempfile.TemporaryDirectory(prefix="gradescope-") as scratch:
+        try:
+            package_root = prepare_submission(submission, Path(scratch))
+            fixture_set = load_fixture_set(fixtures, only=only, verified=manifest)
+        except (FixtureError, SubmissionError) as error:
+            return Report.failed(submission, manifest.rubric, str(error), only=only)
+        return grade(package_root, fixture_set, Settings(limits=limits))
+
+
+def apply_visibility(document: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """Each test's visibility (by item name, else the default) and the top-level ones; a grading
+    error stays visible, so that a student always learns why there is no score."""
+    per_test = config.get("test_visibility") or {}
+    for test in document["tests"]:
+        name = test["name"].removesuffix(" (bonus)")
+        test["visibility"] = "visible" if name == "Grading error" else per_test.get(name, config["visibility"])
+    document["visibility"] = config["visibility"]
+    document["stdout_visibility"] = config["stdout_visibility"]
+    return document
+
+
+def write_results(path: Path, report: Any, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Write results.json for ``report`` (None: grading crashed); always a valid file."""
+    from autograder.atomic import write_json_atomic
+    from autograder.formats import failure_document, gradescope_document, validate_gradescope
+    try:
+        if report is None:
+            raise RuntimeError("no report")
+        document = apply_visibility(gradescope_document(report), config)
+        validate_gradescope(document)
+    except Exception as error:  # the file Gradescope reads must exist and be valid, whatever happened
+        document = failure_document(f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}")
+        validate_gradescope(document)
+    write_json_atomic(path, document)
+    return document
+
+
+def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
+    """Grade ``autograder_root/submission``; write ``autograder_root/results/results.json``; return 0."""
+    config = load_config(source)
+    report = None
+    try:
+        report = grade_submission(autograder_root / "submission", config, source)
+        print(report.render(), flush=True)
+    except Exception:  # reported in results.json by write_results
+        traceback.print_exc()
+    write_results(autograder_root / "results" / "results.json", report, config)
+    return 0

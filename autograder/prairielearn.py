@@ -1,0 +1,141 @@
+"""PrairieLearn external-grader results: ``runner.py --format prairielearn [--prairielearn-out PATH]``.
+
+The document follows PrairieLearn's external grading results format
+(``gradable``, ``score`` in [0, 1], ``message``, ``output``, ``format_errors``,
+and ``tests`` with ``name``, ``description``, ``points``, ``max_points``,
+``message`` and ``output``), validated against
+``schemas/prairielearn.schema.json`` before it is written.
+
+- ``score`` is the main total over the main maximum, clamped to [0, 1]; the bonus
+  items are tests of their own (their points are not in ``score``).
+- No ``mytorch/`` package to grade gives ``gradable: false`` with the reason in
+  ``format_errors`` (PrairieLearn then shows "invalid, not gradable" and does not
+  count the submission); any other grading error gives a gradable score of 0 with
+  the reason in ``message``.
+- Failure details follow the Gradescope rules (:func:`autograder.formats.item_output`):
+  in full with the public fixtures, case statuses only with a hidden set.
+- PrairieLearn rejects results over 1 MB: texts are clipped, then clipped harder
+  until the encoded file fits in :data:`MAX_BYTES`.
+
+Whatever goes wrong, a valid file is written (:func:`write_prairielearn`).
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+from typing import Any
+
+from autograder.atomic import write_json_atomic
+from autograder.documents import DocumentError, validate_document
+from autograder.report import Report
+from autograder.safetext import for_json
+
+MAX_BYTES = 900_000  # PrairieLearn's limit is 1 MB; leave room
+MAX_TEXT = 20_000
+MIN_TEXT = 200
+TRUNCATED = "\n... (truncated)"
+
+
+class PrairieLearnError(DocumentError):
+    """A results.json document that does not match schemas/prairielearn.schema.json."""
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:max(limit - len(TRUNCATED), 0)] + TRUNCATED
+
+
+def submission_problem(report: Report) -> str | None:
+    """Why the report's submission holds no gradable ``mytorch/`` (None: it does, or it was graded)."""
+    from autograder.submission import SubmissionError, locate_package
+    if report.status != "error" or any(item.cases for item in report.items):
+        return None
+    try:
+        locate_package(Path(report.submission))
+    except SubmissionError as error:
+        return str(error)
+    except OSError as error:
+        return f"{report.submission}: {error}"
+    return None
+
+
+def prairielearn_document(report: Report, details: bool | None = None) -> dict[str, Any]:
+    """The results.json document for ``report`` (texts not yet clipped to the size limit)."""
+    from autograder.formats import item_output, uses_public_fixtures
+    from autograder.student_view import student_error
+    if details is None:
+        details = uses_public_fixtures(report)
+    problem = submission_problem(report)
+    if problem is not None:
+        return {"gradable": False, "score": 0.0, "format_errors": [problem],
+                "message": f"Your submission could not be graded: {problem}", "output": "", "tests": []}
+    graded = report.status == "graded"
+    main, main_max = report.total("main"), report.maximum("main")
+    score = min(max(main / main_max, 0.0), 1.0) if graded and main_max > 0 else 0.0
+    tests = []
+    for item in report.items:
+        output = item_output(item, details)
+        tests.append({"name": item.name if item.section == "main" else f"{item.name} (bonus)",
+                      "description": f"{item.policy.replace('_', ' ')}; classes {', '.join(item.rubric_item.classes)}",
+                      "points": item.points if graded else 0.0, "max_points": item.max_points,
+                      "message": output.split("\n", 1)[0], "output": output})
+    if graded:
+        message = (f"Total score: {main:g}/{main_max:g} "
+                   f"(+{report.total('bonus'):g}/{report.maximum('bonus'):g} bonus).")
+    else:
+        error = report.error if details else student_error({"error": report.error, "error_source": report.error_source})
+        message = (f"Grading error: {error}\nNo points were awarded. If the cause is not clear from this "
+                   f"message, contact the course staff.")
+    return {"gradable": True, "score": round(score, 6), "message": message, "output": "", "tests": tests}
+
+
+def failure_document(reason: str) -> dict[str, Any]:
+    """A valid, gradable results.json with score 0, for when no report could be converted."""
+    return {"gradable": True, "score": 0.0, "tests": [], "output": "",
+            "message": clip(f"Grading error: the autograder itself failed while writing the results: {reason}\n"
+                            f"No points were awarded; please contact the course staff.", MAX_TEXT)}
+
+
+def encoded_size(document: dict[str, Any]) -> int:
+    return len(json.dumps(for_json(document), indent=1).encode("utf-8"))
+
+
+def fit(document: dict[str, Any], max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+    """``document`` with every text clipped so that the encoded file is at most ``max_bytes``."""
+    limit = MAX_TEXT
+    while True:
+        fitted = dict(document)
+        fitted["message"] = clip(document["message"], limit)
+        fitted["output"] = clip(document["output"], limit)
+        fitted["format_errors"] = [clip(e, limit) for e in document.get("format_errors", [])]
+        if not fitted["format_errors"]:
+            del fitted["format_errors"]
+        fitted["tests"] = [{**test, "message": clip(test["message"], limit), "output": clip(test["output"], limit)}
+                           for test in document["tests"]]
+        if encoded_size(fitted) <= max_bytes or limit <= MIN_TEXT:
+            break
+        limit //= 2
+    if encoded_size(fitted) > max_bytes:  # pathological: many tests; keep the scores only
+        fitted["tests"] = [{**test, "message": "", "output": ""} for test in fitted["tests"]]
+        fitted["output"] = ""
+    return fitted
+
+
+def validate_prairielearn(document: dict[str, Any]) -> None:
+    """Raise PrairieLearnError if ``document`` does not match schemas/prairielearn.schema.json."""
+    validate_document("prairielearn.schema.json", document, "prairielearn results", PrairieLearnError)
+
+
+def write_prairielearn(path: Path, report: Report, details: bool | None = None) -> dict[str, Any]:
+    """Write ``report`` as PrairieLearn's results.json at ``path``; always writes a valid file."""
+    try:
+        document = fit(prairielearn_document(report, details))
+        validate_prairielearn(document)
+    except Exception as error:  # the file PrairieLearn reads must exist and be valid, whatever happened
+        document = failure_document(f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}")
+        validate_prairielearn(document)
+    write_json_atomic(Path(path), document)
+    return document
+
+
+__all__ = ["write_prairielearn", "prairielearn_document", "validate_prairielearn", "fit", "PrairieLearnError"]

@@ -1,0 +1,152 @@
+"""PrairieLearn results.json and Autolab formatted feedback: schemas, contents, and a valid output even
+when grading fails (``autograder/prairielearn.py``, ``autograder/autolab.py``)."""
+import copy
+import json
+
+import pytest
+
+from autograder.autolab import MINIMAL, AutolabFeedbackError, feedback_document, feedback_line, validate_feedback
+from autograder.prairielearn import (MAX_BYTES, PrairieLearnError, encoded_size, prairielearn_document,
+                                     validate_prairielearn, write_prairielearn)
+from autograder.report import Report
+from autograder.results import CaseResult, CaseStatus
+from conftest import COMPLETE, RUBRIC, run_runner
+from test_formats import MISMATCH, public_set, synthetic_report  # noqa: F401 (public_set is a fixture)
+from test_batch import trimmed_fixtures
+
+
+def test_prairielearn_graded_report(tmp_path, public_set):
+    document = write_prairielearn(tmp_path / "results.json", synthetic_report(public_set))
+    assert json.loads((tmp_path / "results.json").read_text()) == document
+    validate_prairielearn(document)
+    assert document["gradable"] is True and "format_errors" not in document
+    assert document["score"] == pytest.approx((100 - 5 - 5) / 100)  # Conv1d and Flatten lost; bonus not in score
+    tests = {t["name"]: t for t in document["tests"]}
+    assert len(tests) == len(RUBRIC.items)
+    assert tests["Conv1d"]["points"] == 0 and tests["Conv1d"]["max_points"] == 5
+    assert tests["Conv1d_stride1"]["points"] == tests["Conv1d_stride1"]["max_points"] == 10
+    assert tests["ResBlock (bonus)"]["points"] == 0
+    assert MISMATCH in tests["Conv1d"]["output"] and "1/2 cases passed" in tests["Conv1d"]["message"]
+
+
+def test_prairielearn_hidden_set_hides_details(public_set):
+    report = synthetic_report(public_set)
+    report.fixture_set = {**report.fixture_set, "manifest_sha256": "0" * 64}
+    conv1d = next(t for t in prairielearn_document(report)["tests"] if t["name"] == "Conv1d")
+    assert MISMATCH not in conv1d["output"] and "case case1: failed" in conv1d["output"]
+
+
+def test_prairielearn_no_package_is_not_gradable(tmp_path):
+    (tmp_path / "notes.txt").write_text("forgot the code")
+    report = Report.failed(tmp_path, RUBRIC, "no mytorch/ package")
+    document = write_prairielearn(tmp_path / "results.json", report)
+    validate_prairielearn(document)
+    assert document["gradable"] is False and document["score"] == 0 and document["tests"] == []
+    assert "no mytorch/ package" in document["format_errors"][0]
+
+
+def test_prairielearn_harness_error_is_gradable_with_score_0(tmp_path, public_set):
+    report = Report.failed(COMPLETE, RUBRIC, "the fixture set does not verify", public_set)
+    document = write_prairielearn(tmp_path / "results.json", report)
+    validate_prairielearn(document)
+    assert document["gradable"] is True and document["score"] == 0
+    assert "does not verify" in document["message"]
+    assert all(t["points"] == 0 for t in document["tests"])
+
+
+def test_prairielearn_unconvertible_report_still_writes_a_valid_file(tmp_path):
+    document = write_prairielearn(tmp_path / "results.json", object())
+    validate_prairielearn(json.loads((tmp_path / "results.json").read_text()))
+    assert document["score"] == 0 and "AttributeError" in document["message"]
+
+
+def test_prairielearn_stays_under_one_megabyte(tmp_path, public_set):
+    flood = "\x1b" * 400_000  # every character is six bytes once JSON-escaped
+    results = {name: [CaseResult(name, f"c{i}", CaseStatus.FAILED, f"{name} c{i}\n{flood}", output=flood)
+                      for i in range(3)] for name in RUBRIC.names}
+    report = Report.from_results("sub", public_set, results)
+    report.error = flood
+    document = write_prairielearn(tmp_path / "results.json", report)
+    validate_prairielearn(document)
+    assert (tmp_path / "results.json").stat().st_size <= MAX_BYTES < 1_000_000
+    assert encoded_size(document) <= MAX_BYTES and len(document["tests"]) == len(RUBRIC.items)
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: d.update(score=1.5),
+    lambda d: d.update(score=-0.1),
+    lambda d: d.update(gradable=False),  # not gradable needs format_errors
+    lambda d: d["tests"][0].pop("max_points"),
+    lambda d: d["tests"][0].update(points="5"),
+    lambda d: d.update(extra=1),
+], ids=["over_1", "negative", "no_format_errors", "max_points", "points_type", "extra_key"])
+def test_prairielearn_schema_rejects_malformed_results(public_set, mutate):
+    document = copy.deepcopy(prairielearn_document(synthetic_report(public_set)))
+    validate_prairielearn(document)
+    mutate(document)
+    with pytest.raises(PrairieLearnError):
+        validate_prairielearn(document)
+
+
+def test_runner_prairielearn_good_missing_and_tampered(tmp_path):
+    out = tmp_path / "pl.json"
+    run = run_runner("--submission", COMPLETE, "--only", "Flatten,Upsampling1d", "--format", "prairielearn",
+                     "--prairielearn-out", out, "--jobs", "2")
+    assert run.returncode == 0, run.stderr
+    document = json.loads(out.read_text())
+    validate_prairielearn(document)
+    assert document["score"] == pytest.approx(7.5 / 100)
+    assert {t["name"]: t["points"] for t in document["tests"]} == {"Upsampling1d": 2.5, "Flatten": 5.0}
+
+    run = run_runner("--submission", tmp_path / "nothing_here", "--format", "prairielearn", "--prairielearn-out", out)
+    assert run.returncode == 2
+    document = json.loads(out.read_text())
+    validate_prairielearn(document)
+    assert document["gradable"] is False and "no mytorch/ package" in document["format_errors"][0]
+
+    fixtures = trimmed_fixtures(tmp_path / "tampered")
+    manifest = fixtures / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"seed"', '"seed_"', 1))
+    run = run_runner("--submission", COMPLETE, "--fixtures", fixtures, "--format", "prairielearn",
+                     "--prairielearn-out", out)
+    assert run.returncode == 2
+    document = json.loads(out.read_text())
+    validate_prairielearn(document)
+    assert document["gradable"] is True and document["score"] == 0
+
+
+def test_autolab_feedback_document(public_set):
+    document = feedback_document(synthetic_report(public_set))
+    validate_feedback(document)
+    assert document["stages"] == ["Main", "Bonus"]
+    assert document["Main"]["Conv1d"]["passed"] is False and document["Main"]["Conv1d_stride1"]["passed"] is True
+    assert "first failing case case1: failed" in document["Main"]["Conv1d"]["hint"]
+    assert MISMATCH.split("\n")[0] not in json.dumps(document)  # no values or mismatch details
+    assert document["_scores_order"] == list(RUBRIC.names)
+    broken = copy.deepcopy(document)
+    del broken["Bonus"]
+    with pytest.raises(AutolabFeedbackError):
+        validate_feedback(broken)
+    with pytest.raises(AutolabFeedbackError):
+        validate_feedback({**document, "_presentation": "fancy"})
+
+
+def test_autolab_feedback_line_is_always_valid():
+    assert json.loads(feedback_line(object())) == MINIMAL
+
+
+def test_runner_autolab_feedback_precedes_the_scores_line(tmp_path):
+    run = run_runner("--submission", COMPLETE, "--only", "Flatten,Upsampling1d", "--autolab-feedback", "--jobs", "2")
+    assert run.returncode == 0, run.stderr
+    feedback, scores = (json.loads(line) for line in run.stdout.rstrip("\n").splitlines()[-2:])
+    validate_feedback(feedback)
+    assert feedback["Main"] == {"Upsampling1d": {"passed": True, "hint": feedback["Main"]["Upsampling1d"]["hint"]},
+                                "Flatten": {"passed": True, "hint": feedback["Main"]["Flatten"]["hint"]}}
+    assert scores == {"scores": {"Upsampling1d": 2.5, "Flatten": 5.0}, "scoreboard": [7.5, 0.0]}
+
+    run = run_runner("--submission", tmp_path / "nothing_here", "--autolab-feedback")
+    assert run.returncode == 2
+    feedback, scores = (json.loads(line) for line in run.stdout.rstrip("\n").splitlines()[-2:])
+    validate_feedback(feedback)
+    assert feedback["stages"][0] == "Grading error" and "no mytorch/ package" in feedback["Grading error"]["Grading"]["hint"]
+    assert set(scores["scores"]) == set(RUBRIC.names) and scores["scoreboard"] == [0.0, 0.0]
