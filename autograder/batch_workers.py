@@ -101,10 +101,27 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+STOP_ROUNDS = 20  # listings of the processes below a worker while stopping them, before killing them all
+
+
 def kill_descendants(pid: int) -> None:
-    """SIGKILL every process below ``pid`` and the process groups they lead (not ``pid``'s or ours)."""
+    """SIGKILL every process below ``pid`` and the process groups they lead (not ``pid``'s or ours).
+
+    Everything found is SIGSTOPped first and the listing repeated until it finds nothing new: a
+    stopped process forks no more, so a case the sandbox's fork server started while we looked is
+    found in the next listing instead of being orphaned (and outliving its batch) by the kill.
+    """
     own_group = os.getpgrp()
-    for child in descendants(pid):
+    found: list[int] = []
+    for _ in range(STOP_ROUNDS):
+        new = [child for child in descendants(pid) if child not in found]
+        if not new:
+            break
+        for child in new:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signal.SIGSTOP)
+        found += new
+    for child in found:
         try:
             group = os.getpgid(child)
             if group not in (own_group, pid):
