@@ -202,7 +202,7 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
             stale.append(entry.student)
     progress = Progress(len(pending) + len(outcomes), list(outcomes.values()), stderr)
     progress.show("starting" if pending else "nothing to grade")
-    executor, grade = make_executor(settings) if pending else (ThreadPoolExecutor(1), run_worker)
+    executor, grade = make_executor(settings, bool(pending))
     try:
         futures = [executor.submit(run_worker_safely, entry, settings, grade) for entry in pending]
         for future in as_completed(futures):
@@ -238,10 +238,12 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
     return BatchResult(ordered, summary)
 
 
-def make_executor(settings: Settings) -> tuple[ThreadPoolExecutor, Callable[[Entry, Settings], Outcome | None]]:
+def make_executor(settings: Settings,
+                  pending: bool) -> tuple[ThreadPoolExecutor, Callable[[Entry, Settings], Outcome | None]]:
     """The one place where the executor is chosen: worker processes here, or a Dask cluster
-    (:mod:`autograder.batch_dask`, imported only then); and the function that grades one entry."""
-    if settings.executor == "dask":
+    (:mod:`autograder.batch_dask`, imported only then, and no cluster when nothing is pending);
+    and the function that grades one entry."""
+    if settings.executor == "dask" and pending:
         from autograder.batch_dask import DaskExecutor
         executor = DaskExecutor(settings)
         return executor, executor.grade

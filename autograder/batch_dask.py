@@ -1,32 +1,18 @@
-"""Grading a batch on a Dask distributed cluster: ``--executor dask --scheduler ADDRESS``.
+"""Grading a batch on a Dask distributed cluster: ``--executor dask --scheduler ADDRESS`` (README, course staff).
 
-Optional: ``dask`` and ``distributed`` (``requirements-dask.txt``) are imported
-only when ``--executor dask`` is asked for; students and single-machine
-batches never need them.  ``--scheduler local`` starts a ``LocalCluster``
-bound to 127.0.0.1 with ``--jobs`` worker processes of one thread each.
-
-Only the grading moves: the driver (the batch) fingerprints the entries,
-decides staleness, validates every report that comes back and writes it
-atomically with its provenance (:func:`autograder.batch_workers.finish_report`),
-then ``grades.csv`` and ``summary.json``, exactly as a local run.  A task
-(:func:`grade_remotely`) carries the submission as bytes (an archive's bytes, or
-a folder packed into a tar in memory by the driver: regular files and folders,
-links never followed, at most ``MAX_PACKED_ENTRIES`` entries and
-``MAX_PACKED_BYTES``), writes it into a scratch folder on the Dask worker and
-runs there the SAME worker process as a local batch (``python -m
-autograder.batch --worker``, with the same isolation and whole-submission
-budget), returning its report document.
-
-The workers run the same code: the repository and the fixture set must be at
-the same paths on every worker host (the task checks the code's digest and the
-manifest's sha256, and a worker that differs stops the batch, exit 2: it is the
-cluster's fault, never a student's).
-
-Nothing is lost: a task whose worker dies is rescheduled by Dask on another
-worker; one that keeps killing its workers ends with ``KilledWorker``
-(``distributed.scheduler.allowed-failures``, 3 by default), and a task that
-raises is retried ``TASK_RETRIES`` times; either way the submission gets an
-error report without a fixture set (listed, and graded again by the next run).
+Optional: ``distributed`` is imported only for ``--executor dask``.  Only the
+grading moves: the driver (the batch) decides staleness, validates every report
+that comes back and writes it with its provenance
+(:func:`autograder.batch_workers.finish_report`), exactly as a local run.  A
+task carries the submission as bytes (an archive's, or a folder packed by the
+driver into a bounded tar, links never followed); on the worker,
+:func:`grade_remotely` unpacks it into a scratch folder and runs the SAME worker
+process as a local batch, returning its report document.  The repository and
+the fixture set must be at the same paths on every worker (checked: code digest,
+manifest sha256; a mismatch stops the batch, exit 2, never a student's error).
+A dead worker's task is rescheduled by Dask; one that keeps killing workers
+(``KilledWorker``) or raises after ``TASK_RETRIES`` retries becomes that
+submission's error report without a fixture set (graded again next run).
 """
 from __future__ import annotations
 
@@ -35,13 +21,15 @@ import io
 import logging
 import os
 import stat
+import subprocess
 import tarfile
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
-from threading import Lock
 from types import ModuleType
 from typing import Any
 
@@ -156,8 +144,8 @@ class TaskSettings:
         self.fixtures = Path(task["fixtures"])
         self.case_timeout = float(task["case_timeout"])
         self.submission_timeout = float(task["submission_timeout"])
-        self.running: dict[str, Any] = {}
-        self.lock = Lock()
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self.lock = threading.Lock()
 
 
 def grade_remotely(task: dict[str, Any]) -> dict[str, Any]:
@@ -208,6 +196,15 @@ def grade_unpacked(task: dict[str, Any], area: ScratchArea) -> dict[str, Any]:
     return {"document": document, "reason": reason}
 
 
+def task_function() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The function a task runs: a local function, so cloudpickle sends it by value and the scheduler
+    (which unpickles the task graph) needs only the standard library; the worker imports this module."""
+    def grade_on_worker(task: dict[str, Any]) -> dict[str, Any]:
+        import importlib
+        return importlib.import_module("autograder.batch_dask").grade_remotely(task)  # type: ignore[no-any-return]
+    return grade_on_worker
+
+
 class DaskExecutor(ThreadPoolExecutor):
     """The batch's executor on a Dask cluster: each thread submits one submission's task and waits for it,
     so at most ``max_workers`` submissions' bytes are in flight at once."""
@@ -231,7 +228,8 @@ class DaskExecutor(ThreadPoolExecutor):
             raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})") from None
         threads = sum(self.client.nthreads().values())
         self.in_flight: set[Any] = set()
-        self.lock = Lock()
+        self.task_function = task_function()
+        self.lock = threading.Lock()
         self.closed = False
         super().__init__(max_workers=max(2 * threads, settings.jobs, 1), thread_name_prefix="dask")
 
@@ -247,7 +245,7 @@ class DaskExecutor(ThreadPoolExecutor):
         except ArchiveError as error:
             failed = Report.failed(entry.path.resolve(), settings.rubric, str(error), settings.fixture_set)
             return finish_report(entry, settings, failed.to_dict(), None, started)
-        future = self.client.submit(grade_remotely, task, key=f"grade-{uuid.uuid4().hex}", pure=False,
+        future = self.client.submit(self.task_function, task, key=f"grade-{uuid.uuid4().hex}", pure=False,
                                     retries=TASK_RETRIES)
         del task
         with self.lock:
@@ -259,6 +257,10 @@ class DaskExecutor(ThreadPoolExecutor):
         except Exception as error:
             if settings.stopping:
                 return None
+            if isinstance(error, ImportError) or "deserializ" in str(error):
+                raise UsageError(f"a Dask worker cannot load the grading task ({type(error).__name__}): start "
+                                 f"every worker with PYTHONPATH={ROOT} (the repository, at the same path on "
+                                 f"every host)") from None
             result = {"document": None, "reason": f"the Dask task failed {TASK_RETRIES + 1} times "
                                                   f"({type(error).__name__}: {error})"}
         finally:

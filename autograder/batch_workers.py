@@ -17,10 +17,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from autograder.archives import ArchiveError
 from autograder.atomic import write_json_atomic
@@ -161,7 +162,16 @@ def run_worker(entry: Entry, settings: Settings) -> Outcome | None:
         remove_tree(scratch)
 
 
-def run_worker_process(student: str, entry_path: Path, kind: str, settings: Settings,
+class ProcessSettings(Protocol):
+    """What :func:`run_worker_process` needs: the batch's Settings, or a Dask task's (batch_dask.TaskSettings)."""
+    fixtures: Path
+    case_timeout: float
+    submission_timeout: float
+    running: dict[str, subprocess.Popen[bytes]]  # student -> worker process, for the batch to kill
+    lock: threading.Lock
+
+
+def run_worker_process(student: str, entry_path: Path, kind: str, settings: ProcessSettings,
                        scratch: Path) -> tuple[dict[str, Any] | None, str | None]:
     """Run the worker process on ``entry_path`` in the (empty) folder ``scratch``: its validated report
     document and None, or None and why there is none.  Used by the local batch and on a Dask worker."""
