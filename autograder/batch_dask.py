@@ -122,7 +122,9 @@ def payload(entry: Entry, settings: Settings) -> dict[str, Any]:
             data = pack_folder(entry.path)
         elif entry.kind == "archive":
             limit = ArchiveLimits().max_archive_bytes
-            with open(entry.path, "rb") as handle:
+            with os.fdopen(os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    raise PackError(f"{shown_archive(entry.path)}: not a regular file")
                 data = handle.read(limit + 1)
             if len(data) > limit:
                 size = os.stat(entry.path).st_size

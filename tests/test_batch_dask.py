@@ -10,7 +10,9 @@ the tests that need no cluster run.
 """
 import importlib.util
 import io
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,6 +77,22 @@ def test_a_folder_too_large_to_send_is_refused(tmp_path, monkeypatch):
         batch_dask.pack_folder(tmp_path)
 
 
+def test_an_archive_over_the_limit_is_the_students_error_as_in_a_local_run(tmp_path):
+    big = tmp_path / "big.zip"
+    with open(big, "wb") as handle:
+        handle.truncate(51 * 1024 * 1024)
+    entry = batch.Entry("big", big, "archive")
+    with pytest.raises(batch_dask.ArchiveError, match="big.zip: the archive is 51.0 MiB, more than the limit of 50 MiB"):
+        batch_dask.payload(entry, None)
+
+
+def test_a_worker_with_other_code_or_fixtures_refuses_to_grade(tmp_path):
+    task = {"code": "0" * 64, "fixtures": str(tmp_path), "manifest_sha256": "0" * 64}
+    assert "runs other autograder code" in batch_dask.grade_remotely(task)["setup_error"]
+    task["code"] = batch_dask.code_digest()
+    assert "is not the batch's" in batch_dask.grade_remotely(task)["setup_error"]
+
+
 # ----------------------------------------------------------------------------- on a LocalCluster
 
 @pytest.fixture(scope="module")
@@ -124,7 +142,6 @@ def test_dask_gives_the_grades_of_the_local_executor(a_class):
     done = run_batch(a_class["subs"], out, a_class["fixtures"], "--executor", "dask", "--scheduler", "local")
     assert done.returncode == batch.EXIT_NOT_GRADED, done.stderr
     assert_same_grades(a_class, out)
-    import json
     local = json.loads((a_class["local"] / "summary.json").read_text())
     remote = json.loads((out / "summary.json").read_text())
     assert remote["failed_to_grade"] == local["failed_to_grade"]  # the same reasons, the same names
@@ -188,3 +205,46 @@ def test_a_task_that_keeps_killing_workers_becomes_its_error_report(a_class):
     assert f"not graded {KILLED}: every Dask worker that graded it died" in stdout
     local = {row["student"]: row for row in read_csv(a_class["local"] / "grades.csv")}
     assert {s: r for s, r in rows.items() if s != KILLED} == {s: r for s, r in local.items() if s != KILLED}
+
+
+@pytest.fixture
+def a_real_cluster(tmp_path):
+    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, as course staff start them: the
+    scheduler without the repository (it must not need it), the workers with PYTHONPATH; its address."""
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    started = []
+    try:
+        for args, extra in ((["scheduler", "--host", "127.0.0.1", "--port", "0"], {}),
+                            (["worker", "--nworkers", "2", "--nthreads", "1", "--host", "127.0.0.1"],
+                             {"PYTHONPATH": str(ROOT)})):
+            started.append(subprocess.Popen([sys.executable, "-m", "dask", *args, "--no-dashboard",
+                                             "--scheduler-file", str(scheduler_file)], cwd=tmp_path,
+                                            env={**env, **extra}, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL, start_new_session=True))
+            deadline = time.monotonic() + 60
+            while not scheduler_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        yield json.loads(scheduler_file.read_text())["address"]
+    finally:
+        for process in reversed(started):
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@needs_dask
+def test_a_scheduler_without_the_repository(a_class, a_real_cluster, tmp_path):
+    """The task travels by value: the scheduler (which unpickles task graphs) never imports the autograder."""
+    class_of_two = tmp_path / "subs"
+    class_of_two.mkdir()
+    for student in ("alice", "s01"):
+        shutil.copytree(a_class["subs"] / student, class_of_two / student)
+    done = run_batch(class_of_two, tmp_path / "out", a_class["fixtures"], "--executor", "dask",
+                     "--scheduler", a_real_cluster)
+    assert done.returncode == batch.EXIT_NOT_GRADED, done.stderr
+    local = {row["student"]: row for row in read_csv(a_class["local"] / "grades.csv")}
+    assert read_csv(tmp_path / "out" / "grades.csv") == [local["alice"], local["s01"]]
