@@ -67,7 +67,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +80,7 @@ from autograder.batch_shards import SHARDS_FOLDER, Shard, merge, open_for_merge,
 from autograder.batch_storage import REMOVED_FOLDER, OutputFolder, ScratchArea, StorageError, describe_os_error
 from autograder.batch_feedback import check_feedback_folder, write_feedback
 from autograder.batch_outputs import Progress, build_summary, grades_csv, validate_summary
-from autograder.batch_workers import kill_tree, run_worker_safely, worker_main
+from autograder.batch_workers import kill_tree, run_worker, run_worker_safely, worker_main
 from autograder.class_report import REPORT_NAME, write_class_report
 from autograder.fixtures import DEFAULT_FIXTURES, FixtureError, load_fixture_set
 from autograder.safetext import for_terminal
@@ -127,7 +127,15 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--feedback", type=Path, metavar="DIR",
                         help="also write DIR/<student>.txt and .json, safe to return to students: with a hidden "
                              "fixture set only which cases failed and how (see autograder/batch_feedback.py)")
+    parser.add_argument("--executor", choices=["local", "dask"], default="local",
+                        help="where the submissions are graded: worker processes on this machine (default), or "
+                             "a Dask cluster (needs: pip install -r requirements-dask.txt)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="with --executor dask: the scheduler, e.g. tcp://host:8786, or 'local' for a "
+                             "LocalCluster on 127.0.0.1 with --jobs workers")
     args = parser.parse_args(argv)
+    if (args.executor == "dask") != (args.scheduler is not None):
+        parser.error("--executor dask needs --scheduler ADDRESS, and --scheduler needs --executor dask")
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.timeout <= 0 or (args.submission_timeout is not None and args.submission_timeout <= 0):
@@ -162,6 +170,9 @@ class BatchResult:
 
 def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
     """The batch.  UsageError: it cannot start; StorageError: it cannot write (both exit 2)."""
+    if args.executor == "dask":
+        from autograder.batch_dask import load_distributed
+        load_distributed()  # not installed: one clear line (exit 2) before anything else
     try:
         fixture_set = load_fixture_set(args.fixtures)
     except FixtureError as error:
@@ -185,6 +196,7 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
         settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
                             case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade, scratch=scratch,
                             hints=args.hints,
+                            executor=args.executor, scheduler=args.scheduler,
                             submission_timeout=args.submission_timeout or default_submission_budget(cases))
         result = grade_entries(entries, settings, skipped, removed, args.student, stderr, args.shard)
         if args.feedback is not None:
@@ -219,9 +231,9 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
             stale.append(entry.student)
     progress = Progress(len(pending) + len(outcomes), list(outcomes.values()), stderr)
     progress.show("starting" if pending else "nothing to grade")
-    executor = ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="batch")
+    executor, grade = make_executor(settings, bool(pending))
     try:
-        futures = [executor.submit(run_worker_safely, entry, settings) for entry in pending]
+        futures = [executor.submit(run_worker_safely, entry, settings, grade) for entry in pending]
         for future in as_completed(futures):
             outcome = future.result()
             if outcome is None:
@@ -284,6 +296,18 @@ def merge_main(argv: Sequence[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_HARNESS
     return report_result(argparse.Namespace(out=args.out), BatchResult(merged.outcomes, summary))
+
+
+def make_executor(settings: Settings,
+                  pending: bool) -> tuple[ThreadPoolExecutor, Callable[[Entry, Settings], Outcome | None]]:
+    """The one place where the executor is chosen: worker processes here, or a Dask cluster
+    (:mod:`autograder.batch_dask`, imported only then, and no cluster when nothing is pending);
+    and the function that grades one entry."""
+    if settings.executor == "dask" and pending:
+        from autograder.batch_dask import DaskExecutor
+        executor = DaskExecutor(settings)
+        return executor, executor.grade
+    return ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="batch"), run_worker
 
 
 class Terminated(KeyboardInterrupt):

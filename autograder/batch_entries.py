@@ -61,6 +61,8 @@ class Settings:
     submission_timeout: float
     jobs: int
     regrade: bool = False
+    executor: str = "local"  # or "dask": see autograder.batch_dask
+    scheduler: str | None = None  # with dask: the scheduler's address, or "local"
     scratch: ScratchArea | None = None  # where the workers' scratch folders are made
     hints: bool = True  # likely-cause hints in the failure messages
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # student -> worker process

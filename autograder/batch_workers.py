@@ -17,14 +17,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 from autograder.archives import ArchiveError
 from autograder.atomic import write_json_atomic
-from autograder.batch_entries import (Entry, Outcome, Settings, prepare_submission, provenance, read_report,
-                                      report_path)
+from autograder.batch_entries import (Entry, Outcome, Settings, UsageError, prepare_submission, provenance,
+                                      read_report, report_path)
 from autograder.batch_storage import StorageError, describe_os_error, remove_tree
 from autograder.fixtures import load_fixture_set
 from autograder.report import Report, ReportError, validate_report, write_report
@@ -169,61 +171,83 @@ def run_worker(entry: Entry, settings: Settings) -> Outcome | None:
     started = time.monotonic()
     assert settings.scratch is not None, "the batch makes its scratch area before starting workers"
     scratch = settings.scratch.new_folder()
+    try:
+        document, reason = run_worker_process(entry.student, entry.path.resolve(), entry.kind, settings, scratch)
+        if settings.stopping:
+            return None
+        return finish_report(entry, settings, document, reason, started)
+    finally:
+        remove_tree(scratch)
+
+
+class ProcessSettings(Protocol):
+    """What :func:`run_worker_process` needs: the batch's Settings, or a Dask task's (batch_dask.TaskSettings)."""
+    fixtures: Path
+    case_timeout: float
+    submission_timeout: float
+    hints: bool
+    running: dict[str, subprocess.Popen[bytes]]  # student -> worker process, for the batch to kill
+    lock: threading.Lock
+
+
+def run_worker_process(student: str, entry_path: Path, kind: str, settings: ProcessSettings,
+                       scratch: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """Run the worker process on ``entry_path`` in the (empty) folder ``scratch``: its validated report
+    document and None, or None and why there is none.  Used by the local batch and on a Dask worker."""
     worker_report, log_path = scratch / "report.json", scratch / "worker.log"
-    command = [*WORKER_COMMAND, "--entry", str(entry.path.resolve()), "--kind", entry.kind,
+    command = [*WORKER_COMMAND, "--entry", str(entry_path), "--kind", kind,
                "--report", str(worker_report), "--fixtures", str(settings.fixtures.resolve()),
                "--timeout", repr(settings.case_timeout), "--scratch", str(scratch),
                "--batch-pid", str(os.getpid()), *([] if settings.hints else ["--no-hints"])]
-    reason = None
     # the worker's temporary folders (the sandbox's case folders too) live in the scratch folder, so they
     # are removed with it even when the worker is killed before it could clean up
     env = {**os.environ, "TMPDIR": str(scratch / "tmp")}
     try:
-        try:
-            (scratch / "tmp").mkdir()
-            log = open(log_path, "wb")
-        except OSError as error:
-            raise StorageError(f"cannot write in the temporary directory {for_terminal(str(scratch))}: "
-                               f"{describe_os_error(error)}") from None
-        with log:
-            process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, env=env,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-        with settings.lock:
-            settings.running[entry.student] = process
-        try:
-            process.wait(timeout=settings.submission_timeout)
-        except subprocess.TimeoutExpired:
-            kill_tree(process.pid)
-            process.wait()
-            reason = (f"grading took longer than the whole-submission limit of {settings.submission_timeout:g} s "
+        (scratch / "tmp").mkdir()
+        log = open(log_path, "wb")
+    except OSError as error:
+        raise StorageError(f"cannot write in the temporary directory {for_terminal(str(scratch))}: "
+                           f"{describe_os_error(error)}") from None
+    with log:
+        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, env=env,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    with settings.lock:
+        settings.running[student] = process
+    try:
+        process.wait(timeout=settings.submission_timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(process.pid)
+        process.wait()
+        return None, (f"grading took longer than the whole-submission limit of {settings.submission_timeout:g} s "
                       f"and was stopped")
-        finally:
-            with settings.lock:
-                settings.running.pop(entry.student, None)
-        if settings.stopping:
-            return None
-        if process.returncode == WORKER_EXIT_STORAGE:
-            raise StorageError(f"a grading worker could not write in the temporary directory "
-                               f"{for_terminal(str(scratch))}: {for_terminal(log_tail(log_path))}")
-        document = None
-        if reason is None:
-            try:
-                document, _ = read_report(worker_report)
-                validate_report(document)
-            except (OSError, ValueError, ReportError):
-                document = None
-                reason = describe_death(process.returncode, log_tail(log_path))
-        if document is None:
-            # no fixture set in the report: it was not graded against one, so the next run retries it
-            document = Report.failed(entry.path, settings.rubric, reason).to_dict()
-            document["wall_seconds"] = round(time.monotonic() - started, 4)
-        document["submission"] = str(entry.path)  # as the staff named it, not the worker's absolute path
-        if entry.sha256 is not None:
-            document["provenance"] = provenance(settings, entry.sha256)
-        write_batch_report(settings, entry.student, document)
-        return Outcome(entry.student, document, seconds=time.monotonic() - started)
     finally:
-        remove_tree(scratch)
+        with settings.lock:
+            settings.running.pop(student, None)
+    if process.returncode == WORKER_EXIT_STORAGE:
+        raise StorageError(f"a grading worker could not write in the temporary directory "
+                           f"{for_terminal(str(scratch))}: {for_terminal(log_tail(log_path))}")
+    try:
+        document, _ = read_report(worker_report)
+        validate_report(document)
+    except (OSError, ValueError, ReportError):
+        return None, describe_death(process.returncode, log_tail(log_path))
+    return document, None
+
+
+def finish_report(entry: Entry, settings: Settings, document: dict[str, Any] | None, reason: str | None,
+                  started: float) -> Outcome:
+    """The batch's side of a grading, whoever ran it: a worker that produced no report gets a
+    ``Report.failed`` one with ``reason``; the submission is named as the staff named it, the
+    provenance recorded, and the report written into the output folder."""
+    if document is None:
+        # no fixture set in the report: it was not graded against one, so the next run retries it
+        document = Report.failed(entry.path, settings.rubric, reason or "no report").to_dict()
+        document["wall_seconds"] = round(time.monotonic() - started, 4)
+    document["submission"] = str(entry.path)  # as the staff named it, not the worker's absolute path
+    if entry.sha256 is not None:
+        document["provenance"] = provenance(settings, entry.sha256)
+    write_batch_report(settings, entry.student, document)
+    return Outcome(entry.student, document, seconds=time.monotonic() - started)
 
 
 def write_batch_report(settings: Settings, student: str, document: dict[str, object]) -> None:
@@ -235,12 +259,14 @@ def write_batch_report(settings: Settings, student: str, document: dict[str, obj
         raise StorageError(f"cannot write {for_terminal(str(path))}: {describe_os_error(error)}") from None
 
 
-def run_worker_safely(entry: Entry, settings: Settings) -> Outcome | None:
-    """run_worker, with a failure of the batch machinery itself recorded against this submission only;
-    a failure to write (StorageError) stops the batch instead: it is never a student's error."""
+def run_worker_safely(entry: Entry, settings: Settings,
+                      grade: Callable[[Entry, Settings], Outcome | None] = run_worker) -> Outcome | None:
+    """``grade`` (run_worker, or the Dask executor's), with a failure of the batch machinery itself recorded
+    against this submission only; a failure to write (StorageError) stops the batch instead: it is never a
+    student's error, and neither is a misconfigured cluster (UsageError)."""
     try:
-        return run_worker(entry, settings)
-    except StorageError:
+        return grade(entry, settings)
+    except (StorageError, UsageError):
         raise
     except Exception as error:
         document = Report.failed(entry.path, settings.rubric, f"the batch could not grade this submission "
