@@ -84,7 +84,9 @@ def grade_submission(submission: Path, config: Mapping[str, Any], source: Path =
         try:
             package_root = prepare_submission(submission, Path(scratch))
             fixture_set = load_fixture_set(fixtures, only=only, verified=manifest)
-        except (FixtureError, SubmissionError) as error:
+        except SubmissionError as error:  # the student's own files: a hidden set's student view shows it
+            return Report.failed(submission, manifest.rubric, str(error), only=only, source="submission")
+        except FixtureError as error:
             return Report.failed(submission, manifest.rubric, str(error), only=only)
         return grade(package_root, fixture_set, Settings(limits=limits))
 
