@@ -103,11 +103,12 @@ def main(argv=None):
         for jobs in args.jobs[1:]:
             ratio = rates[jobs] / rates[first]
             verdict = "meets" if jobs != 2 or ratio >= GOAL else "misses"
-            print(f"speed-up --jobs {jobs} vs --jobs {first}: {ratio:.2f}x"
+            label = "shards" if args.shards else "--jobs"
+            print(f"speed-up {label} {jobs} vs {label} {first}: {ratio:.2f}x"
                   + (f" ({verdict} the {GOAL}x goal)" if jobs == 2 and first == 1 else ""))
             # the grading work itself does not grow with --jobs; a speed-up short of the goal on a machine
             # busy with other work (see the load average) is lost to other processes, not to the batch
-            print(f"  CPU work {cpus[jobs] / cpus[first]:.2f}x that of --jobs {first}; "
+            print(f"  CPU work {cpus[jobs] / cpus[first]:.2f}x that of {label} {first}; "
                   f"load average now {os.getloadavg()[0]:.2f} (other processes compete for the cores)")
     return 0
 
