@@ -193,7 +193,10 @@ def test_a_dask_worker_killed_mid_task_loses_nothing(a_class):
 @needs_dask
 def test_a_task_that_keeps_killing_workers_becomes_its_error_report(a_class):
     out = a_class["base"] / "out-killed-always"
-    env = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}  # the first death is the last
+    # the first death is the last; and one task per worker thread at a time (Dask's default saturation 1.1
+    # queues a second task on a 1-thread worker, which would share the killed worker's fate under this policy)
+    env = {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+           "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
     process = run_batch(a_class["subs"], out, a_class["fixtures"], "--executor", "dask", "--scheduler", "local",
                         env=env, wait=False)
     kill_the_dask_worker_grading(KILLED, process)
