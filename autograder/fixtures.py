@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from autograder.documents import DocumentError, validate_document, validate_document_bytes
+from autograder.npz import read_npz
 from autograder.rubric import Rubric, rubric_from_manifest, section_maxima
 
 FORMAT_VERSION = 3  # 2: the manifest carries the rubric; 3: known-mistake values for likely-cause hints
@@ -124,11 +125,13 @@ def load_item_arrays(root: Path, item: str, entry: Mapping[str, Any]) -> dict[st
     if digest != entry["sha256"]:
         raise FixtureError(f"{path}: sha256 {digest[:16]}... does not match the manifest "
                            f"({entry['sha256'][:16]}...): the fixture file was modified or corrupted")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except Exception as error:  # a corrupt archive is reported, whatever numpy raises
-        raise FixtureError(f"{path}: not a readable .npz without pickle ({error})") from None
+    arrays = read_npz(data)  # the generator's plain form, read fast; anything else goes through np.load
+    if arrays is None:
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+        except Exception as error:  # a corrupt archive is reported, whatever numpy raises
+            raise FixtureError(f"{path}: not a readable .npz without pickle ({error})") from None
     for key, value in arrays.items():
         if value.dtype != np.float64:
             raise FixtureError(f"{path}: array '{key}' has dtype {value.dtype}, expected float64")

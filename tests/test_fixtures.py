@@ -367,3 +367,43 @@ def test_a_marker_in_a_folder_others_may_write_is_ignored(tmp_path, monkeypatch)
     assert not verified.is_verified(b"schema", b"document")
     monkeypatch.setenv(verified.CACHE_ENV, "off")
     assert not verified.is_verified(b"schema", b"document")
+
+
+def test_the_fast_npz_reader_gives_what_np_load_gives_or_nothing(tmp_path):
+    """autograder.npz reads the generator's plain form exactly as np.load does, and declines anything else
+    (the loader then uses np.load, which reports what is wrong)."""
+    import io
+    import zipfile
+    from autograder.npz import read_npz
+    for path in sorted(DEFAULT_FIXTURES.glob("*.npz")):
+        data = path.read_bytes()
+        fast = read_npz(data)
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            slow = {key: archive[key] for key in archive.files}
+        assert fast is not None and fast.keys() == slow.keys(), path
+        for key, value in slow.items():
+            assert (fast[key].dtype, fast[key].shape, fast[key].tobytes()) == (value.dtype, value.shape,
+                                                                               value.tobytes())
+            assert fast[key].flags.writeable and fast[key].flags.owndata
+    plain = {"s": np.float64(2.5), "v": np.arange(3.0), "m": np.ones((2, 3)), "e": np.zeros((0, 4))}
+    others = {"f32": np.arange(3, dtype=np.float32), "big": np.arange(3.0).astype(">f8"),
+              "fortran": np.asfortranarray(np.ones((2, 3))), "ints": np.arange(3)}
+
+    def npz(arrays, save=np.savez):
+        buffer = io.BytesIO()
+        save(buffer, **arrays)
+        return buffer.getvalue()
+
+    read = read_npz(npz(plain))
+    assert read is not None and {k: (v.shape, v.tolist()) for k, v in read.items()} == \
+        {k: (np.shape(v), np.asarray(v).tolist()) for k, v in plain.items()}
+    for name, array in others.items():
+        assert read_npz(npz({**plain, name: array})) is None, name
+    assert read_npz(npz(plain, np.savez_compressed)) is None
+    assert read_npz(b"not a zip") is None
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # data longer than the header's shape says
+        one = io.BytesIO()
+        np.save(one, np.arange(3.0))
+        archive.writestr("x.npy", one.getvalue() + b"\0" * 8)
+    assert read_npz(buffer.getvalue()) is None
