@@ -23,6 +23,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -151,10 +152,21 @@ class ScratchArea:
 
 
 def remove_dead_runs(parent: Path) -> int:
-    """Remove the run folders in ``parent`` whose batch is gone (their lock can be taken); how many."""
+    """Remove the run folders in ``parent`` whose batch is gone (their lock can be taken); how many.
+
+    Only folders this user made as ``mkdtemp`` makes them (a real folder, owned by us, closed to
+    everyone else): in a shared temporary directory another user could plant a look-alike whose
+    insides change while it is being removed.
+    """
     removed = 0
     with contextlib.suppress(OSError):
         for folder in parent.glob(RUN_PREFIX + "*"):
+            try:
+                info = os.lstat(folder)
+            except OSError:
+                continue
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+                continue
             try:
                 fd = os.open(folder / "lock", os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
             except OSError:

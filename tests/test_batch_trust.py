@@ -248,3 +248,24 @@ def test_sigterm_stops_like_ctrl_c(tmp_path, fixtures):
     assert wait_gone(below) == []
     assert run_folders(temp) == []
     assert (tmp_path / "out" / "reports" / "alice.json").is_file()  # graded first, kept
+
+
+def test_only_our_own_dead_run_folders_are_removed(tmp_path):
+    """A dead run's folder (ours, closed to others, its lock free) goes; look-alikes planted by someone else
+    in a shared temporary directory (another owner, or open to others) are left alone."""
+    from autograder.batch_storage import remove_dead_runs
+    folders = {}
+    for name, mode, owner in (("dead", 0o700, None), ("open", 0o755, None), ("theirs", 0o700, 65534)):
+        folder = tmp_path / f"{RUN_PREFIX}{name}"
+        folder.mkdir()
+        (folder / "lock").write_text("")
+        (folder / "inside").write_text("x")
+        folder.chmod(mode)
+        if owner is not None:
+            if os.getuid() != 0:
+                continue
+            os.chown(folder, owner, owner)
+        folders[name] = folder
+    assert remove_dead_runs(tmp_path) == 1
+    assert not folders["dead"].exists()
+    assert all(folder.exists() for name, folder in folders.items() if name != "dead")
