@@ -133,8 +133,12 @@ class ScratchArea:
         self.removed_stale = remove_dead_runs(self.parent)
         try:
             self.path = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=self.parent))
-            self._lock_fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # the lock is taken under a name remove_dead_runs ignores, then renamed: another batch (or a Dask
+            # worker) cleaning the same temporary directory never finds our lock free and removes a live run
+            making = self.path / "lock.new"
+            self._lock_fd = os.open(making, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(making, self.path / "lock")
         except OSError as error:
             raise StorageError(f"cannot make a scratch folder in {for_terminal(str(self.parent))}: "
                                f"{describe_os_error(error)}") from None

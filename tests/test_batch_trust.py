@@ -266,6 +266,10 @@ def test_only_our_own_dead_run_folders_are_removed(tmp_path):
                 continue
             os.chown(folder, owner, owner)
         folders[name] = folder
+    being_made = tmp_path / f"{RUN_PREFIX}new"  # a live run between mkdtemp and its lock's rename
+    being_made.mkdir(mode=0o700)
+    (being_made / "lock.new").write_text("")
+    folders["new"] = being_made
     assert remove_dead_runs(tmp_path) == 1
     assert not folders["dead"].exists()
     assert all(folder.exists() for name, folder in folders.items() if name != "dead")
