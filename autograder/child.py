@@ -8,7 +8,8 @@ program and its *input* arrays, nothing else.  Its stdlib-only siblings are load
 path, by this trusted server, before any restriction: ``program.py`` (the one
 interpreter of fixture programs), ``landlock.py`` (file access), ``syscall_filter.py``
 (the seccomp filter), ``case_user.py`` (the switch to an unprivileged user),
-``guard.py`` (the audit hook), ``wire.py`` (what a case sends back) and
+``guard.py`` (the audit hook), ``wire.py`` (what a case sends back),
+``precompiled.py`` (the submission compiled once per grading) and
 ``processes.py`` (the processes below the server).  This file keeps the case runner
 (``run_case``: the order of the layers) and the fork server (``serve``).
 
@@ -116,8 +117,10 @@ CASE_USER = load_sibling("case_user")
 PROCESSES = load_sibling("processes")
 WIRE = load_sibling("wire")
 WARM = load_sibling("warm")
+PRECOMPILED = load_sibling("precompiled")
 # the audit hook's frame and the encoder's are the harness's too (trimmed from student tracebacks)
-HARNESS_FILES = frozenset((os.path.realpath(__file__), GUARD.__file__, WIRE.__file__, PROGRAM.__file__))
+HARNESS_FILES = frozenset((os.path.realpath(__file__), GUARD.__file__, WIRE.__file__, PROGRAM.__file__,
+                           PRECOMPILED.__file__))
 
 
 def prepare_syscall_filter() -> tuple[object, str]:
@@ -183,7 +186,12 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
                         extension_paths(setup["extensions"], sys.path) if aliases else setup["extension_entries"],
                         request.get("created_files", 0))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
-    sys.path.insert(0, aliases.get(submission, submission))
+    import_root = aliases.get(submission, submission)
+    sys.path.insert(0, import_root)
+    if request.get("compile"):  # the grading's compiling step (precompiled.py), not a case: no student code runs
+        emit({"final": True, "status": "compiled", "modules": PRECOMPILED.compile_tree(import_root)})
+        return
+    PRECOMPILED.install(import_root, request.get("code", ()))
 
     program, arrays = request["program"], request["arrays"]
     harness_files = HARNESS_FILES

@@ -25,6 +25,7 @@ caller before it is compared.
 from __future__ import annotations
 
 import atexit
+import binascii
 import json
 import marshal
 import math
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from autograder.processes import descendants
 from autograder.child_messages import ChildOutcome, clean_sandbox, clean_text, interpret, parse_messages
+from autograder.precompiled import MAX_RESULT_BYTES as MAX_COMPILED_BYTES
 from autograder.run_as import SandboxError, case_user, readable_submission
 
 if TYPE_CHECKING:
@@ -60,6 +62,8 @@ SERVER_GRACE = 5.0  # seconds the fork server may take to answer outside the cas
 # each escaped to at most 6).
 RESULT_BYTES_PER_ELEMENT = 64
 RESULT_BASE_BYTES = 256 * 1024
+PRECOMPILED_BYTES = RESULT_BASE_BYTES + MAX_COMPILED_BYTES  # what the compiling step may send back
+Precompiled = tuple[tuple[str, bytes, bytes], ...]  # (relative path, source, marshalled code): compile_submission
 
 
 @dataclass(frozen=True)
@@ -78,13 +82,21 @@ class Limits:
                 "processes": self.processes, "core": 0}
 
 
-def build_request(submission: Path | str, case: Case, limits: Limits,
-                  user: dict[str, int] | None = None) -> dict[str, Any]:
-    """The child's whole input: no expected value can be in it (only ``case.inputs()``)."""
-    return {"submission": str(Path(submission).resolve()), "limits": limits.rlimits(),
-            "created_files": limits.created_files, "user": user,
-            "program": case.program,
-            "arrays": {name: value.tolist() for name, value in case.inputs().items()}}
+def build_request(submission: Path | str, case: Case | None, limits: Limits,
+                  user: dict[str, int] | None = None, code: Precompiled = ()) -> dict[str, Any]:
+    """The child's whole input: no expected value can be in it (only ``case.inputs()``).
+
+    ``case`` None: the grading's compiling step (see compile_submission), which runs no program;
+    ``code``: what that step compiled, for the case to import from.
+    """
+    request = {"submission": str(Path(submission).resolve()), "limits": limits.rlimits(),
+               "created_files": limits.created_files, "user": user}
+    if case is None:
+        request["compile"] = True
+    else:
+        request.update(program=case.program, code=list(code),
+                       arrays={name: value.tolist() for name, value in case.inputs().items()})
+    return request
 
 
 def result_budget(case: Case) -> int:
@@ -344,12 +356,59 @@ def close_servers() -> None:
 atexit.register(close_servers)
 
 
-def run_in_sandbox(submission: Path | str, case: Case, limits: Limits = Limits()) -> ChildOutcome:
-    """Run ``case`` against ``submission`` (a folder holding ``mytorch/``) and return a ChildOutcome."""
+def compile_submission(submission: Path | str, limits: Limits = Limits()) -> Precompiled:
+    """The submission's Python files compiled once, in a sandboxed step (see autograder/precompiled.py).
+
+    ``(relative path, source, marshalled code)`` for each file that compiled cleanly; empty
+    if the step failed in any way (each case then compiles from source, as it always could).
+    Validated as data (shape, strict base64) and never unmarshalled here.
+    """
+    try:
+        user = case_user()
+        request = build_request(readable_submission(submission, user), None, limits, user)
+        workdir = Workdir.create(user)
+    except (OSError, SandboxError):
+        return ()
+    request["workdir"] = workdir.path
+    try:
+        data, how, returncode = fork_server().run(request, limits.timeout, PRECOMPILED_BYTES)
+    except (OSError, ValueError, KeyError, ServerBroken):
+        return ()
+    finally:
+        workdir.remove()
+    return read_compiled(data) if how == "eof" and returncode == 0 else ()
+
+
+def read_compiled(data: bytes) -> Precompiled:
+    """What the compiling step sent (one final ``compiled`` message), checked; () if anything is off."""
+    final = [m for m in parse_messages(data) if m.get("final") is True]
+    modules = final[0].get("modules") if len(final) == 1 and final[0].get("status") == "compiled" else None
+    if type(modules) is not list:
+        return ()
+    compiled = []
+    try:
+        for relative, source, code in modules:
+            if not (type(relative) is str and type(source) is str and type(code) is str
+                    and relative.endswith(".py") and not relative.startswith("/")
+                    and not {"", ".", ".."} & set(relative.split("/"))):
+                return ()
+            compiled.append((relative, binascii.a2b_base64(source, strict_mode=True),
+                             binascii.a2b_base64(code, strict_mode=True)))
+    except (TypeError, ValueError, binascii.Error):
+        return ()
+    return tuple(compiled)
+
+
+def run_in_sandbox(submission: Path | str, case: Case, limits: Limits = Limits(),
+                   code: Precompiled = ()) -> ChildOutcome:
+    """Run ``case`` against ``submission`` (a folder holding ``mytorch/``) and return a ChildOutcome.
+
+    ``code``: what compile_submission returned for this submission (the case imports from it).
+    """
     started = time.monotonic()
     try:
         user = case_user()
-        request = build_request(readable_submission(submission, user), case, limits, user)
+        request = build_request(readable_submission(submission, user), case, limits, user, code)
         workdir = Workdir.create(user)
     except (OSError, SandboxError) as error:
         return ChildOutcome("protocol", error={"message": f"the grading sandbox failed ({error})"})

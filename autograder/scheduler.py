@@ -9,7 +9,7 @@ from autograder.fixtures import FixtureSet
 from autograder.outcome import case_header, grade_outcome
 from autograder.results import CaseResult, CaseStatus
 from autograder.child_messages import ChildOutcome, weakest_sandbox
-from autograder.sandbox import Limits, run_in_sandbox
+from autograder.sandbox import Limits, Precompiled, compile_submission, run_in_sandbox
 
 
 class Scheduler:
@@ -30,6 +30,8 @@ class Scheduler:
         self.results: dict[str, list[CaseResult]] = {}
         self.sandbox: dict[str, object] = {}  # the kernel layers every case had (see child_messages.clean_sandbox)
         self._import_failures: dict[str, ChildOutcome] = {}
+        self._code: Precompiled | None = None  # the submission compiled once (compile_submission), when first needed
+        self._code_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[list[CaseResult]]] = {}
         self._lock = threading.Lock()
@@ -64,10 +66,18 @@ class Scheduler:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
+    def compiled(self) -> Precompiled:
+        """The submission compiled once, by the first item to start (the others wait for it)."""
+        with self._code_lock:
+            if self._code is None:
+                self._code = compile_submission(self.submission, self.limits)
+            return self._code
+
     def grade_item(self, item: str) -> list[CaseResult]:
         with self._lock:
             if item in self.results:
                 return self.results[item]
+        code = self.compiled()
         results, timed_out = [], False
         for case in self.fixture_set.items[item]:
             if timed_out:
@@ -76,7 +86,7 @@ class Scheduler:
                 continue
             module = case.program["module"]
             failure = self._import_failures.get(module)
-            outcome = failure or run_in_sandbox(self.submission, case, self.limits)
+            outcome = failure or run_in_sandbox(self.submission, case, self.limits, code)
             with self._lock:
                 self.sandbox = weakest_sandbox(self.sandbox, outcome.sandbox)
             if outcome.where.get("phase") == "import" and outcome.status in ("error", "timeout", "crashed"):

@@ -114,6 +114,8 @@ ESCAPES: dict[str, str] = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "
 
 
 def quote(text: str) -> str:
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'  # nothing to escape (base64, names): no Python step per character
     out = []
     for ch in text:
         if ch in ESCAPES:

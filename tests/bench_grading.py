@@ -17,6 +17,10 @@ run of the complete solution with ``--jobs 1``, the student's own seconds agains
 case's wall seconds (the harness overhead per case), and the harness's cost per case
 (CPU of the template run minus CPU of the ``only`` run, over the cases between them).
 Everything is printed against GOALS (issue 14); the exit code is 1 if a goal is missed.
+
+Every run uses the grader's bytecode cache as a student's machine does: PYTHONDONTWRITEBYTECODE
+is removed from the runs' environment (some CI images set it, and then the grader compiles
+its own modules on every run).
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPLETE = ROOT / "tests" / "submissions" / "complete"
 TEMPLATE = ROOT / "student_template"
 GOALS = {"complete_cpu": 1.0, "template_cpu": 0.6, "only_wall": 0.5, "overhead": 0.20, "peak_mb": 60.0}
+ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
 def children_usage() -> tuple[float, float]:
@@ -48,7 +53,7 @@ def run(*args: object) -> tuple[float, float, list[str]]:
     cpu_before, _ = children_usage()
     started = time.perf_counter()
     done = subprocess.run([sys.executable, str(ROOT / "runner.py"), *map(str, args)],
-                          cwd=ROOT, capture_output=True, text=True)
+                          cwd=ROOT, capture_output=True, text=True, env=ENV)
     wall = time.perf_counter() - started
     cpu_after, _ = children_usage()
     if done.returncode != 0:
@@ -61,7 +66,7 @@ def peak_mb(*args: object) -> float:
     code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
     done = subprocess.run([sys.executable, "-c", code, sys.executable, str(ROOT / "runner.py"), *map(str, args)],
-                          cwd=ROOT, capture_output=True, text=True, check=True)
+                          cwd=ROOT, capture_output=True, text=True, check=True, env=ENV)
     return float(done.stdout)
 
 
@@ -79,7 +84,7 @@ def import_seconds(statement: str) -> float:
     """CPU seconds ``statement`` takes in a fresh interpreter (median of 3)."""
     code = f"import time; t = time.process_time(); {statement}; print(time.process_time() - t)"
     times = [float(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                                  check=True).stdout) for _ in range(3)]
+                                  check=True, env=ENV).stdout) for _ in range(3)]
     return statistics.median(times)
 
 

@@ -12,13 +12,18 @@ import sys
 from .tensor import flatten, reshape, shape
 
 MAX_OBJECTS = 300_000
+# Built at run time: this file's own source and compiled code (which the case holds, like any
+# package's) must not contain the pattern it looks for in other cases' data.
+FINAL = b"".join([b'"final"', b":true"])
 
 
 def _other_case(value, own):
     """A short description if ``value`` holds another case's results or request, else None."""
+    if value is FINAL:
+        return None
     if isinstance(value, (bytes, bytearray, memoryview, str)):
         data = bytes(value) if not isinstance(value, str) else value.encode("utf-8", "replace")
-        if b'"final":true' in data:  # as child.py writes it; this case has not sent its own yet
+        if FINAL in data:  # as child.py writes it; this case has not sent its own yet
             return f"raw results ({len(data)} bytes)"
         if data[:1] in (b"{", b"\xfb") and b"arrays" in data:
             try:
