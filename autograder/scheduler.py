@@ -37,10 +37,15 @@ class Scheduler:
         self._lock = threading.Lock()
 
     def run(self, items: list[str]) -> dict[str, list[CaseResult]]:
-        """Grade ``items`` and return every item's case results."""
+        """Grade ``items`` and return every item's case results.
+
+        Only the ``jobs`` threads grade (each with its own fork server): this thread waits, it
+        does not take an item that has not started (as ``item_results`` does for the pytest
+        view), which would start one more fork server and run one more item at a time.
+        """
         self.start(items)
         try:
-            return {item: self.item_results(item) for item in items}
+            return {item: self._futures[item].result() for item in items}
         finally:
             self.shutdown()
 
