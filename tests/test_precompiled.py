@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,20 @@ def test_a_malformed_compiling_result_is_dropped_whole(data):
 def test_a_wellformed_compiling_result_is_decoded():
     data = b'{"final": true, "status": "compiled", "modules": [["mytorch/x.py", "WCA9IDEK", "AAAA"]]}\n'
     assert read_compiled(data) == (("mytorch/x.py", b"X = 1\n", b"\x00\x00\x00"),)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_grading_starts_one_fork_server_per_job_and_one_compiling_step(jobs, monkeypatch):
+    """Only the ``jobs`` threads grade (the calling thread waits: it used to take items too, with
+    a server of its own), and the package is compiled once, whatever the number of items."""
+    from autograder import core, sandbox, scheduler
+    compiled = []
+    monkeypatch.setattr(scheduler, "compile_submission", lambda *args: compiled.append(args) or compile_submission(*args))
+    fixture_set = load_fixture_set(ROOT / "fixtures", only=["Flatten", "Upsampling1d", "Downsampling1d"])
+    before, reports = len(sandbox._all_servers), []
+    caller = threading.Thread(target=lambda: reports.append(core.grade(COMPLETE, fixture_set, core.Settings(jobs=jobs))))
+    caller.start()
+    caller.join()
+    assert len(sandbox._all_servers) - before == jobs
+    assert len(compiled) == 1
+    assert all(case.status.value == "passed" for item in reports[0].items for case in item.cases)
