@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 def permits(status: os.stat_result, uid: int, gid: int, wanted: int) -> bool:
     """Whether the owner/group/other bits of ``status`` give ``uid``/``gid`` every bit of ``wanted`` (rwx = 4/2/1)."""
@@ -72,13 +76,18 @@ def switch_user(user: dict[str, int] | None, roots: list[str]) -> dict[str, str]
     return aliases
 
 
-def use_aliases(aliases: dict[str, str], entries: dict[str, str]) -> None:
-    """Import through ``aliases`` ({folder: /proc/self/fd/N}) from now on.
+def aliased_path(path_entries: list[str]) -> list[str]:
+    """``path_entries`` (this process's ``sys.path``) as use_aliases rewrites them when every
+    standard-library folder is aliased (STDLIB_ALIASES: a root server's case whose user can
+    reach none of them)."""
+    entries = {p: os.path.realpath(p) for p in path_entries if p and os.path.exists(p)}
+    aliased = aliaser(STDLIB_ALIASES, entries)
+    return [aliased(p) for p in path_entries]
 
-    ``sys.path`` (whose ``entries`` map to their real paths) and the search path of every
-    package already imported by the server (encodings, importlib, collections...) are pointed
-    at the aliases, so their submodules still import once the folders above are closed.
-    """
+
+def aliaser(aliases: dict[str, str], entries: dict[str, str]) -> Callable[[str], str]:
+    """The path rewrite of use_aliases: a path below a folder of ``aliases``, or below a path
+    entry (of ``entries``, {entry: its real path}) leading to one, through that folder's alias."""
     prefixes = dict(aliases)
     prefixes.update((entry, aliases[real]) for entry, real in entries.items() if real in aliases)
 
@@ -87,7 +96,17 @@ def use_aliases(aliases: dict[str, str], entries: dict[str, str]) -> None:
             if type(path) is str and (path == prefix or path.startswith(prefix + os.sep)):
                 return alias + path[len(prefix):]
         return path
+    return aliased
 
+
+def use_aliases(aliases: dict[str, str], entries: dict[str, str]) -> None:
+    """Import through ``aliases`` ({folder: /proc/self/fd/N}) from now on.
+
+    ``sys.path`` (whose ``entries`` map to their real paths) and the search path of every
+    package already imported by the server (encodings, importlib, collections...) are pointed
+    at the aliases, so their submodules still import once the folders above are closed.
+    """
+    aliased = aliaser(aliases, entries)
     sys.path[:] = [aliased(p) for p in sys.path]
     for module in list(sys.modules.values()):
         search = getattr(module, "__path__", None)

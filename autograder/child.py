@@ -180,10 +180,12 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
     seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
     GUARD.forget_ctypes()
+    extension_entries = setup["extension_entries"]
     if aliases:
         CASE_USER.use_aliases(aliases, entries)  # before extension_paths: compiled modules load through the aliases
-    GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"],
-                        extension_paths(setup["extensions"], sys.path) if aliases else setup["extension_entries"],
+        known_path, known_entries = setup["aliased_extension_entries"]
+        extension_entries = known_entries if sys.path == known_path else extension_paths(setup["extensions"], sys.path)
+    GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"], extension_entries,
                         request.get("created_files", 0))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
     import_root = aliases.get(submission, submission)
@@ -300,9 +302,13 @@ def prepare_cases() -> dict[str, object]:
     LANDLOCK.hide_from_reading(package_folders)  # for this server and every case it forks
     case_filter, filter_missing = prepare_syscall_filter()
     WARM.freeze(collect=True)
+    # A root server's cases usually import through the aliases of every standard folder: their
+    # extension paths are computed here once, for exactly that sys.path (any other is computed by the case).
+    aliased = CASE_USER.aliased_path(sys.path)
     return {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
             "filter_missing": filter_missing,
-            "extension_entries": extension_paths(extensions, sys.path)}  # a case's own, unless it uses aliases
+            "extension_entries": extension_paths(extensions, sys.path),  # a case's own, unless it uses aliases
+            "aliased_extension_entries": (aliased, extension_paths(extensions, aliased))}
 
 
 def serve() -> None:

@@ -317,3 +317,23 @@ def test_shutting_a_server_down_kills_everything_below_it():
         if root.poll() is None:
             root.kill()
             root.wait()
+
+
+def test_the_servers_precomputed_aliased_path_is_the_one_a_case_makes():
+    """A root server computes its cases' compiled-module paths once, for the sys.path a case has
+    after use_aliases with every standard folder aliased: the two must be the same list."""
+    code = textwrap.dedent("""
+        import importlib.util, os, sys
+        spec = importlib.util.spec_from_file_location("case_user", sys.argv[1])
+        case_user = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(case_user)
+        entries = {p: os.path.realpath(p) for p in sys.path if p and os.path.exists(p)}
+        for number, entry in enumerate(p for p in sys.path if p and os.path.isdir(p)):
+            case_user.STDLIB_ALIASES[os.path.realpath(entry)] = f"/proc/self/fd/{90 + number}"
+        predicted = case_user.aliased_path(sys.path)
+        case_user.use_aliases(dict(case_user.STDLIB_ALIASES), entries)
+        print(predicted == sys.path, predicted != [p for p in predicted if "/proc/self/fd/" not in p])
+    """)
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(ROOT / "autograder" / "case_user.py")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True"], done.stderr
