@@ -48,17 +48,38 @@ def children_usage() -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def run(*args: object) -> tuple[float, float, list[str]]:
-    """Run runner.py with ``args``; return (wall seconds, CPU seconds of its process tree, stdout lines)."""
+# runner.py run as it runs (as __main__), then the CPU of the grader's own process (after its fork
+# servers are shut down and reaped, so the rest of the tree's CPU is theirs and their cases').
+USAGE_TAG = "bench-grading-usage:"
+RUN_AND_REPORT = f"""
+import resource, runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    code = 0
+except SystemExit as exit:
+    code = exit.code
+from autograder.sandbox import close_servers
+close_servers()
+own = resource.getrusage(resource.RUSAGE_SELF)
+sys.stderr.write("\\n{USAGE_TAG}" + repr(own.ru_utime + own.ru_stime) + "\\n")
+sys.exit(code)
+"""
+
+
+def run(*args: object) -> tuple[float, float, float, list[str]]:
+    """Run runner.py with ``args``; return (wall seconds, CPU seconds of its process tree, CPU
+    seconds of the grader's own process, stdout lines)."""
     cpu_before, _ = children_usage()
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, str(ROOT / "runner.py"), *map(str, args)],
+    done = subprocess.run([sys.executable, "-c", RUN_AND_REPORT, str(ROOT / "runner.py"), *map(str, args)],
                           cwd=ROOT, capture_output=True, text=True, env=ENV)
     wall = time.perf_counter() - started
     cpu_after, _ = children_usage()
     if done.returncode != 0:
         sys.exit(f"runner.py {' '.join(map(str, args))} exited with {done.returncode}:\n{done.stderr[-2000:]}")
-    return wall, cpu_after - cpu_before, done.stdout.rstrip("\n").splitlines()
+    own = float(done.stderr.rpartition(USAGE_TAG)[2])
+    return wall, cpu_after - cpu_before, own, done.stdout.rstrip("\n").splitlines()
 
 
 def peak_mb(*args: object) -> float:
@@ -71,13 +92,14 @@ def peak_mb(*args: object) -> float:
 
 
 def medians(repeat: int, *args: object) -> dict[str, object]:
-    walls, cpus, lines = [], [], []
+    walls, cpus, owns, lines = [], [], [], []
     for _ in range(repeat):
-        wall, cpu, lines = run(*args)
+        wall, cpu, own, lines = run(*args)
         walls.append(wall)
         cpus.append(cpu)
+        owns.append(own)
     return {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "walls": walls, "cpus": cpus,
-            "last": json.loads(lines[-1]), "peak": peak_mb(*args)}
+            "own": statistics.median(owns), "last": json.loads(lines[-1]), "peak": peak_mb(*args)}
 
 
 def import_seconds(statement: str) -> float:
@@ -92,7 +114,7 @@ def case_report(*args: object) -> tuple[list[dict], float, float]:
     """The cases of one ``--json`` run: (case dicts, wall seconds, CPU seconds)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "report.json"
-        wall, cpu, _ = run(*args, "--json", path)
+        wall, cpu, _, _ = run(*args, "--json", path)
         report = json.loads(path.read_text())
     return [case for item in report["items"] for case in item["cases"]], wall, cpu
 
@@ -150,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<32} {value:>9}  {goal:<10} {'ok' if ok else 'MISS':<5} {details}")
     print("\nbreakdown")
     print(f"  import the grader (CPU)       {runner_import:.3f} s, of which numpy {numpy_import:.3f} s")
+    for name, run_medians in (("complete", complete), ("template", template)):
+        print(f"  CPU split, {name:<9}         grader process {run_medians['own']:.2f} s, fork servers and cases "
+              f"{run_medians['cpu'] - run_medians['own']:.2f} s (medians)")
     print(f"  student's own code            {student:.3f} s over {len(cases)} cases "
           f"({1000 * student / max(1, len(cases)):.1f} ms a case, wall, --jobs 1)")
     print(f"  harness per case (wall)       {1000 * (case_wall - student) / max(1, len(cases)):.1f} ms "
