@@ -93,8 +93,20 @@ def encode(value: object, budget: list[int], depth: int = 0,
 
 def describe_error(error: BaseException, harness_files: frozenset[str],
                    aliases: dict[str, str] | None = None) -> dict[str, str]:
-    """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named)."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename not in harness_files]
+    """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named).
+
+    The harness frames are dropped before any source line is looked up (the harness's own
+    files are never read for a student's traceback).
+    """
+    kept, tb = [], error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename not in harness_files:
+            kept.append(tb)
+        tb = tb.tb_next
+    chain = None
+    for tb in reversed(kept):  # the same frames and positions, without the harness's links
+        chain = type(tb)(chain, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
+    frames = traceback.extract_tb(chain)
     if len(frames) > 12:
         omitted = len(frames) - 10
         head, tail = traceback.format_list(frames[:4]), traceback.format_list(frames[-6:])
