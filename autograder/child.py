@@ -280,7 +280,7 @@ def serve_one(setup: dict) -> bool:
     del blob
     os.close(write_fd)
     send_frame({"pid": pid})
-    payload, status, overflow = PROCESSES.relay(pid, read_fd, budget)
+    payload, status, overflow = PROCESSES.relay(pid, read_fd, budget, setup["spared"])
     send_frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "length": len(payload)}, payload)
     return True
 
@@ -311,7 +311,37 @@ def prepare_cases() -> dict[str, object]:
             "aliased_extension_entries": (aliased, extension_paths(extensions, aliased))}
 
 
-def serve() -> None:
+def start_twin(read_fd: int, write_fd: int, setup: dict) -> int:
+    """Fork a second fork server from this prepared one; return its pid (the twin itself never returns).
+
+    The twin serves the grader on its own pipes (``read_fd``, ``write_fd``, which the grader
+    passed to this server for it) and costs no start-up of its own: it has everything
+    ``prepare_cases`` made.  It is a subreaper too (that is not inherited) and kills
+    everything below itself after each of its cases; this server spares it and what is
+    below it (``setup["spared"]``), and the grader shuts it down by closing its pipes (the
+    twin then exits) and then this server, whose kill reaches everything below it, twin included.
+    It first says it is up: ``{"twin": pid}``.
+    """
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.dup2(read_fd, 0)
+            os.dup2(write_fd, 1)
+            os.close(read_fd)
+            os.close(write_fd)
+            PROCESSES.become_subreaper()
+            setup["spared"] = ()
+            send_frame({"twin": os.getpid()})
+            while serve_one(setup):
+                pass
+        finally:
+            os._exit(0)
+    os.close(read_fd)
+    os.close(write_fd)
+    return pid
+
+
+def serve(twin: tuple[int, int] | None = None) -> None:
     """Fork one fresh process per request; relay its results to the grader.
 
     Requests arrive on stdin as a 4-byte big-endian length, an 8-byte result budget and
@@ -322,7 +352,8 @@ def serve() -> None:
     process group on timeout) and ``{"exit": STATUS, "overflow": B, "length": L}``
     followed by the L bytes the child wrote (at most the budget), once the child is
     reaped and every process left below this server is killed.  This process never
-    imports or runs student code.
+    imports or runs student code.  ``twin``: the two descriptors of a second server to fork
+    once prepared (see start_twin).
     """
     PROCESSES.become_subreaper()
     if os.geteuid() == 0:
@@ -330,9 +361,10 @@ def serve() -> None:
         # library's own folder from being listed, and the aliases' import caches need one listing
         CASE_USER.warm_stdlib_aliases()
     setup = prepare_cases()
+    setup["spared"] = (start_twin(*twin, setup),) if twin else ()
     while serve_one(setup):
         pass
 
 
 if __name__ == "__main__":
-    serve()
+    serve(tuple(map(int, sys.argv[2:4])) if sys.argv[1:2] == ["--twin"] else None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import select
 import time
+from collections.abc import Collection
 
 PR_SET_CHILD_SUBREAPER: int = 36
 KILL_SECONDS: float = 5.0  # how long the server keeps killing a case's leftover processes before giving up
@@ -31,10 +32,11 @@ def become_subreaper() -> bool:
         return False
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc/PID/task/TID/children; zombies included)."""
+def descendants(pid: int, spared: Collection[int] = ()) -> list[int]:
+    """Every process below ``pid`` (from /proc/PID/task/TID/children; zombies included), except
+    the processes ``spared`` and everything below them."""
     if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
-        return descendants_by_parent(pid)  # a kernel without CONFIG_PROC_CHILDREN (or pid gone)
+        return descendants_by_parent(pid, spared)  # a kernel without CONFIG_PROC_CHILDREN (or pid gone)
     found, pending = [], [pid]
     while pending:
         parent = pending.pop()
@@ -48,7 +50,7 @@ def descendants(pid: int) -> list[int]:
             except OSError:
                 continue
             try:
-                children = [int(c) for c in read_all(fd).split()]
+                children = [int(c) for c in read_all(fd).split() if int(c) not in spared]
             finally:
                 os.close(fd)
             found += children
@@ -56,7 +58,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def descendants_by_parent(pid: int) -> list[int]:
+def descendants_by_parent(pid: int, spared: Collection[int] = ()) -> list[int]:
     """Every process below ``pid``, from the parent ids of all processes (slower: reads every /proc/N/stat)."""
     children = {}
     for name in os.listdir("/proc"):
@@ -72,7 +74,7 @@ def descendants_by_parent(pid: int) -> list[int]:
             continue
         finally:
             os.close(fd)
-        if len(fields) > 1:
+        if len(fields) > 1 and int(name) not in spared:
             children.setdefault(int(fields[1]), []).append(int(name))
     found, pending = [], [pid]
     while pending:
@@ -100,17 +102,18 @@ def reap_children() -> None:
             return
 
 
-def kill_descendants(seconds: float = KILL_SECONDS) -> bool:
+def kill_descendants(seconds: float = KILL_SECONDS, spared: Collection[int] = ()) -> bool:
     """SIGKILL every process below this server until none is left (zombies reaped); True if none is.
 
     A process forked while the tree is read is a child of one being killed: it is adopted by
-    this subreaper and found on the next pass.  Only processes below the server are touched.
+    this subreaper and found on the next pass.  Only processes below the server are touched,
+    and neither the ``spared`` ones (a twin server, see child.py) nor anything below them.
     """
     me = os.getpid()
     give_up = time.monotonic() + seconds
     while True:
         reap_children()
-        found = descendants(me)
+        found = descendants(me, spared)
         if not found:
             return True
         for child in found:
@@ -124,11 +127,11 @@ def kill_descendants(seconds: float = KILL_SECONDS) -> bool:
 
 
 
-def relay(pid: int, read_fd: int, budget: int) -> tuple[bytes, int, bool]:
+def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = ()) -> tuple[bytes, int, bool]:
     """The case's result bytes (at most ``budget``), its exit status and whether it went over.
 
-    Reads until the case's process has ended and every process below this server is killed
-    (a leftover holding the pipe cannot keep it open), so the pipe ends.
+    Reads until the case's process has ended and every process below this server but the
+    ``spared`` ones is killed (a leftover holding the pipe cannot keep it open), so the pipe ends.
     """
     try:
         ended = os.pidfd_open(pid)
@@ -141,7 +144,7 @@ def relay(pid: int, read_fd: int, budget: int) -> tuple[bytes, int, bool]:
             ready, _, _ = select.select(watched, [], [])
             if ended in ready and status is None:
                 _, status = os.waitpid(pid, 0)
-                kill_descendants()
+                kill_descendants(spared=spared)
                 continue
             chunk = os.read(read_fd, READ_CHUNK)
             if not chunk:
@@ -161,5 +164,5 @@ def relay(pid: int, read_fd: int, budget: int) -> tuple[bytes, int, bool]:
         os.close(read_fd)
     if status is None:
         _, status = os.waitpid(pid, 0)
-    kill_descendants()
+    kill_descendants(spared=spared)
     return b"".join(chunks), status, overflow

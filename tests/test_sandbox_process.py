@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -337,3 +338,67 @@ def test_the_servers_precomputed_aliased_path_is_the_one_a_case_makes():
     done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(ROOT / "autograder" / "case_user.py")],
                           capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "True"], done.stderr
+
+
+def run_on(server, folder, case, limits):
+    """run_in_sandbox on ``server`` (a thread whose fork server it is)."""
+    from autograder import sandbox
+    outcomes = []
+
+    def grade():
+        sandbox._servers.server = server
+        outcomes.append(sandbox.run_in_sandbox(folder, case, limits))
+    thread = threading.Thread(target=grade)
+    thread.start()
+    thread.join()
+    return outcomes[0]
+
+
+def test_a_twin_server_grades_beside_its_server_and_each_kills_only_its_own_leftovers():
+    """A server started with a twin forks it once prepared: the server's cleanup after each of its
+    cases (which kills every process below it) spares the twin, each kills what its own cases may
+    leave, and closing both leaves nothing."""
+    from autograder.fixtures import load_fixture_set
+    from autograder.sandbox import ForkServer, Limits
+    case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
+    limits = Limits(timeout=30, processes=64)
+    first = ForkServer()
+    twin = first.start(twin=True)
+    try:
+        sleepers = set()
+        for server in (first, twin, first, twin):
+            outcome = run_on(server, submission("hostile_proc_orphan"), case, limits)
+            assert outcome.status == "error", outcome.error  # the server and its twin both still serve
+            sleepers |= {int(pid) for pid in SLEEPER.findall(outcome.output)}
+        assert twin.process is None and twin.twin_pid and running(twin.twin_pid)  # the twin, not a new server
+        assert run_on(twin, COMPLETE, case, limits).status == "ok"
+        time.sleep(0.5)
+        survivors = case_processes(sleepers)
+        kill_survivors(survivors)
+        assert not survivors
+    finally:
+        twin_pid = twin.twin_pid
+        twin.close()
+        first.close()
+    deadline = time.monotonic() + 60
+    while running(twin_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not running(twin_pid)
+
+
+def test_a_twin_whose_server_is_gone_is_replaced_by_a_server_of_its_own():
+    from autograder.fixtures import load_fixture_set
+    from autograder.sandbox import ForkServer, Limits, kill_tree
+    case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
+    first = ForkServer()
+    twin = first.start(twin=True)
+    try:
+        assert run_on(twin, COMPLETE, case, Limits()).status == "ok"
+        kill_tree(first.process.pid)  # the server and everything below it: the twin too
+        first.process.wait()
+        outcome = run_on(twin, COMPLETE, case, Limits())
+        assert outcome.status == "ok", outcome.error  # no case is lost to the twin's end
+        assert twin.process is not None
+    finally:
+        twin.close()
+        first.close()
