@@ -11,7 +11,8 @@ Grades a folder of ``--copies`` copies of the complete solution with
 ``python runner.py batch`` once per ``--jobs`` value (fresh output folder each
 time, so nothing is reused) and prints the rate of each and the speed-up over
 the first.  Goal: 2 jobs >= 1.8x the rate of 1 job on a 2-core machine.
-Every copy must score 100 + 15, or the run counts as failed.
+Every copy must score 100 + 15, or the run counts as failed.  The grader's own bytecode
+cache is used, as in bench_grading.py (whose ENV this is).
 """
 import argparse
 import csv
@@ -23,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_grading import ENV  # (this folder is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPLETE = ROOT / "tests" / "submissions" / "complete"
@@ -38,7 +41,7 @@ def run_batch(subs, out, jobs):
     """(wall seconds, CPU seconds of the batch and all its processes, submissions graded)."""
     started, cpu = time.monotonic(), children_cpu()
     done = subprocess.run([sys.executable, str(ROOT / "runner.py"), "batch", str(subs), "--out", str(out),
-                           "--jobs", str(jobs)], capture_output=True, text=True)
+                           "--jobs", str(jobs)], capture_output=True, text=True, env=ENV)
     seconds, cpu = time.monotonic() - started, children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"batch --jobs {jobs} failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -59,13 +62,13 @@ def run_shards(subs, out, shards):
     started, cpu = time.monotonic(), children_cpu()
     command = [sys.executable, str(ROOT / "runner.py"), "batch", str(subs), "--out", str(out), "--jobs", "1"]
     processes = [subprocess.Popen([*command, "--shard", f"{index}/{shards}"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True) for index in range(shards)]
+                                  stderr=subprocess.PIPE, text=True, env=ENV) for index in range(shards)]
     for process in processes:
         _, stderr = process.communicate()
         if process.returncode != 0:
             raise SystemExit(f"shard of {shards} failed ({process.returncode}):\n{stderr[-3000:]}")
     done = subprocess.run([sys.executable, str(ROOT / "runner.py"), "batch", "merge", str(out)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=ENV)
     seconds, cpu = time.monotonic() - started, children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"merge of {shards} shards failed ({done.returncode}):\n{done.stderr[-3000:]}")
