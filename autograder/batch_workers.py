@@ -29,7 +29,7 @@ from autograder.batch_entries import (Entry, Outcome, Settings, UsageError, prep
                                       read_report, report_path)
 from autograder.batch_storage import StorageError, describe_os_error, remove_tree
 from autograder.fixtures import load_fixture_set
-from autograder.report import Report, ReportError, validate_report, write_report
+from autograder.report import Report, ReportError, validate_report
 from autograder.sandbox import Limits
 from autograder.safetext import for_terminal
 from autograder.submission import SubmissionError
@@ -79,7 +79,9 @@ def worker_main(argv: Sequence[str]) -> int:
         report = Report.failed(args.entry, fixture_set.rubric, str(error), fixture_set, source="submission")
     report.submission = str(args.entry)
     try:
-        write_report(args.report, report)
+        # Not validated here: the batch validates every worker report it reads (run_worker_process),
+        # and jsonschema would cost each worker its import and a check done there anyway.
+        write_json_atomic(args.report, report.to_dict())
     except OSError as error:
         print(f"cannot write {args.report}: {describe_os_error(error)}", file=sys.stderr)
         return WORKER_EXIT_STORAGE

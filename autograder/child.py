@@ -311,6 +311,9 @@ def prepare_cases() -> dict[str, object]:
             "aliased_extension_entries": (aliased, extension_paths(extensions, aliased))}
 
 
+TWIN_EXIT_SECONDS = 5.0  # how long a server whose input has closed waits for its twin to end
+
+
 def start_twin(read_fd: int, write_fd: int, setup: dict) -> int:
     """Fork a second fork server from this prepared one; return its pid (the twin itself never returns).
 
@@ -318,8 +321,9 @@ def start_twin(read_fd: int, write_fd: int, setup: dict) -> int:
     passed to this server for it) and costs no start-up of its own: it has everything
     ``prepare_cases`` made.  It is a subreaper too (that is not inherited) and kills
     everything below itself after each of its cases; this server spares it and what is
-    below it (``setup["spared"]``), and the grader shuts it down by closing its pipes (the
-    twin then exits) and then this server, whose kill reaches everything below it, twin included.
+    below it (``setup["spared"]``).  The grader shuts it down by closing its pipes (the twin then
+    exits) and then this server's input (this server then reaps it, see serve); a server the
+    grader kills takes everything below it along, twin included.
     It first says it is up: ``{"twin": pid}``.
     """
     pid = os.fork()
@@ -364,6 +368,11 @@ def serve(twin: tuple[int, int] | None = None) -> None:
     setup["spared"] = (start_twin(*twin, setup),) if twin else ()
     while serve_one(setup):
         pass
+    # The grader closed this server's input (it closes a twin's first): the twin ends too, and is
+    # reaped here, so its CPU time is counted in this server's; then nothing is left below it.
+    for pid in setup["spared"]:
+        PROCESSES.wait_for(pid, TWIN_EXIT_SECONDS)
+    PROCESSES.kill_descendants()
 
 
 if __name__ == "__main__":

@@ -102,6 +102,20 @@ def reap_children() -> None:
             return
 
 
+def wait_for(pid: int, seconds: float) -> bool:
+    """Reap the child ``pid`` once it ends, waiting at most ``seconds``; True if it was reaped."""
+    give_up = time.monotonic() + seconds
+    while True:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:
+            return False
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.001)
+
+
 def kill_descendants(seconds: float = KILL_SECONDS, spared: Collection[int] = ()) -> bool:
     """SIGKILL every process below this server until none is left (zombies reaped); True if none is.
 

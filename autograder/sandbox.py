@@ -241,6 +241,7 @@ class ForkServer:
         self.results = -1  # the descriptor frames are read from
         self.twin_pending = False  # a twin that has not said it is up yet
         self.twin_pid: int | None = None  # a twin's process id, as it said when it came up
+        self.busy = False  # a case is in flight
         self.buffer = bytearray()  # appended to and consumed from the front in linear time
 
     def start(self, twin: bool = False) -> ForkServer | None:
@@ -282,9 +283,19 @@ class ForkServer:
         if self.process is None or self.process.poll() is not None:
             self.start()
 
-    def close(self) -> None:
+    def close(self, graceful: bool = False) -> None:
+        """Stop this server: killed with everything below it, or, ``graceful``, asked to end first
+        (its input closed: it reaps its twin, kills what is left below it and exits), so that the
+        CPU time of a twin and its cases is counted in the server's, as a child's is."""
         if self.process is not None:
-            kill_tree(self.process.pid)  # the server and anything a case left below it (its twin too)
+            if graceful:
+                try:
+                    self.process.stdin.close()
+                    self.process.wait(timeout=SERVER_GRACE)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            if self.process.poll() is None:  # not reaped yet, so its pid is still its own
+                kill_tree(self.process.pid)  # the server and anything a case left below it (its twin too)
             self.process.wait()
             for stream in (self.process.stdin, self.process.stdout):
                 stream.close()
@@ -329,6 +340,7 @@ class ForkServer:
         self.ensure_running()
         blob = marshal.dumps(request)
         started = time.monotonic()
+        self.busy = True
         try:
             self.requests.write(len(blob).to_bytes(4, "big") + budget.to_bytes(8, "big") + blob)
             self.requests.flush()
@@ -352,6 +364,8 @@ class ForkServer:
         except (OSError, ValueError, KeyError, ServerBroken):
             self.close()
             raise
+        finally:
+            self.busy = False
         if finished.get("overflow"):
             how = "overflow"
         return payload, how, finished.get("exit")
@@ -399,9 +413,12 @@ def fork_server() -> ForkServer:
 
 
 def close_servers() -> None:
+    """Stop every fork server: when no case is in flight, each is asked to end (twins first: their
+    servers wait for them), so their CPU time is all counted; otherwise (an interrupted run) at once."""
     with _servers_lock:
+        graceful = not any(server.busy for server in _all_servers)
         for server in sorted(_all_servers, key=lambda server: server.process is not None):
-            server.close()  # twins first, while the servers they belong to still hold them
+            server.close(graceful)
 
 
 atexit.register(close_servers)

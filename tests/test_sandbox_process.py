@@ -11,8 +11,10 @@ import json
 import os
 import re
 import signal
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import COMPLETE, ROOT, submission
+from conftest import BUILT, COMPLETE, ROOT, submission
 
 MANIFEST_TEXT = (ROOT / "fixtures" / "manifest.json").read_text()
 RUNNER_TIMEOUT = 240  # seconds for one runner.py run, far above what a quiet machine needs
@@ -402,3 +404,44 @@ def test_a_twin_whose_server_is_gone_is_replaced_by_a_server_of_its_own():
     finally:
         twin.close()
         first.close()
+
+
+def test_a_twins_cpu_time_is_counted_once_the_servers_are_closed(tmp_path):
+    """Closed in order (the twin's pipes, then its server's input), the server reaps its twin, so the
+    grader's usage of its children holds the twin's cases too (a benchmark counts them)."""
+    folder = Path(tempfile.mkdtemp(dir=BUILT))
+    shutil.copytree(COMPLETE / "mytorch", folder / "mytorch", ignore=shutil.ignore_patterns("__pycache__"))
+    os.chmod(folder, 0o755)
+    flatten = folder / "mytorch" / "flatten.py"
+    flatten.write_text(flatten.read_text().replace(
+        "    def forward(self, A):",
+        "    def forward(self, A):\n        import time\n        t = time.process_time()\n"
+        "        while time.process_time() - t < 1.0:\n            pass", 1))
+    script = textwrap.dedent("""
+        import resource, sys, threading
+        sys.path.insert(0, sys.argv[1])
+        from autograder import sandbox
+        from autograder.fixtures import load_fixture_set
+        case = load_fixture_set(sys.argv[1] + "/fixtures", only={"Flatten"}).items["Flatten"][0]
+        sandbox.prestart_servers(2)
+        twin = next(server for server in sandbox._spare_servers if server.process is None)
+        def grade():
+            sandbox._servers.server = twin
+            print(sandbox.run_in_sandbox(sys.argv[2], case, sandbox.Limits(timeout=60)).status)
+        thread = threading.Thread(target=grade)
+        thread.start()
+        thread.join()
+        sandbox.close_servers()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        print(usage.ru_utime + usage.ru_stime, twin.twin_pid)
+    """)
+    try:
+        done = subprocess.run([sys.executable, "-c", script, str(ROOT), str(folder)], capture_output=True,
+                              text=True, timeout=240)
+    finally:
+        shutil.rmtree(folder)
+    lines = done.stdout.split("\n")
+    assert lines[0] == "ok", done.stdout + done.stderr
+    seconds, twin_pid = lines[1].split()
+    assert float(seconds) >= 1.0  # the case's second of CPU, in the twin, reached the grader's count
+    assert not running(int(twin_pid))
