@@ -221,9 +221,11 @@ def interpret(messages: list[dict[str, Any]], how: str, returncode: int | None,
               budget: int = 0) -> ChildOutcome:
     """Turn the child's messages into an outcome; only a well-formed final message counts."""
     where = {}
-    for message in messages:
+    for message in reversed(messages):  # the last well-formed progress message says where the child was
         if "phase" in message and not message.get("final"):
-            where = clean_where(message) or where
+            where = clean_where(message) or {}
+            if where:
+                break
     final = next((m for m in reversed(messages) if m.get("final") is True), None)
     if how == "overflow":
         return ChildOutcome("protocol", where=where, returncode=returncode,

@@ -162,8 +162,11 @@ def measure_shape(value: Any, quantity: str, expected_ndim: int,
     return (len(value),) + shapes[0]
 
 
-def check_finite(array: np.ndarray, quantity: str) -> None:
-    bad = np.argwhere(~np.isfinite(array))
+def check_finite(array: np.ndarray, quantity: str) -> np.ndarray:
+    finite = np.isfinite(array)
+    if finite.all():
+        return array
+    bad = np.argwhere(~finite)
     if bad.size:
         first = tuple(int(i) for i in bad[0])
         raise Mismatch(f"{quantity}: {len(bad)} non-finite value(s) (NaN or inf), first at "
