@@ -13,7 +13,6 @@ Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -157,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
     if only and rubric is not None:  # an untrusted fixture set is reported below, as a failed grading
         by_folded_name = {name.casefold(): name for name in rubric.names}  # --only in any letter case
         unknown = [name for name in only if name.casefold() not in by_folded_name]
+        if unknown:
+            import difflib  # only to suggest a name
         for name in unknown:
             close = difflib.get_close_matches(name.casefold(), list(by_folded_name), n=1, cutoff=0.6)
             hint = f"; did you mean {by_folded_name[close[0]]}?" if close else ""

@@ -109,8 +109,64 @@ def clean_results(value: Any, depth: int = 0) -> Any:
     raise ValueError("malformed value")
 
 
-def unpack_floats(shape: Any, data: Any, depth: int) -> list:
-    """The nested list of floats that ``wire.RawFloats`` packed, or raise ValueError.
+class PackedFloats:
+    """A rectangular nested list of floats as ``wire.RawFloats`` sent it, already validated: its
+    ``shape`` (a tuple of ints >= 1) and ``raw``, exactly one native IEEE double per element.
+
+    The grader compares it without a Python step per number (``autograder.compare`` reads
+    ``raw`` with NumPy); anything else sees the nested list (``tolist``, indexing, iteration,
+    ``==`` with a list, ``numpy.array``), built on first use.  Immutable.
+    """
+    __slots__ = ("shape", "raw", "_list")
+
+    def __init__(self, shape: tuple[int, ...], raw: bytes) -> None:
+        self.shape, self.raw, self._list = shape, raw, None
+
+    @property
+    def size(self) -> int:
+        return len(self.raw) // 8
+
+    def tolist(self) -> list:
+        """The nested list of exact floats (a new one each time: callers may change it)."""
+        values = array("d", self.raw).tolist()
+        for size in reversed(self.shape[1:]):
+            values = [values[start:start + size] for start in range(0, len(values), size)]
+        return values
+
+    def _nested(self) -> list:
+        if self._list is None:
+            self._list = self.tolist()
+        return self._list
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._nested()[index]
+
+    def __iter__(self) -> Any:
+        return iter(self._nested())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedFloats):
+            return self.shape == other.shape and self.tolist() == other.tolist()
+        if isinstance(other, list):
+            return self.tolist() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like a list
+
+    def __repr__(self) -> str:
+        return f"PackedFloats({list(self.shape)}, {len(self.raw)} bytes)"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        import numpy  # only NumPy calls this, so it is loaded already
+        values = numpy.frombuffer(self.raw, dtype=numpy.float64).reshape(self.shape)
+        return values.astype(numpy.float64 if dtype is None else dtype, copy=True)
+
+
+def unpack_floats(shape: Any, data: Any, depth: int) -> PackedFloats:
+    """The nested list of floats that ``wire.RawFloats`` packed, as PackedFloats, or raise ValueError.
 
     Threat: student code can forge this too.  The shape must be a non-empty list of exact
     ints >= 1 (no empty level: a shape like [10**9, 0] would make a billion lists out of no
@@ -128,10 +184,7 @@ def unpack_floats(shape: Any, data: Any, depth: int) -> list:
         raise ValueError("malformed value") from None
     if len(raw) != 8 * math.prod(shape):
         raise ValueError("malformed value")
-    values = array("d", raw).tolist()
-    for size in reversed(shape[1:]):
-        values = [values[start:start + size] for start in range(0, len(values), size)]
-    return values
+    return PackedFloats(tuple(shape), raw)
 
 
 def clean_sandbox(messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -168,9 +221,11 @@ def interpret(messages: list[dict[str, Any]], how: str, returncode: int | None,
               budget: int = 0) -> ChildOutcome:
     """Turn the child's messages into an outcome; only a well-formed final message counts."""
     where = {}
-    for message in messages:
+    for message in reversed(messages):  # the last well-formed progress message says where the child was
         if "phase" in message and not message.get("final"):
-            where = clean_where(message) or where
+            where = clean_where(message) or {}
+            if where:
+                break
     final = next((m for m in reversed(messages) if m.get("final") is True), None)
     if how == "overflow":
         return ChildOutcome("protocol", where=where, returncode=returncode,

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograder import diffmap
+from autograder.child_messages import PackedFloats
 
 MAX_LISTED = 5
 MAX_NUMBER_TEXT = 40  # characters of a huge number shown in a message
@@ -81,6 +82,16 @@ def to_array(value: Any, expected_shape: Sequence[int], quantity: str,
         raise Mismatch(f"{quantity}: got {describe_foreign(value)}; expected "
                        + ("a float" if expected_shape == () else f"a nested list of floats of shape "
                                                                   f"{format_shape(expected_shape)}"))
+    if type(value) is PackedFloats:  # validated raw doubles: the shape is known, every element a float
+        if expected_shape == ():
+            if value.size != 1:
+                raise Mismatch(f"{quantity}: got a list; expected a single float")
+            return check_finite(as_floats(value, quantity).reshape(()), quantity)
+        if value.shape != expected_shape:
+            hint = f" (expected {formula})" if formula else ""
+            raise Mismatch(f"{quantity}: shape {format_shape(value.shape)} but the reference has shape "
+                           f"{format_shape(expected_shape)}{hint}", kind="shape")
+        return check_finite(as_floats(value, quantity), quantity)
     if expected_shape == ():
         if isinstance(value, list):
             if np.size(value) == 1 and all_numbers(value):
@@ -101,6 +112,8 @@ def to_array(value: Any, expected_shape: Sequence[int], quantity: str,
 
 def as_floats(value: Any, quantity: str) -> np.ndarray:
     """A float64 array of a number or nested list of numbers; an int beyond float's range is a Mismatch."""
+    if type(value) is PackedFloats:
+        return np.frombuffer(value.raw, dtype=np.float64).reshape(value.shape).copy()
     try:
         return np.array(value, dtype=np.float64)
     except OverflowError:
@@ -118,6 +131,8 @@ def short_number(value: float) -> str:
 
 
 def all_numbers(value: Any) -> bool:
+    if type(value) is PackedFloats:
+        return True
     if isinstance(value, list):
         return all(all_numbers(v) for v in value)
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -126,6 +141,8 @@ def all_numbers(value: Any) -> bool:
 def measure_shape(value: Any, quantity: str, expected_ndim: int,
                   index: tuple[int, ...] = ()) -> tuple[int, ...]:
     """The shape of a rectangular nested list of numbers; raises Mismatch naming the first problem."""
+    if type(value) is PackedFloats:
+        return value.shape
     if not isinstance(value, list):
         wanted = "a list" if len(index) < expected_ndim else "a float"
         if isinstance(value, dict):
@@ -145,8 +162,11 @@ def measure_shape(value: Any, quantity: str, expected_ndim: int,
     return (len(value),) + shapes[0]
 
 
-def check_finite(array: np.ndarray, quantity: str) -> None:
-    bad = np.argwhere(~np.isfinite(array))
+def check_finite(array: np.ndarray, quantity: str) -> np.ndarray:
+    finite = np.isfinite(array)
+    if finite.all():
+        return array
+    bad = np.argwhere(~finite)
     if bad.size:
         first = tuple(int(i) for i in bad[0])
         raise Mismatch(f"{quantity}: {len(bad)} non-finite value(s) (NaN or inf), first at "

@@ -393,6 +393,31 @@ def test_lists_that_are_not_rectangular_exact_floats_keep_the_text_form():
     assert wire_round_trip(selfish, budget=20_000) is not None
 
 
+def test_packed_raw_doubles_are_judged_exactly_as_the_nested_lists_they_stand_for():
+    """Raw doubles stay packed (shape + bytes) until compared; every value, shape and message is
+    what the same nested list gives, alone or inside a list, and the list is there on demand."""
+    from autograder.child_messages import PackedFloats
+    rows = [[1.0 / 3.0] * 16, [2.0] * 14 + [-0.0, -math.inf]]
+    packed = wire_round_trip(rows)
+    assert type(packed) is PackedFloats and packed == rows and packed.tolist() == rows
+    assert len(packed) == 2 and list(packed[1][:2]) == [2.0, 2.0] and np.array(packed).shape == (2, 16)
+    with_nan = [rows[0], [math.nan] + rows[1][1:]]
+    for value, plain in ((packed, rows), (wire_round_trip(with_nan), with_nan), (wire_round_trip([rows[0]] * 3), [rows[0]] * 3),
+                         ([wire_round_trip(rows[0]), rows[0]], [rows[0], rows[0]]),
+                         ([wire_round_trip(rows[0]), rows[0][:15]], [rows[0], rows[0][:15]]),
+                         ([wire_round_trip(rows[0]), [1]], [rows[0], [1]])):
+        for shape in ((2, 16), (3, 16), (16,), (), (2, 15)):
+            def judged(v):
+                try:
+                    got = to_array(v, shape, "q", "f")
+                    return got.shape, got.tobytes()
+                except Mismatch as error:
+                    return str(error), error.kind
+                except ValueError as error:  # (a ragged list where one number is expected)
+                    return type(error)
+            assert judged(value) == judged(plain), (value, shape)
+
+
 @pytest.mark.parametrize("forged", [
     {"$f64": [2, 0], "$data": ""}, {"$f64": [], "$data": ""}, {"$f64": [1], "$data": "AAAAAAAAAAAAAAAA"},
     {"$f64": [True], "$data": "AAAAAAAAAAA="}, {"$f64": [2], "$data": "AAAAAAAAAAA="},
@@ -425,3 +450,37 @@ def test_the_fork_server_preloads_standard_modules_but_never_a_denied_one():
     """
     done = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_scheduler_grades_each_item_once_on_its_threads_or_for_whoever_asks_first(monkeypatch):
+    """Items run on ``jobs`` threads, largest first; an item nobody has started yet is graded by the
+    caller who needs it; asking again gives the same results; an error reaches the caller."""
+    import threading
+    import time
+    from autograder.scheduler import Scheduler
+    fixture_set = load_fixture_set(ROOT / "fixtures")
+    items = list(fixture_set.items)
+    graded, lock = [], threading.Lock()
+
+    def grade_item(self, item):  # as the real one: results kept, an item graded before is not graded again
+        with lock:
+            if item in self.results:
+                return self.results[item]
+            graded.append((item, threading.current_thread().name))
+        time.sleep(0.01)
+        if item == items[-1]:
+            raise RuntimeError("boom")
+        with lock:
+            return self.results.setdefault(item, [item])
+
+    monkeypatch.setattr(Scheduler, "grade_item", grade_item)
+    scheduler = Scheduler(TEMPLATE, fixture_set, None, jobs=2)
+    scheduler.start(items)
+    for item in items[:-1]:
+        assert scheduler.item_results(item) == [item] and scheduler.item_results(item) == [item]
+    with pytest.raises(RuntimeError, match="boom"):
+        scheduler.item_results(items[-1])
+    scheduler.shutdown()
+    names = [item for item, _ in graded]
+    assert sorted(names) == sorted(items)
+    assert {thread for _, thread in graded} <= {"grader_0", "grader_1", threading.current_thread().name}
