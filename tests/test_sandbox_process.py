@@ -398,6 +398,9 @@ def test_a_twin_whose_server_is_gone_is_replaced_by_a_server_of_its_own():
         assert run_on(twin, COMPLETE, case, Limits()).status == "ok"
         kill_tree(first.process.pid)  # the server and everything below it: the twin too
         first.process.wait()
+        deadline = time.monotonic() + 60
+        while running(twin.twin_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # it has ended (as a twin that died between cases has)
         outcome = run_on(twin, COMPLETE, case, Limits())
         assert outcome.status == "ok", outcome.error  # no case is lost to the twin's end
         assert twin.process is not None
