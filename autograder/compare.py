@@ -94,10 +94,12 @@ def to_array(value: Any, expected_shape: Sequence[int], quantity: str,
         return check_finite(as_floats(value, quantity), quantity)
     if expected_shape == ():
         if isinstance(value, list):
-            if np.size(value) == 1 and all_numbers(value):
-                value = float(as_floats(value, quantity).reshape(()))
-            else:
+            single = value
+            while isinstance(single, list) and len(single) == 1:
+                single = single[0]  # [x], [[x]]...: one number, accepted as that number
+            if isinstance(single, (list, PackedFloats)) or not all_numbers(single):  # ragged, empty: never np.size
                 raise Mismatch(f"{quantity}: got a list; expected a single float")
+            value = single
         return check_finite(as_floats(value, quantity), quantity)
     if not isinstance(value, list):
         raise Mismatch(f"{quantity}: got a single number ({short_number(value)}); expected a nested list of shape "
