@@ -281,12 +281,14 @@ def test_child_requests_carry_inputs_only():
     fixture_set = load_fixture_set(DEFAULT_FIXTURES)
     for cases in fixture_set.items.values():
         for case in cases:
-            request = build_request(ROOT / "student_template", case, Limits())
-            assert set(request) == {"submission", "limits", "created_files", "user", "program", "arrays"}
+            code = (("mytorch/conv1d.py", b"source", b"compiled"),)  # the compiled package (precompiled.py)
+            request = build_request(ROOT / "student_template", case, Limits(), code=code)
+            assert set(request) == {"submission", "limits", "created_files", "user", "program", "arrays", "code"}
+            assert request["code"] == list(code)
             assert set(request["arrays"]) == set(case.inputs())
             expected_keys = {c["expected"] for c in case.checks if "expected" in c}
             assert expected_keys and not expected_keys & set(case.inputs())
-            text = json.dumps(request)
+            text = json.dumps({key: value for key, value in request.items() if key != "code"})
             assert ".out." not in text and ".ref." not in text and ".var." not in text
 
 

@@ -63,6 +63,7 @@ class Hostile:
     timeout: float = 2.0
     needs_landlock: bool = False
     resource: bool = False
+    module: str = "flatten.py"  # the one file of complete/ it changes (the attacked items' module)
 
     def expected(self, item, index, case):
         reasons = self.lost[item]
@@ -140,7 +141,7 @@ HOSTILES = [
         r"forward output Z: got an instance of EqualList, a list subclass")}),
     # the loss a ragged list, an empty one, a row of 16 raw doubles: a wrong loss, never a grader failure
     Hostile("odd_loss", {"CNN": r"loss \(set by backward\): got a list; expected a single float"},
-            only=("CNN", "Upsampling1d"), timeout=10.0),
+            only=("CNN", "Upsampling1d"), timeout=10.0, module="cnn.py"),
     Hostile("mutates_input"),  # right values, inputs scribbled over afterwards: full points
     # ------------------------------------------------------------------ reading, writing, escaping
     Hostile("read_fixtures", {"Flatten": by_case(
@@ -398,21 +399,23 @@ def test_untrustworthy_fixtures_stop_grading(runs, name):
     jsonschema.Draft202012Validator(REPORT_SCHEMA).validate(run.report)
 
 
-def test_every_hostile_folder_is_complete_plus_one_changed_flatten():
-    """Only flatten.py differs from complete/, so only items that use it can be affected."""
+def test_every_hostile_folder_is_complete_plus_one_changed_module():
+    """Only one module differs from complete/ (flatten.py, unless the hostile names another), so
+    only items that use it can be affected."""
     folders = sorted(p.name.removeprefix("hostile_") for p in SUBMISSIONS.glob("hostile_*")
                      if not p.name.startswith(("hostile_native_", "hostile_proc_")))  # tests/test_sandbox_*.py
     assert folders == sorted(HOSTILE_NAMES)
     reference = {p.name: p.read_bytes() for p in (COMPLETE / "mytorch").glob("*.py")}
-    for name in HOSTILE_NAMES:
+    for hostile in HOSTILES:
+        name, module = hostile.name, hostile.module
         package = submission(f"hostile_{name}") / "mytorch"
         files = {p.name: p.read_bytes() for p in package.glob("*.py")}
         changed = {f for f in reference.keys() | files.keys() if reference.get(f) != files.get(f)}
-        assert changed == {"flatten.py"}, (name, changed)
+        assert changed == {module}, (name, changed)
         overlay, deleted = variant_files(f"hostile_{name}")
-        assert set(overlay) | deleted == {"flatten.py"}, (name, set(overlay), deleted)
-        if "flatten.py" in files:
-            assert files["flatten.py"].startswith(b"# HOSTILE"), name
+        assert set(overlay) | deleted == {module}, (name, set(overlay), deleted)
+        if module in files:
+            assert files[module].startswith(b"# HOSTILE"), name
 
 
 def test_inputs_mutated_by_the_child_never_reach_the_expected_values():
