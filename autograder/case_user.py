@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+
 def permits(status: os.stat_result, uid: int, gid: int, wanted: int) -> bool:
     """Whether the owner/group/other bits of ``status`` give ``uid``/``gid`` every bit of ``wanted`` (rwx = 4/2/1)."""
     shift = 6 if status.st_uid == uid else 3 if status.st_gid == gid else 0
