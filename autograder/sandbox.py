@@ -229,6 +229,10 @@ class ServerBroken(Exception):
     """The fork server stopped answering; it is restarted for the next case."""
 
 
+# How talking to a fork server can fail (the server is then closed; the case is the sandbox's failure).
+SERVER_FAILURES = (OSError, ValueError, KeyError, ServerBroken)
+
+
 class ForkServer:
     """A ``python -I -S child.py`` process that forks one fresh child per case (see child.py),
     or the twin such a server forks for a second thread once prepared (``start(twin=True)``),
@@ -361,7 +365,7 @@ class ForkServer:
             payload = self.read_bytes(finished["length"], time.monotonic() + SERVER_GRACE)
             if payload is None:
                 raise ServerBroken("the fork server sent a partial result")
-        except (OSError, ValueError, KeyError, ServerBroken):
+        except SERVER_FAILURES:
             self.close()
             raise
         finally:
@@ -424,6 +428,17 @@ def close_servers() -> None:
 atexit.register(close_servers)
 
 
+def prepare_request(submission: Path | str, case: Case | None, limits: Limits,
+                    code: Precompiled = ()) -> tuple[dict[str, Any], Workdir]:
+    """The request for ``case`` (None: the compiling step) and its fresh working folder, which the
+    caller removes; OSError or SandboxError when the sandbox cannot be set up."""
+    user = case_user()
+    request = build_request(readable_submission(submission, user), case, limits, user, code)
+    workdir = Workdir.create(user)
+    request["workdir"] = workdir.path
+    return request, workdir
+
+
 def compile_submission(submission: Path | str, limits: Limits = Limits()) -> Precompiled:
     """The submission's Python files compiled once, in a sandboxed step (see autograder/precompiled.py).
 
@@ -432,15 +447,12 @@ def compile_submission(submission: Path | str, limits: Limits = Limits()) -> Pre
     Validated as data (shape, strict base64) and never unmarshalled here.
     """
     try:
-        user = case_user()
-        request = build_request(readable_submission(submission, user), None, limits, user)
-        workdir = Workdir.create(user)
+        request, workdir = prepare_request(submission, None, limits)
     except (OSError, SandboxError):
         return ()
-    request["workdir"] = workdir.path
     try:
         data, how, returncode = fork_server().run(request, limits.timeout, PRECOMPILED_BYTES)
-    except (OSError, ValueError, KeyError, ServerBroken):
+    except SERVER_FAILURES:
         return ()
     finally:
         workdir.remove()
@@ -475,17 +487,14 @@ def run_in_sandbox(submission: Path | str, case: Case, limits: Limits = Limits()
     """
     started = time.monotonic()
     try:
-        user = case_user()
-        request = build_request(readable_submission(submission, user), case, limits, user, code)
-        workdir = Workdir.create(user)
+        request, workdir = prepare_request(submission, case, limits, code)
     except (OSError, SandboxError) as error:
         return ChildOutcome("protocol", error={"message": f"the grading sandbox failed ({error})"})
-    request["workdir"] = workdir.path
     budget = result_budget(case)
     try:
         try:
             data, how, returncode = fork_server().run(request, limits.timeout, budget)
-        except (OSError, ValueError, KeyError, ServerBroken) as error:
+        except SERVER_FAILURES as error:
             outcome = ChildOutcome("protocol", error={"message": f"the grading sandbox failed ({error})"})
         else:
             messages = parse_messages(data)
