@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,18 @@ class RunnerRun:
     def lost(self):
         """Names of the graded items that scored less than their maximum."""
         return {item["name"] for item in self.report["items"] if item["points"] < item["max_points"]}
+
+
+def complete_copy():
+    """A fresh copy of complete/ (no bytecode cache) whose files a test may change; the caller removes it.
+
+    Inside the repository (BUILT), readable by a root grader's case user: a submission that
+    user cannot read is graded from a copy made once, which an edit would miss.
+    """
+    folder = Path(tempfile.mkdtemp(dir=BUILT))
+    shutil.copytree(COMPLETE / "mytorch", folder / "mytorch", ignore=shutil.ignore_patterns("__pycache__"))
+    os.chmod(folder, 0o755)
+    return folder
 
 
 def run_runner(*args, json_path=None, timeout=120, cwd=ROOT):

@@ -8,13 +8,11 @@ traceback), and a hostile package costs only the compiling step, never a point.
 import os
 import shutil
 import stat
-import tempfile
 import threading
-from pathlib import Path
 
 import pytest
 
-from conftest import BUILT, COMPLETE, ROOT
+from conftest import COMPLETE, ROOT, complete_copy
 from autograder.fixtures import load_fixture_set
 from autograder.precompiled import MAX_SOURCE_BYTES
 from autograder.sandbox import Limits, build_request, compile_submission, read_compiled, run_in_sandbox
@@ -25,14 +23,8 @@ LOADER_PROBE = "print('loaded by', type(__loader__).__name__)\n"
 
 @pytest.fixture
 def package():
-    """A copy of the complete solution (no bytecode cache) whose files a test may change.
-
-    Inside the repository (conftest.BUILT), readable by a root grader's case user: a
-    submission that user cannot read is graded from a copy made once, which an edit would miss.
-    """
-    folder = Path(tempfile.mkdtemp(dir=BUILT))
-    shutil.copytree(COMPLETE / "mytorch", folder / "mytorch", ignore=shutil.ignore_patterns("__pycache__"))
-    os.chmod(folder, 0o755)
+    """A copy of the complete solution whose files a test may change (conftest.complete_copy)."""
+    folder = complete_copy()
     yield folder
     shutil.rmtree(folder)
 

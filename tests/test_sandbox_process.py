@@ -14,7 +14,6 @@ import signal
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BUILT, COMPLETE, ROOT, submission
+from conftest import COMPLETE, ROOT, complete_copy, submission
 
 MANIFEST_TEXT = (ROOT / "fixtures" / "manifest.json").read_text()
 RUNNER_TIMEOUT = 240  # seconds for one runner.py run, far above what a quiet machine needs
@@ -412,9 +411,7 @@ def test_a_twin_whose_server_is_gone_is_replaced_by_a_server_of_its_own():
 def test_a_twins_cpu_time_is_counted_once_the_servers_are_closed(tmp_path):
     """Closed in order (the twin's pipes, then its server's input), the server reaps its twin, so the
     grader's usage of its children holds the twin's cases too (a benchmark counts them)."""
-    folder = Path(tempfile.mkdtemp(dir=BUILT))
-    shutil.copytree(COMPLETE / "mytorch", folder / "mytorch", ignore=shutil.ignore_patterns("__pycache__"))
-    os.chmod(folder, 0o755)
+    folder = complete_copy()
     flatten = folder / "mytorch" / "flatten.py"
     flatten.write_text(flatten.read_text().replace(
         "    def forward(self, A):",
