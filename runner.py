@@ -3,234 +3,41 @@
 
     python runner.py                              # grade student_template/
     python runner.py --submission DIR             # DIR holds mytorch/
-    python runner.py --only Conv1d,Conv1d_stride1 --json report.json
     python runner.py --list                       # the rubric
     python runner.py batch SUBMISSIONS --out DIR  # staff: grade a folder of submissions
 
-The last line of stdout is always one JSON object, {"scores": {...}, ...}.
-Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors.
+The grader itself is autograder/cli.py.  This file only checks, in syntax any Python parses,
+that the interpreter and the grader's dependencies are there, and says in one line what is
+missing (exit code 2) instead of a traceback.
 """
-from __future__ import annotations
-
-import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-# Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
-# the servers start on the other cores.
-from autograder.sandbox import DEFAULT_JOBS, Limits, prestart_servers  # noqa: E402
-
-if TYPE_CHECKING:
-    from autograder.fixtures import Manifest
-    from autograder.report import Report
-    from autograder.rubric import Rubric
-
-DEFAULT_FIXTURES = ROOT / "fixtures"  # autograder.fixtures.DEFAULT_FIXTURES
-DEFAULT_SUBMISSION = ROOT / "student_template"
-EXIT_GRADED, EXIT_HARNESS_ERROR = 0, 2
-EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
+MINIMUM = (3, 10)
+REQUIRED = (("numpy", "NumPy"), ("jsonschema", "jsonschema"))  # what grading imports (requirements.txt)
+EXIT_HARNESS_ERROR = 2  # autograder.cli.EXIT_HARNESS_ERROR
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python runner.py", description=__doc__.split("\n")[0],
-                                     epilog="Staff: 'python runner.py batch --help' grades many submissions.")
-    parser.add_argument("--submission", type=Path, default=DEFAULT_SUBMISSION,
-                        help="folder that contains your mytorch/ package (default: student_template/)")
-    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES,
-                        help="fixture folder with manifest.json (default: fixtures/)")
-    parser.add_argument("--only", type=lambda s: [x.strip() for x in s.split(",") if x.strip()], default=[],
-                        metavar="ITEM[,ITEM]", help="grade only these rubric items (see --list)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the full report as JSON to PATH")
-    parser.add_argument("--format", choices=["autolab", "gradescope", "prairielearn"], default="autolab",
-                        help="autolab: final stdout line {\"scores\": ...} (default); "
-                             "gradescope: also write results.json (see --gradescope-out); "
-                             "prairielearn: also write results.json (see --prairielearn-out)")
-    parser.add_argument("--gradescope-out", type=Path, default=Path("results.json"), metavar="PATH",
-                        help="where --format gradescope writes its file (default: results.json)")
-    parser.add_argument("--prairielearn-out", type=Path, default=Path("results.json"), metavar="PATH",
-                        help="where --format prairielearn writes its file (default: results.json)")
-    parser.add_argument("--autolab-feedback", action="store_true",
-                        help="print Autolab's formatted-feedback line just before the final {\"scores\": ...} line")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="SECONDS",
-                        help="wall-clock limit for one case (default %(default)s)")
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
-                        help="items graded in parallel (default: number of CPUs, %(default)s here)")
-    parser.add_argument("--no-hints", dest="hints", action="store_false",
-                        help="do not add 'likely cause' lines naming a known mistake to failure messages")
-    parser.add_argument("--list", action="store_true", help="print the rubric and exit")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show every failing case in full")
-    parser.add_argument("--show-hidden-details", action="store_true",
-                        help="staff: with a fixture set other than the public one, print the full report anyway "
-                             "(by default stdout and Gradescope show only which cases failed and how)")
-    return parser.parse_args(argv)
-
-
-def print_rubric(rubric: Rubric) -> None:
-    for section, info in rubric.sections.items():
-        print(f"{info.title} ({info.max:g} points)")
-        for item in (i for i in rubric.items if i.section is section):
-            print(f"  {item.name:<24} {item.points:>5g}  {item.policy.replace('_', ' ')}  ({', '.join(item.classes)})")
-
-
-def emit(report: Report, args: argparse.Namespace, public: bool = True) -> int:
-    """Write the requested files, print the human report, end with the JSON line; return the exit code.
-
-    The files come first, so a reader that stops early (``| head``) loses none of them.  A
-    file that cannot be written costs one line on stderr and exit code 2, never the report
-    on stdout nor the JSON line, which is always printed last.  ``public``: graded with the
-    public fixture set; otherwise stdout and Gradescope get the student view
-    (:mod:`autograder.student_view`) unless ``--show-hidden-details``; ``--json`` is always full.
-    """
-    hide = not public and not args.show_hidden_details
-    from autograder.report import write_report
-    exit_code = EXIT_GRADED if report.status == "graded" else EXIT_HARNESS_ERROR
-    writers: list[tuple[Path, Callable[[Path, Report], object]]] = []
-    if args.json:
-        writers.append((args.json, write_report))
-    if args.format == "gradescope":
-        from autograder.formats import write_gradescope
-        writers.append((args.gradescope_out, lambda path, report: write_gradescope(path, report, details=not hide)))
-    if args.format == "prairielearn":
-        from autograder.prairielearn import write_prairielearn
-        writers.append((args.prairielearn_out, lambda path, report: write_prairielearn(path, report, details=not hide)))
-    errors = []
-    for path, write in writers:
-        try:
-            write(path, report)
-        except OSError as error:
-            errors.append(f"error: cannot write {path}: {error.strerror or error}")
-    if hide:
-        from autograder.student_view import render_student
-        print(render_student(report.to_dict()), flush=True)
-    else:
-        print(report.render(verbose=args.verbose), flush=True)
-    for message in errors:
-        print(message, file=sys.stderr, flush=True)
-        exit_code = EXIT_HARNESS_ERROR
-    if args.autolab_feedback:
-        from autograder.autolab import feedback_line
-        print(feedback_line(report, details=not hide), flush=True)
-    print(report.autolab_line(), flush=True)
-    return exit_code
-
-
-def trusted_manifest(fixtures: Path) -> Manifest | None:
-    """The fixture set's verified manifest (read once per run), or None when it cannot be trusted."""
-    from autograder.fixtures import FixtureError, read_manifest
-    try:
-        return read_manifest(fixtures)
-    except FixtureError:
+def missing_requirement():
+    """One line naming what is missing and the command that installs it, or None."""
+    if sys.version_info[:2] < MINIMUM:
+        return "error: the grader needs Python %d.%d or newer; this is %s" % (
+            MINIMUM + (sys.version.split()[0],))
+    import importlib.util
+    missing = [label for module, label in REQUIRED if importlib.util.find_spec(module) is None]
+    if not missing:
         return None
-
-
-def run(args: argparse.Namespace) -> int:
-    """Grade one submission as ``args`` say; return the exit code."""
-    if not args.list and args.jobs >= 1 and args.timeout > 0:
-        prestart_servers(min(args.jobs, len(args.only) or args.jobs))
-    from autograder.core import Settings, grade
-    from autograder.fixtures import FixtureError, load_fixture_set, read_manifest
-    from autograder.report import Report
-    from autograder.submission import SubmissionError, locate_package
-    try:
-        settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs, hints=args.hints)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_HARNESS_ERROR
-    if args.list:
-        try:
-            print_rubric(read_manifest(args.fixtures).rubric)
-        except FixtureError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_HARNESS_ERROR
-        return EXIT_GRADED
-    manifest = trusted_manifest(args.fixtures)
-    rubric = manifest.rubric if manifest is not None else None
-    public = is_public(manifest)
-    only = args.only
-    if only and rubric is not None:  # an untrusted fixture set is reported below, as a failed grading
-        by_folded_name = {name.casefold(): name for name in rubric.names}  # --only in any letter case
-        unknown = [name for name in only if name.casefold() not in by_folded_name]
-        if unknown:
-            import difflib  # only to suggest a name
-        for name in unknown:
-            close = difflib.get_close_matches(name.casefold(), list(by_folded_name), n=1, cutoff=0.6)
-            hint = f"; did you mean {by_folded_name[close[0]]}?" if close else ""
-            print(f"error: unknown item for --only: {name}{hint} (see --list)", file=sys.stderr)
-        if unknown:
-            return EXIT_HARNESS_ERROR
-        only = [by_folded_name[name.casefold()] for name in only]
-    try:
-        submission = locate_package(args.submission)
-        fixture_set = load_fixture_set(args.fixtures, only=only, verified=manifest)
-    except (FixtureError, SubmissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        source = "submission" if isinstance(error, SubmissionError) else "harness"
-        return emit(Report.failed(args.submission, rubric, str(error), only=only, source=source), args, public)
-    return emit(grade(submission, fixture_set, settings), args, public)
-
-
-def is_public(manifest: Manifest | None) -> bool:
-    """Whether the run grades with the public fixture set (an untrusted manifest is not)."""
-    from autograder.student_view import is_public_set
-    return manifest is not None and is_public_set({"manifest_sha256": manifest.sha256,
-                                                   "seed": manifest.document.get("seed")})
-
-
-class ReaderMayLeave:
-    """``sys.stdout`` for a reader that may stop early (``python runner.py | head``).
-
-    After the first broken pipe, output goes nowhere and grading goes on, so the files the
-    run was asked to write are still written; the run then ends with the exit code of a
-    shell tool stopped by SIGPIPE, with no traceback.
-    """
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.gone = False
-
-    def _leave(self) -> None:
-        self.gone = True
-        os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())  # the final flush must not fail
-
-    def write(self, text: str) -> int:
-        if not self.gone:
-            try:
-                return self.stream.write(text)
-            except BrokenPipeError:
-                self._leave()
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.gone:
-            try:
-                self.stream.flush()
-            except BrokenPipeError:
-                self._leave()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    stdout = sys.stdout = ReaderMayLeave(sys.stdout)
-    try:
-        if argv[:1] == ["batch"]:
-            from autograder.batch import main as batch_main
-            exit_code = batch_main(argv[1:])
-        else:
-            exit_code = run(parse_args(argv))
-        stdout.flush()
-    finally:
-        sys.stdout = stdout.stream
-    return EXIT_BROKEN_PIPE if stdout.gone else exit_code
+    requirements = os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")
+    return "error: %s not installed for %s; install the grader's dependencies with: %s -m pip install -r %s" % (
+        " and ".join(missing) + (" is" if len(missing) == 1 else " are"), sys.executable, sys.executable,
+        requirements)
 
 
 if __name__ == "__main__":
+    problem = missing_requirement()
+    if problem:
+        sys.stderr.write(problem + "\n")
+        sys.exit(EXIT_HARNESS_ERROR)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from autograder.cli import main
     sys.exit(main())
