@@ -1,4 +1,5 @@
-"""Sandboxed child: a fork server that runs ONE fixture program per forked process.
+"""Sandboxed child: a fork server that runs ONE fixture program per forked process, or (``--case``)
+one spawned process that runs one fixture program.
 
 Started by ``autograder.sandbox`` as ``python -I -S child.py`` (no site-packages:
 only the standard library imports).  It is deliberately standalone (stdlib
@@ -26,16 +27,24 @@ step results or the student's error.  The grader trusts nothing in these lines:
 it validates every value before comparing it.  Forking a warm interpreter
 instead of starting a new one per case keeps the harness's own cost per case
 to a few milliseconds.
+
+The portable backend (``autograder/sandbox/spawned.py``: Windows, macOS, Linux without the
+kernel layers) starts ``python -I -S child.py --case`` for each case instead
+(``serve_spawned``): the same ``run_case``, without Landlock and the seccomp filter.
 """
 from __future__ import annotations
 
 import _imp
 import marshal
 import os
-import resource
 import sys
 import time
 from importlib.machinery import SourceFileLoader
+
+try:
+    import resource
+except ImportError:  # Windows: no resource limits here (see autograder/sandbox/windows_job.py)
+    resource = None
 
 _perf = time.perf_counter
 
@@ -84,8 +93,10 @@ def extension_paths(extensions: dict[str, str], path_entries: list[str]) -> dict
             for module, path in extensions.items()}
 
 
-def apply_limits(limits: dict[str, int]) -> None:
-    """Hard resource limits (soft == hard, so student code cannot raise them)."""
+def apply_limits(limits: dict[str, int]) -> bool:
+    """Hard resource limits (soft == hard, so student code cannot raise them); False where the system has none."""
+    if resource is None:
+        return False
     names = {"address_space": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
              "file_size": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
              "processes": resource.RLIMIT_NPROC, "core": resource.RLIMIT_CORE}
@@ -97,6 +108,7 @@ def apply_limits(limits: dict[str, int]) -> None:
             resource.setrlimit(which, (value, value))
         except (ValueError, OSError):
             pass  # best effort: the wall-clock timeout in the parent still applies
+    return True
 
 
 def load_sibling(name: str) -> object:
@@ -157,7 +169,8 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
 
     workdir = os.path.realpath(request["workdir"])
     os.chdir(workdir)
-    output = os.open(".output", os.O_WRONLY | os.O_NOFOLLOW)  # created by the grader, which reads it back
+    # created by the grader, which reads it back (O_BINARY: Windows; O_NOFOLLOW: POSIX)
+    output = os.open(".output", os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(output, 1)
@@ -166,7 +179,7 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     os.close(null)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True)  # what was printed survives a timeout kill
-    apply_limits(request["limits"])
+    rlimits = apply_limits(request["limits"])
     submission = os.path.realpath(request["submission"])
     sys.dont_write_bytecode = True
     entries = {p: os.path.realpath(p) for p in sys.path if p and os.path.exists(p)}
@@ -175,7 +188,8 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     # user (as root), the seccomp filter (after the switch, which it would refuse) and the audit
     # hook; the first line on the result pipe says which layers are in force, before any student
     # code runs.
-    landlock = LANDLOCK.restrict_filesystem(roots + [submission], workdir)
+    kernel = setup["backend"] == "linux"
+    landlock = LANDLOCK.restrict_filesystem(roots + [submission], workdir) if kernel else 0
     aliases = CASE_USER.switch_user(request.get("user"), roots + [submission])
     # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
     seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
@@ -187,7 +201,8 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
         extension_entries = known_entries if sys.path == known_path else extension_paths(setup["extensions"], sys.path)
     GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"], extension_entries,
                         request.get("created_files", 0))
-    emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing}})
+    emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing,
+                      "backend": setup["backend"], "rlimits": rlimits}})
     import_root = aliases.get(submission, submission)
     sys.path.insert(0, import_root)
     if request.get("compile"):  # the grading's compiling step (precompiled.py), not a case: no student code runs
@@ -242,10 +257,11 @@ def send_frame(header: dict, payload: bytes = b"") -> None:
 
 
 def run_child(blob: bytes, result_fd: int, setup: dict) -> None:
-    """In the freshly forked child: decode this case's request and run it; never returns."""
+    """In the freshly forked (or spawned) child: decode this case's request and run it; never returns."""
     code = 0
     try:
-        os.setsid()
+        if setup["backend"] == "linux":
+            os.setsid()  # a spawned case got its own session (or process group) from the grader
         run_case(marshal.loads(blob), result_fd, setup)
     except BaseException:
         code = 70
@@ -305,10 +321,43 @@ def prepare_cases() -> dict[str, object]:
     # A root server's cases usually import through the aliases of every standard folder: their
     # extension paths are computed here once, for exactly that sys.path (any other is computed by the case).
     aliased = CASE_USER.aliased_path(sys.path)
-    return {"library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
+    return {"backend": "linux", "library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
             "filter_missing": filter_missing,
             "extension_entries": extension_paths(extensions, sys.path),  # a case's own, unless it uses aliases
             "aliased_extension_entries": (aliased, extension_paths(extensions, aliased))}
+
+
+def prepare_spawned() -> dict[str, object]:
+    """prepare_cases for one spawned case (the portable backend): the standard library's layout only.
+
+    No kernel layer (no Landlock, no seccomp filter, so no ctypes), no preloading: this
+    process serves one case.
+    """
+    library_roots, _, extensions = library_layout(sys.path)
+    return {"backend": "portable", "library_roots": library_roots, "extensions": extensions, "case_filter": None,
+            "filter_missing": "the portable sandbox backend has no kernel layers",
+            "extension_entries": extension_paths(extensions, sys.path), "aliased_extension_entries": (None, None)}
+
+
+def serve_spawned() -> None:
+    """The portable backend's case process: get ready, say so (one byte on stdout), run the one
+    request read from stdin, exit.
+
+    The case's results go to the grader on a copy of stdout made here, before run_case moves
+    stdout and stderr into the case's ``.output``.
+    """
+    if os.name == "nt":
+        import msvcrt
+        for fd in (0, 1):
+            msvcrt.setmode(fd, os.O_BINARY)  # no newline translation on the request or the results
+    result_fd = os.dup(1)
+    setup = prepare_spawned()
+    write_all(result_fd, b"\x00")  # ready: the grader's clock for this case starts when it sends the request
+    header = read_exactly(0, 12)
+    blob = read_exactly(0, int.from_bytes(header[:4], "big")) if header is not None else None
+    if blob is None:
+        os._exit(0)  # the grader closed the pipe without a request: it is stopping
+    run_child(blob, result_fd, setup)
 
 
 TWIN_EXIT_SECONDS = 5.0  # how long a server whose input has closed waits for its twin to end
@@ -376,4 +425,7 @@ def serve(twin: tuple[int, int] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    serve(tuple(map(int, sys.argv[2:4])) if sys.argv[1:2] == ["--twin"] else None)
+    if sys.argv[1:2] == ["--case"]:
+        serve_spawned()
+    else:
+        serve(tuple(map(int, sys.argv[2:4])) if sys.argv[1:2] == ["--twin"] else None)

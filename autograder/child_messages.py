@@ -188,29 +188,34 @@ def unpack_floats(shape: Any, data: Any, depth: int) -> PackedFloats:
 
 
 def clean_sandbox(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """Which kernel layers the case had, from the child's first line (written before any student code ran).
+    """Which layers the case had, from the child's first line (written before any student code ran).
 
-    ``{"landlock": ABI version or 0, "seccomp": architecture or "", "seccomp_missing": why not}``,
-    or {} when the child never got that far.  Only the first message counts: student code can
-    write lines of its own, but only after this one.
+    ``{"landlock": ABI version or 0, "seccomp": architecture or "", "seccomp_missing": why not,
+    "backend": "linux" or "portable", "rlimits": whether resource limits were set}``, or {} when
+    the child never got that far.  Only the first message counts: student code can write lines
+    of its own, but only after this one.
     """
     first = messages[0].get("sandbox") if messages else None
     if not isinstance(first, dict):
         return {}
     landlock, seccomp, missing = first.get("landlock"), first.get("seccomp"), first.get("seccomp_missing", "")
-    if type(landlock) is not int or type(seccomp) is not str or type(missing) is not str:
+    backend, rlimits = first.get("backend", "linux"), first.get("rlimits", True)
+    if (type(landlock) is not int or type(seccomp) is not str or type(missing) is not str
+            or backend not in ("linux", "portable") or type(rlimits) is not bool):
         return {}
     return {"landlock": max(0, landlock), "seccomp": clean_text(seccomp, 40),
-            "seccomp_missing": clean_text(missing, 200)}
+            "seccomp_missing": clean_text(missing, 200), "backend": backend, "rlimits": rlimits}
 
 
 def weakest_sandbox(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """The layers every case had: the lower Landlock ABI, seccomp only if both had it."""
+    """The layers every case had: the lower Landlock ABI, seccomp and resource limits only if both had them."""
     if not one or not other:
         return one or other
     seccomp = other if one["seccomp"] else one  # the one without, if either is
     return {"landlock": min(one["landlock"], other["landlock"]), "seccomp": seccomp["seccomp"],
-            "seccomp_missing": seccomp["seccomp_missing"]}
+            "seccomp_missing": seccomp["seccomp_missing"],
+            "backend": "portable" if "portable" in (one["backend"], other["backend"]) else "linux",
+            "rlimits": one["rlimits"] and other["rlimits"]}
 
 
 def clean_seconds(value: Any) -> float:

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 # Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
 # the servers start on the other cores.
-from autograder.sandbox import DEFAULT_JOBS, Limits, prestart_servers
+from autograder.sandbox import DEFAULT_JOBS, Limits, close_servers, prestart_servers
+from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, describe_choice, resolve
+from autograder.sandbox.backends import untrusted_refusal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_FIXTURES = ROOT / "fixtures"  # autograder.fixtures.DEFAULT_FIXTURES
 DEFAULT_SUBMISSION = ROOT / "student_template"
 EXIT_GRADED, EXIT_HARNESS_ERROR = 0, 2
+EXIT_INTERRUPTED = 128 + 2  # what a shell reports for a process ended by SIGINT (Ctrl-C)
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
@@ -59,6 +62,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="wall-clock limit for one case (default %(default)s)")
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
                         help="items graded in parallel (default: number of CPUs, %(default)s here)")
+    parser.add_argument("--sandbox", choices=SANDBOX_CHOICES, default="auto",
+                        help="how each case is isolated: linux (fork servers, Landlock and seccomp) or portable "
+                             f"(a spawned process per case, any system); default auto: {describe_choice()}")
+    parser.add_argument("--allow-unsandboxed", action="store_true",
+                        help="with --format gradescope/prairielearn or --autolab-feedback (untrusted submissions): "
+                             "grade even with the portable backend, which has no kernel layers")
     parser.add_argument("--no-hints", dest="hints", action="store_false",
                         help="do not add 'likely cause' lines naming a known mistake to failure messages")
     parser.add_argument("--list", action="store_true", help="print the rubric and exit")
@@ -129,14 +138,20 @@ def trusted_manifest(fixtures: Path) -> Manifest | None:
 
 def run(args: argparse.Namespace) -> int:
     """Grade one submission as ``args`` say; return the exit code."""
+    try:
+        backend = resolve(args.sandbox)
+    except BackendError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
     if not args.list and args.jobs >= 1 and args.timeout > 0:
-        prestart_servers(min(args.jobs, len(args.only) or args.jobs))
+        prestart_servers(min(args.jobs, len(args.only) or args.jobs), backend)
     from autograder.core import Settings, grade
     from autograder.fixtures import FixtureError, load_fixture_set, read_manifest
     from autograder.report import Report
     from autograder.submission import SubmissionError, locate_package
     try:
-        settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs, hints=args.hints)
+        settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs, hints=args.hints,
+                            sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_HARNESS_ERROR
@@ -163,6 +178,9 @@ def run(args: argparse.Namespace) -> int:
         if unknown:
             return EXIT_HARNESS_ERROR
         only = [by_folded_name[name.casefold()] for name in only]
+    refusal = untrusted_refusal(backend, args.allow_unsandboxed) if platform_mode(args) else ""
+    if refusal:  # the platform still gets a valid document saying why
+        return emit(Report.failed(args.submission, rubric, refusal, only=only), args, public)
     try:
         submission = locate_package(args.submission)
         fixture_set = load_fixture_set(args.fixtures, only=only, verified=manifest)
@@ -171,6 +189,11 @@ def run(args: argparse.Namespace) -> int:
         source = "submission" if isinstance(error, SubmissionError) else "harness"
         return emit(Report.failed(args.submission, rubric, str(error), only=only, source=source), args, public)
     return emit(grade(submission, fixture_set, settings), args, public)
+
+
+def platform_mode(args: argparse.Namespace) -> bool:
+    """Whether this run grades for a platform (untrusted code, results a platform reads), not a student's own run."""
+    return args.format != "autolab" or args.autolab_feedback
 
 
 def is_public(manifest: Manifest | None) -> bool:
@@ -219,11 +242,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     stdout = sys.stdout = ReaderMayLeave(sys.stdout)
     try:
-        if argv[:1] == ["batch"]:
-            from autograder.batch import main as batch_main
-            exit_code = batch_main(argv[1:])
-        else:
-            exit_code = run(parse_args(argv))
+        try:
+            if argv[:1] == ["batch"]:
+                from autograder.batch import main as batch_main
+                exit_code = batch_main(argv[1:])
+            else:
+                exit_code = run(parse_args(argv))
+        except KeyboardInterrupt:
+            close_servers(final=True)  # every case process and fork server, now: nothing outlives Ctrl-C
+            print("interrupted", file=sys.stderr, flush=True)
+            exit_code = EXIT_INTERRUPTED
         stdout.flush()
     finally:
         sys.stdout = stdout.stream

@@ -19,6 +19,7 @@ from autograder.results import CaseResult, CaseStatus, ItemStatus
 from autograder.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
 from autograder.safetext import for_terminal, indented
 from autograder.run_as import isolation_note
+from autograder.sandbox.backends import PORTABLE_UNDEFENDED
 
 HARNESS_VERSION = "1.0.0"
 
@@ -260,21 +261,33 @@ def printed_lines(output: str, limit: int = MAX_PRINTED_LINES) -> list[str]:
 
 
 def describe_sandbox(sandbox: Mapping[str, Any]) -> list[str]:
-    """Header lines naming the kernel layers the cases ran under, and warning about missing ones."""
+    """Header lines naming the backend and the layers the cases ran under, and warning about missing ones."""
     if not sandbox:
         return []
     lines, layers = [], []
-    if sandbox["landlock"]:
-        layers.append(f"Landlock (ABI {sandbox['landlock']})")
+    if sandbox.get("backend") == "portable":
+        layers.append("portable backend (a fresh process per case)")
+        lines.append(f"sandbox: WARNING: {PORTABLE_UNDEFENDED} (README, Security model)")
+        if sandbox.get("allow_unsandboxed"):
+            lines.append("sandbox: --allow-unsandboxed: the grader chose to grade untrusted submissions so")
     else:
-        lines.append("sandbox: WARNING: no Landlock in this kernel: file access is confined by the audit hook "
-                     "only (README, Security model)")
-    if sandbox["seccomp"]:
-        layers.append(f"seccomp ({sandbox['seccomp']})")
+        layers.append("linux backend")
+        if sandbox["landlock"]:
+            layers.append(f"Landlock (ABI {sandbox['landlock']})")
+        else:
+            lines.append("sandbox: WARNING: no Landlock in this kernel: file access is confined by the audit hook "
+                         "only (README, Security model)")
+        if sandbox["seccomp"]:
+            layers.append(f"seccomp ({sandbox['seccomp']})")
+        else:
+            lines.append(f"sandbox: WARNING: no seccomp filter ({sandbox['seccomp_missing'] or 'unavailable'}): "
+                         f"system calls are not filtered by the kernel (README, Security model)")
+    layers.append("audit hook")
+    if sandbox.get("rlimits", True):
+        layers.append("resource limits")
     else:
-        lines.append(f"sandbox: WARNING: no seccomp filter ({sandbox['seccomp_missing'] or 'unavailable'}): "
-                     f"system calls are not filtered by the kernel (README, Security model)")
-    return [f"sandbox: {', '.join(layers + ['audit hook', 'resource limits'])}"] + lines
+        lines.append("sandbox: WARNING: no resource limits on this system: only the time limit bounds a case")
+    return [f"sandbox: {', '.join(layers)}"] + lines
 
 
 def first_line_after_header(message: str) -> str:

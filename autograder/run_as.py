@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import functools
 import os
-import pwd
 import shutil
 import stat
 import tempfile
@@ -34,7 +33,7 @@ def case_user() -> dict[str, int] | None:
     Threat: as root, RLIMIT_NPROC does not apply and file permissions do not either.  Not
     root, the grader cannot switch (and its own user already has those limits).
     """
-    if os.geteuid() != 0:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:  # Windows has no uid to switch from
         return None
     text = os.environ.get(CASE_UID_VARIABLE, str(DEFAULT_CASE_UID))
     if not text.isdigit() or not 0 < int(text) < 2 ** 32 - 1:
@@ -47,8 +46,9 @@ def case_user() -> dict[str, int] | None:
 def primary_group(uid: int) -> int:
     """The group of ``uid`` in the password database, else the same number (nobody: nogroup)."""
     try:
+        import pwd  # POSIX only, and only as root
         return pwd.getpwuid(uid).pw_gid
-    except KeyError:
+    except (ImportError, KeyError):
         return uid
 
 
@@ -58,6 +58,8 @@ def isolation_note() -> str:
         user = case_user()
     except SandboxError as error:
         return f"cases cannot run: {error}"
+    if user is None and not hasattr(os, "geteuid"):
+        return "cases ran as the grader's own user (this system has no switch to an unprivileged user)"
     if user is None:
         return (f"cases ran as the grader's own user (uid {os.geteuid()}): not root, so no switch "
                 f"to an unprivileged user")

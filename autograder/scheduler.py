@@ -22,14 +22,15 @@ class Scheduler:
     """
 
     def __init__(self, submission: Path, fixture_set: FixtureSet, limits: Limits, jobs: int,
-                 hints: bool = True) -> None:
+                 hints: bool = True, backend: str | None = None) -> None:
         self.submission = Path(submission)
         self.fixture_set = fixture_set
         self.limits = limits
         self.jobs = max(1, jobs)
         self.hints = hints
+        self.backend = backend  # linux or portable (None: the one auto picks; autograder/sandbox/backends.py)
         self.results: dict[str, list[CaseResult]] = {}
-        self.sandbox: dict[str, object] = {}  # the kernel layers every case had (see child_messages.clean_sandbox)
+        self.sandbox: dict[str, object] = {}  # the layers every case had (see child_messages.clean_sandbox)
         self._import_failures: dict[str, ChildOutcome] = {}
         self._code: Precompiled | None = None  # the submission compiled once (compile_submission), when first needed
         self._code_lock = threading.Lock()
@@ -104,7 +105,7 @@ class Scheduler:
         """The submission compiled once, by the first item to start (the others wait for it)."""
         with self._code_lock:
             if self._code is None:
-                self._code = compile_submission(self.submission, self.limits)
+                self._code = compile_submission(self.submission, self.limits, self.backend)
             return self._code
 
     def grade_item(self, item: str) -> list[CaseResult]:
@@ -120,7 +121,7 @@ class Scheduler:
                 continue
             module = case.program["module"]
             failure = self._import_failures.get(module)
-            outcome = failure or run_in_sandbox(self.submission, case, self.limits, code)
+            outcome = failure or run_in_sandbox(self.submission, case, self.limits, code, self.backend)
             with self._lock:
                 self.sandbox = weakest_sandbox(self.sandbox, outcome.sandbox)
             if outcome.where.get("phase") == "import" and outcome.status in ("error", "timeout", "crashed"):

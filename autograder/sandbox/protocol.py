@@ -1,0 +1,40 @@
+"""What both backends share about talking to a case process (``autograder/child.py``).
+
+A request is written as a 4-byte big-endian length, an 8-byte result budget and the
+``marshal`` of the request dict (the grader writes it, so the child trusts it); the case
+answers with JSON lines on a pipe of its own (see child.py, wire.py, child_messages.py).
+"""
+from __future__ import annotations
+
+import marshal
+import os
+from pathlib import Path
+from typing import Any
+
+CHILD_SCRIPT = Path(__file__).resolve().parent.parent / "child.py"
+SERVER_GRACE = 5.0  # seconds a case process may take to answer outside the case's own time
+START_SECONDS = 60.0  # how long a case process or a twin server may take to say it is up (a loaded machine)
+
+
+class ServerBroken(Exception):
+    """A case process (or its fork server) stopped answering: the sandbox's failure, not the student's."""
+
+
+# How talking to a case process can fail (the process is then closed; the case is the sandbox's failure).
+SERVER_FAILURES = (OSError, ValueError, KeyError, ServerBroken)
+
+
+def child_env() -> dict[str, str]:
+    """The whole environment of a case process: nothing of the grader's (``-I`` ignores PYTHON* anyway).
+
+    Windows cannot start an interpreter without SYSTEMROOT (its random numbers and DLLs).
+    """
+    env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    if os.name == "nt" and "SYSTEMROOT" in os.environ:
+        env["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
+    return env
+
+
+def request_frame(request: dict[str, Any], budget: int) -> bytes:
+    blob = marshal.dumps(request)
+    return len(blob).to_bytes(4, "big") + budget.to_bytes(8, "big") + blob

@@ -1,0 +1,212 @@
+"""The portable backend: one freshly spawned ``python -I -S child.py --case`` process per case.
+
+For systems without the Linux backend's kernel layers or ``fork`` (Windows, macOS, Linux
+without Landlock and seccomp; see autograder.sandbox.backends).  Everything that is not
+kernel-specific is the Linux backend's: the same child (child.py ``run_case``: the
+switch to an unprivileged user as root, resource limits where the system has them, the
+audit hook, the program interpreter, the wire format), the same request and result
+budget, the same per-case time limit, enforced here by killing the process.
+
+A case process is spawned ahead of its case: while one case runs, the next process starts
+its interpreter and the harness's own modules, and says it is ready with one byte before
+it gets a request, so its start-up is never counted in a case's time.  It serves exactly
+one request and is then killed with its process group (POSIX) or its job (Windows, see
+windows_job.py), and so is every process still alive when the grader ends or is
+interrupted (``close_all``).
+
+Not defended (stated in every report's header): native code reached from a submission
+(ctypes without an import) is not stopped by any kernel layer here.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_GRACE, START_SECONDS, ServerBroken, child_env,
+                                         request_frame)
+
+READY = b"\x00"  # the byte a case process writes once it is ready for its request
+READ_CHUNK = 1 << 16
+
+_live: set[CaseProcess] = set()  # every case process not yet killed and reaped
+_live_lock = threading.Lock()
+_closing = threading.Event()  # set by close_all: no new case process starts from then on
+_spares: list[CaseProcess] = []  # started ahead, waiting for a request (at most one per grading thread)
+
+
+class CaseProcess:
+    """One spawned case process, for exactly one request."""
+
+    def __init__(self) -> None:
+        if _closing.is_set():
+            raise ServerBroken("the grader is stopping")
+        options: dict[str, Any] = {}
+        if os.name == "nt":  # Ctrl-C reaches the grader, never the student's code; the grader then kills it
+            options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+        else:
+            options["start_new_session"] = True  # its own process group, killed as one
+        self.process = subprocess.Popen([sys.executable, "-I", "-S", str(CHILD_SCRIPT), "--case"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        env=child_env(), **options)
+        self.job = None
+        with _live_lock:
+            _live.add(self)
+        if os.name == "nt":
+            from autograder.sandbox.windows_job import contain
+            self.job = contain(self.process)
+        self.chunks: list[bytes] = []
+        self.total = 0
+        self.overflow = False
+        self.ready = threading.Event()
+        self.started = False  # the process said it is ready
+        self.reader: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def run(self, request: dict[str, Any], timeout: float, budget: int) -> tuple[bytes, str, int | None]:
+        """Run one request; return (at most ``budget`` result bytes, how it ended, exit code)."""
+        if self.job is not None:
+            self.job.limit(request["limits"])
+        self.reader = threading.Thread(target=self._read, args=(budget,), name="case-reader", daemon=True)
+        self.reader.start()
+        try:
+            self.ready.wait(START_SECONDS)
+            if not self.started:
+                raise ServerBroken("the case process did not start")
+            started = time.monotonic()
+            try:
+                self.process.stdin.write(request_frame(request, budget))
+                self.process.stdin.close()
+            except OSError as error:
+                raise ServerBroken(f"the case process ended before its request ({error})") from error
+            how = "eof"
+            try:
+                self.process.wait(max(0.0, started + timeout - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                how = "timeout"
+            self.kill()  # the case's whole group (or job): nothing it started outlives it
+            self.reader.join(SERVER_GRACE)
+            with self.lock:
+                payload, overflow = b"".join(self.chunks), self.overflow
+                self.chunks = []
+                self.overflow = True  # a reader still held by a leftover process stores nothing more
+        finally:
+            self.close()
+        return payload, "overflow" if overflow else how, self.process.returncode
+
+    def _read(self, budget: int) -> None:
+        """The reader thread: the ready byte, then at most ``budget`` bytes (more: overflow, and the case is killed)."""
+        fd = self.process.stdout.fileno()
+        try:
+            first = os.read(fd, 1)
+            if first != READY:
+                return
+            self.started = True
+            self.ready.set()
+            while True:
+                chunk = os.read(fd, READ_CHUNK)
+                if not chunk:
+                    return
+                with self.lock:
+                    if self.overflow:
+                        return
+                    self.total += len(chunk)
+                    if self.total > budget:
+                        self.overflow = True
+                        self.chunks = []
+                    else:
+                        self.chunks.append(chunk)
+                if self.overflow:
+                    self.kill()
+                    return
+        except OSError:
+            return
+        finally:
+            self.ready.set()  # whatever happened, nobody waits for a start that will not come
+
+    def kill(self) -> None:
+        """Kill the case process and everything in its process group (POSIX) or job (Windows)."""
+        if self.job is not None:
+            self.job.terminate()
+        elif os.name != "nt":
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.process.kill()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Kill, reap and forget this process (idempotent)."""
+        self.kill()
+        try:
+            self.process.wait(SERVER_GRACE)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if self.job is not None:
+            self.job.close()
+        with _live_lock:
+            _live.discard(self)
+
+
+class Spawner:
+    """Runs each case in a process of its own; the process for a thread's next case starts while this one runs."""
+
+    def run(self, request: dict[str, Any], timeout: float, budget: int) -> tuple[bytes, str, int | None]:
+        case = take_spare()
+        prestart(1)
+        return case.run(request, timeout, budget)
+
+
+SPAWNER = Spawner()
+
+
+def take_spare() -> CaseProcess:
+    """A process started ahead that is still waiting for its request, else a new one."""
+    while True:
+        with _live_lock:
+            case = _spares.pop() if _spares else None
+        if case is None:
+            return CaseProcess()
+        if case.process.poll() is None:
+            return case
+        case.close()
+
+
+def prestart(count: int) -> None:
+    """Start ``count`` case processes ahead (their start-up runs while the grader works)."""
+    for _ in range(count):
+        try:
+            case = CaseProcess()
+        except (OSError, ServerBroken):
+            return  # the case that needs one tries again, and reports why it cannot run
+        with _live_lock:
+            _spares.append(case)
+
+
+def close_all(final: bool = False) -> None:
+    """Kill every case process (and what its group or job holds); ``final``: start none again in this
+    process (at exit, or when grading is interrupted: the grading threads' later cases fail at once)."""
+    _closing.set()
+    with _live_lock:
+        live = list(_live)
+        _spares.clear()
+    for case in live:
+        case.close()
+    if not final:
+        _closing.clear()
+
+
+atexit.register(close_all, True)
