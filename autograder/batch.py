@@ -86,6 +86,7 @@ from autograder.batch_workers import kill_tree, run_worker, run_worker_safely, w
 from autograder.class_report import REPORT_NAME, write_class_report
 from autograder.fixtures import FixtureError, load_fixture_set
 from autograder.safetext import for_terminal
+from autograder.sandbox.backends import BackendError, resolve, untrusted_refusal
 
 
 def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
@@ -93,6 +94,13 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
     if args.executor == "dask":
         from autograder.batch_dask import load_distributed
         load_distributed()  # not installed: one clear line (exit 2) before anything else
+    if args.executor != "dask":  # a Dask worker decides on its own machine (batch_workers.worker_main)
+        try:
+            refusal = untrusted_refusal(resolve(args.sandbox), args.allow_unsandboxed)
+        except BackendError as error:
+            refusal = str(error)
+        if refusal:
+            raise UsageError(refusal)
     try:
         fixture_set = load_fixture_set(args.fixtures)
     except FixtureError as error:
@@ -115,7 +123,7 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
         scratch = ScratchArea()
         settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
                             case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade, scratch=scratch,
-                            hints=args.hints,
+                            hints=args.hints, sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed,
                             executor=args.executor, scheduler=args.scheduler,
                             submission_timeout=args.submission_timeout or default_submission_budget(cases))
         result = grade_entries(entries, settings, skipped, removed, args.student, stderr, args.shard)

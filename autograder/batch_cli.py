@@ -22,6 +22,7 @@ from autograder.class_report import REPORT_NAME
 from autograder.fixtures import DEFAULT_FIXTURES
 from autograder.safetext import for_terminal
 from autograder.sandbox import Limits
+from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, describe_choice
 
 EXIT_OK, EXIT_NOT_GRADED, EXIT_HARNESS, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_USAGE = EXIT_HARNESS
@@ -57,6 +58,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                         help="wall-clock limit for one case (default %(default)s)")
     parser.add_argument("--no-hints", dest="hints", action="store_false",
                         help="no 'likely cause' lines naming a known mistake in failure messages")
+    parser.add_argument("--sandbox", choices=SANDBOX_CHOICES, default="auto",
+                        help=f"how each case is isolated (see runner.py --help); default auto: {describe_choice()}")
+    parser.add_argument("--allow-unsandboxed", action="store_true",
+                        help="grade these untrusted submissions even with the portable backend (no kernel layers; "
+                             "refused without this option), recorded in every report")
     parser.add_argument("--submission-timeout", type=float, metavar="S",
                         help=f"wall-clock budget for a whole submission (default: {SECONDS_PER_CASE:g} s per case "
                              f"+ {SUBMISSION_BUDGET_MARGIN:g} s, e.g. "

@@ -136,7 +136,8 @@ def payload(entry: Entry, settings: Settings) -> dict[str, Any]:
     return {"name": entry.path.name, "kind": entry.kind, "data": data, "path": str(entry.path.resolve()),
             "fixtures": str(settings.fixtures.resolve()), "manifest_sha256": settings.fixture_set.manifest_sha256,
             "code": code_digest(), "case_timeout": settings.case_timeout,
-            "submission_timeout": settings.submission_timeout, "hints": settings.hints}
+            "submission_timeout": settings.submission_timeout, "hints": settings.hints, "sandbox": settings.sandbox,
+            "allow_unsandboxed": settings.allow_unsandboxed}
 
 
 class TaskSettings:
@@ -147,6 +148,8 @@ class TaskSettings:
         self.case_timeout = float(task["case_timeout"])
         self.submission_timeout = float(task["submission_timeout"])
         self.hints = bool(task.get("hints", True))
+        self.sandbox = str(task.get("sandbox", "auto"))
+        self.allow_unsandboxed = bool(task.get("allow_unsandboxed", False))
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.lock = threading.Lock()
 

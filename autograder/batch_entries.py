@@ -65,6 +65,8 @@ class Settings:
     scheduler: str | None = None  # with dask: the scheduler's address, or "local"
     scratch: ScratchArea | None = None  # where the workers' scratch folders are made
     hints: bool = True  # likely-cause hints in the failure messages
+    sandbox: str = "auto"  # the sandbox backend asked for (autograder/sandbox/backends.py)
+    allow_unsandboxed: bool = False  # the grader allows the portable backend for these untrusted submissions
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # student -> worker process
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: bool = False
@@ -155,7 +157,8 @@ def provenance(settings: Settings, submission_sha256: str) -> dict[str, str | bo
     """What a report was made from; a report is reused only when all of it is the same today."""
     return {"submission_sha256": submission_sha256, "fixture_set": settings.fixture_set.id,
             "manifest_sha256": settings.fixture_set.manifest_sha256, "rubric_sha256": settings.rubric.sha256(),
-            "harness_version": HARNESS_VERSION, "hints": settings.hints}
+            "harness_version": HARNESS_VERSION, "hints": settings.hints, "sandbox": settings.sandbox,
+            "allow_unsandboxed": settings.allow_unsandboxed}
 
 
 def submission_fingerprint(entry: Entry) -> str | None:

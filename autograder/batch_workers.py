@@ -31,6 +31,7 @@ from autograder.batch_storage import StorageError, describe_os_error, remove_tre
 from autograder.fixtures import load_fixture_set
 from autograder.report import Report, ReportError, validate_report
 from autograder.sandbox import Limits
+from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, untrusted_refusal
 from autograder.safetext import for_terminal
 from autograder.submission import SubmissionError
 
@@ -68,13 +69,24 @@ def worker_main(argv: Sequence[str]) -> int:
     parser.add_argument("--scratch", type=Path, required=True)
     parser.add_argument("--batch-pid", type=int, required=True)
     parser.add_argument("--no-hints", dest="hints", action="store_false")
+    parser.add_argument("--sandbox", choices=SANDBOX_CHOICES, default="auto")
+    parser.add_argument("--allow-unsandboxed", action="store_true")
     args = parser.parse_args(argv)
     die_with_the_batch(args.batch_pid, args.scratch)
     from autograder.core import Settings as GradingSettings, grade
     fixture_set = load_fixture_set(args.fixtures)
     try:
-        folder = prepare_submission(args.entry, args.kind, args.scratch)
-        report = grade(folder, fixture_set, GradingSettings(Limits(timeout=args.timeout), jobs=1, hints=args.hints))
+        settings = GradingSettings(Limits(timeout=args.timeout), jobs=1, hints=args.hints, sandbox=args.sandbox,
+                                   allow_unsandboxed=args.allow_unsandboxed)
+        refusal = untrusted_refusal(settings.backend, settings.allow_unsandboxed)
+    except BackendError as error:  # this machine (a Dask worker's too) cannot run the backend asked for
+        refusal = str(error)
+    try:
+        if refusal:  # a harness error of this machine's, never the student's: the batch lists it as not graded
+            report = Report.failed(args.entry, fixture_set.rubric, refusal, fixture_set)
+        else:
+            folder = prepare_submission(args.entry, args.kind, args.scratch)
+            report = grade(folder, fixture_set, settings)
     except (ArchiveError, SubmissionError) as error:
         report = Report.failed(args.entry, fixture_set.rubric, str(error), fixture_set, source="submission")
     report.submission = str(args.entry)
@@ -188,6 +200,8 @@ class ProcessSettings(Protocol):
     case_timeout: float
     submission_timeout: float
     hints: bool
+    sandbox: str
+    allow_unsandboxed: bool
     running: dict[str, subprocess.Popen[bytes]]  # student -> worker process, for the batch to kill
     lock: threading.Lock
 
@@ -200,7 +214,8 @@ def run_worker_process(student: str, entry_path: Path, kind: str, settings: Proc
     command = [*WORKER_COMMAND, "--entry", str(entry_path), "--kind", kind,
                "--report", str(worker_report), "--fixtures", str(settings.fixtures.resolve()),
                "--timeout", repr(settings.case_timeout), "--scratch", str(scratch),
-               "--batch-pid", str(os.getpid()), *([] if settings.hints else ["--no-hints"])]
+               "--batch-pid", str(os.getpid()), *([] if settings.hints else ["--no-hints"]),
+               "--sandbox", settings.sandbox, *(["--allow-unsandboxed"] if settings.allow_unsandboxed else [])]
     # the worker's temporary folders (the sandbox's case folders too) live in the scratch folder, so they
     # are removed with it even when the worker is killed before it could clean up
     env = {**os.environ, "TMPDIR": str(scratch / "tmp")}

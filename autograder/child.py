@@ -35,6 +35,7 @@ kernel layers) starts ``python -I -S child.py --case`` for each case instead
 from __future__ import annotations
 
 import _imp
+import _thread
 import marshal
 import os
 import sys
@@ -101,7 +102,9 @@ def apply_limits(limits: dict[str, int]) -> bool:
              "file_size": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
              "processes": resource.RLIMIT_NPROC, "core": resource.RLIMIT_CORE}
     for key, value in limits.items():
-        which = names[key]
+        which = names.get(key)
+        if which is None:
+            continue  # wall_seconds: the grader's (and a spawned case's watchdog's), not the kernel's
         _, hard = resource.getrlimit(which)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         try:
@@ -312,6 +315,7 @@ def prepare_cases() -> dict[str, object]:
         import ctypes  # noqa: F401  warm for each case's kernel-enforced set-up (which then forgets it)
     except ImportError:
         pass
+    import array, traceback  # noqa: F401,E401  warm for each forked case's results and error report (wire.py)
     library_roots, package_folders, extensions = library_layout(sys.path)
     WARM.preload_extensions(extensions, GUARD.DENIED_IMPORTS)
     WARM.preload_modules(GUARD.DENIED_IMPORTS)
@@ -357,7 +361,19 @@ def serve_spawned() -> None:
     blob = read_exactly(0, int.from_bytes(header[:4], "big")) if header is not None else None
     if blob is None:
         os._exit(0)  # the grader closed the pipe without a request: it is stopping
+    limits = marshal.loads(blob).get("limits", {})
+    _thread.start_new_thread(watchdog, (limits.get("wall_seconds", 60) + 5, os.getppid() if os.name != "nt" else None))
     run_child(blob, result_fd, setup)
+
+
+def watchdog(seconds: float, parent: int | None) -> None:
+    """A spawned case's own end: ``seconds`` after its request, or as soon as its grader is gone (POSIX:
+    it is adopted by another process), even if nobody is left to kill it (the grader killed with -9).
+    A thread of this process that student code cannot reach without native code (no threading object)."""
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up and (parent is None or os.getppid() == parent):
+        time.sleep(0.25)
+    os._exit(71)
 
 
 TWIN_EXIT_SECONDS = 5.0  # how long a server whose input has closed waits for its twin to end

@@ -243,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     stdout = sys.stdout = ReaderMayLeave(sys.stdout)
     try:
         try:
-            if argv[:1] == ["batch"]:
+            if argv[:1] == ["batch"] and os.name == "nt":
+                print("error: runner.py batch needs Linux or macOS (process groups, file locks); on Windows, "
+                      "grade one submission at a time, or run the batch in WSL 2", file=sys.stderr)
+                exit_code = EXIT_HARNESS_ERROR
+            elif argv[:1] == ["batch"]:
                 from autograder.batch import main as batch_main
                 exit_code = batch_main(argv[1:])
             else:

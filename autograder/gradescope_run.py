@@ -72,6 +72,7 @@ def grade_submission(submission: Path, config: Mapping[str, Any], source: Path =
     from autograder.fixtures import FixtureError, load_fixture_set, read_manifest
     from autograder.report import Report
     from autograder.sandbox import Limits
+    from autograder.sandbox.backends import untrusted_refusal
     from autograder.submission import SubmissionError
     fixtures = source / config["fixtures"]
     only = list(config.get("only") or [])
@@ -80,6 +81,10 @@ def grade_submission(submission: Path, config: Mapping[str, Any], source: Path =
     except FixtureError as error:
         return Report.failed(submission, None, str(error), only=only)
     limits = Limits(timeout=config["timeout"]) if config.get("timeout") else Limits()
+    settings = Settings(limits=limits, allow_unsandboxed=bool(config.get("allow_unsandboxed")))
+    refusal = untrusted_refusal(settings.backend, settings.allow_unsandboxed)
+    if refusal:  # a harness error (shown to the student as such), never a zero for the student's code
+        return Report.failed(submission, manifest.rubric, refusal, only=only)
     with tempfile.TemporaryDirectory(prefix="gradescope-") as scratch:
         try:
             package_root = prepare_submission(submission, Path(scratch))
@@ -88,7 +93,7 @@ def grade_submission(submission: Path, config: Mapping[str, Any], source: Path =
             return Report.failed(submission, manifest.rubric, str(error), only=only, source="submission")
         except FixtureError as error:
             return Report.failed(submission, manifest.rubric, str(error), only=only)
-        return grade(package_root, fixture_set, Settings(limits=limits))
+        return grade(package_root, fixture_set, settings)
 
 
 def apply_visibility(document: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,10 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Collection, Mapping
+
+TYPE_CHECKING = False  # typing is not imported at run time: a spawned case process would pay ~13 ms for it
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
 
 # Pure-Python and built-in standard modules that mytorch packages commonly import (directly,
 # or through ``typing`` and ``dataclasses``).  Each costs a case a few milliseconds to import

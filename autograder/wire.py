@@ -11,8 +11,6 @@ it must load in a ``python -I -S`` process.
 """
 from __future__ import annotations
 
-import traceback  # imported once by the server, so a forked child reports errors without the import cost
-from array import array  # array and binascii: loaded by the server too, before any restriction
 from binascii import b2a_base64
 
 MAX_DEPTH: int = 8
@@ -51,6 +49,7 @@ def raw_floats(value: list, budget: list[int], depth: int) -> RawFloats | None:
         if kinds == {float}:
             if len(items) < RAW_MIN_ELEMENTS:
                 return None
+            from array import array  # here, not at the top: it imports collections (the fork server warms it)
             budget[0] -= charged
             return RawFloats(shape, b2a_base64(array("d", items).tobytes(), newline=False).decode("ascii"))
         if kinds != {list}:
@@ -106,6 +105,7 @@ def describe_error(error: BaseException, harness_files: frozenset[str],
     chain = None
     for tb in reversed(kept):  # the same frames and positions, without the harness's links
         chain = type(tb)(chain, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
+    import traceback  # here: a case with no error never pays for it (the fork server imports it once, warm.py)
     frames = traceback.extract_tb(chain)
     if len(frames) > 12:
         omitted = len(frames) - 10

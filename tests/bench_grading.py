@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the grading harness (a script, not a test: ``python tests/bench_grading.py``).
 
-    python tests/bench_grading.py [--repeat 5] [--only Flatten]
+    python tests/bench_grading.py [--repeat 5] [--only Flatten] [--sandbox portable]
 
 For each run below, the median of ``--repeat`` runs of ``python runner.py ...``: CPU seconds
 of the whole process tree (the runner, its fork servers and every case, from
@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPLETE = ROOT / "tests" / "submissions" / "complete"
 TEMPLATE = ROOT / "student_template"
 GOALS = {"complete_cpu": 1.0, "template_cpu": 0.6, "only_wall": 0.5, "overhead": 0.20, "peak_mb": 60.0}
+SANDBOX: list[str] = []  # --sandbox BACKEND, for every run
 ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
@@ -72,7 +73,7 @@ def run(*args: object) -> tuple[float, float, float, list[str]]:
     seconds of the grader's own process, stdout lines)."""
     cpu_before, _ = children_usage()
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", RUN_AND_REPORT, str(ROOT / "runner.py"), *map(str, args)],
+    done = subprocess.run([sys.executable, "-c", RUN_AND_REPORT, str(ROOT / "runner.py"), *SANDBOX, *map(str, args)],
                           cwd=ROOT, capture_output=True, text=True, env=ENV)
     wall = time.perf_counter() - started
     cpu_after, _ = children_usage()
@@ -86,7 +87,8 @@ def peak_mb(*args: object) -> float:
     """Peak RSS (MB) of the largest process of one run, measured in a fresh child (ru_maxrss is a maximum)."""
     code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True); "
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
-    done = subprocess.run([sys.executable, "-c", code, sys.executable, str(ROOT / "runner.py"), *map(str, args)],
+    done = subprocess.run([sys.executable, "-c", code, sys.executable, str(ROOT / "runner.py"), *SANDBOX,
+                           *map(str, args)],
                           cwd=ROOT, capture_output=True, text=True, check=True, env=ENV)
     return float(done.stdout)
 
@@ -127,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per median (default 5)")
     parser.add_argument("--only", default="Flatten", help="the small item of the --only run (default Flatten)")
+    parser.add_argument("--sandbox", default="auto", help="the runner's sandbox backend (default auto)")
     args = parser.parse_args(argv)
+    SANDBOX[:] = ["--sandbox", args.sandbox]
 
     complete = medians(args.repeat, "--submission", COMPLETE)
     template = medians(args.repeat, "--submission", TEMPLATE)
@@ -165,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         ("peak RSS (largest process)", f"{peak:.0f} MB", f"<= {GOALS['peak_mb']:g} MB", peak <= GOALS["peak_mb"],
          f"complete {complete['peak']:.0f}, template {template['peak']:.0f}, only {only['peak']:.0f}"),
     ]
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
+    print(f"sandbox {args.sandbox}, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
           f"{args.repeat} runs per median\n")
     print(f"{'measure':<32} {'value':>9}  {'goal':<10} {'':<5} details")
     for name, value, goal, ok, details in rows:

@@ -252,7 +252,7 @@ def test_report_names_the_kernel_layers(tmp_path):
     assert report["sandbox"]["seccomp"] == arch
     header = done.stdout.split("\n\n")[0]
     if abi and arch:
-        assert f"sandbox: Landlock (ABI {abi}), seccomp ({arch}), audit hook, resource limits" in header
+        assert f"sandbox: linux backend, Landlock (ABI {abi}), seccomp ({arch}), audit hook, resource limits" in header
         assert "WARNING" not in header
     else:
         assert "sandbox: WARNING" in header
@@ -268,10 +268,10 @@ def test_without_landlock_and_seccomp_the_header_warns_and_the_audit_hook_still_
     prepare_extension(submission("hostile_native_extension") / "mytorch")
     done, report = grade("extension", tmp_path / "extension", *hide)
     items = check_graded(done, report)
-    assert report["sandbox"] == {"landlock": 0, "seccomp": "",
+    assert report["sandbox"] == {"landlock": 0, "seccomp": "", "backend": "linux", "rlimits": True,
                                  "seccomp_missing": "the kernel refused the seccomp filter (Invalid argument)"}
     header = done.stdout.split("\n\n")[0]
-    assert "sandbox: audit hook, resource limits" in header
+    assert "sandbox: linux backend, audit hook, resource limits" in header
     assert "sandbox: WARNING: no Landlock in this kernel" in header
     assert "sandbox: WARNING: no seccomp filter (the kernel refused the seccomp filter (Invalid argument))" in header
     assert items["Upsampling1d"]["points"] == items["Upsampling1d"]["max_points"]
@@ -358,16 +358,24 @@ def test_only_the_childs_first_line_says_which_layers_were_in_force():
     """Student code can write lines of its own to the result pipe, but only after the child's first one."""
     from autograder.report import describe_sandbox
     from autograder.child_messages import clean_sandbox, weakest_sandbox
-    real = {"landlock": 6, "seccomp": "x86_64", "seccomp_missing": ""}
+    real = {"landlock": 6, "seccomp": "x86_64", "seccomp_missing": "", "backend": "linux", "rlimits": True}
     forged = {"landlock": 9, "seccomp": "\x1b[2Jforged", "seccomp_missing": ""}
     assert clean_sandbox([{"sandbox": real}, {"sandbox": forged}]) == real
     assert clean_sandbox([{"phase": "import"}, {"sandbox": forged}]) == {}
     assert clean_sandbox([{"sandbox": {**real, "landlock": True}}]) == {}
+    assert clean_sandbox([{"sandbox": {**real, "backend": "kernel"}}]) == {}
+    assert clean_sandbox([{"sandbox": {**real, "rlimits": 1}}]) == {}
     assert clean_sandbox([]) == {}
-    missing = {"landlock": 0, "seccomp": "", "seccomp_missing": "the kernel refused the seccomp filter (EINVAL)"}
+    missing = {"landlock": 0, "seccomp": "", "seccomp_missing": "the kernel refused the seccomp filter (EINVAL)",
+               "backend": "linux", "rlimits": True}
+    portable = {**missing, "seccomp_missing": "no kernel layers", "backend": "portable", "rlimits": False}
+    assert weakest_sandbox(real, portable) == {**portable, "seccomp_missing": "no kernel layers"}
     assert weakest_sandbox(weakest_sandbox({}, real), missing) == missing
     assert weakest_sandbox(real, {**real, "landlock": 3}) == {**real, "landlock": 3}
-    assert describe_sandbox(real) == ["sandbox: Landlock (ABI 6), seccomp (x86_64), audit hook, resource limits"]
+    assert describe_sandbox(real) == ["sandbox: linux backend, Landlock (ABI 6), seccomp (x86_64), audit hook, "
+                                      "resource limits"]
+    assert describe_sandbox(portable)[0] == "sandbox: portable backend (a fresh process per case), audit hook"
+    assert [line.split(":")[1] for line in describe_sandbox(portable)[1:]] == [" WARNING", " WARNING"]
     assert describe_sandbox(missing)[1:] == [
         "sandbox: WARNING: no Landlock in this kernel: file access is confined by the audit hook only "
         "(README, Security model)",

@@ -60,6 +60,7 @@ class Limits:
 
     def rlimits(self) -> dict[str, int]:
         return {"address_space": self.address_space, "cpu_seconds": int(self.timeout) + 1,
+                "wall_seconds": math.ceil(self.timeout),
                 "file_size": self.file_size, "open_files": self.open_files,
                 "processes": self.processes, "core": 0}
 

@@ -32,12 +32,20 @@ def linux_missing() -> str:
         return f"this is {sys.platform}, not Linux"
     if not hasattr(os, "fork"):
         return "this Python has no fork"
-    missing = [name for name in LINUX_MODULES if importlib.util.find_spec(name) is None]
+    missing = [name for name in LINUX_MODULES if not available(name)]
     if missing:
         return f"this Python has no {', '.join(missing)}"
     if not (has_seccomp() or has_landlock()):
         return "this kernel has neither the seccomp filter nor Landlock"
     return ""
+
+
+def available(module: str) -> bool:
+    """Whether ``module`` can be imported here (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a finder that refuses it, or a module set to None in sys.modules
+        return False
 
 
 def has_seccomp() -> bool:

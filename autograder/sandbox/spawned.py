@@ -1,4 +1,4 @@
-"""The portable backend: one freshly spawned ``python -I -S child.py --case`` process per case.
+"""The portable backend: one freshly spawned ``python -I -S`` process per case (child.py ``serve_spawned``).
 
 For systems without the Linux backend's kernel layers or ``fork`` (Windows, macOS, Linux
 without Landlock and seccomp; see autograder.sandbox.backends).  Everything that is not
@@ -31,6 +31,14 @@ from typing import Any
 from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_GRACE, START_SECONDS, ServerBroken, child_env,
                                          request_frame)
 
+# How a case process starts: child.py loaded through the bytecode cache, as its siblings are (run as
+# a script, it would be compiled again by every process: ~5 ms of CPU each), then serve_spawned.
+BOOT = ("import sys\n"
+        "from importlib.machinery import SourceFileLoader\n"
+        "child = type(sys)('mytorch_case_child')\n"
+        "child.__file__ = sys.argv[1]\n"
+        "exec(SourceFileLoader(child.__name__, sys.argv[1]).get_code(child.__name__), child.__dict__)\n"
+        "child.serve_spawned()\n")
 READY = b"\x00"  # the byte a case process writes once it is ready for its request
 READ_CHUNK = 1 << 16
 
@@ -51,7 +59,7 @@ class CaseProcess:
             options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
         else:
             options["start_new_session"] = True  # its own process group, killed as one
-        self.process = subprocess.Popen([sys.executable, "-I", "-S", str(CHILD_SCRIPT), "--case"],
+        self.process = subprocess.Popen([sys.executable, "-I", "-S", "-c", BOOT, str(CHILD_SCRIPT)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                         env=child_env(), **options)
         self.job = None

@@ -1,0 +1,42 @@
+"""Run a script as on a system without fork and the POSIX-only modules (as on Windows), on this one.
+
+    python tests/no_posix.py runner.py --submission DIR ...
+
+In this process and in every case process the portable sandbox backend spawns, importing
+``fcntl``, ``resource``, ``termios``, ``pwd`` or ``grp`` fails as a missing module does, and
+``os.fork`` (with ``os.forkpty``) is gone.  The script then runs as ``__main__``.  Used by
+tests/test_sandbox_spawned.py: the grader must choose the portable backend here by itself and
+grade exactly as it does with everything present.
+"""
+import os
+import runpy
+import sys
+
+BLOCKED = ("fcntl", "resource", "termios", "pwd", "grp")
+
+# Run first in this process and in each case process (prepended to the portable backend's BOOT).
+SHIM = f"""
+import os as _os, sys as _sys
+class _NoPosix:
+    BLOCKED = {BLOCKED!r}
+    def find_spec(self, name, path=None, target=None):
+        if name in self.BLOCKED:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+for _name in _NoPosix.BLOCKED:
+    _sys.modules.pop(_name, None)
+_sys.meta_path.insert(0, _NoPosix())
+for _name in ("fork", "forkpty"):
+    if hasattr(_os, _name):
+        delattr(_os, _name)
+del _os, _sys, _name, _NoPosix
+"""
+
+if __name__ == "__main__":
+    exec(SHIM)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, root)
+    from autograder.sandbox import spawned
+    spawned.BOOT = SHIM + spawned.BOOT
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
