@@ -58,8 +58,34 @@ UNCREATABLE: dict[str, str] = {"os.symlink": "creating links", "os.link": "creat
 LIST_EVENTS: tuple[str, ...] = ("os.listdir", "os.scandir", "glob.glob", "os.walk", "os.fwalk")
 FUNCTION_INTERNALS: tuple[str, ...] = ("__code__", "__defaults__", "__kwdefaults__")
 WRITE_FLAGS: int = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-DEVICES: tuple[str, ...] = ("/dev/null", "/dev/urandom", "/dev/random")
+DEVICES: tuple[str, ...] = ("/dev/null", "/dev/urandom", "/dev/random") if os.name != "nt" else ("\\\\.\\nul",)
 PACKAGE_FOLDERS: tuple[str, ...] = ("site-packages", "dist-packages")  # installed third-party packages: never readable
+
+
+def windows_resolver(full_path, final_path):
+    """``resolve`` for Windows (portable backend): ``ntpath.realpath``, case-folded (NTFS compares
+    names without case), from the system's own functions bound here (``nt._getfullpathname``:
+    absolute, ``/`` as ``\\``, ``..`` applied; ``nt._getfinalpathname``: links and junctions
+    resolved, for the longest part of the path that exists), so nothing student code rebinds
+    later changes it.  Tested on POSIX with ntpath stand-ins (tests/test_guard.py)."""
+    def resolve(path, _full=full_path, _final=final_path, _sep="\\", _lower=str.lower, _OSError=OSError,
+                _ValueError=ValueError, _unc="\\\\?\\UNC\\", _long="\\\\?\\"):
+        full, rest = _full(path), ""
+        while True:
+            try:
+                real = _final(full)
+                break
+            except (_OSError, _ValueError):
+                head, sep, name = full.rpartition(_sep)
+                if not sep or not head or head.endswith(":") or head.endswith(_sep):
+                    return _lower(full + rest)  # nothing of it exists (a drive root, a device)
+                full, rest = head, _sep + name + rest
+        if real.startswith(_unc):
+            real = "\\\\" + real[len(_unc):]
+        elif real.startswith(_long):
+            real = real[len(_long):]
+        return _lower(real + rest)
+    return resolve
 
 
 def forget_ctypes() -> None:
@@ -108,9 +134,10 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
     """
     from types import MappingProxyType
     sep = os.sep
-    library_roots = tuple(r.rstrip(sep) + sep for r in library_roots)
-    read_roots = tuple(r.rstrip(sep) + sep for r in read_roots)
-    write_roots = (write_root.rstrip(sep) + sep,)
+    fold = str.lower if os.name == "nt" else str  # Windows compares paths without case (see windows_resolver)
+    library_roots = tuple(fold(r).rstrip(sep) + sep for r in library_roots)
+    read_roots = tuple(fold(r).rstrip(sep) + sep for r in read_roots)
+    write_roots = (fold(write_root).rstrip(sep) + sep,)
     package_folders = tuple(sep + name + sep for name in PACKAGE_FOLDERS)
     extensions = MappingProxyType(dict(extensions))
     extension_entries = MappingProxyType({name: frozenset(paths) for name, paths in extension_entries.items()})
@@ -160,6 +187,10 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
             parts.reverse()
             pending += parts
         return resolved or _sep
+
+    if os.name == "nt":
+        import nt
+        resolve = windows_resolver(nt._getfullpathname, nt._getfinalpathname)  # noqa: F811
 
     def inside(path, roots, _as_text=as_text, _resolve=resolve, _type=type, _int=int,
                _devices=frozenset(DEVICES), _sep=sep, _Exception=Exception):

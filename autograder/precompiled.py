@@ -127,7 +127,8 @@ def install(root: str, modules: list[tuple[str, bytes, bytes]]) -> None:
     """
     if not modules:
         return
-    cache = {root + "/" + relative: (source, code) for relative, source, code in modules}
+    # the paths the import system builds (os.sep: backslashes on Windows)
+    cache = {os.path.join(root, *relative.split("/")): (source, code) for relative, source, code in modules}
 
     class PrecompiledLoader(SourceFileLoader):
         """A SourceFileLoader whose code is the compiled step's when the file reads as it did then."""
@@ -150,7 +151,7 @@ def install(root: str, modules: list[tuple[str, bytes, bytes]]) -> None:
 
     details = [(source_loader if loader is SourceFileLoader else loader, suffixes)
                for loader, suffixes in _get_supported_file_loaders()]
-    inside = root + "/"
+    inside = root.rstrip(os.sep) + os.sep
 
     def path_hook(path):
         if type(path) is str and (path == root or path.startswith(inside)) and os.path.isdir(path):
