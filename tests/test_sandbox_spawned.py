@@ -178,10 +178,10 @@ def sleeping(tmp_path):
     shutil.rmtree(scratch, ignore_errors=True)
 
 
-def start_sleeping_grader(folder, scratch, *options):
-    """runner.py grading Flatten of ``folder`` with the portable backend, once its case is asleep."""
+def start_sleeping_grader(folder, scratch, backend="portable"):
+    """runner.py grading Flatten of ``folder`` with ``backend``, once its case is asleep."""
     process = subprocess.Popen([sys.executable, str(ROOT / "runner.py"), "--submission", str(folder), "--only",
-                                "Flatten", "--sandbox", "portable", "--timeout", "100", *options],
+                                "Flatten", "--sandbox", backend, "--timeout", "100"],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "TMPDIR": str(scratch)})
     give_up = time.monotonic() + 120
@@ -203,10 +203,14 @@ def alive(pid):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to list a process's children")
-def test_ctrl_c_ends_every_case_process_at_once(sleeping):
-    process = start_sleeping_grader(*sleeping)
+@pytest.mark.parametrize("backend", ["portable", "linux"])
+def test_ctrl_c_ends_every_case_process_at_once(backend, sleeping):
+    from autograder.sandbox.backends import linux_missing
+    if backend == "linux" and linux_missing():
+        pytest.skip(f"the linux backend cannot run here ({linux_missing()})")
+    process = start_sleeping_grader(*sleeping, backend=backend)
     below = descendants(process.pid)
-    assert below, "the portable backend runs the case in a process below the grader"
+    assert below, "the case runs in a process below the grader"
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)  # not the 100 s timeout, nor the 120 s sleep
     assert process.returncode == 130, stderr
