@@ -6,12 +6,16 @@ with its type and a short repr, never sent raw; with ``raw=True``, a rectangular
 list of exact floats as its shape and its IEEE doubles in base64, ``RawFloats``, which
 costs neither side a Python step per number), describes the student's exception
 (``describe_error``) and writes every message with ``to_json``; the fork server writes
-its frames with it too.  Standard library only, and no import of the autograder package:
-it must load in a ``python -I -S`` process.
+its frames with it too.  Every path a case reports is named as the student knows it
+(``shown_paths``): a ``/proc/self/fd/N`` alias as its folder, a readable copy of the submission
+(a root grader's case user could not read the original) as the submitted folder.  Standard
+library only, and no import of the autograder package: it must load in a ``python -I -S`` process.
 """
 from __future__ import annotations
 
+import linecache  # traceback's: loaded with it
 import traceback  # imported once by the server, so a forked child reports errors without the import cost
+import warnings  # the server has it already (precompiled.py)
 from array import array  # array and binascii: loaded by the server too, before any restriction
 from binascii import b2a_base64
 
@@ -91,13 +95,72 @@ def encode(value: object, budget: list[int], depth: int = 0,
             "$repr": safe_repr(value)}
 
 
+def shown_paths(aliases: dict[str, str], submission: str, original: str | None) -> dict[str, str]:
+    """{a folder as the case sees it: as the student knows it}, for ``shown_path``.
+
+    ``aliases``: {folder: /proc/self/fd/N} (case_user.switch_user), each alias shown as its folder;
+    ``original``: the submitted folder when ``submission`` is a readable copy of it
+    (run_as.readable_submission), the copy (or its alias) shown as the original.
+    """
+    shown = {alias: folder for folder, alias in aliases.items()}
+    if original:
+        shown = {seen: original if folder == submission else folder for seen, folder in shown.items()}
+        shown[submission] = original
+    return shown
+
+
+def shown_path(path: str, shown: dict[str, str]) -> str:
+    """``path`` as the student knows it: below (or at) a folder of ``shown``, through its shown name."""
+    for seen, name in shown.items():
+        if path == seen or path.startswith(seen + "/"):
+            return name + path[len(seen):]
+    return path
+
+
+def shown_text(text: str, shown: dict[str, str]) -> str:
+    """``text`` (an exception's message: an ImportError names the module's file, the sandbox the path
+    it refused) with each folder of ``shown`` named as shown_path names it, where it is a whole
+    path component (``/proc/self/fd/5`` in ``/proc/self/fd/50`` stays)."""
+    for seen, name in shown.items():
+        parts = text.split(seen)
+        for index in range(1, len(parts)):
+            following = parts[index][:1]
+            ends = not following or following == "/" or not (following.isalnum() or following in "._-")
+            parts[index] = (name if ends else seen) + parts[index]
+        text = "".join(parts)
+    return text
+
+
+def show_warnings_as(shown: dict[str, str]) -> None:
+    """Warnings (a SyntaxWarning while compiling, a RuntimeWarning) name the file through shown_path.
+
+    Installed in a case before any student code; the source line is still read from the file
+    the case sees (the original may be unreadable to it).  Student code may replace it, as any
+    ``warnings.showwarning``: the student's own output, then.
+    """
+    if not shown:
+        return
+    show = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if type(filename) is str:
+            if line is None and type(lineno) is int:
+                line = linecache.getline(filename, lineno)
+            filename = shown_path(filename, shown)
+        show(message, category, filename, lineno, file, line)
+    warnings.showwarning = showwarning
+
+
 def describe_error(error: BaseException, harness_files: frozenset[str],
-                   aliases: dict[str, str] | None = None) -> dict[str, str]:
-    """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named).
+                   shown: dict[str, str] | None = None) -> dict[str, str]:
+    """The student's exception with the harness frames trimmed, every path named as the student
+    knows it (``shown``: shown_paths; files, a SyntaxError's file, paths in the message).
 
     The harness frames are dropped before any source line is looked up (the harness's own
-    files are never read for a student's traceback).
+    files are never read for a student's traceback); source lines are read from the files the
+    case sees, before their paths are renamed.
     """
+    shown = shown or {}
     kept, tb = [], error.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename not in harness_files:
@@ -107,15 +170,19 @@ def describe_error(error: BaseException, harness_files: frozenset[str],
     for tb in reversed(kept):  # the same frames and positions, without the harness's links
         chain = type(tb)(chain, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
     frames = traceback.extract_tb(chain)
+    for frame in frames:
+        frame.filename = shown_path(frame.filename, shown)
     if len(frames) > 12:
         omitted = len(frames) - 10
         head, tail = traceback.format_list(frames[:4]), traceback.format_list(frames[-6:])
         lines = head + [f"  ... {omitted} more frames ...\n"] + tail
     else:
         lines = traceback.format_list(frames)
-    for root, alias in (aliases or {}).items():
-        lines = [line.replace(f'File "{alias}/', f'File "{root}/') for line in lines]
-    message = "".join(traceback.format_exception_only(type(error), error)).strip()
+    # as traceback.format_exception_only builds it, without looking up the chained exceptions' lines
+    exception = traceback.TracebackException(type(error), error, None, lookup_lines=False, compact=True)
+    if type(getattr(exception, "filename", None)) is str:  # a SyntaxError: its file and line, shown apart
+        exception.filename = shown_path(exception.filename, shown)
+    message = shown_text("".join(exception.format_exception_only()).strip(), shown)
     return {"type": type(error).__name__, "message": message[:2000],
             "traceback": ("Traceback (most recent call last):\n" + "".join(lines) + message)[:8000]}
 
