@@ -151,6 +151,31 @@ def show_warnings_as(shown: dict[str, str]) -> None:
     warnings.showwarning = showwarning
 
 
+BOM = "\ufeff"
+
+
+def without_bom(exception: traceback.TracebackException) -> None:
+    """A SyntaxError on line 1 of a file that starts with a UTF-8 byte-order mark (Windows editors
+    write one) with the line and the caret of that file without the mark.
+
+    CPython (3.10 to 3.13 at least) reads the line it shows back from the file, mark included,
+    and turns the parser's byte offsets (into the line without the mark) into characters by
+    decoding that many bytes of the line with it: the text starts with U+FEFF and the caret
+    lands two columns left.  Undone: the mark dropped, each offset the characters of the line
+    that the original byte offset spans (the bytes the reported characters after the mark
+    span, plus the mark's three).  An offset within the line's first three bytes, all reported
+    as 1, stays 1.
+    """
+    text = exception.text
+    line = text[len(BOM):].encode("utf-8", "surrogatepass")
+    exception.text = text[len(BOM):]
+    for name in ("offset", "end_offset"):
+        reported = getattr(exception, name, None)
+        if type(reported) is int and reported > 1:
+            byte = len(text[1:reported].encode("utf-8", "surrogatepass")) + 3
+            setattr(exception, name, len(line[:byte].decode("utf-8", "replace")))
+
+
 def describe_error(error: BaseException, harness_files: frozenset[str],
                    shown: dict[str, str] | None = None) -> dict[str, str]:
     """The student's exception with the harness frames trimmed, every path named as the student
@@ -181,6 +206,9 @@ def describe_error(error: BaseException, harness_files: frozenset[str],
     # as traceback.format_exception_only builds it, without looking up the chained exceptions' lines
     exception = traceback.TracebackException(type(error), error, None, lookup_lines=False, compact=True)
     if type(getattr(exception, "filename", None)) is str:  # a SyntaxError: its file and line, shown apart
+        # (TracebackException keeps the line number as a str)
+        if exception.lineno == "1" and type(exception.text) is str and exception.text.startswith(BOM):
+            without_bom(exception)
         exception.filename = shown_path(exception.filename, shown)
     message = shown_text("".join(exception.format_exception_only()).strip(), shown)
     return {"type": type(error).__name__, "message": message[:2000],
