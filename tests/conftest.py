@@ -94,12 +94,15 @@ class RunnerRun:
 def complete_copy():
     """A fresh copy of complete/ (no bytecode cache) whose files a test may change; the caller removes it.
 
-    Inside the repository (BUILT), readable by a root grader's case user: a submission that
-    user cannot read is graded from a copy made once, which an edit would miss.
+    In the system's temporary folder (0755), which a root grader's case user can read wherever
+    the checkout lives: a submission that user cannot read (anything in a checkout below a 0700
+    folder, root's home or a ``mktemp -d``) is graded from a copy made once per grading, which an
+    edit would miss.
     """
-    folder = Path(tempfile.mkdtemp(dir=BUILT))
+    folder = Path(tempfile.mkdtemp(prefix="mytorch-test-copy-"))
     shutil.copytree(COMPLETE / "mytorch", folder / "mytorch", ignore=shutil.ignore_patterns("__pycache__"))
-    os.chmod(folder, 0o755)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)  # whatever the checkout's umask was
     return folder
 
 
