@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import linecache  # traceback's: loaded with it
 import traceback  # imported once by the server, so a forked child reports errors without the import cost
-import warnings  # the server has it already (precompiled.py)
+import warnings  # the server loads it anyway (precompiled.py)
 from array import array  # array and binascii: loaded by the server too, before any restriction
 from binascii import b2a_base64
 
