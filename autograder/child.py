@@ -194,6 +194,7 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     kernel = setup["backend"] == "linux"
     landlock = LANDLOCK.restrict_filesystem(roots + [submission], workdir) if kernel else 0
     aliases = CASE_USER.switch_user(request.get("user"), roots + [submission])
+    shown = WIRE.shown_paths(aliases, submission, request.get("original"))  # paths as the student knows them
     # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
     seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
     GUARD.forget_ctypes()
@@ -212,6 +213,7 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
         emit({"final": True, "status": "compiled", "modules": PRECOMPILED.compile_tree(import_root)})
         return
     PRECOMPILED.install(import_root, request.get("code", ()))
+    WIRE.show_warnings_as(shown)
 
     program, arrays = request["program"], request["arrays"]
     harness_files = HARNESS_FILES
@@ -230,7 +232,7 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
                                          record=lambda value: WIRE.encode(value, budget, raw=True))
     except BaseException as error:  # SystemExit, KeyboardInterrupt... all belong to the student
         emit({"final": True, "status": "error", "where": state["phase"],
-              "error": WIRE.describe_error(error, harness_files, aliases), "student_seconds": state["seconds"]})
+              "error": WIRE.describe_error(error, harness_files, shown), "student_seconds": state["seconds"]})
         return
     emit({"final": True, "status": "ok", "results": results, "student_seconds": state["seconds"]})
 

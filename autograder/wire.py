@@ -6,11 +6,14 @@ with its type and a short repr, never sent raw; with ``raw=True``, a rectangular
 list of exact floats as its shape and its IEEE doubles in base64, ``RawFloats``, which
 costs neither side a Python step per number), describes the student's exception
 (``describe_error``) and writes every message with ``to_json``; the fork server writes
-its frames with it too.  Standard library only, and no import of the autograder package:
-it must load in a ``python -I -S`` process.
+its frames with it too.  Every path a case reports is named as the student knows it
+(``shown_paths``): a ``/proc/self/fd/N`` alias as its folder, a readable copy of the submission
+(a root grader's case user could not read the original) as the submitted folder.  Standard
+library only, and no import of the autograder package: it must load in a ``python -I -S`` process.
 """
 from __future__ import annotations
 
+import warnings  # loaded by the case anyway (precompiled.py)
 from binascii import b2a_base64
 
 MAX_DEPTH: int = 8
@@ -90,13 +93,98 @@ def encode(value: object, budget: list[int], depth: int = 0,
             "$repr": safe_repr(value)}
 
 
+def shown_paths(aliases: dict[str, str], submission: str, original: str | None) -> dict[str, str]:
+    """{a folder as the case sees it: as the student knows it}, for ``shown_path``.
+
+    ``aliases``: {folder: /proc/self/fd/N} (case_user.switch_user), each alias shown as its folder;
+    ``original``: the submitted folder when ``submission`` is a readable copy of it
+    (run_as.readable_submission), the copy (or its alias) shown as the original.
+    """
+    shown = {alias: folder for folder, alias in aliases.items()}
+    if original:
+        shown = {seen: original if folder == submission else folder for seen, folder in shown.items()}
+        shown[submission] = original
+    return shown
+
+
+def shown_path(path: str, shown: dict[str, str]) -> str:
+    """``path`` as the student knows it: below (or at) a folder of ``shown``, through its shown name."""
+    for seen, name in shown.items():
+        if path == seen or path.startswith(seen + "/"):
+            return name + path[len(seen):]
+    return path
+
+
+def shown_text(text: str, shown: dict[str, str]) -> str:
+    """``text`` (an exception's message: an ImportError names the module's file, the sandbox the path
+    it refused) with each folder of ``shown`` named as shown_path names it, where it is a whole
+    path component (``/proc/self/fd/5`` in ``/proc/self/fd/50`` stays)."""
+    for seen, name in shown.items():
+        parts = text.split(seen)
+        for index in range(1, len(parts)):
+            following = parts[index][:1]
+            ends = not following or following == "/" or not (following.isalnum() or following in "._-")
+            parts[index] = (name if ends else seen) + parts[index]
+        text = "".join(parts)
+    return text
+
+
+def show_warnings_as(shown: dict[str, str]) -> None:
+    """Warnings (a SyntaxWarning while compiling, a RuntimeWarning) name the file through shown_path.
+
+    Installed in a case before any student code; the source line is still read from the file
+    the case sees (the original may be unreadable to it).  Student code may replace it, as any
+    ``warnings.showwarning``: the student's own output, then.
+    """
+    if not shown:
+        return
+    show = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if type(filename) is str:
+            if line is None and type(lineno) is int:
+                import linecache  # here: only a case that warns pays for it (and tokenize, re)
+                line = linecache.getline(filename, lineno)
+            filename = shown_path(filename, shown)
+        show(message, category, filename, lineno, file, line)
+    warnings.showwarning = showwarning
+
+
+BOM = "\ufeff"
+
+
+def without_bom(exception: traceback.TracebackException) -> None:
+    """A SyntaxError on line 1 of a file that starts with a UTF-8 byte-order mark (Windows editors
+    write one) with the line and the caret of that file without the mark.
+
+    CPython (3.10 to 3.13 at least) reads the line it shows back from the file, mark included,
+    and turns the parser's byte offsets (into the line without the mark) into characters by
+    decoding that many bytes of the line with it: the text starts with U+FEFF and the caret
+    lands two columns left.  Undone: the mark dropped, each offset the characters of the line
+    that the original byte offset spans (the bytes the reported characters after the mark
+    span, plus the mark's three).  An offset within the line's first three bytes, all reported
+    as 1, stays 1.
+    """
+    text = exception.text
+    line = text[len(BOM):].encode("utf-8", "surrogatepass")
+    exception.text = text[len(BOM):]
+    for name in ("offset", "end_offset"):
+        reported = getattr(exception, name, None)
+        if type(reported) is int and reported > 1:
+            byte = len(text[1:reported].encode("utf-8", "surrogatepass")) + 3
+            setattr(exception, name, len(line[:byte].decode("utf-8", "replace")))
+
+
 def describe_error(error: BaseException, harness_files: frozenset[str],
-                   aliases: dict[str, str] | None = None) -> dict[str, str]:
-    """The student's exception with the harness frames trimmed (and /proc/self/fd/N aliases named).
+                   shown: dict[str, str] | None = None) -> dict[str, str]:
+    """The student's exception with the harness frames trimmed, every path named as the student
+    knows it (``shown``: shown_paths; files, a SyntaxError's file, paths in the message).
 
     The harness frames are dropped before any source line is looked up (the harness's own
-    files are never read for a student's traceback).
+    files are never read for a student's traceback); source lines are read from the files the
+    case sees, before their paths are renamed.
     """
+    shown = shown or {}
     kept, tb = [], error.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename not in harness_files:
@@ -105,17 +193,24 @@ def describe_error(error: BaseException, harness_files: frozenset[str],
     chain = None
     for tb in reversed(kept):  # the same frames and positions, without the harness's links
         chain = type(tb)(chain, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
-    import traceback  # here: a case with no error never pays for it (the fork server imports it once, warm.py)
+    import traceback  # here: a case with no error never pays for it (the fork server imports it once: child.py prepare_cases)
     frames = traceback.extract_tb(chain)
+    for frame in frames:
+        frame.filename = shown_path(frame.filename, shown)
     if len(frames) > 12:
         omitted = len(frames) - 10
         head, tail = traceback.format_list(frames[:4]), traceback.format_list(frames[-6:])
         lines = head + [f"  ... {omitted} more frames ...\n"] + tail
     else:
         lines = traceback.format_list(frames)
-    for root, alias in (aliases or {}).items():
-        lines = [line.replace(f'File "{alias}/', f'File "{root}/') for line in lines]
-    message = "".join(traceback.format_exception_only(type(error), error)).strip()
+    # as traceback.format_exception_only builds it, without looking up the chained exceptions' lines
+    exception = traceback.TracebackException(type(error), error, None, lookup_lines=False, compact=True)
+    if type(getattr(exception, "filename", None)) is str:  # a SyntaxError: its file and line, shown apart
+        # (TracebackException keeps the line number as a str)
+        if exception.lineno == "1" and type(exception.text) is str and exception.text.startswith(BOM):
+            without_bom(exception)
+        exception.filename = shown_path(exception.filename, shown)
+    message = shown_text("".join(exception.format_exception_only()).strip(), shown)
     return {"type": type(error).__name__, "message": message[:2000],
             "traceback": ("Traceback (most recent call last):\n" + "".join(lines) + message)[:8000]}
 

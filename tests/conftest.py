@@ -26,6 +26,7 @@ ITEMS = RUBRIC.names
 MAX_POINTS = {item.name: item.points for item in RUBRIC.items}
 
 DELETED_LIST = "DELETED"  # in a variant's mytorch/: module files of complete/ it removes, one per line
+HOSTILE_NOTE = "test_paths.txt"  # beside a built hostile's mytorch/: where its attacks aim (see submission)
 BUILT = SUBMISSIONS / ".built" / str(os.getpid())  # git-ignored; one folder per test session
 BUILT.mkdir(parents=True, exist_ok=True)
 atexit.register(shutil.rmtree, BUILT, True)
@@ -48,6 +49,12 @@ def submission(name):
     ``DELETED`` list); the full package is complete/ with those applied, built
     once per session under ``tests/submissions/.built/`` (inside the repository,
     where a hostile submission would really sit next to the fixtures).
+
+    A hostile one also gets HOSTILE_NOTE, the absolute paths its attacks aim at ("fixtures",
+    and "submission": this folder), one ``name=path`` a line: a root grader grades a
+    submission its case user cannot read (a checkout in a 0700 folder) from a copy in a
+    temporary folder, where walking up from its own file finds nothing; the attack must be
+    made all the same, as by a student who knows the layout.  Paths only, never a value.
     """
     if name == "complete":
         return COMPLETE
@@ -61,6 +68,8 @@ def submission(name):
             (target / "mytorch" / file_name).unlink()
         for file_name, data in files.items():
             (target / "mytorch" / file_name).write_bytes(data)
+        if name.startswith("hostile_"):
+            (target / HOSTILE_NOTE).write_text(f"fixtures={ROOT / 'fixtures'}\nsubmission={target}\n")
         _built[name] = target
     return _built[name]
 
@@ -85,12 +94,15 @@ class RunnerRun:
 def complete_copy():
     """A fresh copy of complete/ (no bytecode cache) whose files a test may change; the caller removes it.
 
-    Inside the repository (BUILT), readable by a root grader's case user: a submission that
-    user cannot read is graded from a copy made once, which an edit would miss.
+    In the system's temporary folder (0755), which a root grader's case user can read wherever
+    the checkout lives: a submission that user cannot read (anything in a checkout below a 0700
+    folder, root's home or a ``mktemp -d``) is graded from a copy made once per grading, which an
+    edit would miss.
     """
-    folder = Path(tempfile.mkdtemp(dir=BUILT))
+    folder = Path(tempfile.mkdtemp(prefix="mytorch-test-copy-"))
     shutil.copytree(COMPLETE / "mytorch", folder / "mytorch", ignore=shutil.ignore_patterns("__pycache__"))
-    os.chmod(folder, 0o755)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)  # whatever the checkout's umask was
     return folder
 
 

@@ -212,13 +212,19 @@ def deep_nest(top, depth):
 
 
 def remove_deep_nest(top, depth):
-    fds = [os.open(top, os.O_RDONLY | os.O_DIRECTORY)]
+    """Down to the deepest folder and back up through "..", two descriptors open at most: one per
+    level at once would pass the usual limit of 1024 open files (a non-root login's ``ulimit -n``)."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
     for _ in range(depth - 1):
-        fds.append(os.open("n", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
-    while fds:
-        fd = fds.pop()
-        os.rmdir("n", dir_fd=fd)
+        inner = os.open("n", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
         os.close(fd)
+        fd = inner
+    for _ in range(depth):
+        os.rmdir("n", dir_fd=fd)
+        outer = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = outer
+    os.close(fd)
 
 
 def test_deeply_nested_submission_does_not_stop_the_batch(tmp_path, fixtures):

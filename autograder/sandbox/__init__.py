@@ -111,9 +111,16 @@ def result_budget(case: Case) -> int:
 def prepare_request(submission: Path | str, case: Case | None, limits: Limits,
                     code: Precompiled = ()) -> tuple[dict[str, Any], Workdir]:
     """The request for ``case`` (None: the compiling step) and its fresh working folder, which the
-    caller removes; OSError or SandboxError when the sandbox cannot be set up."""
+    caller removes; OSError or SandboxError when the sandbox cannot be set up.
+
+    A submission graded from a readable copy (run_as.readable_submission) is named in the request
+    too (``original``): the case names its files so in what the student sees (wire.shown_paths).
+    """
     user = case_user()
-    request = build_request(readable_submission(submission, user), case, limits, user, code)
+    graded = readable_submission(submission, user)
+    request = build_request(graded, case, limits, user, code)
+    if graded != Path(submission).resolve():
+        request["original"] = str(Path(submission).resolve())
     workdir = Workdir.create(user)
     request["workdir"] = workdir.path
     return request, workdir
