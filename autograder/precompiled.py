@@ -75,7 +75,8 @@ def python_files(root: str) -> list[str]:
 def read_source(path: str, limit: int) -> bytes | None:
     """The bytes of the regular file at ``path`` if it has at most ``limit``, else None (never blocks)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+                     | getattr(os, "O_BINARY", 0))
     except OSError:
         return None
     try:

@@ -46,7 +46,10 @@ def marker_name(schema: bytes, document: bytes) -> str:
 
 
 def trusted_folder(folder: Path) -> bool:
-    """True if ``folder`` is a real folder of this user that no one else may write."""
+    """True if ``folder`` is a real folder of this user that no one else may write (never on a system
+    whose files have no owner uid, as on Windows: every run checks the schema there)."""
+    if not hasattr(os, "geteuid"):
+        return False
     try:
         status = os.lstat(folder)
     except OSError:
@@ -70,7 +73,7 @@ def is_verified(schema: bytes, document: bytes) -> bool:
 def remember(schema: bytes, document: bytes) -> None:
     """Leave the marker (best effort: a folder that cannot be made or written only costs speed)."""
     folder = cache_folder()
-    if folder is None:
+    if folder is None or not hasattr(os, "geteuid"):
         return
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -141,7 +141,7 @@ class CaseProcess:
         """Kill the case process and everything in its process group (POSIX) or job (Windows)."""
         if self.job is not None:
             self.job.terminate()
-        elif os.name != "nt":
+        elif hasattr(os, "killpg"):
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
