@@ -193,7 +193,7 @@ def describe_error(error: BaseException, harness_files: frozenset[str],
     chain = None
     for tb in reversed(kept):  # the same frames and positions, without the harness's links
         chain = type(tb)(chain, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
-    import traceback  # here: a case with no error never pays for it (the fork server imports it once: child.py prepare_cases)
+    import traceback  # here: a case with no error never pays for it (a fork server imports it once)
     frames = traceback.extract_tb(chain)
     for frame in frames:
         frame.filename = shown_path(frame.filename, shown)

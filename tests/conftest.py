@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +118,25 @@ def run_runner(*args, json_path=None, timeout=120, cwd=ROOT):
     if json_path is not None and Path(json_path).exists():
         report = json.loads(Path(json_path).read_text())
     return RunnerRun(done.returncode, done.stdout, done.stderr, report)
+
+
+SHARED_RUNNERS = 2  # runner.py processes grade_once keeps going at once (each uses its default --jobs)
+_shared_runs: dict[tuple[str, ...], Future] = {}
+_shared_lock = threading.Lock()
+_shared_pool = ThreadPoolExecutor(max_workers=SHARED_RUNNERS)
+atexit.register(_shared_pool.shutdown, wait=False, cancel_futures=True)
+
+
+def grade_once(*args, timeout=300):
+    """A Future of ``run_runner(*args)`` with a --json report, started in the background (SHARED_RUNNERS
+    at a time) and only once per session for the same arguments: tests that grade the same submission
+    the same way (test_mutants, test_sandbox_spawned, test_interpreters) share one run."""
+    key = tuple(map(str, args))
+    with _shared_lock:
+        if key not in _shared_runs:
+            json_path = Path(tempfile.mkdtemp(dir=BUILT)) / "report.json"
+            _shared_runs[key] = _shared_pool.submit(run_runner, *key, json_path=json_path, timeout=timeout)
+        return _shared_runs[key]
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@
 In this process and in every case process the portable sandbox backend spawns, importing
 ``fcntl``, ``resource``, ``termios``, ``pwd`` or ``grp`` fails as a missing module does, and
 ``os.fork`` is gone, with the other functions and flags of ``os`` that Windows lacks (REMOVED):
-no uid (so no switch to another user, as root too), no process groups, no folder descriptors.  The script then runs as ``__main__``.  Used by
+no uid (so no switch to another user, as root too), no process groups, no folder descriptors.
+The script then runs as ``__main__``.  Used by
 tests/test_sandbox_spawned.py: the grader must choose the portable backend here by itself and
 grade exactly as it does with everything present.
 """

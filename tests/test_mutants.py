@@ -24,12 +24,11 @@ import ast
 import functools
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import COMPLETE, ITEMS, MAX_POINTS, ROOT, SUBMISSIONS, submission
+from conftest import COMPLETE, ITEMS, MAX_POINTS, ROOT, SUBMISSIONS, grade_once, submission
 
 
 # mutant folder (tests/submissions/mutant_<name>) -> the items a correct grader must take away.
@@ -231,9 +230,6 @@ KNOWN_FIXTURE_GAPS = {}
 
 # ----------------------------------------------------------------------------- which items a mutant can affect
 
-PARALLEL_RUNNERS = 2  # mutants graded at once (each runner also uses its default --jobs)
-
-
 def mytorch_modules(package):
     return {path.stem: path for path in sorted(Path(package).glob("*.py"))}
 
@@ -329,28 +325,27 @@ def grading_plan(name):
     return candidates, [item for item in ITEMS if item in candidates or item in controls]
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, runner_run):
-    """name -> (candidates, items graded, RunnerRun); all mutants are graded in the background
-    (PARALLEL_RUNNERS at a time) as soon as the first one is asked for."""
-    futures = {}
-    executor = ThreadPoolExecutor(max_workers=PARALLEL_RUNNERS)
+def mutant_run_arguments(name, only):
+    """runner.py's arguments for grading mutant ``name``'s items ``only`` (shared with the other
+    tests that grade the mutants: conftest.grade_once runs each once)."""
+    return ("--submission", submission(f"mutant_{name}"), "--only", ",".join(only), *MUTANT_OPTIONS.get(name, ()))
 
-    def run(name, only):
-        json_path = tmp_path_factory.mktemp(name) / "report.json"
-        return runner_run("--submission", submission(f"mutant_{name}"), "--only", ",".join(only),
-                          *MUTANT_OPTIONS.get(name, ()), json_path=json_path)
+
+@pytest.fixture(scope="module")
+def graded():
+    """name -> (candidates, items graded, RunnerRun); all mutants are graded in the background
+    (conftest.SHARED_RUNNERS at a time) as soon as the first one is asked for."""
+    futures = {}
 
     def grade(name):
         if not futures:
             plans = {mutant: grading_plan(mutant) for mutant in sorted(MUTANTS)}
             for mutant, (candidates, only) in plans.items():
-                futures[mutant] = (candidates, set(only), executor.submit(run, mutant, only))
+                futures[mutant] = (candidates, set(only), grade_once(*mutant_run_arguments(mutant, only)))
         candidates, only, future = futures[name]
         return candidates, only, future.result()
 
-    yield grade
-    executor.shutdown(wait=True, cancel_futures=True)
+    return grade
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))

@@ -14,17 +14,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import COMPLETE, ITEMS, MAX_POINTS, ROOT, TEMPLATE, complete_copy, run_runner, submission
-from test_mutants import KNOWN_FIXTURE_GAPS, MUTANT_OPTIONS, MUTANTS, changed_modules, grading_plan
+from conftest import COMPLETE, MAX_POINTS, ROOT, TEMPLATE, complete_copy, grade_once, run_runner, submission
+from test_mutants import KNOWN_FIXTURE_GAPS, MUTANT_OPTIONS, MUTANTS, changed_modules, grading_plan, mutant_run_arguments
 
 from autograder.processes import descendants
 
-PARALLEL_RUNNERS = 2
 TIMING_KEYS = {"wall_seconds", "seconds", "student_seconds"}
 
 
@@ -51,33 +49,31 @@ def draws_at_random(name):
 
 
 def plans():
-    """name -> (submission folder, runner options): every honest submission of the project's tests."""
-    found = {"complete": (COMPLETE, ()), "template": (TEMPLATE, ()), "idiomatic": (submission("idiomatic"), ())}
+    """name -> runner.py's arguments for grading it: every honest submission of the project's tests
+    (a mutant as test_mutants grades it, so the runs under the default backend are shared)."""
+    found = {"complete": ("--submission", COMPLETE), "template": ("--submission", TEMPLATE),
+             "idiomatic": ("--submission", submission("idiomatic"))}
     for name in sorted(MUTANTS):
-        only = grading_plan(name)[1]
-        found[f"mutant_{name}"] = (submission(f"mutant_{name}"), ("--only", ",".join(only), *MUTANT_OPTIONS.get(name, ())))
+        found[f"mutant_{name}"] = mutant_run_arguments(name, grading_plan(name)[1])
     return found
 
 
 @pytest.fixture(scope="module")
-def by_backend(tmp_path_factory):
-    """name -> {backend: RunnerRun}, every submission graded by both backends, in the background."""
-    executor = ThreadPoolExecutor(PARALLEL_RUNNERS)
+def by_backend():
+    """name -> {backend: RunnerRun}: every submission graded by both backends, in the background
+    (conftest.grade_once: the default backend's runs are test_mutants' own)."""
+    from autograder.sandbox.backends import resolve
+    default = resolve("auto")
     futures = {}
-
-    def run(name, folder, options, backend):
-        json_path = tmp_path_factory.mktemp(f"{name}-{backend}") / "report.json"
-        return run_runner("--submission", folder, "--sandbox", backend, *options, json_path=json_path, timeout=300)
 
     def graded(name):
         if not futures:
-            for each, (folder, options) in plans().items():
-                futures[each] = {backend: executor.submit(run, each, folder, options, backend)
+            for each, arguments in plans().items():
+                futures[each] = {backend: grade_once(*arguments, *([] if backend == default else ["--sandbox", backend]))
                                  for backend in ("linux", "portable")}
         return {backend: future.result() for backend, future in futures[name].items()}
 
-    yield graded
-    executor.shutdown(wait=True, cancel_futures=True)
+    return graded
 
 
 @pytest.mark.parametrize("name", ["complete", "template", "idiomatic", *(f"mutant_{m}" for m in sorted(MUTANTS))])

@@ -149,7 +149,8 @@ def prestart_servers(count: int, backend: str | None = None) -> None:
 def close_servers(final: bool = False) -> None:
     """Stop every case process and fork server this process started (each backend also does at exit);
     ``final``: start none again (an interrupted grading: its threads' later cases fail at once)."""
-    for name, close in (("autograder.sandbox.forkserver", "close_servers"), ("autograder.sandbox.spawned", "close_all")):
+    for name, close in (("autograder.sandbox.forkserver", "close_servers"),
+                        ("autograder.sandbox.spawned", "close_all")):
         module = sys.modules.get(name)
         if module is not None:
             getattr(module, close)(final)
