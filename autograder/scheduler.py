@@ -153,7 +153,8 @@ class Task:
             self._done.set()
 
     def result(self) -> list[CaseResult]:
-        self._done.wait()
+        while not self._done.wait(0.25):  # in slices: Ctrl-C interrupts a wait on Windows only between them
+            pass
         if self._error is not None:
             raise self._error
         return self._results
