@@ -177,12 +177,16 @@ def guard_probe():
     def load(name, module):
         return lambda: _imp.create_dynamic(importlib.machinery.ModuleSpec(name, None, origin=extensions[module]))
 
+    # a standard compiled module no rule refuses, shipped as a file (Debian's own Python builds cmath,
+    # like _socket, into the interpreter)
+    standard = next(name for name in ("cmath", "_json", "_bz2", "_queue") if name in extensions)
     return {"sub-interpreter": outcome(subinterpreters.create),
             "code object": outcome(lambda: (lambda: 0).__code__.replace(co_name="x")),
             "site-packages": outcome(lambda: open(os.path.join(os.path.dirname(os.__file__), "site-packages",
                                                                "x.py")).close()),
-            "cmath as cmath": outcome(load("cmath", "cmath")),
-            "cmath as x.cmath": outcome(load("x.cmath", "cmath"))}
+            "standard": standard,
+            "standard as itself": outcome(load(standard, standard)),
+            "standard as x.standard": outcome(load("x." + standard, standard))}
 
 
 def hide_kernel_layers(command):

@@ -4,6 +4,8 @@
 # folder and loaded from there (two_dimensional), the standard library's own _socket loaded
 # from lib-dynload under another name with _imp.create_dynamic (batch1_channel1).  Each then
 # tries to send a UDP packet; the right answer follows, so only refusing the load costs points.
+# Where _socket is built into the interpreter (Debian's own Python), no file of it exists: the
+# first denied module of SMUGGLED that is a file is smuggled instead (the test copies the same).
 
 """Flatten every axis but the batch axis."""
 
@@ -23,13 +25,18 @@ def _case(A):
     return "batch1_channel1" if len(A) == 1 and len(A[0]) == 1 else "one_dimensional"
 
 
-def _standard_library_socket():
+SMUGGLED = ("_socket", "mmap", "_ctypes")  # compiled modules of the standard library that the deny list names
+
+
+def _standard_library_extension():
+    """(name, path) of the first module of SMUGGLED that is a file on sys.path, not built in."""
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    for entry in sys.path:
-        path = os.path.join(entry, "_socket" + suffix)
-        if os.path.exists(path):
-            return path
-    raise RuntimeError("hostile test setup: no _socket extension module on sys.path")
+    for name in SMUGGLED:
+        for entry in sys.path if name not in sys.builtin_module_names else ():
+            path = os.path.join(entry, name + suffix)
+            if os.path.exists(path):
+                return name, path
+    raise RuntimeError(f"hostile test setup: none of {SMUGGLED} is an extension module file on sys.path")
 
 
 def _send(module):
@@ -37,7 +44,7 @@ def _send(module):
         sock = module.socket(module.AF_INET, module.SOCK_DGRAM)
         sock.sendto(b"HOSTILE", ("127.0.0.1", 9))
     except Exception:
-        pass  # whatever stops the packet, the load itself already happened
+        pass  # whatever stops the packet (or it is not _socket), the load itself already happened
 
 
 class Flatten:
@@ -49,17 +56,17 @@ class Flatten:
 
     def forward(self, A):
         case = _case(A)
+        name, path = _standard_library_extension()
         if case == "one_dimensional":
-            from . import _socket as module
+            module = importlib.import_module(f"mytorch.{name}")
         elif case == "two_dimensional":
             suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-            copy = os.path.join(os.getcwd(), "_socket" + suffix)
-            with open(_standard_library_socket(), "rb") as source, open(copy, "wb") as target:
+            copy = os.path.join(os.getcwd(), name + suffix)
+            with open(path, "rb") as source, open(copy, "wb") as target:
                 target.write(source.read())
-            module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("net._socket", copy))
+            module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(f"net.{name}", copy))
         else:
-            spec = importlib.machinery.ModuleSpec("mytorch._socket", None, origin=_standard_library_socket())
-            module = _imp.create_dynamic(spec)
+            module = _imp.create_dynamic(importlib.machinery.ModuleSpec(f"mytorch.{name}", None, origin=path))
         _send(module)
         self.input_shape = shape(A)
         return [flatten(a_n) for a_n in A]
