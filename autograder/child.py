@@ -4,8 +4,9 @@ one spawned process that runs one fixture program.
 Started by ``autograder.sandbox`` as ``python -I -S child.py`` (no site-packages:
 only the standard library imports).  It is deliberately standalone (stdlib
 only, no import of the autograder package) and it never sees expected values: a request
-holds the submission folder, a fresh working folder, resource limits, the
-program and its *input* arrays, nothing else.  Its stdlib-only siblings are loaded by
+holds the submission folder (and, when that is a readable copy, the original's path, to name
+the student's files as they know them), a fresh working folder, resource limits, the case user,
+the compiled package, the program and its *input* arrays, nothing else.  Its stdlib-only siblings are loaded by
 path, by this trusted server, before any restriction: ``program.py`` (the one
 interpreter of fixture programs), ``landlock.py`` (file access), ``syscall_filter.py``
 (the seccomp filter), ``case_user.py`` (the switch to an unprivileged user),
