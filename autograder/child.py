@@ -183,7 +183,7 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     os.close(null)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True)  # what was printed survives a timeout kill
-    rlimits = apply_limits(request["limits"])
+    rlimits = apply_limits(request["limits"]) or request.get("job_limits") is True  # Windows: the grader's job object
     submission = os.path.realpath(request["submission"])
     sys.dont_write_bytecode = True
     entries = {p: os.path.realpath(p) for p in sys.path if p and os.path.exists(p)}

@@ -78,8 +78,8 @@ class CaseProcess:
 
     def run(self, request: dict[str, Any], timeout: float, budget: int) -> tuple[bytes, str, int | None]:
         """Run one request; return (at most ``budget`` result bytes, how it ended, exit code)."""
-        if self.job is not None:
-            self.job.limit(request["limits"])
+        if self.job is not None and self.job.limit(request["limits"]):
+            request = {**request, "job_limits": True}  # the case says so in its first line (rlimits)
         self.reader = threading.Thread(target=self._read, args=(budget,), name="case-reader", daemon=True)
         self.reader.start()
         try:

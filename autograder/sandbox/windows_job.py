@@ -78,9 +78,9 @@ class Job:
         return bool(self.library.SetInformationJobObject(self.handle, JOB_OBJECT_EXTENDED_LIMIT_INFORMATION_CLASS,
                                                          ctypes.byref(info), ctypes.sizeof(info)))
 
-    def limit(self, limits: dict[str, int]) -> None:
-        """The case's own limits, once its request is known (its memory as RLIMIT_AS would be)."""
-        self.set_limits(int(limits.get("address_space", 0)))
+    def limit(self, limits: dict[str, int]) -> bool:
+        """The case's own limits, once its request is known (its memory as RLIMIT_AS would be); False if refused."""
+        return self.set_limits(int(limits.get("address_space", 0)))
 
     def terminate(self) -> None:
         if self.handle:
