@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.strenum import StrEnum
+from autograder.compat import StrEnum
 
 
 class CaseStatus(StrEnum):

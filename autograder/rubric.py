@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autograder.strenum import StrEnum
+from autograder.compat import StrEnum
 
 
 class Section(StrEnum):

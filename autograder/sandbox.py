@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autograder.processes import descendants
+from autograder.compat import strict_base64
 from autograder.child_messages import ChildOutcome, clean_sandbox, clean_text, interpret, parse_messages
 from autograder.precompiled import MAX_RESULT_BYTES as MAX_COMPILED_BYTES
 from autograder.run_as import SandboxError, case_user, readable_submission
@@ -472,8 +473,8 @@ def read_compiled(data: bytes) -> Precompiled:
                     and relative.endswith(".py") and not relative.startswith("/")
                     and not {"", ".", ".."} & set(relative.split("/"))):
                 return ()
-            compiled.append((relative, binascii.a2b_base64(source, strict_mode=True),
-                             binascii.a2b_base64(code, strict_mode=True)))
+            compiled.append((relative, strict_base64(source),
+                             strict_base64(code)))
     except (TypeError, ValueError, binascii.Error):
         return ()
     return tuple(compiled)
