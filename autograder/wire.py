@@ -106,7 +106,10 @@ def describe_error(error: BaseException, harness_files: frozenset[str],
     chain = None
     for tb in reversed(kept):  # the same frames and positions, without the harness's links
         chain = type(tb)(chain, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
-    frames = traceback.extract_tb(chain)
+    # without their columns: no ^^^ lines, which 3.11+ draw (each version by its own rules) and 3.10
+    # cannot, so the frames read the same whichever Python grades
+    frames = [traceback.FrameSummary(frame.filename, frame.lineno, frame.name, lookup_line=False, line=frame.line)
+              for frame in traceback.extract_tb(chain)]
     if len(frames) > 12:
         omitted = len(frames) - 10
         head, tail = traceback.format_list(frames[:4]), traceback.format_list(frames[-6:])
