@@ -67,9 +67,11 @@ def probe(python):
     except (OSError, subprocess.SubprocessError) as error:
         return None, f"{python} does not run: {error}"
     version = done.stdout.strip() or None
+    lines = done.stderr.strip().splitlines() or ["no output"]
+    if version is None:
+        return None, f"{python} does not run ({lines[0].strip()})"
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return version, f"{python} cannot import numpy and jsonschema ({last})"
+        return version, f"{python} cannot import numpy and jsonschema ({lines[-1].strip()})"
     return version, ""
 
 
