@@ -30,6 +30,7 @@ ZIP_CENTRAL = struct.Struct(zipfile.structCentralDir)
 ZIP_CENTRAL_SIGNATURE = zipfile.stringCentralDir
 ZIP_LOCAL = struct.Struct(zipfile.structFileHeader)
 ZIP_LOCAL_SIGNATURE = zipfile.stringFileHeader
+ZIP_UTF8_NAME = 0x800  # flag bit 11, the name is UTF-8 (zipfile names it _MASK_UTF_FILENAME from 3.11 on only)
 
 
 def padded(size: int) -> int:
@@ -200,7 +201,7 @@ def zip_local_headers_size(handle: BinaryIO, infos: Iterable[zipfile.ZipInfo]) -
         if fields[0] != ZIP_LOCAL_SIGNATURE:
             raise ArchiveError(f"member {info.filename!r}: no local header where the directory points")
         name = handle.read(fields[zipfile._FH_FILENAME_LENGTH])
-        encoding = "utf-8" if info.flag_bits & zipfile._MASK_UTF_FILENAME else "cp437"
+        encoding = "utf-8" if info.flag_bits & ZIP_UTF8_NAME else "cp437"
         if name.decode(encoding, "replace") != info.orig_filename:
             raise ArchiveError(f"member {info.filename!r}: its local header names another file")
         total += ZIP_LOCAL.size + len(name) + fields[zipfile._FH_EXTRA_FIELD_LENGTH]

@@ -15,6 +15,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograder.compat import strict_base64
 from autograder.safetext import for_terminal
 
 
@@ -179,7 +180,7 @@ def unpack_floats(shape: Any, data: Any, depth: int) -> PackedFloats:
             or not all(type(size) is int and size >= 1 for size in shape)):
         raise ValueError("malformed value")
     try:
-        raw = binascii.a2b_base64(data, strict_mode=True)
+        raw = strict_base64(data)
     except (binascii.Error, ValueError):
         raise ValueError("malformed value") from None
     if len(raw) != 8 * math.prod(shape):

@@ -4,7 +4,7 @@
         [--test-visibility ITEM=V ...] [--stdout-visibility V] [--only ITEM,...] [--timeout S]
     python -m autograder.gradescope run        # what the zip's run_autograder calls
 
-The zip holds, at its top (Gradescope's layout): ``setup.sh`` (installs Python 3.11+
+The zip holds, at its top (Gradescope's layout): ``setup.sh`` (installs Python 3.10+
 and ``requirements.txt`` into a virtual environment), ``run_autograder``,
 ``gradescope_config.json`` (the builder's options), ``runner.py``,
 ``requirements.txt``, ``autograder/`` and the public ``fixtures/``; with
@@ -48,7 +48,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends python3 python3-pip python3-venv
 PYTHON=python3
-if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
   apt-get install -y --no-install-recommends python3.11 python3.11-venv
   PYTHON=python3.11
 fi

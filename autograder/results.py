@@ -1,12 +1,13 @@
 """What grading one case, and one item, gives: statuses and the case result."""
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograder.compat import StrEnum
 
-class CaseStatus(enum.StrEnum):
+
+class CaseStatus(StrEnum):
     """How one fixture case ended; the order of the failing ones is the order of their gravity."""
     PASSED = "passed"
     TIMEOUT = "timeout"
@@ -17,7 +18,7 @@ class CaseStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
-class ItemStatus(enum.StrEnum):
+class ItemStatus(StrEnum):
     PASSED = "passed"
     TIMEOUT = "timeout"
     CRASHED = "crashed"

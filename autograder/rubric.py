@@ -8,20 +8,21 @@ manifest into typed objects and scores an item's case results.
 """
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autograder.compat import StrEnum
 
-class Section(enum.StrEnum):
+
+class Section(StrEnum):
     MAIN = "main"
     BONUS = "bonus"
 
 
-class Policy(enum.StrEnum):
+class Policy(StrEnum):
     ALL_OR_NOTHING = "all_or_nothing"  # the original course's rule: every case passes, or 0
     PROPORTIONAL = "proportional"      # points * passed cases / cases
 

@@ -194,9 +194,12 @@ def describe_error(error: BaseException, harness_files: frozenset[str],
     for tb in reversed(kept):  # the same frames and positions, without the harness's links
         chain = type(tb)(chain, tb.tb_frame, tb.tb_lasti, tb.tb_lineno)
     import traceback  # here: a case with no error never pays for it (a fork server imports it once)
-    frames = traceback.extract_tb(chain)
-    for frame in frames:
-        frame.filename = shown_path(frame.filename, shown)
+    # Named as the student knows them (the line read from the graded file first), and without their
+    # columns: no ^^^ lines, which 3.11+ draw (each version by its own rules) and 3.10 cannot, so the
+    # frames read the same whichever Python grades.
+    frames = [traceback.FrameSummary(shown_path(frame.filename, shown), frame.lineno, frame.name, lookup_line=False,
+                                     line=frame.line)
+              for frame in traceback.extract_tb(chain)]
     if len(frames) > 12:
         omitted = len(frames) - 10
         head, tail = traceback.format_list(frames[:4]), traceback.format_list(frames[-6:])

@@ -157,7 +157,8 @@ def guard_probe():
     import _imp
     import importlib.machinery
     import tempfile
-    import _xxsubinterpreters as subinterpreters  # loaded before the hook, as if the hook had missed it
+    # loaded before the hook, as if the hook had missed it
+    subinterpreters = __import__("_interpreters" if sys.version_info >= (3, 13) else "_xxsubinterpreters")
 
     from autograder.guard import install_guard
 
@@ -180,7 +181,11 @@ def guard_probe():
     # a standard compiled module no rule refuses, shipped as a file (Debian's own Python builds cmath,
     # like _socket, into the interpreter)
     standard = next(name for name in ("cmath", "_json", "_bz2", "_queue") if name in extensions)
-    return {"sub-interpreter": outcome(subinterpreters.create),
+    # creating one when the hook refuses it crashes 3.12 (a CPython bug), and 3.13 raises no audit event
+    # that the hook sees: there, only the refused import (the deny list) stands in the way
+    return {"sub-interpreter": outcome(subinterpreters.create) if sys.version_info < (3, 12) else "not tried",
+            "sub-interpreter module": outcome(lambda: (sys.modules.pop(subinterpreters.__name__),
+                                                       __import__(subinterpreters.__name__))),  # imported anew
             "code object": outcome(lambda: (lambda: 0).__code__.replace(co_name="x")),
             "site-packages": outcome(lambda: open(os.path.join(os.path.dirname(os.__file__), "site-packages",
                                                                "x.py")).close()),

@@ -183,7 +183,9 @@ def test_huge_declared_member_is_refused_from_its_header(tmp_path):
     with tarfile.open(path, "w:gz") as archive:
         info = tarfile.TarInfo("handin/mytorch/zeros.py")
         info.size = 1 << 30
-        archive.addfile(info)  # the header only: the checker must not need the body
+        header = info.tobuf(archive.format, archive.encoding, archive.errors)
+        archive.fileobj.write(header)  # the header only (addfile wants the body from 3.13 on): the checker
+        archive.offset += len(header)  # must not need it
     assert path.stat().st_size < 10_000
     with pytest.raises(ArchiveError, match="exceed the limit"):
         extract_archive(path, tmp_path / "out")

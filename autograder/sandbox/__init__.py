@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autograder.child_messages import ChildOutcome, clean_sandbox, interpret, parse_messages
+from autograder.compat import strict_base64
 from autograder.precompiled import MAX_RESULT_BYTES as MAX_COMPILED_BYTES
 from autograder.run_as import SandboxError, case_user, readable_submission
 from autograder.sandbox.backends import BackendError, resolve
@@ -189,8 +190,7 @@ def read_compiled(data: bytes) -> Precompiled:
                     and relative.endswith(".py") and not relative.startswith("/")
                     and not {"", ".", ".."} & set(relative.split("/"))):
                 return ()
-            compiled.append((relative, binascii.a2b_base64(source, strict_mode=True),
-                             binascii.a2b_base64(code, strict_mode=True)))
+            compiled.append((relative, strict_base64(source), strict_base64(code)))
     except (TypeError, ValueError, binascii.Error):
         return ()
     return tuple(compiled)

@@ -1,7 +1,7 @@
 # HOSTILE: creates a sub-interpreter (which has none of the grader's audit hooks) by loading
-# the standard library's _xxsubinterpreters under another name: from lib-dynload with
-# importlib (one_dimensional), with _imp.create_dynamic (two_dimensional), from a copy in the
-# working folder (batch1_channel1).  Code run in it tries a UDP packet and a fork.  The right
+# the standard library's _xxsubinterpreters (_interpreters from 3.13 on) under another name:
+# from lib-dynload with importlib (one_dimensional), with _imp.create_dynamic (two_dimensional),
+# from a copy in the working folder (batch1_channel1).  Code run in it tries a UDP packet and a fork.  The right
 # answer follows, so only refusing the load (or the sub-interpreter) costs points.
 
 """Flatten every axis but the batch axis."""
@@ -13,6 +13,8 @@ import os
 import sys
 
 from .tensor import flatten, reshape, shape
+
+SUBINTERPRETERS = "_interpreters" if sys.version_info >= (3, 13) else "_xxsubinterpreters"  # renamed in 3.13
 
 UNHOOKED = """
 import os
@@ -54,18 +56,18 @@ class Flatten:
 
     def forward(self, A):
         case = _case(A)
-        origin = _standard_library_module("_xxsubinterpreters")
+        origin = _standard_library_module(SUBINTERPRETERS)
         if case == "one_dimensional":
-            spec = importlib.util.spec_from_file_location("mytorch._xxsubinterpreters", origin)
+            spec = importlib.util.spec_from_file_location("mytorch." + SUBINTERPRETERS, origin)
             interpreters = importlib.util.module_from_spec(spec)
         elif case == "two_dimensional":
-            interpreters = _imp.create_dynamic(importlib.machinery.ModuleSpec("x._xxsubinterpreters", None,
+            interpreters = _imp.create_dynamic(importlib.machinery.ModuleSpec("x." + SUBINTERPRETERS, None,
                                                                               origin=origin))
         else:
             copy = os.path.join(os.getcwd(), os.path.basename(origin))
             with open(origin, "rb") as source, open(copy, "wb") as target:
                 target.write(source.read())
-            spec = importlib.util.spec_from_file_location("sub._xxsubinterpreters", copy)
+            spec = importlib.util.spec_from_file_location("sub." + SUBINTERPRETERS, copy)
             interpreters = importlib.util.module_from_spec(spec)
         interpreter = interpreters.create()
         interpreters.run_string(interpreter, UNHOOKED)

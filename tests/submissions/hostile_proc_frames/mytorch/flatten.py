@@ -43,7 +43,7 @@ def _neighbours(value):
     if isinstance(value, (list, tuple, set, frozenset)):
         return list(value)
     if type(value).__name__ == "frame":
-        return [value.f_locals, value.f_globals, value.f_back]
+        return [dict(value.f_locals), value.f_globals, value.f_back]  # 3.13: f_locals is a proxy, not a dict
     if callable(value) and hasattr(value, "__code__"):
         cells = [c.cell_contents for c in (value.__closure__ or ()) if _filled(c)]
         return [value.__defaults__, value.__kwdefaults__, *cells]

@@ -1,5 +1,6 @@
 # HOSTILE: unbounded recursion: RecursionError (one_dimensional, batch1_channel1);
-# with the recursion limit raised and C-level recursion the C stack overflows (two_dimensional).
+# with the recursion limit raised and C-level recursion the C stack overflows (two_dimensional;
+# from Python 3.12 on, recursion through C has a limit of its own: a RecursionError there too).
 
 """Flatten every axis but the batch axis."""
 
