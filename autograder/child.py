@@ -6,8 +6,8 @@ only the standard library imports).  It is deliberately standalone (stdlib
 only, no import of the autograder package) and it never sees expected values: a request
 holds the submission folder (and, when that is a readable copy, the original's path, to name
 the student's files as they know them), a fresh working folder, resource limits, the case user,
-the compiled package, the program and its *input* arrays, nothing else.  Its stdlib-only siblings are loaded by
-path, by this trusted server, before any restriction: ``program.py`` (the one
+the compiled package, the program and its *input* arrays, nothing else.  Its stdlib-only
+siblings are loaded by path, by this trusted server, before any restriction: ``program.py`` (the one
 interpreter of fixture programs), ``landlock.py`` (file access), ``syscall_filter.py``
 (the seccomp filter), ``case_user.py`` (the switch to an unprivileged user),
 ``guard.py`` (the audit hook), ``wire.py`` (what a case sends back),
@@ -30,8 +30,10 @@ instead of starting a new one per case keeps the harness's own cost per case
 to a few milliseconds.
 
 The portable backend (``autograder/sandbox/spawned.py``: Windows, macOS, Linux without the
-kernel layers) starts ``python -I -S child.py --case`` for each case instead
-(``serve_spawned``): the same ``run_case``, without Landlock and the seccomp filter.
+kernel layers) spawns one ``python -I -S`` process per case instead, which loads this file
+through the bytecode cache and calls ``serve_spawned`` (``child.py --case`` does the same):
+the same ``run_case``, without Landlock and the seccomp filter, and a watchdog thread that
+ends the process when its time is over or its grader is gone.
 """
 from __future__ import annotations
 
