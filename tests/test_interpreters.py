@@ -40,6 +40,8 @@ REQUIRE_VARIABLE = "MYTORCH_REQUIRE_PYTHONS"
 REQUIRE = os.environ.get(REQUIRE_VARIABLE) == "1"
 RUNNERS = (os.cpu_count() or 1) + 1  # runner processes at once (each grades with --jobs 1)
 RUNNER_TIMEOUT = 300
+# OpenBLAS's threads cost every runner ~0.1 s of CPU at NumPy's import and do nothing for grading
+RUNNER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", **os.environ}
 PROBE = "import sys; print('%d.%d' % sys.version_info[:2]); import numpy, jsonschema"
 
 # name -> (folder, runner options); mutants keep only the items they must lose
@@ -201,7 +203,8 @@ def reports(tmp_path_factory):
         json_path = folder / f"{name}-{version}.json"
         command = [python, str(ROOT / "runner.py"), "--submission", str(path), "--jobs", "1",
                    "--json", str(json_path), *options]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=RUNNER_TIMEOUT, cwd=ROOT)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=RUNNER_TIMEOUT, cwd=ROOT,
+                              env=RUNNER_ENVIRONMENT)
         assert done.returncode == 0 and json_path.exists(), (
             f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-3000:]}")
         return json.loads(json_path.read_text())
