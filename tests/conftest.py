@@ -108,34 +108,40 @@ def complete_copy():
     return folder
 
 
-def run_runner(*args, json_path=None, timeout=120, cwd=ROOT):
-    """``python runner.py ARGS [--json json_path]``; the parsed report is returned if it was written."""
-    command = [sys.executable, str(ROOT / "runner.py"), *map(str, args)]
+def run_runner(*args, json_path=None, timeout=120, cwd=ROOT, python=sys.executable):
+    """``python runner.py ARGS [--json json_path]``; the parsed report is returned if it was written.
+
+    OpenBLAS's threads (unless the environment says otherwise) cost every run ~0.1 s of CPU at
+    NumPy's import and do nothing for grading: one thread.
+    """
+    command = [str(python), str(ROOT / "runner.py"), *map(str, args)]
     if json_path is not None:
         command += ["--json", str(json_path)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                          env={"OPENBLAS_NUM_THREADS": "1", **os.environ})
     report = None
     if json_path is not None and Path(json_path).exists():
         report = json.loads(Path(json_path).read_text())
     return RunnerRun(done.returncode, done.stdout, done.stderr, report)
 
 
-SHARED_RUNNERS = 2  # runner.py processes grade_once keeps going at once (each uses its default --jobs)
+SHARED_RUNNERS = (os.cpu_count() or 1) + 1  # runner.py processes grade_once keeps going at once
 _shared_runs: dict[tuple[str, ...], Future] = {}
 _shared_lock = threading.Lock()
 _shared_pool = ThreadPoolExecutor(max_workers=SHARED_RUNNERS)
 atexit.register(_shared_pool.shutdown, wait=False, cancel_futures=True)
 
 
-def grade_once(*args, timeout=300):
+def grade_once(*args, python=sys.executable, timeout=300):
     """A Future of ``run_runner(*args)`` with a --json report, started in the background (SHARED_RUNNERS
-    at a time) and only once per session for the same arguments: tests that grade the same submission
-    the same way (test_mutants, test_sandbox_spawned, test_interpreters) share one run."""
-    key = tuple(map(str, args))
+    at a time) and only once per session for the same interpreter and arguments: tests that grade the
+    same submission the same way (test_mutants, test_sandbox_spawned, test_interpreters) share one run."""
+    key = (str(python), *map(str, args))
     with _shared_lock:
         if key not in _shared_runs:
             json_path = Path(tempfile.mkdtemp(dir=BUILT)) / "report.json"
-            _shared_runs[key] = _shared_pool.submit(run_runner, *key, json_path=json_path, timeout=timeout)
+            _shared_runs[key] = _shared_pool.submit(run_runner, *key[1:], json_path=json_path, timeout=timeout,
+                                                    python=python)
         return _shared_runs[key]
 
 

@@ -23,14 +23,13 @@ import shutil
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import COMPLETE, ROOT, SUBMISSIONS, TEMPLATE, complete_copy, submission
+from conftest import ROOT, SUBMISSIONS, complete_copy, grade_once
 from cpython_differences import across_sum_change, set_aside, sums_alike
-from test_mutants import MUTANT_OPTIONS, MUTANTS
+from test_mutants import MUTANTS, comparison_arguments
 
 VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 RUNNING = "%d.%d" % sys.version_info[:2]
@@ -38,26 +37,17 @@ OTHERS = [version for version in VERSIONS if version != RUNNING]
 PYTHONS_VARIABLE = "MYTORCH_TEST_PYTHONS"
 REQUIRE_VARIABLE = "MYTORCH_REQUIRE_PYTHONS"
 REQUIRE = os.environ.get(REQUIRE_VARIABLE) == "1"
-RUNNERS = (os.cpu_count() or 1) + 1  # runner processes at once (each grades with --jobs 1)
 RUNNER_TIMEOUT = 300
-# OpenBLAS's threads cost every runner ~0.1 s of CPU at NumPy's import and do nothing for grading
-RUNNER_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", **os.environ}
 PROBE = "import sys; print('%d.%d' % sys.version_info[:2]); import numpy, jsonschema"
 
-# name -> (folder, runner options); mutants keep only the items they must lose
-SUBMISSION_OPTIONS = {
-    "complete": (COMPLETE, ()),
-    "student_template": (TEMPLATE, ()),
-    "idiomatic": (SUBMISSIONS / "idiomatic", ()),
-    **{f"mutant_{name}": (None, ("--only", ",".join(sorted(lost)), *MUTANT_OPTIONS.get(name, ())))
-       for name, lost in sorted(MUTANTS.items())},
-}
+# what is graded: complete/, the template, idiomatic/ and every mutant (test_mutants.comparison_arguments)
+NAMES = ["complete", "student_template", "idiomatic", *(f"mutant_{name}" for name in sorted(MUTANTS))]
 
 
 def slowest_first(entry):
     """Runs are started in this order: whole rubrics, then mutants waiting for a timeout, then the others."""
-    name, (_, options) = entry
-    return ("--only" in options, "--timeout" not in options, name)
+    name, arguments = entry
+    return ("--only" in arguments, "--timeout" not in arguments, name)
 
 
 # ----------------------------------------------------------------------------- finding the interpreters
@@ -188,41 +178,30 @@ def comparable(report):
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
+def reports():
     """(version, submission) -> its runner report, the running interpreter's under ``RUNNING``.
 
-    The first request starts every run, RUNNERS at a time: the running interpreter's (once for
-    the module) and every other version found, submission by submission.  No request (every
-    version missing), no run.
+    The first request starts every run (conftest.grade_once: a few at a time, each once per session,
+    the running interpreter's shared with test_sandbox_spawned.py): the running interpreter's and
+    every other version found, submission by submission.  No request (every version missing), no run.
     """
-    folder = tmp_path_factory.mktemp("interpreters")
     runs = {}
-    executor = ThreadPoolExecutor(max_workers=RUNNERS)
-
-    def grade(python, version, name, path, options):
-        json_path = folder / f"{name}-{version}.json"
-        command = [python, str(ROOT / "runner.py"), "--submission", str(path), "--jobs", "1",
-                   "--json", str(json_path), *options]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=RUNNER_TIMEOUT, cwd=ROOT,
-                              env=RUNNER_ENVIRONMENT)
-        assert done.returncode == 0 and json_path.exists(), (
-            f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-3000:]}")
-        return json.loads(json_path.read_text())
 
     def report(version, name):
         if not runs:
             pythons = {RUNNING: sys.executable, **interpreters()[0]}
-            for each, (path, options) in sorted(SUBMISSION_OPTIONS.items(), key=slowest_first):
-                path = path or submission(each)  # built here, not on the runners' threads
+            for each, arguments in sorted(comparison_arguments().items(), key=slowest_first):
                 for python_version, python in pythons.items():
-                    runs[python_version, each] = executor.submit(grade, python, python_version, each, path, options)
-        return runs[version, name].result()
+                    runs[python_version, each] = grade_once(*arguments, python=python, timeout=RUNNER_TIMEOUT)
+        run = runs[version, name].result()
+        assert run.returncode == 0 and run.report is not None, (
+            f"Python {version} grading {name} exited {run.returncode}:\n{run.stderr[-3000:]}")
+        return run.report
 
-    yield report
-    executor.shutdown(wait=True, cancel_futures=True)
+    return report
 
 
-@pytest.mark.parametrize("name", list(SUBMISSION_OPTIONS))
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("version", OTHERS)
 def test_every_python_grades_like_this_one(version, name, reports):
     interpreter(version)
@@ -296,7 +275,7 @@ def test_across_the_sum_change_only_digits_and_how_a_case_fails_may_differ():
 
 
 def test_the_mutants_graded_here_are_test_mutants_own():
-    assert {name for name in SUBMISSION_OPTIONS if name.startswith("mutant_")} == \
+    assert {name for name in NAMES if name.startswith("mutant_")} == \
         {p.name for p in SUBMISSIONS.glob("mutant_*") if p.is_dir()}
 
 

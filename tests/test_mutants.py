@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COMPLETE, ITEMS, MAX_POINTS, ROOT, SUBMISSIONS, grade_once, submission
+from conftest import COMPLETE, ITEMS, MAX_POINTS, ROOT, SUBMISSIONS, TEMPLATE, grade_once, submission
 
 
 # mutant folder (tests/submissions/mutant_<name>) -> the items a correct grader must take away.
@@ -323,6 +323,20 @@ def grading_plan(name):
     candidates = affected_items(package, changed)
     controls = [item for item in ITEMS if item not in candidates][:1]
     return candidates, [item for item in ITEMS if item in candidates or item in controls]
+
+
+def comparison_arguments():
+    """name -> runner.py's arguments for grading it, for the tests that compare two gradings of every honest
+    test submission (two interpreters: test_interpreters.py; two sandbox backends: test_sandbox_spawned.py):
+    complete/, the template and idiomatic/ on the whole rubric, each mutant on the items it must lose only
+    (MUTANTS, MUTANT_OPTIONS); ``--jobs 1``: several runners run at once (conftest.grade_once, which also
+    runs each only once for both)."""
+    whole = {"complete": COMPLETE, "student_template": TEMPLATE, "idiomatic": submission("idiomatic")}
+    found = {name: ("--submission", folder, "--jobs", "1") for name, folder in whole.items()}
+    for name, lost in sorted(MUTANTS.items()):
+        found[f"mutant_{name}"] = ("--submission", submission(f"mutant_{name}"), "--jobs", "1",
+                                   "--only", ",".join(sorted(lost)), *MUTANT_OPTIONS.get(name, ()))
+    return found
 
 
 def mutant_run_arguments(name, only):
