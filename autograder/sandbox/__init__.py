@@ -108,7 +108,6 @@ def result_budget(case: Case) -> int:
     return RESULT_BASE_BYTES + RESULT_BYTES_PER_ELEMENT * total
 
 
-
 def prepare_request(submission: Path | str, case: Case | None, limits: Limits,
                     code: Precompiled = ()) -> tuple[dict[str, Any], Workdir]:
     """The request for ``case`` (None: the compiling step) and its fresh working folder, which the
