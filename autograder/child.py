@@ -105,9 +105,7 @@ def apply_limits(limits: dict[str, int]) -> bool:
              "file_size": resource.RLIMIT_FSIZE, "open_files": resource.RLIMIT_NOFILE,
              "processes": resource.RLIMIT_NPROC, "core": resource.RLIMIT_CORE}
     for key, value in limits.items():
-        which = names.get(key)
-        if which is None:
-            continue  # wall_seconds: the grader's (and a spawned case's watchdog's), not the kernel's
+        which = names[key]
         _, hard = resource.getrlimit(which)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         try:
@@ -268,9 +266,13 @@ def run_child(blob: bytes, result_fd: int, setup: dict) -> None:
     """In the freshly forked (or spawned) child: decode this case's request and run it; never returns."""
     code = 0
     try:
+        request = marshal.loads(blob)
         if setup["backend"] == "linux":
             os.setsid()  # a spawned case got its own session (or process group) from the grader
-        run_case(marshal.loads(blob), result_fd, setup)
+        else:  # a spawned case ends by itself too: its grader may be gone (killed) by then
+            grader = os.getppid() if os.name != "nt" else None
+            _thread.start_new_thread(watchdog, (request.get("wall_seconds", 60) + 5, grader))
+        run_case(request, result_fd, setup)
     except BaseException:
         code = 70
     for stream in (sys.stdout, sys.stderr):
@@ -366,8 +368,6 @@ def serve_spawned() -> None:
     blob = read_exactly(0, int.from_bytes(header[:4], "big")) if header is not None else None
     if blob is None:
         os._exit(0)  # the grader closed the pipe without a request: it is stopping
-    limits = marshal.loads(blob).get("limits", {})
-    _thread.start_new_thread(watchdog, (limits.get("wall_seconds", 60) + 5, os.getppid() if os.name != "nt" else None))
     run_child(blob, result_fd, setup)
 
 

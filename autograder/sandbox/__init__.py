@@ -61,7 +61,6 @@ class Limits:
 
     def rlimits(self) -> dict[str, int]:
         return {"address_space": self.address_space, "cpu_seconds": int(self.timeout) + 1,
-                "wall_seconds": math.ceil(self.timeout),
                 "file_size": self.file_size, "open_files": self.open_files,
                 "processes": self.processes, "core": 0}
 
@@ -74,6 +73,7 @@ def build_request(submission: Path | str, case: Case | None, limits: Limits,
     ``code``: what that step compiled, for the case to import from.
     """
     request = {"submission": str(Path(submission).resolve()), "limits": limits.rlimits(),
+               "wall_seconds": limits.timeout,  # a spawned case's own end (child.py watchdog)
                "created_files": limits.created_files, "user": user}
     if case is None:
         request["compile"] = True
