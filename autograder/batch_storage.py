@@ -15,19 +15,21 @@ recorded as a submission's error.
 - Workers' scratch folders live in one run folder ``mytorch-batch-*`` in the
   temporary directory, holding a ``lock`` file the batch keeps ``flock``-ed
   while it runs; a new batch removes every run folder whose lock it can take
-  (its batch is dead: ``kill -9`` leaves nothing behind for long).
+  (its batch is dead: ``kill -9`` leaves nothing behind for long).  The
+  mechanism is :mod:`autograder.run_folders`, which each grader's case folders
+  use too.
 """
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
-import stat
 import tempfile
 from pathlib import Path
 
 from autograder.batch_entries import REPORTS_FOLDER, UsageError
+from autograder.run_folders import RunFolder
+from autograder.run_folders import remove_dead_runs as remove_dead_runs_of
 from autograder.safetext import for_terminal
 
 LOCK_NAME = ".lock"
@@ -126,83 +128,29 @@ class OutputFolder:
 
 
 class ScratchArea:
-    """The run folder for the workers' scratch folders, removed at the end and by the next batch if we die."""
+    """The run folder for the workers' scratch folders, removed at the end and by the next batch if we die
+    (:mod:`autograder.run_folders`)."""
 
     def __init__(self, parent: Path | None = None) -> None:
         self.parent = Path(parent or tempfile.gettempdir())
-        self.removed_stale = remove_dead_runs(self.parent)
         try:
-            self.path = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=self.parent))
-            # the lock is taken under a name remove_dead_runs ignores, then renamed: another batch (or a Dask
-            # worker) cleaning the same temporary directory never finds our lock free and removes a live run
-            making = self.path / "lock.new"
-            self._lock_fd = os.open(making, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.rename(making, self.path / "lock")
+            self.run = RunFolder(RUN_PREFIX, self.parent)
         except OSError as error:
             raise StorageError(f"cannot make a scratch folder in {for_terminal(str(self.parent))}: "
                                f"{describe_os_error(error)}") from None
+        self.path, self.removed_stale = self.run.path, self.run.removed_stale
 
     def new_folder(self) -> Path:
         try:
-            return Path(tempfile.mkdtemp(prefix="worker-", dir=self.path))
+            return self.run.new_folder("worker-")
         except OSError as error:
             raise StorageError(f"cannot make a scratch folder in {for_terminal(str(self.path))}: "
                                f"{describe_os_error(error)}") from None
 
     def close(self) -> None:
-        remove_tree(self.path)
-        os.close(self._lock_fd)
+        self.run.close()
 
 
 def remove_dead_runs(parent: Path) -> int:
-    """Remove the run folders in ``parent`` whose batch is gone (their lock can be taken); how many.
-
-    Only folders this user made as ``mkdtemp`` makes them (a real folder, owned by us, closed to
-    everyone else): in a shared temporary directory another user could plant a look-alike whose
-    insides change while it is being removed.
-    """
-    removed = 0
-    with contextlib.suppress(OSError):
-        for folder in parent.glob(RUN_PREFIX + "*"):
-            try:
-                info = os.lstat(folder)
-            except OSError:
-                continue
-            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-                continue
-            try:
-                fd = os.open(folder / "lock", os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
-            except OSError:
-                continue  # not a run folder of ours (or an older layout): left alone
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                continue  # its batch is running
-            remove_tree(folder)
-            os.close(fd)
-            removed += 1
-    return removed
-
-
-def remove_tree(path: Path) -> None:
-    """Remove ``path`` and everything in it, ignoring errors like ``shutil.rmtree(ignore_errors=True)``
-    but without recursion: a case may nest folders deeper than Python's recursion limit."""
-    folders, pending = [], [os.fspath(path)]
-    while pending:
-        folder = pending.pop()
-        folders.append(folder)
-        try:
-            with os.scandir(folder) as listing:
-                for item in listing:
-                    if item.is_dir(follow_symlinks=False):
-                        pending.append(item.path)
-                    else:
-                        with contextlib.suppress(OSError):
-                            os.unlink(item.path)
-        except OSError:
-            continue
-    for folder in reversed(folders):  # every folder after everything listed inside it
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)
+    """Remove the batches' run folders in ``parent`` whose batch is gone (run_folders.remove_dead_runs); how many."""
+    return remove_dead_runs_of(parent, RUN_PREFIX)

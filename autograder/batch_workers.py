@@ -27,9 +27,10 @@ from autograder.archives import ArchiveError
 from autograder.atomic import write_json_atomic
 from autograder.batch_entries import (Entry, Outcome, Settings, UsageError, prepare_submission, provenance,
                                       read_report, report_path)
-from autograder.batch_storage import StorageError, describe_os_error, remove_tree
+from autograder.batch_storage import StorageError, describe_os_error
 from autograder.fixtures import load_fixture_set
 from autograder.report import Report, ReportError, validate_report
+from autograder.run_folders import remove_tree
 from autograder.sandbox import Limits
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, untrusted_refusal
 from autograder.safetext import for_terminal

@@ -195,6 +195,8 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     kernel = setup["backend"] == "linux"
     landlock = LANDLOCK.restrict_filesystem(roots + [submission], workdir) if kernel else 0
     aliases = CASE_USER.switch_user(request.get("user"), roots + [submission])
+    if kernel:  # after the last change of credentials, which clears it (processes.die_with_parent)
+        PROCESSES.die_with_parent(setup.pop("prctl"), setup["server"])
     shown = WIRE.shown_paths(aliases, submission, request.get("original"))  # paths as the student knows them
     # pop: this process's copy of the server's setup must not lead student code to the filter's ctypes
     seccomp, seccomp_missing = install_syscall_filter(setup.pop("case_filter"), setup["filter_missing"])
@@ -249,6 +251,18 @@ def read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
+def read_request(fd: int) -> tuple[bytes, int, float] | None:
+    """The next request on ``fd``: (its marshalled blob, its result budget, its wall-clock seconds),
+    or None once the grader has closed it (the frame: autograder/sandbox/protocol.py request_frame)."""
+    header = read_exactly(fd, 16)
+    if header is None:
+        return None
+    blob = read_exactly(fd, int.from_bytes(header[:4], "big"))
+    if blob is None:
+        return None
+    return blob, int.from_bytes(header[4:12], "big"), int.from_bytes(header[12:], "big") / 1000
+
+
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -262,25 +276,63 @@ def send_frame(header: dict, payload: bytes = b"") -> None:
         write_all(1, payload)
 
 
-def run_child(blob: bytes, result_fd: int, setup: dict) -> None:
-    """In the freshly forked (or spawned) child: decode this case's request and run it; never returns."""
+def run_child(blob: bytes, result_fd: int, setup: dict, seconds: float = 0.0) -> None:
+    """In the freshly forked (or spawned) child: decode this case's request and run it; never returns.
+
+    ``seconds``: the case's wall-clock limit, which a spawned case enforces itself (watchdog).
+    """
     code = 0
+    flush = stream_flusher()
     try:
         request = marshal.loads(blob)
         if setup["backend"] == "linux":
             os.setsid()  # a spawned case got its own session (or process group) from the grader
         else:  # a spawned case ends by itself too: its grader may be gone (killed) by then
             grader = os.getppid() if os.name != "nt" else None
-            _thread.start_new_thread(watchdog, (request.get("wall_seconds", 60) + 5, grader))
+            _thread.start_new_thread(watchdog, (seconds + 5, grader))
         run_case(request, result_fd, setup)
     except BaseException:
         code = 70
+    flush()
+    _exit(code)  # skip interpreter teardown (and any student atexit hook)
+
+
+_exit = os._exit  # bound before any student code, which may rebind os._exit
+
+
+def stream_flusher() -> object:
+    """A function that flushes what the case printed last (a line without its newline), called
+    once its final result is sent, through nothing student code can replace: the stdout and
+    stderr objects captured here, before any student code (not whatever ``sys.stdout`` is by
+    then), their type's own ``flush``, and only while no instance attribute of theirs, of
+    their buffer or of its raw file has been added or rebound (``sys.stdout.buffer.flush =
+    ...`` would run in the C flush).  Whatever still hangs there (a descriptor swapped for a
+    full pipe) is ended by the fork server or the grader, FINAL_GRACE after the final line.
+    """
+    captured = []
     for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
-    os._exit(code)  # skip interpreter teardown (and any student atexit hook)
+        layers = [stream, getattr(stream, "buffer", None)]
+        layers.append(getattr(layers[1], "raw", None))
+        captured.append((stream, type(stream).flush,
+                         [(layer, getattr(layer, "__dict__", None), dict(getattr(layer, "__dict__", {})))
+                          for layer in layers if layer is not None]))
+
+    def untouched(layers):
+        for layer, namespace, items in layers:
+            now = getattr(layer, "__dict__", None)
+            if now is not namespace or (now is not None and (len(now) != len(items) or any(
+                    now.get(name, now) is not value for name, value in items.items()))):
+                return False
+        return True
+
+    def flush():
+        for stream, flush_stream, layers in captured:
+            try:
+                if untouched(layers):
+                    flush_stream(stream)
+            except BaseException:
+                pass
+    return flush
 
 
 def serve_one(setup: dict) -> bool:
@@ -290,24 +342,27 @@ def serve_one(setup: dict) -> bool:
     the request is decoded in the forked child only: a case walking up its frames (or
     ``gc``) finds its own request and nothing of another case.
     """
-    header = read_exactly(0, 12)
-    if header is None:
+    request = read_request(0)
+    if request is None:
         return False
-    blob = read_exactly(0, int.from_bytes(header[:4], "big"))
-    budget = int.from_bytes(header[4:], "big")
-    if blob is None:
-        return False
+    blob, budget, seconds = request
     read_fd, write_fd = os.pipe()
     WARM.freeze()  # what this server made since the last case: not walked (and copied) by the case's gc
+    setup["server"] = os.getpid()  # the case's expected parent (a twin is a server of its own)
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         run_child(blob, write_fd, setup)
-    del blob
+    del blob, request
     os.close(write_fd)
     send_frame({"pid": pid})
-    payload, status, overflow = PROCESSES.relay(pid, read_fd, budget, setup["spared"])
-    send_frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "length": len(payload)}, payload)
+    # fd 0, this server's requests, is watched during the case: the grader writes nothing there until
+    # the case's frames are read, so anything on it (end of file above all) means the grader is gone
+    payload, status, overflow, stopped = PROCESSES.relay(pid, read_fd, budget, setup["spared"], 0, seconds)
+    if stopped == "gone":
+        return False
+    send_frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "timeout": stopped == "timeout",
+                "length": len(payload)}, payload)
     return True
 
 
@@ -328,12 +383,13 @@ def prepare_cases() -> dict[str, object]:
     WARM.preload_modules(GUARD.DENIED_IMPORTS)
     LANDLOCK.hide_from_reading(package_folders)  # for this server and every case it forks
     case_filter, filter_missing = prepare_syscall_filter()
+    prctl = PROCESSES.prctl_function()  # each case's parent-death signal (popped by the case, as the filter)
     WARM.freeze(collect=True)
     # A root server's cases usually import through the aliases of every standard folder: their
     # extension paths are computed here once, for exactly that sys.path (any other is computed by the case).
     aliased = CASE_USER.aliased_path(sys.path)
     return {"backend": "linux", "library_roots": library_roots, "extensions": extensions, "case_filter": case_filter,
-            "filter_missing": filter_missing,
+            "filter_missing": filter_missing, "prctl": prctl,
             "extension_entries": extension_paths(extensions, sys.path),  # a case's own, unless it uses aliases
             "aliased_extension_entries": (aliased, extension_paths(extensions, aliased))}
 
@@ -364,11 +420,12 @@ def serve_spawned() -> None:
     result_fd = os.dup(1)
     setup = prepare_spawned()
     write_all(result_fd, b"\x00")  # ready: the grader's clock for this case starts when it sends the request
-    header = read_exactly(0, 12)
-    blob = read_exactly(0, int.from_bytes(header[:4], "big")) if header is not None else None
-    if blob is None:
+    request = read_request(0)
+    if request is None:
         os._exit(0)  # the grader closed the pipe without a request: it is stopping
-    run_child(blob, result_fd, setup)
+    blob, _, seconds = request
+    del request
+    run_child(blob, result_fd, setup, seconds)
 
 
 def watchdog(seconds: float, parent: int | None) -> None:

@@ -1,10 +1,14 @@
 """The fork server's hold on the processes below it: adopting orphans, killing them all, relaying a case.
 
 A case may leave processes behind (in a new session, or orphaned): the server is their
-subreaper and kills everything below itself after every case.  The fork server
-(``child.py``) loads this file by path; the grader (``autograder.sandbox``) imports it
-normally for ``descendants``.  Standard library only, and no import of the autograder
-package: it must load in a ``python -I -S`` process.
+subreaper and kills everything below itself after every case.  While it relays a case, the
+server also watches its own request input (the grader gone: the case is killed and the
+server ends), the case's wall-clock time (a sleeping case spends no CPU: the server kills it
+a little after the grader would have) and the end of the case's final result line (a short
+grace, then the case is killed: see relay).  The fork server (``child.py``) loads this file
+by path; the grader (``autograder.sandbox``) imports it normally for ``descendants`` and
+``FinalLine``.  Standard library only, and no import of the autograder package: it must
+load in a ``python -I -S`` process.
 """
 from __future__ import annotations
 
@@ -16,9 +20,26 @@ TYPE_CHECKING = False  # typing is not imported at run time: a spawned case proc
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+PR_SET_PDEATHSIG: int = 1
 PR_SET_CHILD_SUBREAPER: int = 36
+SIGKILL: int = 9
 KILL_SECONDS: float = 5.0  # how long the server keeps killing a case's leftover processes before giving up
 READ_CHUNK: int = 1 << 16
+FINAL_GRACE: float = 0.5  # seconds a case may take to end once its final result line is complete
+WALL_MARGIN: float = 2.0  # the server kills a case this long after the grader's own timeout would have
+FINAL_MARK: bytes = b'\n{"final":true'  # how the case's final line starts (child.py emit, wire.to_json)
+
+
+def prctl_function() -> object | None:
+    """The C library's ``prctl`` (through ctypes), or None where there is none."""
+    try:
+        import ctypes
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        prctl.restype = ctypes.c_int
+        prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+        return prctl
+    except (ImportError, OSError, AttributeError):
+        return None
 
 
 def become_subreaper() -> bool:
@@ -28,11 +49,24 @@ def become_subreaper() -> bool:
     adopted by init and outlive the case; with this, it is adopted by the server, which
     kills everything below itself after each case (kill_descendants).
     """
-    try:
-        import ctypes
-        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (ImportError, OSError, AttributeError):
-        return False
+    prctl = prctl_function()
+    return prctl is not None and prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def die_with_parent(prctl: object | None, parent: int) -> None:
+    """In a case, after its last credential change: SIGKILL when its parent (the fork server,
+    ``parent``) ends, and an end at once if it has ended already.
+
+    The kernel clears the parent-death signal on every change of credentials (the switch to
+    the case user), so it is set after it; and the parent may have died before it was set, so
+    the parent is checked after.  Only the case's own parent is watched (it is the server's
+    single thread that forks it, so no thread's end can fire it early).  Without ``prctl``
+    (None) nothing is set: the server's own watch on its grader (relay) still ends the case.
+    """
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(SIGKILL + 128)
 
 
 def descendants(pid: int, spared: Collection[int] = ()) -> list[int]:
@@ -144,37 +178,107 @@ def kill_descendants(seconds: float = KILL_SECONDS, spared: Collection[int] = ()
 
 
 
-def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = ()) -> tuple[bytes, int, bool]:
-    """The case's result bytes (at most ``budget``), its exit status and whether it went over.
+def kill(pid: int) -> None:
+    try:
+        os.kill(pid, SIGKILL)
+    except OSError:
+        pass
+
+
+class FinalLine:
+    """Spots, in a case's result stream fed chunk by chunk, the end of its final line.
+
+    The case's harness writes every message as ``\\n`` + one JSON line + ``\\n`` and its last
+    one starts with ``{"final":true`` (child.py emit); JSON escapes every newline inside a
+    line, so the next newline after that start ends it.  Student code may write the same
+    bytes on the pipe: it can only end its own case early (the grader validates every line).
+    """
+
+    def __init__(self) -> None:
+        self.tail = b""  # the end of what was fed, where a mark may have started
+        self.marked = False  # the mark was seen: only the line's end is looked for now
+        self.complete = False
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take the next bytes of the stream; True once the final line is complete."""
+        if self.complete:
+            return True
+        data = self.tail + chunk
+        if not self.marked:
+            at = data.find(FINAL_MARK)
+            if at < 0:
+                self.tail = data[-(len(FINAL_MARK) - 1):]
+                return False
+            self.marked, data = True, data[at + len(FINAL_MARK):]
+        self.tail = b""
+        self.complete = b"\n" in data
+        return self.complete
+
+
+def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), watched: int | None = None,
+          seconds: float | None = None) -> tuple[bytes, int, bool, str]:
+    """The case's result bytes (at most ``budget``), its exit status, whether it went over, and
+    why the server ended it: "" (it ended by itself, or FINAL_GRACE after its final line),
+    "timeout" (``seconds`` of wall-clock time, then WALL_MARGIN, passed) or "gone" (``watched``,
+    the server's request input, became readable: its grader is gone or broke the protocol;
+    the status is then the killed case's).
 
     Reads until the case's process has ended and every process below this server but the
     ``spared`` ones is killed (a leftover holding the pipe cannot keep it open), so the pipe ends.
+
+    Threat: the grader is killed (``kill -9``) while a case sleeps, or is stuck; the case spends
+    no CPU, so no rlimit ends it, and its grader will never kill it.  The server's request input
+    is a pipe only the grader writes, and only between cases: during a case, end of file or any
+    byte on it means the grader is gone (its end of the pipe closed with it) or broke the
+    protocol; either way the case is killed at once.  A case that sent its final result and
+    then spins (in a replaced ``sys.stdout.flush``, a signal handler...) cannot hold the grader
+    either: FINAL_GRACE after its final line it is killed, and its result stands.
     """
     try:
         ended = os.pidfd_open(pid)
     except (AttributeError, OSError):
         ended = None  # old kernel: read until the pipe ends, as before
-    chunks, total, overflow, status = [], 0, False, None
+    chunks, total, overflow, status, stopped = [], 0, False, None, ""
+    final = FinalLine()
+    give_up = time.monotonic() + seconds + WALL_MARGIN if seconds is not None else None
+    pipe_open = True
     try:
-        while True:
-            watched = [read_fd] if ended is None or status is not None else [read_fd, ended]
-            ready, _, _ = select.select(watched, [], [])
+        while pipe_open or status is None:
+            waiting = [read_fd] if pipe_open else []
+            if status is None:
+                waiting += [fd for fd in (ended, watched) if fd is not None]
+            limit = None if give_up is None or status is not None else max(0.0, give_up - time.monotonic())
+            ready, _, _ = select.select(waiting, [], [], limit)
+            if not ready and status is None:  # its time, or the grace after its final line, is over
+                stopped = stopped or ("" if final.complete else "timeout")
+                kill(pid)  # reaped below, then what it left is killed (kill_descendants would reap it first)
+                give_up = None
+                continue
+            if watched in ready and status is None:
+                stopped = "gone"
+                kill(pid)
+                _, status = os.waitpid(pid, 0)
+                break
             if ended in ready and status is None:
                 _, status = os.waitpid(pid, 0)
                 kill_descendants(spared=spared)
                 continue
+            if read_fd not in ready:
+                continue
             chunk = os.read(read_fd, READ_CHUNK)
             if not chunk:
-                break
+                pipe_open = False
+                if ended is None and status is None:
+                    break  # no pidfd (Linux before 5.3): the status is waited for below, as before
+                continue
             total += len(chunk)
             if total > budget:
                 overflow = True
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
+                kill(pid)
                 break
             chunks.append(chunk)
+            if not final.complete and final.feed(chunk):
+                give_up = min(give_up, time.monotonic() + FINAL_GRACE) if give_up else time.monotonic() + FINAL_GRACE
     finally:
         if ended is not None:
             os.close(ended)
@@ -182,4 +286,4 @@ def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = ()) -> 
     if status is None:
         _, status = os.waitpid(pid, 0)
     kill_descendants(spared=spared)
-    return b"".join(chunks), status, overflow
+    return b"".join(chunks), status, overflow, stopped

@@ -6,7 +6,6 @@ grader runs its cases as an unprivileged user; a submission that user cannot rea
 """
 from __future__ import annotations
 
-import atexit
 import functools
 import os
 import shutil
@@ -17,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from autograder.case_user import permits, reachable
+from autograder.run_folders import grading_folder
 
 MiB = 1024 * 1024
 CASE_UID_VARIABLE = "MYTORCH_CASE_UID"  # who cases run as when the grader is root
@@ -88,8 +88,7 @@ def readable_submission(submission: Path | str, user: dict[str, int] | None) -> 
         if all_readable(submission, uid, gid):
             _copies[submission] = submission
             return submission
-        base = Path(tempfile.mkdtemp(prefix="mytorch-submission-"))
-        atexit.register(shutil.rmtree, base, True)
+        base = Path(tempfile.mkdtemp(prefix="mytorch-submission-", dir=grading_folder()))  # removed with it
         base.chmod(0o755)
         copy = base / submission.name
         copy_plain_tree(submission, copy)

@@ -73,7 +73,6 @@ def build_request(submission: Path | str, case: Case | None, limits: Limits,
     ``code``: what that step compiled, for the case to import from.
     """
     request = {"submission": str(Path(submission).resolve()), "limits": limits.rlimits(),
-               "wall_seconds": limits.timeout,  # a spawned case's own end (child.py watchdog)
                "created_files": limits.created_files, "user": user}
     if case is None:
         request["compile"] = True

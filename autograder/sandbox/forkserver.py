@@ -171,7 +171,7 @@ class ForkServer:
         started = time.monotonic()
         self.busy = True
         try:
-            self.requests.write(request_frame(request, budget))
+            self.requests.write(request_frame(request, budget, timeout))
             self.requests.flush()
             started_frame = self.read_frame(started + SERVER_GRACE)
             if started_frame is None:
@@ -195,6 +195,8 @@ class ForkServer:
             raise
         finally:
             self.busy = False
+        if finished.get("timeout"):  # the server's own limit ended it before this thread did (a loaded machine)
+            how = "timeout"
         if finished.get("overflow"):
             how = "overflow"
         return payload, how, finished.get("exit")

@@ -1,12 +1,15 @@
 """What both backends share about talking to a case process (``autograder/child.py``).
 
-A request is written as a 4-byte big-endian length, an 8-byte result budget and the
-``marshal`` of the request dict (the grader writes it, so the child trusts it); the case
+A request is written as a 4-byte big-endian length, an 8-byte result budget, the case's
+wall-clock limit in milliseconds (4 bytes: what the case process or its fork server
+enforces by itself, a little after the grader would have, in case the grader cannot) and
+the ``marshal`` of the request dict (the grader writes it, so the child trusts it); the case
 answers with JSON lines on a pipe of its own (see child.py, wire.py, child_messages.py).
 """
 from __future__ import annotations
 
 import marshal
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,11 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def request_frame(request: dict[str, Any], budget: int) -> bytes:
+MAX_WALL_MILLISECONDS = 2 ** 32 - 1
+
+
+def request_frame(request: dict[str, Any], budget: int, seconds: float) -> bytes:
+    """A request as child.py reads it (read_request); ``seconds``: the case's wall-clock limit."""
     blob = marshal.dumps(request)
-    return len(blob).to_bytes(4, "big") + budget.to_bytes(8, "big") + blob
+    milliseconds = min(max(0, math.ceil(seconds * 1000)), MAX_WALL_MILLISECONDS)
+    return len(blob).to_bytes(4, "big") + budget.to_bytes(8, "big") + milliseconds.to_bytes(4, "big") + blob

@@ -11,8 +11,13 @@ A case process is spawned ahead of its case: while one case runs, the next proce
 its interpreter and the harness's own modules, and says it is ready with one byte before
 it gets a request, so its start-up is never counted in a case's time.  It serves exactly
 one request and is then killed with its process group (POSIX) or its job (Windows, see
-windows_job.py), and so is every process still alive when the grader ends or is
-interrupted (``close_all``).
+windows_job.py): when it ends, when its time is over, or FINAL_GRACE after its final result
+line (a case that spins once its result is sent cannot hold the grader; its result stands);
+and so is every process still alive when the grader ends or is interrupted (``close_all``).
+A grader that dies without any of that (``kill -9``) leaves nothing running either: a case
+process waiting for its request reads end of file and exits, and one running a case ends
+itself once its grader is gone (child.py ``watchdog``: it watches its parent, not a
+parent-death signal, which would fire when the grader's *thread* that spawned it ends).
 
 Not defended (stated in every report's header): native code reached from a submission
 (ctypes without an import) is not stopped by any kernel layer here.
@@ -28,6 +33,7 @@ import threading
 import time
 from typing import Any
 
+from autograder.processes import FINAL_GRACE, FinalLine
 from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_GRACE, START_SECONDS, ServerBroken, child_env,
                                          request_frame)
 
@@ -72,6 +78,8 @@ class CaseProcess:
         self.total = 0
         self.overflow = False
         self.ready = threading.Event()
+        self.settled = threading.Event()  # its final result line is complete, or its output ended
+        self.final = FinalLine()
         self.started = False  # the process said it is ready
         self.reader: threading.Thread | None = None
         self.lock = threading.Lock()
@@ -88,15 +96,19 @@ class CaseProcess:
                 raise ServerBroken("the case process did not start")
             started = time.monotonic()
             try:
-                self.process.stdin.write(request_frame(request, budget))
+                self.process.stdin.write(request_frame(request, budget, timeout))
                 self.process.stdin.close()
             except OSError as error:
                 raise ServerBroken(f"the case process ended before its request ({error})") from error
             how = "eof"
+            deadline = started + timeout
+            self.settled.wait(max(0.0, deadline - time.monotonic()))
+            if self.final.complete:  # a short grace to end by itself, never counted as a timeout
+                deadline = time.monotonic() + FINAL_GRACE
             try:
-                self.process.wait(max(0.0, started + timeout - time.monotonic()))
+                self.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                how = "timeout"
+                how = "eof" if self.final.complete else "timeout"
             self.kill()  # the case's whole group (or job): nothing it started outlives it
             self.reader.join(SERVER_GRACE)
             with self.lock:
@@ -132,10 +144,13 @@ class CaseProcess:
                 if self.overflow:
                     self.kill()
                     return
+                if not self.final.complete and self.final.feed(chunk):
+                    self.settled.set()  # the grace after the final line starts (run)
         except OSError:
             return
         finally:
             self.ready.set()  # whatever happened, nobody waits for a start that will not come
+            self.settled.set()
 
     def kill(self) -> None:
         """Kill the case process and everything in its process group (POSIX) or job (Windows)."""

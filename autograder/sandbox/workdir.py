@@ -6,19 +6,23 @@ same regular file with one link, without blocking and at most OUTPUT_HEAD_BYTES.
 the system opens folders (POSIX), every access is relative to a descriptor of the folder
 opened before the case ran; elsewhere (Windows) by path, with the same identity checks
 before and after opening.
+
+Every case's folder lies in the grader's own run folder (run_folders.grading_folder): removed
+with it when the grader ends, and by the next grader's first case if this one was killed.
 """
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tempfile
 from dataclasses import dataclass
 
 from autograder.child_messages import clean_text
+from autograder.run_folders import grading_folder, remove_tree
 
 OUTPUT_HEAD_BYTES = 4000
 OUTPUT_NAME = ".output"
+CASE_PREFIX = "mytorch-case-"
 DIR_FD = hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd and os.stat in os.supports_dir_fd
 
 
@@ -41,7 +45,7 @@ class Workdir:
     @classmethod
     def create(cls, user: dict[str, int] | None) -> Workdir:
         """A fresh folder (owned by ``user`` if any) holding an empty ``.output`` only the grader made."""
-        path = tempfile.mkdtemp(prefix="mytorch-case-")
+        path = tempfile.mkdtemp(prefix=CASE_PREFIX, dir=grading_folder())
         fd = os.open(path, flags("O_RDONLY", "O_DIRECTORY", "O_NOFOLLOW", "O_CLOEXEC")) if DIR_FD else None
         try:
             output = os.open(OUTPUT_NAME if DIR_FD else os.path.join(path, OUTPUT_NAME),
@@ -54,7 +58,7 @@ class Workdir:
         except BaseException:
             if fd is not None:
                 os.close(fd)
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
             raise
         return cls(path, fd, (status.st_dev, status.st_ino))
 
@@ -101,5 +105,5 @@ class Workdir:
     def remove(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
-        shutil.rmtree(self.path, ignore_errors=True)
+        remove_tree(self.path)
 
