@@ -31,8 +31,9 @@ Where it writes (:mod:`autograder.batch_storage`): ``--out`` is checked and
 locked before anything is graded; a failure to write there stops the batch
 (exit 2) and is never recorded as a student's error.  Exit status: 0 every
 submission graded, 1 some could not be graded (listed), 2 the batch itself
-failed.  SIGTERM is handled like Ctrl-C, and workers die with the batch even
-when it is killed outright (``PR_SET_PDEATHSIG``).
+failed; 128 + the signal when stopped by one.  SIGTERM and SIGHUP are handled
+like Ctrl-C, and workers die with the batch even when it is killed outright
+(``PR_SET_PDEATHSIG``).
 
 Text from entries and students (ids, error reasons, archive member names)
 reaches the terminal and ``grades.csv`` only through :mod:`autograder.safetext`.
@@ -65,13 +66,13 @@ and preparing entries, whether a report is up to date),
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, TextIO
 
+from autograder import stop_signals
 from autograder.atomic import write_json_atomic, write_text_atomic
 from autograder.batch_cli import (EXIT_HARNESS, EXIT_INTERRUPTED, EXIT_NOT_GRADED, EXIT_OK, EXIT_USAGE,
                                   SECONDS_PER_CASE, SUBMISSION_BUDGET_MARGIN, BatchResult, default_submission_budget,
@@ -238,14 +239,6 @@ def make_executor(settings: Settings,
     return ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="batch"), run_worker
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C: workers stopped, scratch removed, reports kept."""
-
-
-def raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     subcommand = argv[:1] if not any(a == "--out" or a.startswith("--out=") for a in argv) else []
@@ -255,24 +248,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         from autograder.canvas import main as export_main
         return export_main(argv[1:])
     args = parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
-    try:
-        result = run(args)
-    except UsageError as error:
-        print(f"error: {for_terminal(str(error))}", file=sys.stderr)
-        return EXIT_USAGE
-    except StorageError as error:
-        print(f"error: {error}; the batch stopped (the reports written so far are kept, and no student was "
-              f"given a grade for it): free or fix the output folder and run the same command again",
-              file=sys.stderr)
-        return EXIT_HARNESS
-    except KeyboardInterrupt as interrupt:
-        how = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
-        print(f"{how}: the reports written so far are kept; run the same command again to continue",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with stop_signals.raising():  # SIGTERM and SIGHUP, handled like Ctrl-C: workers stopped, scratch removed
+        try:
+            result = run(args)
+        except UsageError as error:
+            print(f"error: {for_terminal(str(error))}", file=sys.stderr)
+            return EXIT_USAGE
+        except StorageError as error:
+            print(f"error: {error}; the batch stopped (the reports written so far are kept, and no student was "
+                  f"given a grade for it): free or fix the output folder and run the same command again",
+                  file=sys.stderr)
+            return EXIT_HARNESS
+        except KeyboardInterrupt as interrupt:
+            print(f"{stop_signals.describe(interrupt)}: the reports written so far are kept; run the same command "
+                  f"again to continue", file=sys.stderr)
+            return stop_signals.exit_code(interrupt)
     return report_result(args, result)
 
 

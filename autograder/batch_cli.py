@@ -3,7 +3,8 @@
 Exit status: ``EXIT_OK`` every submission graded, ``EXIT_NOT_GRADED`` some could
 not be graded (each listed with the reason), ``EXIT_HARNESS`` the batch itself
 failed (usage, a rejected fixture set, an output folder it cannot write),
-``EXIT_INTERRUPTED`` Ctrl-C or SIGTERM.
+128 + the signal when stopped by one (``EXIT_INTERRUPTED`` 130 Ctrl-C, 143 SIGTERM, 129
+SIGHUP: autograder/stop_signals.py).
 """
 from __future__ import annotations
 

@@ -7,7 +7,8 @@
     python runner.py batch SUBMISSIONS --out DIR  # staff: grade a folder of submissions
 
 The last line of stdout is always one JSON object, {"scores": {...}, ...}.
-Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors.
+Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors, 128 + the
+signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP: every case process killed).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 # Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
 # the servers start on the other cores.
+from autograder import stop_signals
 from autograder.sandbox import DEFAULT_JOBS, Limits, close_servers, prestart_servers
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, describe_choice, resolve
 from autograder.sandbox.backends import untrusted_refusal
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 DEFAULT_FIXTURES = ROOT / "fixtures"  # autograder.fixtures.DEFAULT_FIXTURES
 DEFAULT_SUBMISSION = ROOT / "student_template"
 EXIT_GRADED, EXIT_HARNESS_ERROR = 0, 2
-EXIT_INTERRUPTED = 128 + 2  # what a shell reports for a process ended by SIGINT (Ctrl-C)
+EXIT_INTERRUPTED = 128 + 2  # what a shell reports for a process ended by SIGINT (Ctrl-C); SIGTERM 143, SIGHUP 129
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
 
 
@@ -242,22 +244,27 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     stdout = sys.stdout = ReaderMayLeave(sys.stdout)
     try:
-        try:
-            if argv[:1] == ["batch"] and os.name == "nt":
-                print("error: runner.py batch needs Linux or macOS (process groups, file locks); on Windows, "
-                      "grade one submission at a time, or run the batch in WSL 2", file=sys.stderr)
-                exit_code = EXIT_HARNESS_ERROR
-            elif argv[:1] == ["batch"]:
-                from autograder.batch import main as batch_main
-                exit_code = batch_main(argv[1:])
-            else:
-                exit_code = run(parse_args(argv))
-        except KeyboardInterrupt:
-            close_servers(final=True)  # every case process and fork server, now: nothing outlives Ctrl-C
-            print("interrupted", file=sys.stderr, flush=True)
-            exit_code = EXIT_INTERRUPTED
+        with stop_signals.raising():  # SIGTERM and SIGHUP as Ctrl-C (a second one while stopping: ignored)
+            try:
+                exit_code = run_command(argv)
+            except KeyboardInterrupt as interrupt:
+                close_servers(final=True)  # every case process and fork server, now: nothing outlives the grader
+                print(stop_signals.describe(interrupt), file=sys.stderr, flush=True)
+                exit_code = stop_signals.exit_code(interrupt)
         stdout.flush()
     finally:
         sys.stdout = stdout.stream
     return EXIT_BROKEN_PIPE if stdout.gone else exit_code
+
+
+def run_command(argv: list[str]) -> int:
+    """``runner.py ARGS``: grade one submission, or the batch; the exit code."""
+    if argv[:1] == ["batch"] and os.name == "nt":
+        print("error: runner.py batch needs Linux or macOS (process groups, file locks); on Windows, "
+              "grade one submission at a time, or run the batch in WSL 2", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+    if argv[:1] == ["batch"]:
+        from autograder.batch import main as batch_main
+        return batch_main(argv[1:])
+    return run(parse_args(argv))
 

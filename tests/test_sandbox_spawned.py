@@ -178,7 +178,7 @@ def start_sleeping_grader(folder, scratch, backend="portable"):
                                env={**os.environ, "TMPDIR": str(scratch)})
     give_up = time.monotonic() + 120
     while not any("case is sleeping" in path.read_text(errors="replace")
-                  for path in scratch.glob("mytorch-case-*/.output") if path.is_file()):
+                  for path in scratch.glob("mytorch-grading-*/mytorch-case-*/.output") if path.is_file()):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < give_up, "the case never started"
         time.sleep(0.05)
