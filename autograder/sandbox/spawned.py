@@ -46,6 +46,7 @@ BOOT = ("import sys\n"
         "exec(SourceFileLoader(child.__name__, sys.argv[1]).get_code(child.__name__), child.__dict__)\n"
         "child.serve_spawned()\n")
 READY = b"\x00"  # the byte a case process writes once it is ready for its request
+WATCHDOG_EXIT = 71  # how a case process ends itself when its time is over (child.py watchdog)
 READ_CHUNK = 1 << 16
 
 _live: set[CaseProcess] = set()  # every case process not yet killed and reaped
@@ -109,6 +110,8 @@ class CaseProcess:
                 self.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 how = "eof" if self.final.complete else "timeout"
+            if how == "eof" and self.process.returncode == WATCHDOG_EXIT and time.monotonic() > started + timeout:
+                how = "timeout"  # its own watchdog ended it, this thread having been held up past its time
             self.kill()  # the case's whole group (or job): nothing it started outlives it
             self.reader.join(SERVER_GRACE)
             with self.lock:
