@@ -475,16 +475,29 @@ def start_twin(read_fd: int, write_fd: int, setup: dict) -> int:
 def serve(twin: tuple[int, int] | None = None) -> None:
     """Fork one fresh process per request; relay its results to the grader.
 
-    Requests arrive on stdin as a 4-byte big-endian length, an 8-byte result budget and
-    a marshal blob (written by the grader, so trusted).  For each, this server forks; the
+    Requests arrive on stdin as a 4-byte big-endian length, an 8-byte result budget, the
+    case's wall-clock limit in milliseconds (4 bytes) and a marshal blob (written by the
+    grader, so trusted).  For each, this server forks; the
     child starts its own session, moves its stdout/stderr to a file and runs the case,
     writing JSON lines to a private pipe.  The server answers with two frames:
     ``{"pid": N}`` as soon as the child exists (so the grader can kill its
-    process group on timeout) and ``{"exit": STATUS, "overflow": B, "length": L}``
+    process group on timeout) and ``{"exit": STATUS, "overflow": B, "timeout": T, "length": L}``
     followed by the L bytes the child wrote (at most the budget), once the child is
     reaped and every process left below this server is killed.  This process never
     imports or runs student code.  ``twin``: the two descriptors of a second server to fork
     once prepared (see start_twin).
+
+    Nothing of a grading outlives its grader, whatever ends it.  The grader's end of stdin
+    closes with the grader (by any death): between cases this server reads end of file and
+    exits; during a case it watches stdin too (processes.relay), kills the case at once and
+    exits without answering.  It also ends a case by itself, WALL_MARGIN after the grader's
+    own timeout would have (``T``: true), so a sleeping case ends under a stuck grader, and
+    FINAL_GRACE after the case's final line (its result stands).  Each case gets SIGKILL when
+    this server dies (processes.die_with_parent).  The server itself sets no parent-death
+    signal: it fires when the *thread* that started the process ends, and the grader starts
+    its servers from grading threads that end before it closes them gracefully (close_servers:
+    a server reaps its twin then, so their CPU time is counted); the pipe says the same
+    thing without that flaw, and a twin watches its own pipe the same way.
     """
     PROCESSES.become_subreaper()
     if os.geteuid() == 0:
