@@ -222,12 +222,13 @@ def weakest_sandbox(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any
     if not one or not other:
         return one or other
     seccomp = other if one["seccomp"] else one  # the one without, if either is
+    fewer = other if len(other["namespaces"]) < len(one["namespaces"]) else one  # and why it has fewer
     return {"landlock": min(one["landlock"], other["landlock"]), "seccomp": seccomp["seccomp"],
             "seccomp_missing": seccomp["seccomp_missing"],
             "backend": "portable" if "portable" in (one["backend"], other["backend"]) else "linux",
             "rlimits": one["rlimits"] and other["rlimits"],
             "namespaces": [name for name in one["namespaces"] if name in other["namespaces"]],
-            "namespaces_missing": one["namespaces_missing"] or other["namespaces_missing"]}
+            "namespaces_missing": fewer["namespaces_missing"]}
 
 
 def clean_seconds(value: Any) -> float:

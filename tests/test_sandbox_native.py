@@ -268,8 +268,10 @@ def test_report_names_the_kernel_layers(tmp_path):
     assert report["sandbox"]["landlock"] == abi
     assert report["sandbox"]["seccomp"] == arch
     header = done.stdout.split("\n\n")[0]
+    spaces = " and ".join(name.upper() for name in report["sandbox"]["namespaces"])  # tests/test_namespaces.py
     if abi and arch:
-        assert f"sandbox: linux backend, Landlock (ABI {abi}), seccomp ({arch}), audit hook, resource limits" in header
+        assert (f"sandbox: linux backend, Landlock (ABI {abi}), seccomp ({arch}), "
+                f"{f'own {spaces} namespaces, ' if spaces else ''}audit hook, resource limits") in header
         assert "WARNING" not in header
     else:
         assert "sandbox: WARNING" in header
@@ -287,10 +289,14 @@ def test_without_landlock_and_seccomp_the_header_warns_and_the_audit_hook_still_
         pytest.skip(skip)
     done, report = grade("extension", tmp_path / "extension", *hide)
     items = check_graded(done, report)
-    assert report["sandbox"] == {"landlock": 0, "seccomp": "", "backend": "linux", "rlimits": True,
-                                 "seccomp_missing": "the kernel refused the seccomp filter (Invalid argument)"}
+    sandbox = report["sandbox"]
+    spaces = " and ".join(name.upper() for name in sandbox.pop("namespaces"))  # tests/test_namespaces.py
+    sandbox.pop("namespaces_missing")
+    assert sandbox == {"landlock": 0, "seccomp": "", "backend": "linux", "rlimits": True,
+                       "seccomp_missing": "the kernel refused the seccomp filter (Invalid argument)"}
     header = done.stdout.split("\n\n")[0]
-    assert "sandbox: linux backend, audit hook, resource limits" in header
+    assert f"sandbox: linux backend, {f'own {spaces} namespaces, ' if spaces else ''}audit hook, resource limits" \
+        in header
     assert "sandbox: WARNING: no Landlock in this kernel" in header
     assert "sandbox: WARNING: no seccomp filter (the kernel refused the seccomp filter (Invalid argument))" in header
     assert items["Upsampling1d"]["points"] == items["Upsampling1d"]["max_points"]
@@ -382,22 +388,27 @@ def test_only_the_childs_first_line_says_which_layers_were_in_force():
     """Student code can write lines of its own to the result pipe, but only after the child's first one."""
     from autograder.report import describe_sandbox
     from autograder.child_messages import clean_sandbox, weakest_sandbox
-    real = {"landlock": 6, "seccomp": "x86_64", "seccomp_missing": "", "backend": "linux", "rlimits": True}
+    real = {"landlock": 6, "seccomp": "x86_64", "seccomp_missing": "", "backend": "linux", "rlimits": True,
+            "namespaces": ["ipc"], "namespaces_missing": "no PID namespace for the cases of a non-root grader"}
     forged = {"landlock": 9, "seccomp": "\x1b[2Jforged", "seccomp_missing": ""}
     assert clean_sandbox([{"sandbox": real}, {"sandbox": forged}]) == real
+    assert clean_sandbox([{"sandbox": {**real, "namespaces": ["pid", "ipc"]}}])["namespaces"] == ["ipc", "pid"]
+    assert clean_sandbox([{"sandbox": {**real, "namespaces": ["net"]}}]) == {}
+    assert clean_sandbox([{"sandbox": {**real, "namespaces": "ipc"}}]) == {}
     assert clean_sandbox([{"phase": "import"}, {"sandbox": forged}]) == {}
     assert clean_sandbox([{"sandbox": {**real, "landlock": True}}]) == {}
     assert clean_sandbox([{"sandbox": {**real, "backend": "kernel"}}]) == {}
     assert clean_sandbox([{"sandbox": {**real, "rlimits": 1}}]) == {}
     assert clean_sandbox([]) == {}
     missing = {"landlock": 0, "seccomp": "", "seccomp_missing": "the kernel refused the seccomp filter (EINVAL)",
-               "backend": "linux", "rlimits": True}
+               "backend": "linux", "rlimits": True, "namespaces": [], "namespaces_missing": "no namespaces"}
     portable = {**missing, "seccomp_missing": "no kernel layers", "backend": "portable", "rlimits": False}
     assert weakest_sandbox(real, portable) == {**portable, "seccomp_missing": "no kernel layers"}
     assert weakest_sandbox(weakest_sandbox({}, real), missing) == missing
     assert weakest_sandbox(real, {**real, "landlock": 3}) == {**real, "landlock": 3}
-    assert describe_sandbox(real) == ["sandbox: linux backend, Landlock (ABI 6), seccomp (x86_64), audit hook, "
-                                      "resource limits"]
+    assert describe_sandbox(real) == ["sandbox: linux backend, Landlock (ABI 6), seccomp (x86_64), own IPC "
+                                      "namespaces, audit hook, resource limits"]
+    assert weakest_sandbox(real, {**real, "namespaces": ["ipc", "pid"]})["namespaces"] == ["ipc"]
     assert describe_sandbox(portable)[0] == "sandbox: portable backend (a fresh process per case), audit hook"
     assert [line.split(":")[1] for line in describe_sandbox(portable)[1:]] == [" WARNING", " WARNING"]
     assert describe_sandbox(missing)[1:] == [
