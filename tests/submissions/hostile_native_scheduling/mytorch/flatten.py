@@ -2,7 +2,8 @@
 # (mytorch/_hook_off.py, which tests/test_sandbox_native.py copies in from
 # tests/submissions/_hook_off.py).  The target is a process the test started as the case's own
 # user (under a root grader, uid 65534: a classmate's concurrent case; otherwise the grader's
-# user), and the fork server (getppid()) and init too: priorities, of the process group and the
+# user), and the fork server (getppid()) and init too (unless the case is in a PID namespace of its
+# own, where they are not what they seem): priorities, of the process group and the
 # user too (one_dimensional), CPU affinity and scheduling policy (two_dimensional), I/O priority
 # and resource limits (batch1_channel1).  Each case first makes the same kind of calls on
 # itself, which must work (os.nice, os.sched_getaffinity(0)... are legitimate), then tries every
@@ -63,19 +64,20 @@ def _on_itself(buffers):
 
 
 def _on_others(case, buffers):
-    """(label, system call, arguments) this case tries on other processes, in order."""
-    target, server = int(native.noted("target")), os.getppid()
+    """(label, system call, arguments) this case tries on other processes, in order: the target first,
+    then the fork server (getppid()) and init, unless one of them is the case itself (in a PID
+    namespace of its own, the case is 1 and its parent 0)."""
+    target, me = int(native.noted("target")), os.getpid()
+    others = [(name, pid) for name, pid in (("server", os.getppid()), ("init", 1)) if pid not in (0, me)]
     if case == "one_dimensional":
         return [("setpriority(target)", "setpriority", (PRIO_PROCESS, target, 19)),
-                ("setpriority(server)", "setpriority", (PRIO_PROCESS, server, 19)),
-                ("setpriority(init)", "setpriority", (PRIO_PROCESS, 1, 19)),
+                ("getpriority(target)", "getpriority", (PRIO_PROCESS, target)),
                 ("setpriority(PRIO_PGRP)", "setpriority", (PRIO_PGRP, 0, 19)),
                 ("setpriority(PRIO_USER)", "setpriority", (PRIO_USER, 0, 19)),
-                ("getpriority(target)", "getpriority", (PRIO_PROCESS, target)),
-                ("getpriority(PRIO_USER)", "getpriority", (PRIO_USER, 0))]
+                ("getpriority(PRIO_USER)", "getpriority", (PRIO_USER, 0))] + [
+                (f"setpriority({name})", "setpriority", (PRIO_PROCESS, pid, 19)) for name, pid in others]
     if case == "two_dimensional":
         return [("sched_setaffinity(target)", "sched_setaffinity", (target, 128, buffers["cpus"])),
-                ("sched_setaffinity(server)", "sched_setaffinity", (server, 128, buffers["cpus"])),
                 ("sched_getaffinity(target)", "sched_getaffinity", (target, 128, buffers["any"])),
                 ("sched_setscheduler(target)", "sched_setscheduler", (target, SCHED_IDLE, buffers["param"])),
                 ("sched_setparam(target)", "sched_setparam", (target, buffers["param"])),
@@ -83,15 +85,18 @@ def _on_others(case, buffers):
                 ("sched_getscheduler(target)", "sched_getscheduler", (target,)),
                 ("sched_getparam(target)", "sched_getparam", (target, buffers["param"])),
                 ("sched_getattr(target)", "sched_getattr", (target, buffers["attributes"], 56, 0)),
-                ("sched_rr_get_interval(target)", "sched_rr_get_interval", (target, buffers["time"]))]
+                ("sched_rr_get_interval(target)", "sched_rr_get_interval", (target, buffers["time"]))] + [
+                (f"sched_setaffinity({name})", "sched_setaffinity", (pid, 128, buffers["cpus"]))
+                for name, pid in others]
     return [("ioprio_set(target)", "ioprio_set", (IOPRIO_WHO_PROCESS, target, IOPRIO_IDLE)),
-            ("ioprio_set(server)", "ioprio_set", (IOPRIO_WHO_PROCESS, server, IOPRIO_IDLE)),
+            ("ioprio_get(target)", "ioprio_get", (IOPRIO_WHO_PROCESS, target)),
             ("ioprio_set(IOPRIO_WHO_PGRP)", "ioprio_set", (IOPRIO_WHO_PGRP, 0, IOPRIO_IDLE)),
             ("ioprio_set(IOPRIO_WHO_USER)", "ioprio_set", (IOPRIO_WHO_USER, os.getuid(), IOPRIO_IDLE)),
-            ("ioprio_get(target)", "ioprio_get", (IOPRIO_WHO_PROCESS, target)),
             ("prlimit64(target, write)", "prlimit64", (target, RLIMIT_NOFILE, buffers["limit"], None)),
-            ("prlimit64(target, read)", "prlimit64", (target, RLIMIT_NOFILE, None, buffers["old"])),
-            ("prlimit64(server, read)", "prlimit64", (server, RLIMIT_NOFILE, None, buffers["old"]))]
+            ("prlimit64(target, read)", "prlimit64", (target, RLIMIT_NOFILE, None, buffers["old"]))] + [
+            (f"{call}({name})", call, args) for name, pid in others
+            for call, args in (("ioprio_set", (IOPRIO_WHO_PROCESS, pid, IOPRIO_IDLE)),
+                               ("prlimit64", (pid, RLIMIT_NOFILE, None, buffers["old"])))]
 
 
 class Flatten:
