@@ -55,8 +55,9 @@ against the kernel headers where they are installed).  Each one is, by name:
     IOPRIO_WHO_PROCESS and who 0 or its own pid;
   - prlimit64 only to read, and only its own limits (pid 0 or its own pid, no new
     limit: resource.getrlimit);
-  - ioctl but the terminal requests that inject input (TIOCSTI, TIOCLINUX) and those that
-    make a descriptor signal another process (FIOSETOWN, SIOCSPGRP);
+  - ioctl but the terminal requests that inject input (TIOCSTI, TIOCLINUX), those that
+    make a descriptor signal another process (FIOSETOWN, SIOCSPGRP) and those that change
+    a file's inode flags (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR, FS_IOC_SETVERSION: chattr);
   - fcntl but F_SETOWN and F_SETOWN_EX (which would send SIGIO, or any signal F_SETSIG
     picks, to another process);
   - prctl but PR_SCHED_CORE (which shares or takes core-scheduling cookies with other
@@ -76,9 +77,11 @@ against the kernel headers where they are installed).  Each one is, by name:
     student's) reads it;
   - *file metadata*, which Landlock does not cover: the chmod, chown and utimes families
     (chmod, fchmod, fchmodat, fchmodat2, chown, fchown, lchown, fchownat, utime, utimes,
-    utimensat, futimesat), every extended-attribute call, file_getattr/file_setattr, and
-    truncate by path (Landlock covers it from ABI 3 only; ftruncate on a descriptor the
-    case opened for writing stays allowed);
+    utimensat, futimesat), every extended-attribute call (reading them too: they are not
+    Landlock's either), file_getattr/file_setattr (and their ioctls, above), and truncate
+    by path (Landlock covers it from ABI 3 only; ftruncate on a descriptor the case
+    opened for writing stays allowed).  A mode-600 file of a non-root grader, or a
+    classmate's folder, would otherwise be the case's to open up or close;
   - *its identity*: the set*id calls, setgroups, capget, capset, setpgid, setsid,
     personality;
   - *mounts and namespaces*: mount and the new mount API, umount2, pivot_root, chroot,
@@ -155,6 +158,8 @@ CLONE_THREAD: int = 0x00010000
 CLONE_NAMESPACES: int = 0x7E020000  # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
 TTY_INJECTING_IOCTLS: tuple[int, ...] = (0x5412, 0x541C)  # TIOCSTI, TIOCLINUX
 SIGNAL_OWNER_IOCTLS: tuple[int, ...] = (0x8901, 0x8902)  # FIOSETOWN, SIOCSPGRP
+# FS_IOC_SETFLAGS (and its 32-bit twin), FS_IOC_FSSETXATTR, FS_IOC_SETVERSION: file_setattr and chattr by ioctl
+INODE_ATTRIBUTE_IOCTLS: tuple[int, ...] = (0x40086602, 0x40046602, 0x401C5820, 0x40087602)
 SIGNAL_OWNER_FCNTLS: tuple[int, ...] = (8, 15)  # F_SETOWN, F_SETOWN_EX
 PR_SCHED_CORE: int = 62
 PRIO_PROCESS, IOPRIO_WHO_PROCESS = 0, 1
@@ -309,7 +314,7 @@ CHECKED: dict[str, tuple[tuple[int, str, tuple], ...]] = {
     "ioprio_get": ((arg_low_word(0), "in", (IOPRIO_WHO_PROCESS,)), (arg_low_word(1), "in", (0, OWN_PID))),
     # prlimit64(pid, resource, new_limit, old_limit): its own, and new_limit NULL (both halves)
     "prlimit64": (ITSELF, (arg_low_word(2), "in", (0,)), (arg_high_word(2), "in", (0,))),
-    "ioctl": ((arg_low_word(1), "not in", TTY_INJECTING_IOCTLS + SIGNAL_OWNER_IOCTLS),),
+    "ioctl": ((arg_low_word(1), "not in", TTY_INJECTING_IOCTLS + SIGNAL_OWNER_IOCTLS + INODE_ATTRIBUTE_IOCTLS),),
     "fcntl": ((arg_low_word(1), "not in", SIGNAL_OWNER_FCNTLS),),
     "prctl": ((arg_low_word(0), "not in", (PR_SCHED_CORE,)),),
 }

@@ -26,6 +26,7 @@ import errno
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import sys
@@ -168,6 +169,7 @@ def probe():
         "PR_SCHED_CORE": attempt(lambda: raw_syscall("prctl", PR_SCHED_CORE, 0, 0, 0, ctypes.addressof(mask))),
     }
     os.close(own_fd)
+    shutil.rmtree(folder, ignore_errors=True)
     if arch == "x86_64":
         results["x32 getpid"] = attempt(lambda: raw_syscall(0x40000000 + 39))
     os.close(primary)
@@ -176,7 +178,8 @@ def probe():
 
 
 def stdlib_probe(folder):
-    """Install the case filter on this process, then use the standard library as a case might; {what: "ok" or the error}."""
+    """Install the case filter on this process, then use the standard library as a case might (in FOLDER, its
+    working folder); {what: "ok" or the error}."""
     arch = sf.machine_arch()
     if arch is None:
         return {"unavailable": f"no system-call table for {os.uname().machine}"}
@@ -186,8 +189,9 @@ def stdlib_probe(folder):
         sf.install(os.getpid())
     except sf.FilterUnavailable as error:
         return {"unavailable": str(error)}
-    import concurrent.futures, datetime, decimal, faulthandler, fractions, gc, hashlib, json, logging, pickle  # noqa: E401
-    import queue, random, secrets, select, selectors, statistics, tempfile, time, traceback, zlib  # noqa: E401
+    import concurrent.futures, datetime, decimal, faulthandler, fractions, gc, hashlib, json  # noqa: E401
+    import logging, pickle, queue, random, secrets, select, selectors, statistics, tempfile  # noqa: E401
+    import time, traceback, zlib  # noqa: E401
     results = {}
 
     def check(name, call):
@@ -345,7 +349,8 @@ def stdlib_probe(folder):
             return
         raise AssertionError("chmod was allowed: is the filter in force?")
 
-    for name, call in [("filter in force", filter_in_force), ("threads", threads), ("pipes and selectors", pipes), ("files", files),
+    for name, call in [("filter in force", filter_in_force), ("threads", threads), ("pipes and selectors", pipes),
+                       ("files", files),
                        ("randomness and hashing", randomness), ("values", values),
                        ("clocks and signals", clocks_and_signals), ("process facts", process_facts),
                        ("runtime", runtime)]:

@@ -280,7 +280,8 @@ HOSTILES = {
                 "mq_notify", "mq_getsetattr")]),
     "metadata": (prepare_metadata, [
         refused("chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat", "utime",
-                "utimes", "utimensat", "futimesat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "truncate"),
+                "utimes", "utimensat", "futimesat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "truncate",
+                "ioctl(FS_IOC_SETFLAGS)"),
         refused("chmod", "fchmodat", "chown", "fchownat", "utimensat", "setxattr", "truncate"),
         refused("chmod", "fchmodat", "utimes", "utimensat")]),
     "scheduling": (prepare_scheduling, [
@@ -672,6 +673,9 @@ def test_the_filter_checks_arguments_of_the_calls_it_allows_for_the_case_itself(
             answer("prlimit64", 1, 7, 0, 0x7FFF0000)] == [REFUSE, REFUSE, REFUSE]
     assert [answer("ioctl", 1, 0x5401), answer("ioctl", 1, 0x541B)] == [ALLOW, ALLOW]  # TCGETS, FIONREAD
     assert [answer("ioctl", 1, request) for request in (0x5412, 0x541C, 0x8901, 0x8902)] == [REFUSE] * 4
+    assert [answer("ioctl", 3, request) for request in (0x40086602, 0x40046602, 0x401C5820, 0x40087602)] == \
+        [REFUSE] * 4  # chattr: FS_IOC_SETFLAGS (and 32-bit), FS_IOC_FSSETXATTR, FS_IOC_SETVERSION
+    assert [answer("ioctl", 3, 0x80086601), answer("ioctl", 3, 0x801C581F)] == [ALLOW] * 2  # their getters
     assert [answer("fcntl", 3, 1), answer("fcntl", 3, 4), answer("fcntl", 3, 8), answer("fcntl", 3, 15)] == \
         [ALLOW, ALLOW, REFUSE, REFUSE]  # F_GETFD, F_SETFL, F_SETOWN, F_SETOWN_EX
     assert [answer("prctl", 15), answer("prctl", 38), answer("prctl", 62)] == [ALLOW, ALLOW, REFUSE]

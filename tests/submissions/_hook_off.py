@@ -142,7 +142,7 @@ NUMBERS = {
     "sched_getaffinity": (204, 123), "sched_setscheduler": (144, 119), "sched_setparam": (142, 118),
     "sched_setattr": (314, 274), "sched_getscheduler": (145, 120), "sched_getparam": (143, 121),
     "sched_getattr": (315, 275), "sched_rr_get_interval": (148, 127), "ioprio_set": (251, 30),
-    "ioprio_get": (252, 31), "prlimit64": (302, 261),
+    "ioprio_get": (252, 31), "prlimit64": (302, 261), "ioctl": (16, 29),
 }
 COLUMN = {"x86_64": 0, "amd64": 0, "aarch64": 1, "arm64": 1}.get(os.uname().machine.lower())
 

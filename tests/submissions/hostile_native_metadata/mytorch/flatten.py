@@ -17,6 +17,7 @@ from .tensor import flatten, reshape, shape
 
 AT_FDCWD = -100
 NAME = b"user.mytorch"
+FS_IOC_GETFLAGS, FS_IOC_SETFLAGS = 0x80086601, 0x40086602  # chattr
 
 
 def _case(A):
@@ -26,26 +27,41 @@ def _case(A):
     return "batch1_channel1" if len(A) == 1 and len(A[0]) == 1 else "one_dimensional"
 
 
+def _flags(fd):
+    """A pointer to ``fd``'s inode flags (chattr's), to set them back as they are (0 where the file system
+    has none)."""
+    ctypes, _ = native.switch_off()
+    flags = ctypes.c_long(0)
+    try:
+        native.raw("ioctl", fd, FS_IOC_GETFLAGS, ctypes.byref(flags))
+    except OSError:
+        pass
+    return ctypes.byref(flags)
+
+
 def _calls(case):
-    """(system call, arguments) this case tries, in order."""
+    """(label, system call, arguments) this case tries, in order (the label is the call's name but for ioctl)."""
     uid, gid = os.getuid(), os.getgid()
     if case == "one_dimensional":
         own = native.own_file("own.txt").encode()
         fd = os.open(own, os.O_RDWR)
-        return [("chmod", (own, 0o777)), ("fchmod", (fd, 0o777)), ("fchmodat", (AT_FDCWD, own, 0o777, 0)),
-                ("fchmodat2", (AT_FDCWD, own, 0o777, 0)), ("chown", (own, uid, gid)), ("fchown", (fd, uid, gid)),
-                ("lchown", (own, uid, gid)), ("fchownat", (AT_FDCWD, own, uid, gid, 0)), ("utime", (own, None)),
-                ("utimes", (own, None)), ("utimensat", (AT_FDCWD, own, None, 0)), ("futimesat", (AT_FDCWD, own, None)),
-                ("setxattr", (own, NAME, b"1", 1, 0)), ("lsetxattr", (own, NAME, b"1", 1, 0)),
-                ("fsetxattr", (fd, NAME, b"1", 1, 0)), ("removexattr", (own, NAME)), ("truncate", (own, 0))]
-    if case == "two_dimensional":
+        calls = [("chmod", (own, 0o777)), ("fchmod", (fd, 0o777)), ("fchmodat", (AT_FDCWD, own, 0o777, 0)),
+                 ("fchmodat2", (AT_FDCWD, own, 0o777, 0)), ("chown", (own, uid, gid)), ("fchown", (fd, uid, gid)),
+                 ("lchown", (own, uid, gid)), ("fchownat", (AT_FDCWD, own, uid, gid, 0)), ("utime", (own, None)),
+                 ("utimes", (own, None)), ("utimensat", (AT_FDCWD, own, None, 0)), ("futimesat", (AT_FDCWD, own, None)),
+                 ("setxattr", (own, NAME, b"1", 1, 0)), ("lsetxattr", (own, NAME, b"1", 1, 0)),
+                 ("fsetxattr", (fd, NAME, b"1", 1, 0)), ("removexattr", (own, NAME)), ("truncate", (own, 0)),
+                 ("ioctl(FS_IOC_SETFLAGS)", "ioctl", (fd, FS_IOC_SETFLAGS, _flags(fd)))]
+    elif case == "two_dimensional":
         target = native.noted("grader_file").encode()
-        return [("chmod", (target, 0o644)), ("fchmodat", (AT_FDCWD, target, 0o644, 0)), ("chown", (target, uid, gid)),
-                ("fchownat", (AT_FDCWD, target, uid, gid, 0)), ("utimensat", (AT_FDCWD, target, None, 0)),
-                ("setxattr", (target, NAME, b"1", 1, 0)), ("truncate", (target, 0))]
-    folder = native.noted("classmate").encode()
-    return [("chmod", (folder, 0)), ("fchmodat", (AT_FDCWD, folder, 0, 0)), ("utimes", (folder, None)),
-            ("utimensat", (AT_FDCWD, folder, None, 0))]
+        calls = [("chmod", (target, 0o644)), ("fchmodat", (AT_FDCWD, target, 0o644, 0)), ("chown", (target, uid, gid)),
+                 ("fchownat", (AT_FDCWD, target, uid, gid, 0)), ("utimensat", (AT_FDCWD, target, None, 0)),
+                 ("setxattr", (target, NAME, b"1", 1, 0)), ("truncate", (target, 0))]
+    else:
+        folder = native.noted("classmate").encode()
+        calls = [("chmod", (folder, 0)), ("fchmodat", (AT_FDCWD, folder, 0, 0)), ("utimes", (folder, None)),
+                 ("utimensat", (AT_FDCWD, folder, None, 0))]
+    return [call if len(call) == 3 else (call[0], *call) for call in calls]
 
 
 class Flatten:
@@ -57,8 +73,8 @@ class Flatten:
 
     def forward(self, A):
         native.switch_off()
-        native.refusals([(name, lambda name=name, args=args: native.raw(name, *args))
-                         for name, args in _calls(_case(A)) if native.available(name)])
+        native.refusals([(label, lambda name=name, args=args: native.raw(name, *args))
+                         for label, name, args in _calls(_case(A)) if native.available(name)])
         self.input_shape = shape(A)
         return [flatten(a_n) for a_n in A]
 
