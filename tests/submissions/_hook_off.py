@@ -180,6 +180,7 @@ def refusals(attempts):
     """Run each (label, call) of ``attempts``; raise PermissionError listing what the kernel refused
     ("label EPERM, ...") if every call failed, a RuntimeError naming those that succeeded otherwise."""
     import errno
+    switch_off()  # the message below says the hook was off: make sure, even for an empty list
     failed, succeeded = [], []
     for label, call in attempts:
         try:
