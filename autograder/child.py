@@ -134,6 +134,7 @@ PROCESSES = load_sibling("processes")
 WIRE = load_sibling("wire")
 WARM = load_sibling("warm")
 PRECOMPILED = load_sibling("precompiled")
+NAMESPACES = load_sibling("namespaces")
 # the audit hook's frame and the encoder's are the harness's too (trimmed from student tracebacks)
 HARNESS_FILES = frozenset((os.path.realpath(__file__), GUARD.__file__, WIRE.__file__, PROGRAM.__file__,
                            PRECOMPILED.__file__))
@@ -193,6 +194,9 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     # hook; the first line on the result pipe says which layers are in force, before any student
     # code runs.
     kernel = setup["backend"] == "linux"
+    # pop: as with the filter below, no reference to the C library stays within student code's reach
+    spaces = setup.pop("namespaces", None)
+    namespaces = NAMESPACES.enter_case(spaces) if spaces is not None else []
     landlock = LANDLOCK.restrict_filesystem(roots + [submission], workdir) if kernel else 0
     aliases = CASE_USER.switch_user(request.get("user"), roots + [submission])
     if kernel:  # after the last change of credentials, which clears it (processes.die_with_parent)
@@ -209,7 +213,8 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"], extension_entries,
                         request.get("created_files", 0))
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing,
-                      "backend": setup["backend"], "rlimits": rlimits}})
+                      "backend": setup["backend"], "rlimits": rlimits, "namespaces": namespaces,
+                      "namespaces_missing": setup["namespaces_missing"]}})
     import_root = aliases.get(submission, submission)
     sys.path.insert(0, import_root)
     if request.get("compile"):  # the grading's compiling step (precompiled.py), not a case: no student code runs
@@ -349,10 +354,13 @@ def serve_one(setup: dict) -> bool:
     read_fd, write_fd = os.pipe()
     WARM.freeze()  # what this server made since the last case: not walked (and copied) by the case's gc
     setup["server"] = os.getpid()  # the case's expected parent (a twin is a server of its own)
+    new_pid_namespace = NAMESPACES.before_fork(setup["namespaces"])
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         run_child(blob, write_fd, setup)
+    if new_pid_namespace:
+        NAMESPACES.after_fork(setup["namespaces"])
     del blob, request
     os.close(write_fd)
     send_frame({"pid": pid})
@@ -403,6 +411,7 @@ def prepare_spawned() -> dict[str, object]:
     library_roots, _, extensions = library_layout(sys.path)
     return {"backend": "portable", "library_roots": library_roots, "extensions": extensions, "case_filter": None,
             "filter_missing": "the portable sandbox backend has no kernel layers",
+            "namespaces": None, "namespaces_missing": "the portable sandbox backend has no namespaces",
             "extension_entries": extension_paths(extensions, sys.path), "aliased_extension_entries": (None, None)}
 
 
@@ -499,12 +508,14 @@ def serve(twin: tuple[int, int] | None = None) -> None:
     a server reaps its twin then, so their CPU time is counted); the pipe says the same
     thing without that flaw, and a twin watches its own pipe the same way.
     """
+    spaces = NAMESPACES.prepare()  # first: a non-root server enters its user namespace while single-threaded
     PROCESSES.become_subreaper()
     if os.geteuid() == 0:
         # before prepare_cases hides site-packages: that Landlock layer also keeps the standard
         # library's own folder from being listed, and the aliases' import caches need one listing
         CASE_USER.warm_stdlib_aliases()
     setup = prepare_cases()
+    setup["namespaces"], setup["namespaces_missing"] = spaces, spaces.missing
     setup["spared"] = (start_twin(*twin, setup),) if twin else ()
     while serve_one(setup):
         pass

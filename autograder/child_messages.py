@@ -188,11 +188,15 @@ def unpack_floats(shape: Any, data: Any, depth: int) -> PackedFloats:
     return PackedFloats(tuple(shape), raw)
 
 
+NAMESPACES: tuple[str, ...] = ("ipc", "pid")  # a case's own namespaces (autograder/namespaces.py), in this order
+
+
 def clean_sandbox(messages: list[dict[str, Any]]) -> dict[str, Any]:
     """Which layers the case had, from the child's first line (written before any student code ran).
 
     ``{"landlock": ABI version or 0, "seccomp": architecture or "", "seccomp_missing": why not,
-    "backend": "linux" or "portable", "rlimits": whether resource limits were set}``, or {} when
+    "backend": "linux" or "portable", "rlimits": whether resource limits were set,
+    "namespaces": which of NAMESPACES the case had, "namespaces_missing": why one is missing}``, or {} when
     the child never got that far.  Only the first message counts: student code can write lines
     of its own, but only after this one.
     """
@@ -201,11 +205,16 @@ def clean_sandbox(messages: list[dict[str, Any]]) -> dict[str, Any]:
         return {}
     landlock, seccomp, missing = first.get("landlock"), first.get("seccomp"), first.get("seccomp_missing", "")
     backend, rlimits = first.get("backend", "linux"), first.get("rlimits", True)
+    namespaces, namespaces_missing = first.get("namespaces", []), first.get("namespaces_missing", "")
     if (type(landlock) is not int or type(seccomp) is not str or type(missing) is not str
-            or backend not in ("linux", "portable") or type(rlimits) is not bool):
+            or backend not in ("linux", "portable") or type(rlimits) is not bool
+            or type(namespaces) is not list or not set(namespaces) <= set(NAMESPACES)
+            or type(namespaces_missing) is not str):
         return {}
     return {"landlock": max(0, landlock), "seccomp": clean_text(seccomp, 40),
-            "seccomp_missing": clean_text(missing, 200), "backend": backend, "rlimits": rlimits}
+            "seccomp_missing": clean_text(missing, 200), "backend": backend, "rlimits": rlimits,
+            "namespaces": [name for name in NAMESPACES if name in namespaces],
+            "namespaces_missing": clean_text(namespaces_missing, 200)}
 
 
 def weakest_sandbox(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
@@ -213,10 +222,13 @@ def weakest_sandbox(one: dict[str, Any], other: dict[str, Any]) -> dict[str, Any
     if not one or not other:
         return one or other
     seccomp = other if one["seccomp"] else one  # the one without, if either is
+    fewer = other if len(other["namespaces"]) < len(one["namespaces"]) else one  # and why it has fewer
     return {"landlock": min(one["landlock"], other["landlock"]), "seccomp": seccomp["seccomp"],
             "seccomp_missing": seccomp["seccomp_missing"],
             "backend": "portable" if "portable" in (one["backend"], other["backend"]) else "linux",
-            "rlimits": one["rlimits"] and other["rlimits"]}
+            "rlimits": one["rlimits"] and other["rlimits"],
+            "namespaces": [name for name in one["namespaces"] if name in other["namespaces"]],
+            "namespaces_missing": fewer["namespaces_missing"]}
 
 
 def clean_seconds(value: Any) -> float:

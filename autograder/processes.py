@@ -62,12 +62,16 @@ def die_with_parent(prctl: object | None, parent: int) -> None:
     The kernel clears the parent-death signal on every change of credentials (the switch to
     the case user), so it is set after it; and the parent may have died before it was set, so
     the parent is checked after.  Only the case's own parent is watched (it is the server's
-    single thread that forks it, so no thread's end can fire it early).  Without ``prctl``
+    single thread that forks it, so no thread's end can fire it early).  A case that is
+    process 1 of a PID namespace of its own (namespaces.py) sees no parent (``getppid()`` is 0
+    whether the server lives or not): the signal is set all the same (the kernel sends it
+    across namespaces), and if the server died in between, its grader kills the case's
+    process group when it finds the server gone (sandbox/forkserver.py).  Without ``prctl``
     (None) nothing is set: the server's own watch on its grader (relay) still ends the case.
     """
     if prctl is not None:
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
+    if os.getppid() != parent and os.getpid() != 1:
         os._exit(SIGKILL + 128)
 
 

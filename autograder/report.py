@@ -282,6 +282,8 @@ def describe_sandbox(sandbox: Mapping[str, Any]) -> list[str]:
         else:
             lines.append(f"sandbox: WARNING: no seccomp filter ({sandbox['seccomp_missing'] or 'unavailable'}): "
                          f"system calls are not filtered by the kernel (README, Security model)")
+        if sandbox.get("namespaces"):
+            layers.append(f"own {' and '.join(name.upper() for name in sandbox['namespaces'])} namespaces")
     layers.append("audit hook")
     if sandbox.get("rlimits", True):
         layers.append("resource limits")

@@ -170,6 +170,7 @@ class ForkServer:
         self.ensure_running()
         started = time.monotonic()
         self.busy = True
+        started_frame = None
         try:
             self.requests.write(request_frame(request, budget, timeout))
             self.requests.flush()
@@ -191,6 +192,8 @@ class ForkServer:
             if payload is None:
                 raise ServerBroken("the fork server sent a partial result")
         except SERVER_FAILURES:
+            if isinstance(started_frame, dict) and type(started_frame.get("pid")) is int:
+                kill_group(started_frame["pid"])  # a server that broke mid-case leaves no case behind
             self.close()
             raise
         finally:
