@@ -219,13 +219,13 @@ def test_a_fork_server_killed_outright_takes_its_case_along(sleeping):
 
 @pytest.mark.parametrize("backend", backends())
 def test_a_case_that_hangs_after_its_final_result_keeps_its_points_and_holds_no_one(backend, tmp_path):
-    """hostile_spin_after_final: each case sends a correct final result, then would hang for ever (a
+    """hostile_proc_spin_after_final: each case sends a correct final result, then would hang for ever (a
     replaced sys.stdout whose flush spins, the real stdout's buffer's flush rebound, a partial line on
     a descriptor swapped for a full pipe).  Before, each case held the grader for its whole limit (30 s)."""
     report = tmp_path / "report.json"
     started = time.monotonic()
     done = subprocess.run([sys.executable, str(ROOT / "runner.py"), "--submission",
-                           str(submission("hostile_spin_after_final")), "--only", "Flatten", "--jobs", "1",
+                           str(submission("hostile_proc_spin_after_final")), "--only", "Flatten", "--jobs", "1",
                            "--timeout", "30", "--sandbox", backend, "--json", str(report)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
