@@ -31,7 +31,11 @@ try:
     import fcntl
 except ImportError:  # Windows: byte-range locks (msvcrt), which die with their process too
     fcntl = None
+try:
     import msvcrt
+except ImportError:
+    msvcrt = None
+LOCKS = fcntl is not None or msvcrt is not None  # without either, no run can tell a dead one: none is removed
 
 LOCK_NAME = "lock"
 GRADING_PREFIX = "mytorch-grading-"
@@ -46,7 +50,7 @@ def try_lock(fd: int) -> bool:
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:
+        elif msvcrt is not None:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
     except OSError:
         return False
@@ -82,18 +86,20 @@ class RunFolder:
         return Path(tempfile.mkdtemp(prefix=prefix, dir=self.path))
 
     def close(self) -> None:
-        """Remove the run folder and everything in it, then release its lock (idempotent)."""
+        """Release the lock, then remove the run folder and everything in it (idempotent)."""
         if self._lock_fd is None:
             return
-        remove_tree(self.path)
-        os.close(self._lock_fd)
+        os.close(self._lock_fd)  # first: Windows removes no file that is open
         self._lock_fd = None
+        remove_tree(self.path)
 
 
 def remove_dead_runs(parent: Path | str, prefix: str) -> int:
     """Remove the run folders ``<prefix>*`` in ``parent`` whose run is gone (their lock can be taken); how many."""
     removed = 0
     uid = os.getuid() if hasattr(os, "getuid") else None
+    if not LOCKS:
+        return 0
     with contextlib.suppress(OSError):
         for folder in Path(parent).glob(prefix + "*"):
             try:
@@ -108,13 +114,11 @@ def remove_dead_runs(parent: Path | str, prefix: str) -> int:
                 fd = os.open(folder / LOCK_NAME, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
             except OSError:
                 continue  # not a run folder of ours (or one being made)
-            try:
-                if not try_lock(fd):
-                    continue  # its run is alive
+            dead = try_lock(fd)
+            os.close(fd)  # a dead run stays dead (a new one never takes its folder): Windows removes no open file
+            if dead:
                 remove_tree(folder)
                 removed += 1
-            finally:
-                os.close(fd)
     return removed
 
 
