@@ -307,26 +307,28 @@ _exit = os._exit  # bound before any student code, which may rebind os._exit
 
 def stream_flusher() -> object:
     """A function that flushes what the case printed last (a line without its newline), called
-    once its final result is sent, through nothing student code can replace: the stdout and
-    stderr objects captured here, before any student code (not whatever ``sys.stdout`` is by
-    then), their type's own ``flush``, and only while no instance attribute of theirs, of
-    their buffer or of its raw file has been added or rebound (``sys.stdout.buffer.flush =
-    ...`` would run in the C flush).  Whatever still hangs there (a descriptor swapped for a
-    full pipe) is ended by the fork server or the grader, FINAL_GRACE after the final line.
+    once its final result is sent, without calling what student code may have put in place:
+    the stdout and stderr objects captured here, before any student code (not whatever
+    ``sys.stdout`` is by then), through their type's own ``flush``, and only while no instance
+    attribute of theirs, of their buffer or of its raw file has been added or rebound
+    (``sys.stdout.buffer.flush = ...`` would run in the C flush).  Whatever still hangs there
+    (a descriptor swapped for a full pipe, this closure rewritten by code that walked up to
+    it) is ended by the fork server or the grader, FINAL_GRACE after the final line.
     """
     captured = []
     for stream in (sys.stdout, sys.stderr):
         layers = [stream, getattr(stream, "buffer", None)]
         layers.append(getattr(layers[1], "raw", None))
-        captured.append((stream, type(stream).flush,
-                         [(layer, getattr(layer, "__dict__", None), dict(getattr(layer, "__dict__", {})))
-                          for layer in layers if layer is not None]))
+        captured.append((stream, type(stream).flush, tuple(
+            (layer, getattr(layer, "__dict__", None), tuple(getattr(layer, "__dict__", {}).items()))
+            for layer in layers if layer is not None)))
+    captured = tuple(captured)
 
     def untouched(layers):
         for layer, namespace, items in layers:
             now = getattr(layer, "__dict__", None)
             if now is not namespace or (now is not None and (len(now) != len(items) or any(
-                    now.get(name, now) is not value for name, value in items.items()))):
+                    now.get(name, now) is not value for name, value in items))):
                 return False
         return True
 
