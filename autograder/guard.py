@@ -54,7 +54,7 @@ DENIED_IMPORTS: dict[str, str] = {
     # Importing ctypes loads libraries (ctypes.dlopen) and it exists to call native code
     # (multiprocessing.sharedctypes, and so multiprocessing.Value/Array, are built on it).
     "ctypes": "ctypes", "_ctypes": "ctypes",
-    # Tcl (tkinter, turtle, idlelib) opens files, starts processes and loads shared libraries (its
+    # Tcl (tkinter, turtle) opens files, starts processes and loads shared libraries (its
     # ``load``) with no audit event; and there is no display to draw on.
     "_tkinter": "Tcl/Tk, whose interpreter opens files, starts programs and loads native code",
     # 3.10/3.11's _xxsubinterpreters raises an event the hook refuses, but refusing it crashes 3.12;

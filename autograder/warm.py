@@ -54,6 +54,15 @@ def preload_extensions(extensions: Mapping[str, str], denied: Collection[str]) -
             ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)  # later loads of this file find it by inode
         except OSError:
             pass  # a missing system library: importing this module fails in cases too, as it would here
+    if "_hashlib" in extensions and "_hashlib" not in denied:
+        try:
+            # OpenSSL reads its configuration once, at its first use: here, from this server's
+            # environment.  A case that pointed OPENSSL_CONF at a file of its own before importing
+            # hashlib or ssl could otherwise have OpenSSL load a shared library of its choice
+            # (a provider's ``module``) with no audit event.
+            import _hashlib  # noqa: F401
+        except ImportError:
+            pass
 
 
 def is_denied(name: str, denied: Collection[str]) -> bool:

@@ -25,6 +25,7 @@ from conftest import ROOT, complete_copy, landlock_abi
 from autograder.fixtures import load_fixture_set
 from autograder.guard import DENIED_IMPORTS, UNCONFINED_IMPORTS
 from autograder.sandbox import Limits, run_in_sandbox
+from autograder.sandbox.backends import resolve
 
 NOT_ALLOWED = "is not allowed while grading"
 CASE = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
@@ -272,6 +273,24 @@ def test_honest_uses_of_those_modules_work_as_the_case_user():
                       "sqlite3 working folder": "ok", "types.coroutine": "ok"}
     import grp
     assert answer["grp.getgrgid"] == grp.getgrgid(user["gid"] if user else os.getegid()).gr_name
+
+
+OPENSSL_CONFIGURATION = """
+with open("openssl.cnf", "w") as handle:  # what a provider's shared library would be loaded by, too
+    handle.write('openssl_conf = init\\n[init]\\nalg_section = algorithms\\n[algorithms]\\n'
+                 'default_properties = "fips=yes"\\n')
+os.environ["OPENSSL_CONF"] = os.path.abspath("openssl.cnf")
+import _hashlib
+attempt("sha256", lambda: _hashlib.openssl_sha256(b"x").hexdigest() and "ok")
+"""
+
+
+@pytest.mark.skipif(resolve() != "linux", reason="the linux backend's fork server initialises OpenSSL")
+def test_openssl_never_reads_a_configuration_the_case_wrote():
+    """OpenSSL reads OPENSSL_CONF at its first use, and a configuration can load a shared library
+    (a provider's module) with no audit event: the fork server uses OpenSSL first, so a case's own
+    configuration (here one that would leave no digest to use) is never read."""
+    assert answers(OPENSSL_CONFIGURATION) == {"sha256": "ok"}
 
 
 KERNEL_REFUSED = {
