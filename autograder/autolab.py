@@ -11,7 +11,8 @@ it is one more JSON object that Autolab renders as a table of stages and tests::
 
 One stage per rubric section, one test per item (``passed``: every case
 passed), its ``hint`` one line: how many cases passed and the points, plus the
-first failing case's status (never values or mismatch details, which the
+first failing case's status (with a hidden set only "failed", unless the staff
+chose ``--hidden-detail kinds``; never values or mismatch details, which the
 printed report above shows for the public set).  A grading error is a stage of
 its own with the reason.  The document is validated against
 ``schemas/autolab_feedback.schema.json``; if that fails, the minimal
@@ -25,7 +26,7 @@ from typing import Any
 from autograder.documents import DocumentError, validate_document
 from autograder.report import Report
 from autograder.safetext import for_json, for_terminal
-from autograder.student_view import student_error
+from autograder.student_view import FULL, PASSED, student_error
 
 MAX_HINT = 300
 ERROR_STAGE = "Grading error"
@@ -41,7 +42,7 @@ def one_line(text: str, limit: int = MAX_HINT) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def item_hint(item: Any) -> str:
+def item_hint(item: Any, detail: str = FULL) -> str:
     if not item.cases:
         return f"not graded; 0/{item.max_points:g} points"
     passed = sum(c.passed for c in item.cases)
@@ -49,13 +50,15 @@ def item_hint(item: Any) -> str:
             f"{item.points:g}/{item.max_points:g} points")
     failing = [c for c in item.cases if not c.passed]
     if failing:
-        hint += f"; first failing case {failing[0].case}: {failing[0].status.replace('_', ' ')}"
+        status = "failed" if detail == PASSED else failing[0].status.replace("_", " ")
+        hint += f"; first failing case {failing[0].case}: {status}"
     return one_line(hint)
 
 
-def feedback_document(report: Report, details: bool = True) -> dict[str, Any]:
-    """The formatted-feedback object for ``report`` (``details``: False for a hidden set, whose grading
-    error is shown only when it is about the student's own files)."""
+def feedback_document(report: Report, detail: str = FULL) -> dict[str, Any]:
+    """The formatted-feedback object for ``report`` at ``detail`` (:func:`autograder.student_view.student_detail`:
+    with a hidden set, a grading error is shown only when it is about the student's own files)."""
+    details = detail == FULL
     document: dict[str, Any] = {"_presentation": "semantic", "stages": []}
     if report.status == "error":
         error = report.error if details else student_error({"error": report.error,
@@ -68,7 +71,8 @@ def feedback_document(report: Report, details: bool = True) -> dict[str, Any]:
         if not items:
             continue
         document["stages"].append(info.title)
-        document[info.title] = {item.name: {"passed": graded and item.status == "passed", "hint": item_hint(item)}
+        document[info.title] = {item.name: {"passed": graded and item.status == "passed",
+                                            "hint": item_hint(item, detail)}
                                 for item in items}
     document["_scores_order"] = list(report.scores())
     return document
@@ -82,10 +86,10 @@ def validate_feedback(document: dict[str, Any]) -> None:
         raise AutolabFeedbackError(f"autolab feedback: stage(s) {', '.join(missing)} listed but missing")
 
 
-def feedback_line(report: Report, details: bool = True) -> str:
+def feedback_line(report: Report, detail: str = FULL) -> str:
     """The one-line JSON to print just before the ``{"scores": ...}`` line; always valid."""
     try:
-        document = feedback_document(report, details)
+        document = feedback_document(report, detail)
         validate_feedback(document)
     except Exception:  # the line before the scores must parse, whatever happened
         document = dict(MINIMAL)

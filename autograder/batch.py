@@ -130,7 +130,7 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
         result = grade_entries(entries, settings, skipped, removed, args.student, stderr, args.shard)
         if args.feedback is not None:
             try:
-                write_feedback(args.feedback, result.outcomes, fixture_set)
+                write_feedback(args.feedback, result.outcomes, fixture_set, args.hidden_detail)
             except OSError as error:
                 raise StorageError(f"cannot write the feedback in {for_terminal(str(args.feedback))}: "
                                    f"{describe_os_error(error)}") from None

@@ -21,6 +21,7 @@ from autograder.batch_shards import SHARDS_FOLDER, Shard
 from autograder.batch_storage import REMOVED_FOLDER
 from autograder.class_report import REPORT_NAME
 from autograder.fixtures import DEFAULT_FIXTURES
+from autograder.hidden_detail import HIDDEN_DETAILS
 from autograder.safetext import for_terminal
 from autograder.sandbox import Limits
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, describe_choice
@@ -70,7 +71,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                              f"{default_submission_budget(public_case_count()):g} s for the public fixture set)")
     parser.add_argument("--feedback", type=Path, metavar="DIR",
                         help="also write DIR/<student>.txt and .json, safe to return to students: with a hidden "
-                             "fixture set only which cases failed and how (see autograder/batch_feedback.py)")
+                             "fixture set only which cases passed (see autograder/batch_feedback.py)")
+    parser.add_argument("--hidden-detail", choices=HIDDEN_DETAILS, default=HIDDEN_DETAILS[0],
+                        help="with --feedback and a hidden fixture set: passed (default): whether each case "
+                             "passed; kinds: also how each failed (see runner.py --help)")
     parser.add_argument("--executor", choices=["local", "dask"], default="local",
                         help="where the submissions are graded: worker processes on this machine (default), or "
                              "a Dask cluster (needs: pip install -r requirements-dask.txt)")

@@ -3,9 +3,10 @@
 For every submission of the batch (graded now or reused from an earlier run),
 ``DIR/<student>.txt`` (the report a student reads) and ``DIR/<student>.json``
 (the same as JSON), both built by :mod:`autograder.student_view`: with a hidden
-fixture set they say which cases failed and how, never the set's seed, sizes,
-inputs or expected values; with the public set they also carry each failing
-case's message, which the student could produce locally anyway.  The
+fixture set they say which cases passed (with ``--hidden-detail kinds``, also how
+the others failed), never the set's seed, sizes, inputs or expected values; with
+the public set they also carry each failing case's message, which the student
+could produce locally anyway.  The
 submission is named by its student id, not by the staff's path.  The staff
 reports under ``--out`` keep everything.
 """
@@ -17,7 +18,8 @@ from pathlib import Path
 from autograder.atomic import write_json_atomic, write_text_atomic
 from autograder.batch_entries import REPORTS_FOLDER, Outcome, UsageError
 from autograder.fixtures import FixtureSet
-from autograder.student_view import is_public_set, render_student, student_document
+from autograder.hidden_detail import PASSED
+from autograder.student_view import render_student, student_detail, student_document
 
 
 def check_feedback_folder(feedback: Path, out: Path) -> None:
@@ -30,17 +32,19 @@ def check_feedback_folder(feedback: Path, out: Path) -> None:
         raise UsageError(f"--feedback {feedback}: exists and is not a folder")
 
 
-def write_feedback(feedback: Path, outcomes: Sequence[Outcome], fixture_set: FixtureSet) -> int:
+def write_feedback(feedback: Path, outcomes: Sequence[Outcome], fixture_set: FixtureSet,
+                   hidden_detail: str = PASSED) -> int:
     """Write each outcome's student files into ``feedback``; return how many students got them.
 
-    A file that cannot be written raises UsageError (a harness problem, not the student's).
+    ``hidden_detail``: what they show of a hidden set (student_view.student_detail).  A file that
+    cannot be written raises UsageError (a harness problem, not the student's).
     """
-    public = is_public_set({"manifest_sha256": fixture_set.manifest_sha256, "seed": fixture_set.seed})
+    detail = student_detail({"manifest_sha256": fixture_set.manifest_sha256, "seed": fixture_set.seed}, hidden_detail)
     for outcome in outcomes:
         document = {**outcome.document, "submission": outcome.student}
         try:
-            write_text_atomic(Path(feedback) / f"{outcome.student}.txt", render_student(document, public) + "\n")
-            write_json_atomic(Path(feedback) / f"{outcome.student}.json", student_document(document, public))
+            write_text_atomic(Path(feedback) / f"{outcome.student}.txt", render_student(document, detail) + "\n")
+            write_json_atomic(Path(feedback) / f"{outcome.student}.json", student_document(document, detail))
         except OSError as error:
             raise UsageError(f"cannot write the feedback of {outcome.student} in {feedback}: "
                              f"{error.strerror or error}") from None

@@ -197,7 +197,7 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
     # pop: as with the filter below, no reference to the C library stays within student code's reach
     spaces = setup.pop("namespaces", None)
     namespaces = NAMESPACES.enter_case(spaces) if spaces is not None else []
-    landlock = LANDLOCK.restrict_filesystem(roots + [submission], workdir) if kernel else 0
+    landlock = LANDLOCK.restrict_filesystem(roots + [submission, *GUARD.IDENTITY_FILES], workdir) if kernel else 0
     aliases = CASE_USER.switch_user(request.get("user"), roots + [submission])
     if kernel:  # after the last change of credentials, which clears it (processes.die_with_parent)
         PROCESSES.die_with_parent(setup.pop("prctl"), setup["server"])
@@ -211,7 +211,7 @@ def run_case(request: dict, result_fd: int, setup: dict) -> None:
         known_path, known_entries = setup["aliased_extension_entries"]
         extension_entries = known_entries if sys.path == known_path else extension_paths(setup["extensions"], sys.path)
     GUARD.install_guard(roots, [submission, workdir], workdir, setup["extensions"], extension_entries,
-                        request.get("created_files", 0))
+                        request.get("created_files", 0), files_confined=landlock > 0)
     emit({"sandbox": {"landlock": landlock, "seccomp": seccomp, "seccomp_missing": seccomp_missing,
                       "backend": setup["backend"], "rlimits": rlimits, "namespaces": namespaces,
                       "namespaces_missing": setup["namespaces_missing"]}})
@@ -390,7 +390,8 @@ def prepare_cases() -> dict[str, object]:
     import array, traceback  # noqa: F401,E401  warm for each forked case's results and error report (wire.py)
     library_roots, package_folders, extensions = library_layout(sys.path)
     WARM.preload_extensions(extensions, GUARD.DENIED_IMPORTS)
-    WARM.preload_modules(GUARD.DENIED_IMPORTS)
+    WARM.preload_modules({**GUARD.DENIED_IMPORTS, **GUARD.UNCONFINED_IMPORTS})  # never in a case's sys.modules
+    WARM.preload_identity()
     LANDLOCK.hide_from_reading(package_folders)  # for this server and every case it forks
     case_filter, filter_missing = prepare_syscall_filter()
     prctl = PROCESSES.prctl_function()  # each case's parent-death signal (popped by the case, as the filter)

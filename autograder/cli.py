@@ -25,6 +25,7 @@ from autograder import stop_signals
 from autograder.sandbox import DEFAULT_JOBS, Limits, close_servers, prestart_servers
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, describe_choice, resolve
 from autograder.sandbox.backends import untrusted_refusal
+from autograder.hidden_detail import FULL, HIDDEN_DETAILS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,9 +75,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="do not add 'likely cause' lines naming a known mistake to failure messages")
     parser.add_argument("--list", action="store_true", help="print the rubric and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="show every failing case in full")
+    parser.add_argument("--hidden-detail", choices=HIDDEN_DETAILS, default=HIDDEN_DETAILS[0],
+                        help="with a fixture set other than the public one, what stdout and the platform files show "
+                             "of each case: passed: whether it passed (the default; one bit per case); kinds: also "
+                             "how it failed (wrong values or shape of which quantity, exception, timeout..., likely "
+                             "cause), which the submission's code can choose, so a few more bits of the hidden set")
     parser.add_argument("--show-hidden-details", action="store_true",
                         help="staff: with a fixture set other than the public one, print the full report anyway "
-                             "(by default stdout and Gradescope show only which cases failed and how)")
+                             "(by default stdout and the platform files show only which cases passed)")
     return parser.parse_args(argv)
 
 
@@ -87,16 +93,15 @@ def print_rubric(rubric: Rubric) -> None:
             print(f"  {item.name:<24} {item.points:>5g}  {item.policy.replace('_', ' ')}  ({', '.join(item.classes)})")
 
 
-def emit(report: Report, args: argparse.Namespace, public: bool = True) -> int:
+def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
     """Write the requested files, print the human report, end with the JSON line; return the exit code.
 
     The files come first, so a reader that stops early (``| head``) loses none of them.  A
     file that cannot be written costs one line on stderr and exit code 2, never the report
-    on stdout nor the JSON line, which is always printed last.  ``public``: graded with the
-    public fixture set; otherwise stdout and Gradescope get the student view
-    (:mod:`autograder.student_view`) unless ``--show-hidden-details``; ``--json`` is always full.
+    on stdout nor the JSON line, which is always printed last.  ``detail``
+    (:func:`autograder.student_view.student_detail`, from the fixture set and the options): what
+    stdout, Autolab's feedback and the Gradescope and PrairieLearn files show; ``--json`` is always full.
     """
-    hide = not public and not args.show_hidden_details
     from autograder.report import write_report
     exit_code = EXIT_GRADED if report.status == "graded" else EXIT_HARNESS_ERROR
     writers: list[tuple[Path, Callable[[Path, Report], object]]] = []
@@ -104,19 +109,19 @@ def emit(report: Report, args: argparse.Namespace, public: bool = True) -> int:
         writers.append((args.json, write_report))
     if args.format == "gradescope":
         from autograder.formats import write_gradescope
-        writers.append((args.gradescope_out, lambda path, report: write_gradescope(path, report, details=not hide)))
+        writers.append((args.gradescope_out, lambda path, report: write_gradescope(path, report, detail)))
     if args.format == "prairielearn":
         from autograder.prairielearn import write_prairielearn
-        writers.append((args.prairielearn_out, lambda path, report: write_prairielearn(path, report, details=not hide)))
+        writers.append((args.prairielearn_out, lambda path, report: write_prairielearn(path, report, detail)))
     errors = []
     for path, write in writers:
         try:
             write(path, report)
         except OSError as error:
             errors.append(f"error: cannot write {path}: {error.strerror or error}")
-    if hide:
+    if detail != FULL:
         from autograder.student_view import render_student
-        print(render_student(report.to_dict()), flush=True)
+        print(render_student(report.to_dict(), detail), flush=True)
     else:
         print(report.render(verbose=args.verbose), flush=True)
     for message in errors:
@@ -124,7 +129,7 @@ def emit(report: Report, args: argparse.Namespace, public: bool = True) -> int:
         exit_code = EXIT_HARNESS_ERROR
     if args.autolab_feedback:
         from autograder.autolab import feedback_line
-        print(feedback_line(report, details=not hide), flush=True)
+        print(feedback_line(report, detail), flush=True)
     print(report.autolab_line(), flush=True)
     return exit_code
 
@@ -166,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_GRADED
     manifest = trusted_manifest(args.fixtures)
     rubric = manifest.rubric if manifest is not None else None
-    public = is_public(manifest)
+    detail = student_detail_of(manifest, args)
     only = args.only
     if only and rubric is not None:  # an untrusted fixture set is reported below, as a failed grading
         by_folded_name = {name.casefold(): name for name in rubric.names}  # --only in any letter case
@@ -182,15 +187,15 @@ def run(args: argparse.Namespace) -> int:
         only = [by_folded_name[name.casefold()] for name in only]
     refusal = untrusted_refusal(backend, args.allow_unsandboxed) if platform_mode(args) else ""
     if refusal:  # the platform still gets a valid document saying why
-        return emit(Report.failed(args.submission, rubric, refusal, only=only), args, public)
+        return emit(Report.failed(args.submission, rubric, refusal, only=only), args, detail)
     try:
         submission = locate_package(args.submission)
         fixture_set = load_fixture_set(args.fixtures, only=only, verified=manifest)
     except (FixtureError, SubmissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         source = "submission" if isinstance(error, SubmissionError) else "harness"
-        return emit(Report.failed(args.submission, rubric, str(error), only=only, source=source), args, public)
-    return emit(grade(submission, fixture_set, settings), args, public)
+        return emit(Report.failed(args.submission, rubric, str(error), only=only, source=source), args, detail)
+    return emit(grade(submission, fixture_set, settings), args, detail)
 
 
 def platform_mode(args: argparse.Namespace) -> bool:
@@ -198,11 +203,13 @@ def platform_mode(args: argparse.Namespace) -> bool:
     return args.format != "autolab" or args.autolab_feedback
 
 
-def is_public(manifest: Manifest | None) -> bool:
-    """Whether the run grades with the public fixture set (an untrusted manifest is not)."""
-    from autograder.student_view import is_public_set
-    return manifest is not None and is_public_set({"manifest_sha256": manifest.sha256,
-                                                   "seed": manifest.document.get("seed")})
+def student_detail_of(manifest: Manifest | None, args: argparse.Namespace) -> str:
+    """What the student-visible outputs of this run show (student_view.student_detail): an untrusted
+    manifest counts as a hidden set."""
+    from autograder.student_view import student_detail
+    fixture_set = {} if manifest is None else {"manifest_sha256": manifest.sha256,
+                                               "seed": manifest.document.get("seed")}
+    return student_detail(fixture_set, args.hidden_detail, args.show_hidden_details)
 
 
 class ReaderMayLeave:

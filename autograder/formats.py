@@ -11,10 +11,11 @@ what happened.
 
 Failure details and the public fixture set: with the public fixtures every
 failing case's full diagnostics go into the test output.  With any other
-fixture set (a hidden one) the output says which cases failed and how (the
-allow-list of :mod:`autograder.student_view`: wrong values or shape of which
-quantity, exception, timeout, ... and a likely cause, which names a mistake,
-never a value), never the values, sizes or messages, so the hidden fixtures
+fixture set (a hidden one) the output says only which cases failed (the
+allow-list of :mod:`autograder.student_view`, whose ``student_detail`` decides;
+with the staff's ``--hidden-detail kinds`` also how: wrong values or shape of
+which quantity, exception, timeout, ... and a likely cause), never the values,
+sizes, messages or timings (``execution_time`` is 0), so the hidden fixtures
 cannot be read back through the autograder's feedback; the staff-side JSON
 report (``--json``) keeps everything.
 
@@ -32,7 +33,7 @@ from typing import Any
 from autograder.documents import DocumentError, validate_document
 from autograder.atomic import write_json_atomic
 from autograder.report import HARNESS_VERSION, ItemResult, Report, printed_lines
-from autograder.student_view import HIDDEN_ID, case_line, is_public_set, student_error
+from autograder.student_view import FULL, HIDDEN_ID, case_line, student_detail, student_error
 
 MAX_TEST_OUTPUT = 20_000
 VISIBILITY = "visible"
@@ -46,11 +47,6 @@ class GradescopeError(DocumentError):
     """A results.json document that does not match schemas/gradescope.schema.json."""
 
 
-def uses_public_fixtures(report: Report) -> bool:
-    """Graded with the public fixture set (see autograder.student_view.is_public_set)."""
-    return is_public_set(report.fixture_set)
-
-
 def clip(text: str, limit: int = MAX_TEST_OUTPUT) -> str:
     return text if len(text) <= limit else text[:limit] + "\n... (output truncated)"
 
@@ -61,9 +57,11 @@ def fenced(text: str) -> list[str]:
     return [fence, text, fence]
 
 
-def item_output(item: ItemResult, details: bool) -> str:
-    """A test's output: Markdown with every failing case's message in a code block (``details``),
-    or one plain line per failing case and its likely causes (a hidden fixture set)."""
+def item_output(item: ItemResult, detail: str) -> str:
+    """A test's output: Markdown with every failing case's message in a code block (``detail`` full),
+    or one plain line per failing case (a hidden fixture set; with its kind and likely causes at
+    the ``kinds`` level)."""
+    details = detail == FULL
     passed = sum(c.passed for c in item.cases)
     lines = [f"{passed}/{len(item.cases)} cases passed ({item.policy.replace('_', ' ')}); "
              f"{item.points:g}/{item.max_points:g} points."]
@@ -75,20 +73,22 @@ def item_output(item: ItemResult, details: bool) -> str:
             printed = ["Your code printed:", *(f"| {line}" for line in printed_lines(case.output))]
             lines += ["", *fenced("\n".join([case.message, *(printed if case.output.strip() else [])]))]
         else:
-            lines.append(case_line(case.to_dict()))
+            lines.append(case_line(case.to_dict(), detail))
     if failing:
         lines += ["", PUBLIC_HINT if details else HIDDEN_HINT]
     return clip("\n".join(lines))
 
 
-def gradescope_document(report: Report, details: bool | None = None) -> dict[str, Any]:
+def gradescope_document(report: Report, detail: str | None = None) -> dict[str, Any]:
     """Build the results.json document for ``report`` (a Report).
 
-    ``details``: include every failing case's diagnostics; default: only when
-    the report was graded with the public fixture set.
+    ``detail`` (:func:`autograder.student_view.student_detail`): ``full`` includes every failing
+    case's diagnostics and the run's time; default: full only when the report was graded with the
+    public fixture set, else which cases passed.
     """
-    if details is None:
-        details = uses_public_fixtures(report)
+    if detail is None:
+        detail = student_detail(report.fixture_set)
+    details = detail == FULL
     main, bonus = report.total("main"), report.total("bonus")
     error = report.error if details else student_error({"error": report.error, "error_source": report.error_source})
     tests = []
@@ -103,7 +103,7 @@ def gradescope_document(report: Report, details: bool | None = None) -> dict[str
         tests.append({"name": name, "number": str(number), "score": item.points if report.status == "graded" else 0.0,
                       "max_score": item.max_points,
                       "status": "passed" if item.status == "passed" and report.status == "graded" else "failed",
-                      "visibility": VISIBILITY, "output": item_output(item, details),
+                      "visibility": VISIBILITY, "output": item_output(item, detail),
                       **({"output_format": "md"} if details else {})})
     score = main + bonus if report.status == "graded" else 0.0
     if report.status == "graded":
@@ -113,7 +113,7 @@ def gradescope_document(report: Report, details: bool | None = None) -> dict[str
         summary = f"Grading error: {error}\nScore: 0."
     return {
         "score": round(score, 6),
-        "execution_time": round(report.wall_seconds, 3),
+        "execution_time": round(report.wall_seconds, 3) if details else 0.0,  # a sleep could encode a value
         "output": clip(summary),
         "visibility": VISIBILITY,
         "tests": tests,
@@ -143,10 +143,10 @@ def validate_gradescope(document: dict[str, Any]) -> None:
     validate_document("gradescope.schema.json", document, "gradescope results", GradescopeError)
 
 
-def write_gradescope(path: Path, report: Report, details: bool | None = None) -> dict[str, Any]:
+def write_gradescope(path: Path, report: Report, detail: str | None = None) -> dict[str, Any]:
     """Write ``report`` as Gradescope's results.json at ``path``; always writes a valid file."""
     try:
-        document = gradescope_document(report, details)
+        document = gradescope_document(report, detail)
         validate_gradescope(document)
     except Exception as error:  # the file Gradescope reads must exist and be valid, whatever happened
         reason = f"{type(error).__name__}: {error}"

@@ -2,6 +2,7 @@
 
     python -m autograder.gradescope --out autograder.zip [--fixtures hidden/] [--visibility V]
         [--test-visibility ITEM=V ...] [--stdout-visibility V] [--only ITEM,...] [--timeout S]
+        [--hidden-detail passed|kinds]
     python -m autograder.gradescope run        # what the zip's run_autograder calls
 
 The zip holds, at its top (Gradescope's layout): ``setup.sh`` (installs Python 3.10+
@@ -30,6 +31,8 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from autograder.hidden_detail import HIDDEN_DETAILS
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOT_ENV = "AUTOGRADER_ROOT"
@@ -86,14 +89,19 @@ class GradescopeBuildError(Exception):
 
 def make_config(visibility: str = "visible", test_visibility: Mapping[str, str] | None = None,
                 stdout_visibility: str = "hidden", only: Sequence[str] = (), timeout: float | None = None,
-                fixtures: str = "fixtures", allow_unsandboxed: bool = False) -> dict[str, Any]:
-    """The ``gradescope_config.json`` document; raises GradescopeBuildError on an unknown visibility."""
+                fixtures: str = "fixtures", allow_unsandboxed: bool = False,
+                hidden_detail: str = HIDDEN_DETAILS[0]) -> dict[str, Any]:
+    """The ``gradescope_config.json`` document; raises GradescopeBuildError on an unknown visibility
+    or hidden detail."""
     test_visibility = dict(test_visibility or {})
     for value in (visibility, stdout_visibility, *test_visibility.values()):
         if value not in VISIBILITIES:
             raise GradescopeBuildError(f"unknown visibility {value!r} (one of {', '.join(VISIBILITIES)})")
+    if hidden_detail not in HIDDEN_DETAILS:
+        raise GradescopeBuildError(f"unknown hidden detail {hidden_detail!r} (one of {', '.join(HIDDEN_DETAILS)})")
     return {"visibility": visibility, "test_visibility": test_visibility, "stdout_visibility": stdout_visibility,
-            "only": list(only), "timeout": timeout, "fixtures": fixtures, "allow_unsandboxed": allow_unsandboxed}
+            "only": list(only), "timeout": timeout, "fixtures": fixtures, "allow_unsandboxed": allow_unsandboxed,
+            "hidden_detail": hidden_detail}
 
 
 def fixture_files(source: Path, target: str) -> dict[str, bytes]:
@@ -186,11 +194,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, help="wall-clock limit for one case, seconds")
     parser.add_argument("--allow-unsandboxed", action="store_true",
                         help="grade even where the image has no kernel layers (the portable sandbox backend)")
+    parser.add_argument("--hidden-detail", choices=HIDDEN_DETAILS, default=HIDDEN_DETAILS[0],
+                        help="with a hidden --fixtures set, what the tests (and a stdout students may see) show of "
+                             "each case: passed (default): whether it passed; kinds: also how it failed")
     args = parser.parse_args(argv)
     try:
         config = make_config(args.visibility, parse_test_visibility(args.test_visibility), args.stdout_visibility,
                              [x.strip() for x in args.only.split(",") if x.strip()], args.timeout,
-                             GRADING_FIXTURES if args.fixtures else "fixtures", args.allow_unsandboxed)
+                             GRADING_FIXTURES if args.fixtures else "fixtures", args.allow_unsandboxed,
+                             args.hidden_detail)
         files = build(args.out, config, args.fixtures)
     except (GradescopeBuildError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

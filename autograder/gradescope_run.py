@@ -9,7 +9,9 @@ package uploaded directly, at the top or in the only folder there, copied into a
 ``$AUTOGRADER_ROOT/results/results.json`` (:mod:`autograder.formats`, with each
 test's visibility and the top-level ``stdout_visibility`` from the config),
 always a valid file, even when grading fails; prints the human report (what
-Gradescope shows as the autograder output, per ``stdout_visibility``).
+Gradescope shows as the autograder output, per ``stdout_visibility``): in full
+while only the staff see it (``hidden``), else what results.json shows a student
+(``hidden_detail``, :func:`autograder.student_view.student_detail`).
 """
 from __future__ import annotations
 
@@ -115,7 +117,7 @@ def write_results(path: Path, report: Any, config: Mapping[str, Any]) -> dict[st
     try:
         if report is None:
             raise RuntimeError("no report")
-        document = apply_visibility(gradescope_document(report), config)
+        document = apply_visibility(gradescope_document(report, student_view_detail(report, config)), config)
         validate_gradescope(document)
     except Exception as error:  # the file Gradescope reads must exist and be valid, whatever happened
         document = failure_document(f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}")
@@ -124,13 +126,26 @@ def write_results(path: Path, report: Any, config: Mapping[str, Any]) -> dict[st
     return document
 
 
+def student_view_detail(report: Any, config: Mapping[str, Any]) -> str:
+    """How much of ``report`` its student sees in results.json (student_view.student_detail)."""
+    from autograder.student_view import student_detail
+    return student_detail(report.fixture_set, config.get("hidden_detail") or "passed")
+
+
+def printed_report(report: Any, config: Mapping[str, Any]) -> str:
+    """The report printed on stdout: the staff's full one while only they see stdout, else the student view."""
+    from autograder.student_view import FULL, render_student
+    detail = FULL if config.get("stdout_visibility") == "hidden" else student_view_detail(report, config)
+    return report.render() if detail == FULL else render_student(report.to_dict(), detail)
+
+
 def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
     """Grade ``autograder_root/submission``; write ``autograder_root/results/results.json``; return 0."""
     config = load_config(source)
     report = None
     try:
         report = grade_submission(autograder_root / "submission", config, source)
-        print(report.render(), flush=True)
+        print(printed_report(report, config), flush=True)
     except Exception:  # reported in results.json by write_results
         traceback.print_exc()
     write_results(autograder_root / "results" / "results.json", report, config)

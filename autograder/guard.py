@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+# Actions: each refused where CPython raises its audit event, whatever module the call came through.
+# Importing a module is never an action by itself, except for the few DENIED_IMPORTS below.
 DENIED_EVENTS: dict[str, str] = {
     "os.system": "running shell commands", "os.exec": "starting programs",
     "os.posix_spawn": "starting processes", "os.spawn": "starting processes",
@@ -25,24 +27,41 @@ DENIED_EVENTS: dict[str, str] = {
     "gc.get_referents": "inspecting the grader's objects",
     # A sub-interpreter has none of this interpreter's audit hooks.
     "cpython.PyInterpreterState_New": "creating sub-interpreters",
-    # Hand-made bytecode can corrupt the interpreter's memory (and so run native code).
+    # Hand-made bytecode can corrupt the interpreter's memory (and so run native code); but
+    # types.coroutine's flag change is allowed (install_guard: coroutine_flag).
     "code.__new__": "building code objects by hand",
+    # Its arguments do not say whether the mapping is executable (mmap's prot): memory that native
+    # code reached through memory corruption would run from.  No grading case needs one.
+    "mmap.__new__": "memory mapping",
+    # A shared library of the student's choice (the working folder is writable).
+    "sqlite3.enable_load_extension": "loading SQLite extensions (native code)",
+    "sqlite3.load_extension": "loading SQLite extensions (native code)",
+    # Raised once a browser was found (BROWSER, DISPLAY or TERM: a case has none of them unless it
+    # sets them), just before it is started.
+    "webbrowser.open": "opening a web browser",
 }
-DENIED_EVENT_PREFIXES: dict[str, str] = {"socket.": "network access", "ctypes.": "ctypes", "winreg.": "registry access"}
+DENIED_EVENT_PREFIXES: dict[str, str] = {
+    "socket.": "network access", "ctypes.": "ctypes", "winreg.": "registry access",
+    "syslog.": "writing to the system log",
+    # CreateFile, CreateJunction, CreateNamedPipe, CreatePipe, CreateProcess, OpenProcess and
+    # TerminateProcess: what multiprocessing and subprocess call directly on Windows.
+    "_winapi.": "Windows processes, pipes and files",
+}
+# Imports that are refused whatever the case does next: importing them is the action itself, or
+# an action that raises no audit event is their only use, and no public standard-library module
+# needs them to import (``tests/test_guard_imports.py`` imports every other one in a case).
 DENIED_IMPORTS: dict[str, str] = {
-    "ctypes": "ctypes", "_ctypes": "ctypes", "subprocess": "starting processes",
-    "_posixsubprocess": "starting processes", "multiprocessing": "starting processes",
-    "_multiprocessing": "starting processes", "_posixshmem": "shared memory",
-    "socket": "network access", "_socket": "network access", "ssl": "network access",
-    "mmap": "memory mapping", "_xxsubinterpreters": "sub-interpreters",
-    # 3.12's channels and 3.13's names for them: 3.13's _interpreters.create() raises no audit event
-    # that this interpreter's hook sees, so refusing the import is what keeps a case from making one
-    "_xxinterpchannels": "sub-interpreters", "_interpreters": "sub-interpreters",
-    "_interpchannels": "sub-interpreters", "_interpqueues": "sub-interpreters",
-    # C modules that open files themselves, where the audit hook never sees the path.
-    "sqlite3": "file access from C code", "_sqlite3": "file access from C code",
-    "dbm": "file access from C code", "_dbm": "file access from C code", "_gdbm": "file access from C code",
-    "readline": "file access from C code", "_curses": "terminal access",
+    # Importing ctypes loads libraries (ctypes.dlopen) and it exists to call native code
+    # (multiprocessing.sharedctypes, and so multiprocessing.Value/Array, are built on it).
+    "ctypes": "ctypes", "_ctypes": "ctypes",
+    # Tcl (tkinter, turtle) opens files, starts processes and loads shared libraries (its
+    # ``load``) with no audit event; and there is no display to draw on.
+    "_tkinter": "Tcl/Tk, whose interpreter opens files, starts programs and loads native code",
+    # 3.10/3.11's _xxsubinterpreters raises an event the hook refuses, but refusing it crashes 3.12;
+    # 3.13's _interpreters.create() raises no audit event this interpreter's hook sees.  3.12's
+    # channels and 3.13's names for them (nothing to share with, without an interpreter).
+    "_xxsubinterpreters": "sub-interpreters", "_xxinterpchannels": "sub-interpreters",
+    "_interpreters": "sub-interpreters", "_interpchannels": "sub-interpreters", "_interpqueues": "sub-interpreters",
     # CPython's test-only C modules (raw memory access, crashes on purpose).
     "_testcapi": "CPython test modules", "_testinternalcapi": "CPython test modules",
     "_testbuffer": "CPython test modules", "_testmultiphase": "CPython test modules",
@@ -50,6 +69,16 @@ DENIED_IMPORTS: dict[str, str] = {
     "_xxtestfuzz": "CPython test modules", "_ctypes_test": "CPython test modules",
     "_testsinglephase": "CPython test modules", "_testlimitedcapi": "CPython test modules",  # 3.12, 3.13
     "_testclinic_limited": "CPython test modules", "_testexternalinspection": "CPython test modules",  # 3.13
+}
+# C modules that open files by path themselves, with no audit event (SQL's ATTACH and VACUUM INTO,
+# gdbm/ndbm files, readline's history and init files, POSIX shared memory and named semaphores,
+# which outlive the case in /dev/shm): only Landlock confines what they open.  Importable where
+# Landlock is in force (``files_confined``), refused where it is not (the portable backend, kernels
+# before 5.13), as every import of them was before.  ``dbm`` itself still imports there (dbm.open
+# falls back to dbm.dumb, whose files the hook sees), so do ``multiprocessing`` and ``subprocess``.
+UNCONFINED_IMPORTS: dict[str, str] = {
+    "_sqlite3": "file access from C code", "_gdbm": "file access from C code", "_dbm": "file access from C code",
+    "readline": "file access from C code", "_posixshmem": "shared memory", "_multiprocessing": "shared memory",
 }
 WRITE_EVENTS: tuple[str, ...] = ("os.remove", "os.rmdir", "os.rename", "os.mkdir", "os.chmod", "os.chown",
                                  "os.symlink", "os.link", "os.truncate", "os.utime", "os.setxattr", "os.removexattr",
@@ -66,6 +95,11 @@ FUNCTION_INTERNALS: tuple[str, ...] = ("__code__", "__defaults__", "__kwdefaults
 WRITE_FLAGS: int = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 DEVICES: tuple[str, ...] = ("/dev/null", "/dev/urandom", "/dev/random") if os.name != "nt" else ("\\\\.\\nul",)
 PACKAGE_FOLDERS: tuple[str, ...] = ("site-packages", "dist-packages")  # installed third-party packages: never readable
+# Public, world-readable identity files, readable in every case (Landlock rules too, child.py), so that
+# pwd.getpwuid(os.getuid()), grp.getgrgid(os.getgid()) and getpass.getuser() work: glibc reads
+# nsswitch.conf, then passwd or group (its NSS modules were loaded by the fork server, warm.py).
+IDENTITY_FILES: tuple[str, ...] = ("/etc/passwd", "/etc/group", "/etc/nsswitch.conf") if os.name != "nt" else ()
+IN_MEMORY_DATABASES: tuple[str, ...] = ("", ":memory:")  # sqlite3.connect: no file (or a private temporary one)
 
 
 def windows_resolver(full_path, final_path):
@@ -102,7 +136,7 @@ def forget_ctypes() -> None:
 
 def install_guard(library_roots: list[str], read_roots: list[str], write_root: str,
                   extensions: dict[str, str], extension_entries: dict[str, frozenset[str]],
-                  created_files: int = 0) -> None:
+                  created_files: int = 0, files_confined: bool = False) -> None:
     """An audit hook that refuses processes, sockets, ctypes, native code and file access outside the sandbox.
 
     Readable: ``library_roots`` (the standard library) except any site-packages or
@@ -113,7 +147,15 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
     from the submission or the working folder, not under another name (which would slip
     past the import deny list).  Compiled bytecode (``.pyc``) is read only from the
     standard library (hand-made bytecode can corrupt memory).  At most ``created_files``
-    files may be created (the case's disk budget, with RLIMIT_FSIZE per file).
+    files may be created (the case's disk budget, with RLIMIT_FSIZE per file).  The
+    identity files (``IDENTITY_FILES``) are readable too.  ``files_confined``: Landlock
+    confines this process's files, so the C modules of ``UNCONFINED_IMPORTS`` may be imported.
+
+    Imports are refused only for ``DENIED_IMPORTS`` (and, without Landlock,
+    ``UNCONFINED_IMPORTS``); everything else is refused as the action it is, by its audit
+    event: a socket, a process, a file outside the sandbox, a memory mapping, an SQLite
+    database outside the working folder (``sqlite3.connect``: ":memory:", "" and files in
+    the working folder only, counted like created files; by URI or by a path object never).
 
     Audit hooks cannot be removed once added.  This is defence in depth on top
     of the process boundary, the resource limits and Landlock (where the kernel
@@ -147,6 +189,11 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
     package_folders = tuple(sep + name + sep for name in PACKAGE_FOLDERS)
     extensions = MappingProxyType(dict(extensions))
     extension_entries = MappingProxyType({name: frozenset(paths) for name, paths in extension_entries.items()})
+    identity = frozenset(fold(os.path.realpath(path)) for path in IDENTITY_FILES if os.path.isfile(path))
+    denied_imports = dict(DENIED_IMPORTS)
+    if not files_confined:
+        denied_imports.update((name, f"{what} that only Landlock confines, and this sandbox has no Landlock")
+                              for name, what in UNCONFINED_IMPORTS.items())
 
     def as_text(path, _type=type, _str=str, _join="".join, _bjoin=b"".join,
                 _encoding=sys.getfilesystemencoding(), _Exception=Exception):
@@ -213,7 +260,7 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
 
     def readable(path, _as_text=as_text, _resolve=resolve, _type=type, _int=int, _devices=frozenset(DEVICES),
                  _sep=sep, _own=read_roots, _library=library_roots, _packages=package_folders, _pyc=".pyc" + sep,
-                 _Exception=Exception):
+                 _identity=identity, _Exception=Exception):
         """None if reading ``path`` is allowed, else why not (a few words for the message)."""
         if _type(path) is _int:
             return None  # an already-open descriptor
@@ -224,7 +271,7 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
             full = _resolve(text or ".") + _sep
         except _Exception:
             return ""
-        if full[:-1] in _devices:
+        if full[:-1] in _devices or full[:-1] in _identity:
             return None
         if full.startswith(_own):
             return " (compiled bytecode is read only from the standard library)" if full.endswith(_pyc) else None
@@ -244,6 +291,31 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
         except _Exception:
             return False
 
+    import types
+    coroutine = types.coroutine
+
+    def coroutine_flag(args, _getframe=sys._getframe, _code=coroutine.__code__, _globals=coroutine.__globals__,
+                       _CodeType=type(coroutine.__code__), _type=type, _len=len, _flag=0x100, _Exception=Exception):
+        """Whether a code.__new__ event is types.coroutine's own ``co.replace(co_flags=co.co_flags | 0x100)``.
+
+        asyncio (so unittest.mock too) decorates a generator function with it at import.  The
+        caller must be the real function (its code and globals, by identity) and the new code
+        object must be its local ``co`` (an exact code object) with the same bytecode (the
+        very bytes object), names and sizes, and only CO_ITERABLE_COROUTINE added to its flags:
+        whatever student code passed in, nothing but that flag of a compiled code object changes.
+        """
+        try:
+            frame = _getframe(2)  # 0: here, 1: the hook, 2: the Python frame that called code.replace
+            if frame.f_code is not _code or frame.f_globals is not _globals or _len(args) != 9:
+                return False
+            co = frame.f_locals.get("co")
+            return (_type(co) is _CodeType and args[0] is co.co_code and args[1] is co.co_filename
+                    and args[2] is co.co_name and args[3:] == (co.co_argcount, co.co_posonlyargcount,
+                                                               co.co_kwonlyargcount, co.co_nlocals,
+                                                               co.co_stacksize, co.co_flags | _flag))
+        except _Exception:
+            return False
+
     created = 0
 
     def exists(text, _lstat=os.lstat, _Exception=Exception):
@@ -256,16 +328,19 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
     def hook(event, args, _type=type, _str=str, _int=int, _len=len, _as_text=as_text, _inside=inside,
              _is_dir=is_dir, _events=MappingProxyType(dict(DENIED_EVENTS)),
              _prefixes=MappingProxyType(dict(DENIED_EVENT_PREFIXES)),
-             _imports=MappingProxyType(dict(DENIED_IMPORTS)), _list_events=frozenset(LIST_EVENTS),
+             _imports=MappingProxyType(denied_imports), _list_events=frozenset(LIST_EVENTS),
              _write_events=frozenset(WRITE_EVENTS), _internals=frozenset(FUNCTION_INTERNALS),
              _readable=readable, _write=write_roots, _write_flags=WRITE_FLAGS, _extensions=extensions,
              _extension_entries=extension_entries, _resolve=resolve, _Exception=Exception,
              _PermissionError=PermissionError, _ImportError=ImportError, _exists=exists, _create=os.O_CREAT,
              _tmpfile=getattr(os, "O_TMPFILE", 0) or -1, _budget=created_files,
-             _uncreatable=MappingProxyType(dict(UNCREATABLE)), _id=id, _guarded=frozenset()):
+             _uncreatable=MappingProxyType(dict(UNCREATABLE)), _memory=frozenset(IN_MEMORY_DATABASES),
+             _uri="file:", _coroutine_flag=coroutine_flag, _id=id, _guarded=frozenset()):
         nonlocal created
         if _type(event) is not _str:
             event = _as_text(event) or ""
+        if event == "code.__new__" and _coroutine_flag(args):
+            return
         what = _events.get(event) or _prefixes.get(event.partition(".")[0] + ".")
         if what is not None:
             raise _PermissionError(f"sandbox: {what} is not allowed while grading")
@@ -314,6 +389,25 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
                 # this hook checks: only folders inside the working folder may be opened so.
                 raise _PermissionError(f"sandbox: opening the folder {text!r} is not allowed while grading")
             return
+        if event == "sqlite3.connect":
+            database = args[0] if _len(args) else None
+            text = _as_text(database) if _type(database) is not _int else None
+            if text is None:
+                raise _PermissionError("sandbox: opening a database by this kind of path is not allowed while "
+                                       "grading (a str path: ':memory:' or a file in the working folder)")
+            if text in _memory:
+                return
+            if text[:5].lower() == _uri:
+                raise _PermissionError(f"sandbox: opening the database {text!r} by URI is not allowed while grading")
+            if not _inside(text, _write):
+                raise _PermissionError(f"sandbox: opening the database {text!r} is not allowed while grading "
+                                       f"(only ':memory:' and files in the temporary working folder)")
+            if not _exists(text):
+                if created >= _budget:
+                    raise _PermissionError(f"sandbox: creating more than {_budget} files is not allowed "
+                                           f"while grading")
+                created += 1
+            return
         if event in _list_events:
             target = args[0] if _len(args) else None
             why = _readable(target)
@@ -335,6 +429,6 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
 
     # The guard's functions never die, so their ids stay theirs; a frozenset of ints is looked
     # up without running any code of the object whose attribute is being set.
-    guarded = frozenset(map(id, (as_text, resolve, inside, readable, is_dir, exists, hook)))
+    guarded = frozenset(map(id, (as_text, resolve, inside, readable, is_dir, exists, coroutine_flag, hook)))
     hook.__defaults__ = hook.__defaults__[:-1] + (guarded,)
     sys.addaudithook(hook)

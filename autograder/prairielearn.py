@@ -13,7 +13,8 @@ and ``tests`` with ``name``, ``description``, ``points``, ``max_points``,
   count the submission); any other grading error gives a gradable score of 0 with
   the reason in ``message``.
 - Failure details follow the Gradescope rules (:func:`autograder.formats.item_output`):
-  in full with the public fixtures, case statuses only with a hidden set.
+  in full with the public fixtures, which cases passed only with a hidden set (with
+  ``--hidden-detail kinds``, also how each failed).
 - PrairieLearn rejects results over 1 MB: texts are clipped, then clipped harder
   until the encoded file fits in :data:`MAX_BYTES`.
 
@@ -59,12 +60,14 @@ def submission_problem(report: Report) -> str | None:
     return None
 
 
-def prairielearn_document(report: Report, details: bool | None = None) -> dict[str, Any]:
-    """The results.json document for ``report`` (texts not yet clipped to the size limit)."""
-    from autograder.formats import item_output, uses_public_fixtures
-    from autograder.student_view import student_error
-    if details is None:
-        details = uses_public_fixtures(report)
+def prairielearn_document(report: Report, detail: str | None = None) -> dict[str, Any]:
+    """The results.json document for ``report`` (texts not yet clipped to the size limit); ``detail``:
+    see :func:`autograder.student_view.student_detail` (default: the one the report's fixture set gets)."""
+    from autograder.formats import item_output
+    from autograder.student_view import FULL, student_detail, student_error
+    if detail is None:
+        detail = student_detail(report.fixture_set)
+    details = detail == FULL
     problem = submission_problem(report)
     if problem is not None:
         return {"gradable": False, "score": 0.0, "format_errors": [problem],
@@ -74,7 +77,7 @@ def prairielearn_document(report: Report, details: bool | None = None) -> dict[s
     score = min(max(main / main_max, 0.0), 1.0) if graded and main_max > 0 else 0.0
     tests = []
     for item in report.items:
-        output = item_output(item, details)
+        output = item_output(item, detail)
         tests.append({"name": item.name if item.section == "main" else f"{item.name} (bonus)",
                       "description": f"{item.policy.replace('_', ' ')}; classes {', '.join(item.rubric_item.classes)}",
                       "points": item.points if graded else 0.0, "max_points": item.max_points,
@@ -126,10 +129,10 @@ def validate_prairielearn(document: dict[str, Any]) -> None:
     validate_document("prairielearn.schema.json", document, "prairielearn results", PrairieLearnError)
 
 
-def write_prairielearn(path: Path, report: Report, details: bool | None = None) -> dict[str, Any]:
+def write_prairielearn(path: Path, report: Report, detail: str | None = None) -> dict[str, Any]:
     """Write ``report`` as PrairieLearn's results.json at ``path``; always writes a valid file."""
     try:
-        document = fit(prairielearn_document(report, details))
+        document = fit(prairielearn_document(report, detail))
         validate_prairielearn(document)
     except Exception as error:  # the file PrairieLearn reads must exist and be valid, whatever happened
         document = failure_document(f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}")

@@ -5,10 +5,12 @@ calls ``preload_extensions`` and ``preload_modules`` once; ``freeze`` before eve
 Standard library only, and no import of the autograder package: it must load in a
 ``python -I -S`` process.
 
-Threat model: nothing here runs student code.  What is loaded here is what any case could
+Threat model: nothing here runs student code.  What is imported here is what any case could
 import itself (the standard library's allowed modules), never a module the import deny
-list refuses: a case finds a preloaded module in ``sys.modules`` without the audited
-import, so a candidate that brings a denied module along is not kept.
+lists refuse (``guard.DENIED_IMPORTS``, and ``guard.UNCONFINED_IMPORTS``, refused in cases
+without Landlock): a case finds a preloaded module in ``sys.modules`` without the audited
+import, so a candidate that brings a denied module along is not kept.  Compiled modules are
+only mapped (``preload_extensions``), never imported: a case still imports them, audited.
 """
 from __future__ import annotations
 
@@ -37,21 +39,30 @@ def preload_extensions(extensions: Mapping[str, str], denied: Collection[str]) -
     Several need shared libraries from outside the standard library's folder (binascii and
     zlib need libz, _hashlib libcrypto, _lzma liblzma...), which Landlock keeps a case from
     reading.  Loaded here, before any restriction, they are already in every forked case's
-    memory, and the case's own import finds them there without opening a file.  Modules the
-    import deny list (``denied``) refuses are not loaded, nor _tkinter (a GUI toolkit: tens
-    of libraries for a module no grading case can use).
+    memory, and the case's own import finds them there without opening a file (so ``ssl``,
+    ``sqlite3``, ``readline``, ``curses`` and ``dbm.gnu`` import in a case).  Modules the
+    import deny list (``denied``) refuses are not loaded (``_tkinter``: tens of libraries).
     """
     try:
         import ctypes
     except ImportError:
         return
     for module, path in sorted(extensions.items()):
-        if module in denied or module == "_tkinter":
+        if module in denied:
             continue
         try:
             ctypes.CDLL(path, mode=os.RTLD_NOW | os.RTLD_LOCAL)  # later loads of this file find it by inode
         except OSError:
             pass  # a missing system library: importing this module fails in cases too, as it would here
+    if "_hashlib" in extensions and "_hashlib" not in denied:
+        try:
+            # OpenSSL reads its configuration once, at its first use: here, from this server's
+            # environment.  A case that pointed OPENSSL_CONF at a file of its own before importing
+            # hashlib or ssl could otherwise have OpenSSL load a shared library of its choice
+            # (a provider's ``module``) with no audit event.
+            import _hashlib  # noqa: F401
+        except ImportError:
+            pass
 
 
 def is_denied(name: str, denied: Collection[str]) -> bool:
@@ -81,6 +92,24 @@ def preload_modules(denied: Collection[str], names: tuple[str, ...] = PRELOADED_
         for module in added:
             sys.modules.pop(module, None)
     return kept
+
+
+def preload_identity() -> None:
+    """Look this server's own user and group up once, before any restriction.
+
+    glibc reads ``/etc/nsswitch.conf`` and loads the NSS modules it names (libnss_files before
+    glibc 2.34) at its first lookup: done here, every forked case has them and reads only the
+    identity files (``guard.IDENTITY_FILES``, which Landlock and the audit hook let it read), so
+    ``pwd.getpwuid(os.getuid())`` and ``grp.getgrgid(os.getgid())`` work in a case.  Elsewhere
+    (Windows) nothing to do.
+    """
+    try:
+        import grp
+        import pwd
+        pwd.getpwuid(os.getuid())
+        grp.getgrgid(os.getgid())
+    except (ImportError, AttributeError, KeyError, OSError):
+        pass
 
 
 def freeze(collect: bool = False) -> None:

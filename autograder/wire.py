@@ -175,6 +175,33 @@ def without_bom(exception: traceback.TracebackException) -> None:
             setattr(exception, name, len(line[:byte].decode("utf-8", "replace")))
 
 
+# Where the standard library calls C code that acts with no audit event, so that only a kernel layer
+# refuses it (seccomp: no process, no socket; Landlock: nothing in /dev/shm; RLIMIT_NPROC: no
+# process): (file, function) of the innermost frame, and the action, for the sandbox's message.
+KERNEL_REFUSALS: dict[tuple[str, str], str] = {
+    ("multiprocessing/util.py", "spawnv_passfds"): "starting processes",  # _posixsubprocess.fork_exec
+    ("multiprocessing/synchronize.py", "__init__"): "shared memory",  # _multiprocessing.SemLock: sem_open
+    ("multiprocessing/shared_memory.py", "__init__"): "shared memory",  # _posixshmem.shm_open
+    ("socket.py", "socketpair"): "network access",  # _socket.socketpair (asyncio's event loop)
+}
+REFUSED_ERRNOS: tuple[str, ...] = ("EPERM", "EACCES", "EAGAIN")  # seccomp, Landlock, RLIMIT_NPROC
+
+
+def kernel_refusal(error: BaseException, frame: traceback.FrameSummary | None) -> str:
+    """The sandbox's line for an OSError a kernel layer gave a known standard-library call
+    (KERNEL_REFUSALS, by its innermost frame), else ""."""
+    if frame is None or not isinstance(error, OSError) or type(frame.filename) is not str:
+        return ""
+    import errno
+    if error.errno not in [getattr(errno, name, None) for name in REFUSED_ERRNOS]:
+        return ""
+    path = frame.filename.replace("\\", "/")
+    for (file, function), what in KERNEL_REFUSALS.items():
+        if frame.name == function and path.endswith("/" + file):
+            return f"sandbox: {what} is not allowed while grading (refused by the kernel)"
+    return ""
+
+
 def describe_error(error: BaseException, harness_files: frozenset[str],
                    shown: dict[str, str] | None = None) -> dict[str, str]:
     """The student's exception with the harness frames trimmed, every path named as the student
@@ -214,6 +241,9 @@ def describe_error(error: BaseException, harness_files: frozenset[str],
             without_bom(exception)
         exception.filename = shown_path(exception.filename, shown)
     message = shown_text("".join(exception.format_exception_only()).strip(), shown)
+    refusal = kernel_refusal(error, frames[-1] if frames else None)
+    if refusal:
+        message += "\n" + refusal
     return {"type": type(error).__name__, "message": message[:2000],
             "traceback": ("Traceback (most recent call last):\n" + "".join(lines) + message)[:8000]}
 

@@ -71,7 +71,7 @@ def test_the_json_report_carries_the_mask_and_validates():
     validate_report(document)
     assert document["items"][0]["cases"][0]["mismatches"] == [
         {"quantity": "backward dLdA", "slice": [None, None], "shape": [1, 2], "rows": [".+"]}]
-    tests = gradescope_document(report, details=True)["tests"]
+    tests = gradescope_document(report, "full")["tests"]
     assert tests[0]["output_format"] == "md" and "```\nFlatten, case" in tests[0]["output"]
 
 
@@ -79,13 +79,15 @@ def test_a_gradescope_fence_outlasts_any_backticks_in_the_message():
     assert fenced("a ``` b")[0] == "````" and fenced("plain")[0] == "```"
 
 
-def test_a_hidden_set_shows_the_likely_cause_but_no_value():
+def test_a_hidden_set_shows_the_likely_cause_but_no_value_when_the_staff_show_kinds():
     message = ("Flatten, case \"c\"\nbackward dLdA: values differ\n  [0, 1]: 0.123 vs 0.456\n"
                "  likely cause: your backward dLdA is exactly what this mistake gives: it is column-major.")
     failures = ({"quantity": "backward dLdA", "kind": "mismatch", "hint": "it is column-major."},)
     case = CaseResult("Flatten", "c", CaseStatus.FAILED, message, failures=failures)
     report = one_item_report(case)
-    output = gradescope_document(report, details=False)["tests"][0]["output"]
+    output = gradescope_document(report, "kinds")["tests"][0]["output"]
     # the student view takes the hint from the structured failure (never from the message's text)
     assert "wrong values: backward dLdA (likely cause: it is column-major.)" in output
-    assert "0.123" not in output and "output_format" not in gradescope_document(report, details=False)["tests"][0]
+    assert "0.123" not in output and "output_format" not in gradescope_document(report, "kinds")["tests"][0]
+    # by default a hidden set's view names no mistake: which one the code imitates could spell out the inputs
+    assert "likely cause" not in gradescope_document(report, "passed")["tests"][0]["output"]

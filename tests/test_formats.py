@@ -51,15 +51,24 @@ def test_graded_report_becomes_valid_results(tmp_path, public_set):
 
 
 def test_hidden_fixture_set_hides_failure_details(public_set):
+    """By default only which cases passed (no kind, no time); the staff's "kinds" adds how they failed."""
     report = synthetic_report(public_set)
     report.fixture_set = {**report.fixture_set, "manifest_sha256": "0" * 64, "id": "seed-99-000000000000"}
     document = gradescope_document(report)
     validate_gradescope(document)
-    conv1d = next(t for t in document["tests"] if t["name"] == "Conv1d")
+    tests = {t["name"]: t for t in document["tests"]}
+    conv1d = tests["Conv1d"]
     assert MISMATCH not in conv1d["output"] and "0.25" not in conv1d["output"]
-    assert 'case "case1": wrong result' in conv1d["output"] and HIDDEN_HINT in conv1d["output"]
+    assert 'case "case1": failed' in conv1d["output"] and HIDDEN_HINT in conv1d["output"]
+    assert 'case "case0": failed' in tests["ResBlock (bonus)"]["output"]
+    text = json.dumps(document)
+    assert not [word for word in ("wrong result", "timeout", "not implemented", "skipped") if word in text], text
+    assert document["execution_time"] == 0  # 12.5 s: a sleep could encode a value
     assert document["extra_data"]["fixture_set"] == "hidden"
     assert document["score"] == gradescope_document(synthetic_report(public_set))["score"]
+    kinds = {t["name"]: t for t in gradescope_document(report, "kinds")["tests"]}
+    assert 'case "case1": wrong result' in kinds["Conv1d"]["output"] and MISMATCH not in kinds["Conv1d"]["output"]
+    assert 'case "case0": timeout' in kinds["ResBlock (bonus)"]["output"]
 
 
 def test_harness_failure_gives_score_0_and_an_explanation(tmp_path, public_set):

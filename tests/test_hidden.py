@@ -3,11 +3,15 @@
 A hidden set (seed ``SEED``) is generated in a temporary folder; a shape mutant, a
 value mutant, the template and a submission that prints and raises its (hidden)
 inputs are graded through every student-visible output: runner.py's stdout and
-stderr (Autolab shows them), Gradescope's results.json and the batch's
-``--feedback`` files.  None may hold the seed, the set's id or hash, a case's
-hyperparameters, description or array shapes, or any input or expected value as
-the grader or the student's code would print it.  The staff outputs (``--json``,
-the batch's reports and summary) must still carry them.
+stderr (Autolab shows them), Autolab's feedback line, Gradescope's and
+PrairieLearn's results.json and the batch's ``--feedback`` files.  None may hold
+the seed, the set's id or hash, a case's hyperparameters, description or array
+shapes, or any input or expected value as the grader or the student's code would
+print it; and by default not how a case failed either (its kind, quantity, likely
+cause, exception, timeout...), which the student's code could choose to spell out
+the inputs: only whether each case passed, one bit per case, and no timing.  With
+the staff's ``--hidden-detail kinds`` the kinds are shown, still no value.  The
+staff outputs (``--json``, the batch's reports and summary) must still carry everything.
 """
 import json
 import re
@@ -37,6 +41,10 @@ class Flatten(_Flatten):
         raise ValueError(f"cannot flatten {A!r}")
 '''
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# How a case failed, as any student-visible output of a hidden set at the "kinds" level would say it
+FAILURE_KINDS = ("wrong values", "wrong shape", "not a valid result", "wrong result", "exception", "timeout",
+                 "timed out", "crashed", "not implemented", "not_implemented", "likely cause", "(expected",
+                 "forward output", "backward dLd", "dLdA", "ValueError", "NotImplementedError", "TODO", "skipped")
 
 
 @pytest.fixture(scope="module")
@@ -90,48 +98,87 @@ def leaks(text, secret):
     return found
 
 
+def kinds_shown(text):
+    """The words of FAILURE_KINDS in ``text`` (a student-visible output of a hidden set)."""
+    return [kind for kind in FAILURE_KINDS if kind in text]
+
+
+def grade_everywhere(path, hidden, folder, name, *options):
+    """runner.py on the hidden set, writing every student-visible output at once: (stdout + stderr with
+    Autolab's feedback line, Gradescope's results.json text, PrairieLearn's results.json text, --json
+    text, the run).  One run per platform format (--format takes one)."""
+    staff, gradescope, prairielearn = (folder / f"{name}.{kind}.json" for kind in ("report", "gs", "pl"))
+    common = ["--submission", path, "--fixtures", hidden, "--only", ",".join(ONLY), "--jobs", "2", *options]
+    run = run_runner(*common, "--format", "gradescope", "--gradescope-out", gradescope, "--autolab-feedback",
+                     json_path=staff)
+    assert run.returncode == 0, run.stderr
+    other = run_runner(*common, "--format", "prairielearn", "--prairielearn-out", prairielearn)
+    assert other.returncode == 0, other.stderr
+    return (run.stdout + run.stderr + other.stdout + other.stderr, gradescope.read_text(), prairielearn.read_text(),
+            staff.read_text(), run)
+
+
 @pytest.fixture(scope="module")
 def runner_runs(hidden, submissions, tmp_path_factory):
-    """Each submission graded by runner.py on the hidden set: (stdout + stderr, results.json text, --json text)."""
+    """Each submission graded by runner.py on the hidden set (see grade_everywhere), as by default."""
     folder = tmp_path_factory.mktemp("runs")
-    runs = {}
-    for name, path in submissions.items():
-        results, staff = folder / f"{name}.results.json", folder / f"{name}.report.json"
-        run = run_runner("--submission", path, "--fixtures", hidden, "--only", ",".join(ONLY),
-                         "--format", "gradescope", "--gradescope-out", results, "--jobs", "2", json_path=staff)
-        assert run.returncode == 0, run.stderr
-        runs[name] = (run.stdout + run.stderr, results.read_text(), staff.read_text(), run)
-    return runs
+    return {name: grade_everywhere(path, hidden, folder, name) for name, path in submissions.items()}
 
 
-def test_runner_outputs_show_what_failed_and_nothing_of_the_hidden_set(hidden, runner_runs):
+def test_runner_outputs_show_which_cases_passed_and_nothing_else_of_the_hidden_set(hidden, runner_runs):
+    """Terminal (with Autolab's feedback line), Gradescope and PrairieLearn: per case passed or failed,
+    never how it failed, a value or a time."""
     secret = secrets(hidden, ONLY)
     assert len(secret[1]) > 1000  # the check has teeth: many hidden values to look for
-    for name, (console, results, _, _) in runner_runs.items():
-        assert leaks(console, secret) == [], (name, console)
-        assert leaks(results, secret) == [], (name, results)
-        assert "fixture set: hidden" in console and json.loads(results)["extra_data"]["fixture_set"] == "hidden"
+    for name, (console, gradescope, prairielearn, _, run) in runner_runs.items():
+        for text in (console, gradescope, prairielearn):
+            assert leaks(text, secret) == [], (name, text)
+            assert kinds_shown(text) == [], (name, text)
+        assert "fixture set: hidden" in console and "only which cases passed is shown" in console
+        document = json.loads(gradescope)
+        assert document["extra_data"]["fixture_set"] == "hidden" and document["execution_time"] == 0
+        assert set(run.last_line["scores"]) == set(ONLY)  # the Autolab line is unchanged
     shape_console = runner_runs["shape"][0]
+    assert 'Downsampling1d, case "odd_width_remainder": failed' in shape_console
+    assert re.search(r"FAIL  Downsampling1d +0/[\d.]+ +2/3 cases\n", shape_console)
+    assert re.search(r'MeanPool2d_stride1, case "\w+": failed', runner_runs["values"][0])
+    assert re.search(r"FAIL  Flatten +0/5 +0/3 cases\n", runner_runs["template"][0])
+    assert re.search(r'Flatten, case "\w+": failed', runner_runs["leaky"][0])
+    tests = {t["name"]: t for t in json.loads(runner_runs["shape"][1])["tests"]}
+    assert 'case "odd_width_remainder": failed' in tests["Downsampling1d"]["output"]
+    autolab = json.loads(runner_runs["template"][4].stdout.splitlines()[-2])
+    assert autolab["Main"]["Flatten"]["hint"].endswith(": failed")
+    pl_tests = {t["name"]: t for t in json.loads(runner_runs["values"][2])["tests"]}
+    assert re.search(r'case "\w+": failed', pl_tests["MeanPool2d_stride1"]["output"])
+
+
+def test_the_staff_may_show_how_cases_failed_still_no_value(hidden, submissions, tmp_path):
+    """--hidden-detail kinds: each failure's kind, quantity, formula and likely cause; never a value or a time."""
+    secret = secrets(hidden, ONLY)
+    runs = {name: grade_everywhere(submissions[name], hidden, tmp_path, name, "--hidden-detail", "kinds")
+            for name in ("shape", "template", "leaky")}
+    for name, (console, gradescope, prairielearn, _, _) in runs.items():
+        for text in (console, gradescope, prairielearn):
+            assert leaks(text, secret) == [], (name, text)
+        assert "only which cases failed and how is shown" in console and json.loads(gradescope)["execution_time"] == 0
+    shape_console = runs["shape"][0]
     assert 'Downsampling1d, case "odd_width_remainder": wrong shape: forward output Z (expected (N, C, ceil(W/k)))' \
         in shape_console
-    assert "wrong values: backward dLdA" in runner_runs["values"][0]
-    assert "Flatten: not implemented" in runner_runs["template"][0]
-    assert re.search(r'Flatten, case "\w+": exception', runner_runs["leaky"][0])
-    tests = {t["name"]: t for t in json.loads(runner_runs["shape"][1])["tests"]}
+    assert "Flatten: not implemented" in runs["template"][0]
+    assert re.search(r'Flatten, case "\w+": exception', runs["leaky"][0])
+    tests = {t["name"]: t for t in json.loads(runs["shape"][1])["tests"]}
     assert "wrong shape: forward output Z (expected (N, C, ceil(W/k)))" in tests["Downsampling1d"]["output"]
-    for name, (_, _, _, run) in runner_runs.items():  # the Autolab line is unchanged
-        assert set(run.last_line["scores"]) == set(ONLY)
 
 
 def test_staff_json_keeps_the_details(hidden, runner_runs):
     texts, numbers = secrets(hidden, ONLY)
-    values = runner_runs["values"][2]
+    values = runner_runs["values"][3]
     report = json.loads(values)
     assert report["fixture_set"]["seed"] == SEED
     assert set(NUMBER.findall(values)) & numbers  # the got-vs-expected values are there
     assert any(f"{key}=" in values for key in ("kernel", "input_shape"))
-    assert "my input:" in runner_runs["leaky"][2] and "cannot flatten" in runner_runs["leaky"][2]
-    assert "(expected (N, C, ceil(W/k)))" in runner_runs["shape"][2]
+    assert "my input:" in runner_runs["leaky"][3] and "cannot flatten" in runner_runs["leaky"][3]
+    assert "(expected (N, C, ceil(W/k)))" in runner_runs["shape"][3]
 
 
 def test_staff_option_shows_hidden_details(hidden, submissions):
@@ -156,15 +203,27 @@ def test_batch_feedback_is_safe_to_return(hidden, submissions, tmp_path):
     for path in feedback.iterdir():
         text = path.read_text()
         assert leaks(text, secret) == [], (path.name, text)
+        assert kinds_shown(text) == [], (path.name, text)
         assert str(subs) not in text or path.stem == "empty"  # named by student id (an error names the folder)
-    assert "wrong shape: forward output Z (expected (N, C, ceil(W/k)))" in (feedback / "shape.txt").read_text()
+    assert 'Downsampling1d, case "odd_width_remainder": failed' in (feedback / "shape.txt").read_text()
     assert "no mytorch/ package" in (feedback / "empty.txt").read_text()  # the student's own problem is shown
     document = json.loads((feedback / "values.json").read_text())
     assert document["fixture_set"] == "hidden" and document["status"] == "graded"
+    for student in submissions:
+        view = json.loads((feedback / f"{student}.json").read_text())
+        assert {item["status"] for item in view["items"]} <= {"passed", "failed"}
+        assert {case["status"] for item in view["items"] for case in item["cases"]} <= {"passed", "failed"}
     # the staff outputs keep everything
     assert json.loads((out / "summary.json").read_text())["fixture_set"]["seed"] == SEED
     staff = (out / "reports" / "values.json").read_text()
     assert set(NUMBER.findall(staff)) & secret[1]
+    # the staff's choice: how each failed, for the same hidden set
+    kinds = tmp_path / "kinds"
+    run = run_runner("batch", subs, "--out", out, "--fixtures", hidden, "--jobs", "2", "--feedback", kinds,
+                     "--hidden-detail", "kinds", timeout=600)
+    assert run.returncode == 1, run.stderr
+    shape = (kinds / "shape.txt").read_text()
+    assert "wrong shape: forward output Z (expected (N, C, ceil(W/k)))" in shape and leaks(shape, secret) == []
 
 
 def test_feedback_folder_must_be_apart_from_the_staff_reports(hidden, tmp_path):
@@ -185,10 +244,26 @@ def test_student_view_is_an_allow_list():
                         "case": "c", "status": "failed", "message": "SECRET-3", "output": "SECRET-4",
                         "character_map": "SECRET-5", "failures": [{"quantity": "forward Z", "kind": "mismatch",
                                                                    "expected": "SECRET-6"}]}]}]}
-    for text in (render_student(document), json.dumps(student_document(document))):
-        assert "SECRET" not in text and "seed-1" not in text
-        assert "wrong values: forward Z" in text
-    assert "SECRET-3" in render_student(document, details=True)  # the public set: messages are shown
+    for detail in ("passed", "kinds"):
+        for text in (render_student(document, detail), json.dumps(student_document(document, detail))):
+            assert "SECRET" not in text and "seed-1" not in text
+            assert ("wrong values: forward Z" in text) is (detail == "kinds")
+    assert 'A, case "c": failed' in render_student(document)  # by default: which case, nothing of how
+    assert "SECRET-3" in render_student(document, "full")  # the public set: messages are shown
+
+
+def test_one_decision_says_how_much_a_student_sees():
+    """student_detail: the public set in full, a hidden one by passed cases unless the staff say otherwise."""
+    from autograder.student_view import public_manifest_sha256, student_detail
+    from autograder.fixtures import PUBLIC_SEED
+    public = {"manifest_sha256": public_manifest_sha256(), "seed": PUBLIC_SEED}
+    hidden = {"manifest_sha256": "0" * 64, "seed": SEED}
+    assert student_detail(public) == student_detail(public, "kinds") == "full"
+    assert student_detail(hidden) == "passed" and student_detail({}) == "passed"
+    assert student_detail(hidden, "kinds") == "kinds"
+    assert student_detail(hidden, show_hidden_details=True) == "full"
+    with pytest.raises(ValueError):
+        student_detail(hidden, "everything")
 
 
 def test_a_grading_error_is_shown_only_when_it_is_about_the_students_files():

@@ -102,7 +102,7 @@ HOSTILES = [
     Hostile("memory_bomb", {"Flatten": r"MemoryError raised while calling forward"}, timeout=6.0, resource=True),
     Hostile("processes", {"Flatten": by_case(
         rf"sandbox: forking processes {NOT_ALLOWED}",
-        rf"sandbox: importing 'subprocess' {NOT_ALLOWED}",
+        rf"sandbox: starting processes {NOT_ALLOWED}",  # subprocess imports: its Popen is refused
         rf"sandbox: running shell commands {NOT_ALLOWED}")}),
     Hostile("exits", {"Flatten": by_case(
         r"SystemExit raised while calling forward",
@@ -161,7 +161,7 @@ HOSTILES = [
     Hostile("patch_builtins", {"Flatten": by_case(
         rf"sandbox: reading '/\S*/fixtures/Flatten\.npz' {NOT_ALLOWED}",
         rf"sandbox: writing '/\S*/fixtures/{PWNED}\.txt' {NOT_ALLOWED}",
-        rf"sandbox: importing 'subprocess' {NOT_ALLOWED}")}),
+        rf"sandbox: starting processes {NOT_ALLOWED}")}),
     Hostile("patch_guard", {"Flatten": by_case(
         rf"sandbox: running shell commands {NOT_ALLOWED}",
         rf"sandbox: reading '/\S*/fixtures/Flatten\.npz' {NOT_ALLOWED}",

@@ -5,7 +5,11 @@ standard-library Python a good student writes: dataclasses (with defaults and
 ``field(default_factory=...)``), ``typing.NamedTuple`` and
 ``collections.namedtuple``, an ``enum.Enum``, ``functools``, ``itertools``,
 ``copy.deepcopy``, ``fractions.Fraction``, ``operator``, ``math.fsum``,
-generators and ``zip(strict=True)``.  Idiomatic code must never cost points:
+generators and ``zip(strict=True)``; and a debug log (``_debug.py``, used by the CNN) that
+imports what a sandbox refusing imports used to refuse: ``logging.handlers`` and
+``logging.config``, ``multiprocessing.cpu_count()``, ``getpass.getuser()``,
+``pwd.getpwuid(os.getuid())``, ``socket``, ``urllib.request``, ``http.client``, ``asyncio``
+and ``unittest.mock``.  Idiomatic code must never cost points:
 the grader has to give it 100/100 (+15/15 bonus), exactly like complete/.
 
 The solution's idioms are what make it useful (importing ``dataclasses``,
@@ -228,3 +232,21 @@ def test_written_functions_are_annotated(trees):
                 if bare or fn.returns is None:
                     missing.append(f"{name}:{fn.lineno} {fn.name}")
     assert not missing, "functions without annotations: " + ", ".join(missing)
+
+
+def test_a_debug_log_with_modules_that_reach_sockets_and_processes(trees):
+    """Importing these and calling the harmless parts at import time must cost nothing (issue 22):
+    each imports socket or subprocess, or reads who the user is, none acts."""
+    imported = {alias.name for node in nodes(trees, ast.Import) for alias in node.names}
+    imported |= {node.module for node in nodes(trees, ast.ImportFrom) if node.module and not node.level}
+    assert {"asyncio", "getpass", "http.client", "logging.config", "logging.handlers", "multiprocessing", "pwd",
+            "socket", "urllib.request", "unittest"} <= imported, imported
+    at_import = {dotted(call) for tree in trees.values() for statement in tree.body
+                 if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                 for call in ast.walk(statement) if isinstance(call, ast.Call)}
+    assert {"logging.config.dictConfig", "logging.handlers.MemoryHandler", "multiprocessing.cpu_count",
+            "getpass.getuser", "pwd.getpwuid"} <= at_import, at_import
+    assert {"mock.Mock", "asyncio.iscoroutinefunction", "urllib.request.urlopen"} <= {
+        dotted(call) for call in nodes(trees, ast.Call)}
+    cnn = trees["cnn.py"]
+    assert any(isinstance(node, ast.ImportFrom) and node.module == "_debug" for node in ast.walk(cnn))

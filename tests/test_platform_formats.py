@@ -33,6 +33,10 @@ def test_prairielearn_hidden_set_hides_details(public_set):
     report = synthetic_report(public_set)
     report.fixture_set = {**report.fixture_set, "manifest_sha256": "0" * 64}
     conv1d = next(t for t in prairielearn_document(report)["tests"] if t["name"] == "Conv1d")
+    assert MISMATCH not in conv1d["output"] and 'case "case1": failed' in conv1d["output"]
+    resblock = next(t for t in prairielearn_document(report)["tests"] if t["name"] == "ResBlock (bonus)")
+    assert "timeout" not in json.dumps(resblock)
+    conv1d = next(t for t in prairielearn_document(report, "kinds")["tests"] if t["name"] == "Conv1d")
     assert MISMATCH not in conv1d["output"] and 'case "case1": wrong result' in conv1d["output"]
 
 
@@ -121,7 +125,11 @@ def test_autolab_feedback_document(public_set):
     assert document["stages"] == ["Main", "Bonus"]
     assert document["Main"]["Conv1d"]["passed"] is False and document["Main"]["Conv1d_stride1"]["passed"] is True
     assert "first failing case case1: failed" in document["Main"]["Conv1d"]["hint"]
+    assert "first failing case case0: timeout" in document["Bonus"]["ResBlock"]["hint"]
     assert MISMATCH.split("\n")[0] not in json.dumps(document)  # no values or mismatch details
+    hidden = feedback_document(synthetic_report(public_set), "passed")  # a hidden set: no kind of failure
+    assert "first failing case case0: failed" in hidden["Bonus"]["ResBlock"]["hint"]
+    assert "timeout" not in json.dumps(hidden) and "implemented" not in json.dumps(hidden)
     assert document["_scores_order"] == list(RUBRIC.names)
     broken = copy.deepcopy(document)
     del broken["Bonus"]

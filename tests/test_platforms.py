@@ -74,6 +74,7 @@ def test_zip_holds_the_harness_and_nothing_private(autograder_zip):
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
     assert config["visibility"] == "after_due_date" and config["test_visibility"] == {"Conv1d": "hidden"}
     assert config["stdout_visibility"] == "after_published" and config["fixtures"] == "grading_fixtures"
+    assert config["hidden_detail"] == "passed"  # the default: a hidden set's tests say which cases passed
 
 
 def test_good_submission_one_folder_down(tmp_path, autograder_zip):
@@ -97,12 +98,17 @@ def test_broken_submissions_still_get_a_valid_file(tmp_path, autograder_zip):
 
     files = complete_files()
     files["mytorch/conv1d.py"] = b"def broken(:\n"
-    document, _ = fake_tree_and_run(tmp_path / "syntax", autograder_zip, files)
+    document, completed = fake_tree_and_run(tmp_path / "syntax", autograder_zip, files)
     tests = {t["name"]: t for t in document["tests"]}
     assert tests["Conv1d"]["score"] == 0 and tests["Conv1d_stride1"]["score"] == 0
     assert "hidden fixture set" in tests["Conv1d"]["output"]  # a grading set other than the public one
     assert "SyntaxError" not in tests["Conv1d"]["output"] and "stride" in tests["Conv1d"]["output"]
+    assert 'case "stride' in tests["Conv1d"]["output"] and ": failed" in tests["Conv1d"]["output"]
+    assert "exception" not in json.dumps(document) and document["execution_time"] == 0
     assert tests["Flatten"]["score"] == MAX_POINTS["Flatten"]
+    # stdout is shown to students once published: the same student view, not the staff's report
+    assert "fixture set: hidden" in completed.stdout and "SyntaxError" not in completed.stdout
+    assert "exception" not in completed.stdout
 
 
 def fake_tree_and_run(path, autograder_zip, files):
@@ -133,6 +139,7 @@ def test_tampered_grading_set_gives_score_0_and_a_valid_file(tmp_path, autograde
 
 @pytest.mark.parametrize("argv, message", [
     (["--visibility", "sometimes"], "invalid choice"),
+    (["--hidden-detail", "everything"], "invalid choice"),
     (["--test-visibility", "NoSuchItem=hidden"], "unknown rubric item"),
     (["--test-visibility", "Conv1d=sometimes"], "unknown visibility"),
     (["--only", "Conv1d,Nope"], "unknown rubric item"),
@@ -151,3 +158,10 @@ class _no_exit:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_the_staff_may_choose_the_hidden_detail(tmp_path):
+    out = tmp_path / "kinds.zip"
+    assert gradescope.main(["--out", str(out), "--hidden-detail", "kinds"]) == 0
+    with zipfile.ZipFile(out) as archive:
+        assert json.loads(archive.read(gradescope.CONFIG_NAME))["hidden_detail"] == "kinds"

@@ -28,14 +28,35 @@ SERVER_FAILURES = (OSError, ValueError, KeyError, ServerBroken)
 
 
 def child_env() -> dict[str, str]:
-    """The whole environment of a case process: nothing of the grader's (``-I`` ignores PYTHON* anyway).
+    """The whole environment of a case process: nothing of the grader's (``-I`` ignores PYTHON* anyway)
+    but who the case runs as (``identity_env``).
 
     Windows cannot start an interpreter without SYSTEMROOT (its random numbers and DLLs).
     """
-    env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    env = {"PATH": os.defpath, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", **identity_env()}
     if os.name == "nt" and "SYSTEMROOT" in os.environ:
         env["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
     return env
+
+
+def identity_env() -> dict[str, str]:
+    """USER, LOGNAME and HOME of the user the cases run as (the unprivileged case user of a root
+    grader, else the grader's own), from the password database; USERNAME on Windows.
+
+    ``getpass.getuser()`` reads them before it asks the password database, so it answers even
+    where the database is out of a case's reach (an LDAP or SSSD user: its cache and socket are
+    outside the sandbox); a uid with no entry gets none of them.
+    """
+    if os.name == "nt":
+        return {"USERNAME": os.environ["USERNAME"]} if "USERNAME" in os.environ else {}
+    from autograder.run_as import SandboxError, case_user
+    try:
+        import pwd
+        user = case_user()
+        entry = pwd.getpwuid(user["uid"] if user is not None else os.geteuid())
+    except (ImportError, KeyError, SandboxError):
+        return {}
+    return {"USER": entry.pw_name, "LOGNAME": entry.pw_name, "HOME": entry.pw_dir}
 
 
 MAX_WALL_MILLISECONDS = 2 ** 32 - 1

@@ -1,6 +1,6 @@
 # HOSTILE: at import, rebinds builtins (isinstance says fixture paths are open descriptors, any()
 # is always False, open/print patched) and json.dumps/json.loads; then reads the fixtures
-# (one_dimensional), writes into them (two_dimensional), imports subprocess (batch1_channel1).
+# (one_dimensional), writes into them (two_dimensional), runs a program (batch1_channel1).
 
 """Flatten every axis but the batch axis."""
 
@@ -77,7 +77,8 @@ class Flatten:
             with open(os.path.join(fixtures, "HOSTILE_PWNED.txt"), "w") as handle:
                 handle.write("pwned")
         else:
-            import subprocess  # noqa: F401
+            import subprocess
+            subprocess.run(["sh", "-c", "echo pwned > /tmp/HOSTILE_PWNED"])
         self.input_shape = shape(A)
         return [flatten(a_n) for a_n in A]
 

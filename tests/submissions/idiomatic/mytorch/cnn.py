@@ -5,6 +5,7 @@ from itertools import accumulate, chain
 from operator import attrgetter
 from typing import Any
 
+from ._debug import log, traced
 from ._nested import InitFn, Layer, Tensor, as_floats, shape_of, zeros, zip_nested
 from .conv1d import Conv1d
 from .flatten import Flatten
@@ -45,6 +46,7 @@ class CNN:
         """Every layer that owns W, b, dLdW, dLdb: the convs' conv1d_stride1, then the linear layer."""
         return chain(map(attrgetter("conv1d_stride1"), self.convolutional_layers), [self.linear_layer])
 
+    @traced
     def forward(self, A: Tensor) -> Tensor:
         """(N, num_input_channels, input_width) -> Z (N, num_linear_neurons), stored as self.Z."""
         for conv, activation in zip(self.convolutional_layers, self.activations, strict=True):
@@ -52,9 +54,11 @@ class CNN:
         self.Z = self.linear_layer.forward(self.flatten.forward(A))
         return self.Z
 
+    @traced
     def backward(self, labels: Tensor) -> Tensor:
         """labels (N, num_linear_neurons) one-hot -> dLdA (N, num_input_channels, input_width); sets self.loss."""
         self.loss = self.criterion.forward(self.Z, labels)
+        log.debug("loss %g", self.loss)
         grad = self.flatten.backward(self.linear_layer.backward(self.criterion.backward()))
         for conv, activation in reversed(list(zip(self.convolutional_layers, self.activations, strict=True))):
             grad = conv.backward(activation.backward(grad))
