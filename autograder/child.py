@@ -368,7 +368,10 @@ def serve_one(setup: dict) -> bool:
     send_frame({"pid": pid})
     # fd 0, this server's requests, is watched during the case: the grader writes nothing there until
     # the case's frames are read, so anything on it (end of file above all) means the grader is gone
-    payload, status, overflow, stopped = PROCESSES.relay(pid, read_fd, budget, setup["spared"], 0, seconds)
+    # {"final": true}: the case's final result line is complete; the grader's time limit then waits for
+    # the grace the server gives the case to end (FINAL_GRACE), which counts against no one
+    payload, status, overflow, stopped = PROCESSES.relay(pid, read_fd, budget, setup["spared"], 0, seconds,
+                                                         lambda: send_frame({"final": True}))
     if stopped == "gone":
         return False
     send_frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "timeout": stopped == "timeout",

@@ -18,7 +18,7 @@ import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: a spawned case process would pay ~13 ms for it
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
 
 PR_SET_PDEATHSIG: int = 1
 PR_SET_CHILD_SUBREAPER: int = 36
@@ -223,7 +223,7 @@ class FinalLine:
 
 
 def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), watched: int | None = None,
-          seconds: float | None = None) -> tuple[bytes, int, bool, str]:
+          seconds: float | None = None, on_final: Callable[[], None] | None = None) -> tuple[bytes, int, bool, str]:
     """The case's result bytes (at most ``budget``), its exit status, whether it went over, and
     why the server ended it: "" (it ended by itself, or FINAL_GRACE after its final line),
     "timeout" (``seconds`` of wall-clock time, then WALL_MARGIN, passed) or "gone" (``watched``,
@@ -239,7 +239,8 @@ def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), wat
     byte on it means the grader is gone (its end of the pipe closed with it) or broke the
     protocol; either way the case is killed at once.  A case that sent its final result and
     then spins (in a replaced ``sys.stdout.flush``, a signal handler...) cannot hold the grader
-    either: FINAL_GRACE after its final line it is killed, and its result stands.
+    either: FINAL_GRACE after its final line it is killed, and its result stands; ``on_final`` is
+    called then, once (the server tells its grader, whose own time limit then waits for the grace).
     """
     try:
         ended = os.pidfd_open(pid)
@@ -286,6 +287,8 @@ def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), wat
             chunks.append(chunk)
             if not final.complete and final.feed(chunk):
                 give_up = min(give_up, time.monotonic() + FINAL_GRACE) if give_up else time.monotonic() + FINAL_GRACE
+                if on_final is not None:
+                    on_final()
     finally:
         if ended is not None:
             os.close(ended)

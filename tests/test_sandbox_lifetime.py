@@ -240,6 +240,32 @@ def test_a_case_that_hangs_after_its_final_result_keeps_its_points_and_holds_no_
 
 # ------------------------------------------------------------------ the pieces
 
+def test_the_graders_time_limit_waits_for_the_grace_after_a_final_result():
+    """A case whose final result arrived just before its time was up, then hung: the server says so
+    ({"final": true}) and ends it FINAL_GRACE later; the grader waits for that instead of calling it
+    a timeout at its own deadline (here already passed when the case's exit frame comes)."""
+    import threading
+    from autograder.sandbox.forkserver import ForkServer
+    read_fd, write_fd = os.pipe()
+    server = ForkServer()
+    server.results = read_fd
+
+    def frame(header):
+        text = json.dumps(header).encode()
+        os.write(write_fd, len(text).to_bytes(4, "big") + text)
+
+    frame({"final": True})
+    exited = {"exit": -9, "overflow": False, "timeout": False, "length": 0}
+    later = threading.Timer(FINAL_GRACE / 2, frame, [exited])
+    later.start()
+    try:
+        assert server.read_finished(time.monotonic() + 0.01) == exited
+    finally:
+        later.join()
+        os.close(read_fd)
+        os.close(write_fd)
+
+
 def test_the_final_line_is_found_across_chunks_and_only_once_complete():
     stream = b'\n{"sandbox":{}}\n\n{"phase":"step"}\n\n{"final":true,"status":"ok","results":[1.5]}\n'
     for size in (1, 2, 7, len(stream)):

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from autograder.processes import descendants
+from autograder.processes import FINAL_GRACE, descendants
 from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_FAILURES, SERVER_GRACE, START_SECONDS, ServerBroken,
                                          child_env, request_frame)
 
@@ -165,6 +165,17 @@ class ForkServer:
             raise ServerBroken("the fork server sent a partial frame")
         return json.loads(header)
 
+    def read_finished(self, deadline: float) -> dict[str, Any] | None:
+        """The frame that says how the case ended, or None at ``deadline``.  Once the server says the
+        case's final result is complete (``{"final": true}``), the deadline becomes the grace the
+        server gives the case to end (FINAL_GRACE, and SERVER_GRACE for the frames): a case whose
+        result came in time is never a timeout because of what it did afterwards."""
+        while True:
+            frame = self.read_frame(deadline)
+            if not (isinstance(frame, dict) and frame.get("final") is True and "exit" not in frame):
+                return frame
+            deadline = max(deadline, time.monotonic() + FINAL_GRACE + SERVER_GRACE)
+
     def run(self, request: dict[str, Any], timeout: float, budget: int) -> tuple[bytes, str, int | None]:
         """Run one request; return (at most ``budget`` result bytes, how it ended, exit code)."""
         self.ensure_running()
@@ -178,11 +189,11 @@ class ForkServer:
             if started_frame is None:
                 raise ServerBroken("the fork server did not start the case")
             how = "eof"
-            finished = self.read_frame(started + timeout)
+            finished = self.read_finished(started + timeout)
             if finished is None:
                 how = "timeout"
                 kill_group(started_frame["pid"])
-                finished = self.read_frame(time.monotonic() + SERVER_GRACE)
+                finished = self.read_finished(time.monotonic() + SERVER_GRACE)
                 if finished is None:
                     raise ServerBroken("the fork server did not reap a killed case")
             kill_group(started_frame["pid"])  # anything the case left behind in its session
