@@ -172,6 +172,12 @@ attempt("mmap", lambda: mmap.mmap(-1, 4096))
 attempt("/etc/shadow", lambda: open("/etc/shadow").read())
 attempt("site-packages", lambda: open(os.path.join(os.path.dirname(os.__file__), "site-packages", "x.py")).read())
 attempt("syslog", lambda: syslog.syslog("x"))
+open("mine.txt", "w").close()  # the case's own file, in its working folder: metadata changes are refused there too
+attempt("chmod", lambda: os.chmod("mine.txt", 0o777))
+attempt("utime", lambda: os.utime("mine.txt", (0, 0)))
+attempt("chown", lambda: os.chown("mine.txt", os.getuid(), os.getgid()))
+attempt("copymode", lambda: __import__("shutil").copymode("mine.txt", "mine.txt"))
+attempt("touch", lambda: __import__("pathlib").Path("mine.txt").touch())
 attempt("code.replace", lambda: (lambda: 0).__code__.replace(co_flags=0))
 
 
@@ -213,6 +219,9 @@ def test_actions_are_refused_with_the_sandbox_message():
         "/etc/shadow": refusal("reading '/etc/shadow'"),
         "site-packages": refusal(r"reading '\S+/site-packages/x\.py'") + r" \(installed packages: .*\)",
         "syslog": refusal("writing to the system log"),
+        "chmod": refusal("changing file modes"), "utime": refusal("changing file times"),
+        "chown": refusal("changing file owners"), "copymode": refusal("copying file modes"),
+        "touch": "ok",  # of an existing file: Path.touch ignores the refused time change
         "code.replace": refusal("building code objects by hand"),
         "types.coroutine forged": refusal("building code objects by hand"),
         "antigravity": refusal("opening a web browser"),
