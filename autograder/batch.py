@@ -126,7 +126,8 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
                             case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade, scratch=scratch,
                             hints=args.hints, sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed,
                             executor=args.executor, scheduler=args.scheduler,
-                            submission_timeout=args.submission_timeout or default_submission_budget(cases))
+                            submission_timeout=args.submission_timeout or default_submission_budget(cases),
+                            scaled_budget=args.submission_timeout is None)
         result = grade_entries(entries, settings, skipped, removed, args.student, stderr, args.shard)
         if args.feedback is not None:
             try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,9 @@ from autograder.class_report import REPORT_NAME
 from autograder.fixtures import DEFAULT_FIXTURES
 from autograder.hidden_detail import HIDDEN_DETAILS
 from autograder.safetext import for_terminal
-from autograder.sandbox import Limits
+from autograder.sandbox import WALL_FACTOR, Limits
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, describe_choice
+from autograder.sandbox.capacity import BATCH_MEMORY, WORKER_MEMORY, available
 
 EXIT_OK, EXIT_NOT_GRADED, EXIT_HARNESS, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_USAGE = EXIT_HARNESS
@@ -46,8 +46,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                f"{EXIT_HARNESS} the batch itself failed (usage, fixture set, output folder).")
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for reports and grades")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="submissions graded in parallel (default: number of CPUs)")
+    capacity = available(WORKER_MEMORY, BATCH_MEMORY)
+    parser.add_argument("--jobs", type=int, default=capacity.jobs,
+                        help=f"submissions graded in parallel (default: what the CPUs and memory really available "
+                             f"allow (CPU affinity, cgroup quota and memory limit, {WORKER_MEMORY // 2**20} MiB a "
+                             f"worker): %(default)s here, {capacity.why}); more is allowed: the case time limits "
+                             f"are CPU time")
     parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES,
                         help="fixture set, e.g. a hidden one (default: fixtures/)")
     parser.add_argument("--regrade", action="store_true",
@@ -57,7 +61,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--shard", metavar="I/N",
                         help="grade only shard I of N (0 <= I < N) into OUT; then 'runner.py batch merge OUT'")
     parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="S",
-                        help="wall-clock limit for one case (default %(default)s)")
+                        help=f"CPU seconds one case may use (default %(default)s); a case that sleeps or waits is "
+                             f"ended at a wall-clock backstop of S x max(1, jobs / CPUs available) x {WALL_FACTOR:g}")
     parser.add_argument("--no-hints", dest="hints", action="store_false",
                         help="no 'likely cause' lines naming a known mistake in failure messages")
     parser.add_argument("--sandbox", choices=SANDBOX_CHOICES, default="auto",
@@ -68,7 +73,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--submission-timeout", type=float, metavar="S",
                         help=f"wall-clock budget for a whole submission (default: {SECONDS_PER_CASE:g} s per case "
                              f"+ {SUBMISSION_BUDGET_MARGIN:g} s, e.g. "
-                             f"{default_submission_budget(public_case_count()):g} s for the public fixture set)")
+                             f"{default_submission_budget(public_case_count()):g} s for the public fixture set, "
+                             f"times max(1, jobs / CPUs available) on the machine that grades it)")
     parser.add_argument("--feedback", type=Path, metavar="DIR",
                         help="also write DIR/<student>.txt and .json, safe to return to students: with a hidden "
                              "fixture set only which cases passed (see autograder/batch_feedback.py)")

@@ -113,7 +113,7 @@ def pack_folder(root: Path) -> bytes:
     return buffer.getvalue()
 
 
-def payload(entry: Entry, settings: Settings) -> dict[str, Any]:
+def payload(entry: Entry, settings: Settings, concurrent: int = 1) -> dict[str, Any]:
     """What a task needs: the submission's bytes and how to grade it.  PackError: it cannot be sent;
     ArchiveError: an archive over the size limit (a submission's error, as in a local run)."""
     data = b""
@@ -136,7 +136,8 @@ def payload(entry: Entry, settings: Settings) -> dict[str, Any]:
     return {"name": entry.path.name, "kind": entry.kind, "data": data, "path": str(entry.path.resolve()),
             "fixtures": str(settings.fixtures.resolve()), "manifest_sha256": settings.fixture_set.manifest_sha256,
             "code": code_digest(), "case_timeout": settings.case_timeout,
-            "submission_timeout": settings.submission_timeout, "hints": settings.hints, "sandbox": settings.sandbox,
+            "submission_timeout": settings.submission_timeout, "scaled_budget": settings.scaled_budget,
+            "concurrent": concurrent, "hints": settings.hints, "sandbox": settings.sandbox,
             "allow_unsandboxed": settings.allow_unsandboxed}
 
 
@@ -147,6 +148,10 @@ class TaskSettings:
         self.fixtures = Path(task["fixtures"])
         self.case_timeout = float(task["case_timeout"])
         self.submission_timeout = float(task["submission_timeout"])
+        self.scaled_budget = bool(task.get("scaled_budget", True))
+        # gradings at once on this worker's host (the cluster's most on one host): with this host's CPUs
+        # (capacity.py, read here) it sets the cases' wall-clock backstop and the submission's budget
+        self.concurrent = max(1, int(task.get("concurrent", 1)))
         self.hints = bool(task.get("hints", True))
         self.sandbox = str(task.get("sandbox", "auto"))
         self.allow_unsandboxed = bool(task.get("allow_unsandboxed", False))
@@ -233,6 +238,7 @@ class DaskExecutor(ThreadPoolExecutor):
                 self.cluster.close()
             raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error})") from None
         threads = sum(self.client.nthreads().values())
+        self.host_threads = busiest_host(self.client)
         self.in_flight: set[Any] = set()
         self.task_function = task_function()
         self.lock = threading.Lock()
@@ -245,7 +251,7 @@ class DaskExecutor(ThreadPoolExecutor):
         if settings.stopping:
             return None
         try:
-            task = payload(entry, settings)
+            task = payload(entry, settings, self.host_threads)
         except PackError as error:
             return finish_report(entry, settings, None, str(error), started)
         except ArchiveError as error:
@@ -293,6 +299,21 @@ class DaskExecutor(ThreadPoolExecutor):
             self.client.close()
             if self.cluster is not None:
                 self.cluster.close()
+
+
+def busiest_host(client: Any) -> int:
+    """The most worker threads of the cluster on one host (each runs a grading at once): how many
+    gradings share a host's CPUs, which a worker needs for its cases' wall-clock backstop.  Read once,
+    when the batch starts; at least 1."""
+    per_host: dict[str, int] = {}
+    try:
+        workers = client.scheduler_info().get("workers", {})
+        for address, worker in workers.items():
+            host = str(worker.get("host") or address)
+            per_host[host] = per_host.get(host, 0) + int(worker.get("nthreads") or 1)
+    except Exception:  # an older scheduler's answer: the threads of the whole cluster bound it
+        return max(1, sum(client.nthreads().values()))
+    return max(per_host.values(), default=1)
 
 
 def checked(result: dict[str, Any], settings: Settings) -> tuple[dict[str, Any] | None, str | None]:

@@ -57,8 +57,8 @@ class Settings:
     fixtures: Path
     fixture_set: FixtureSet
     rubric: Rubric
-    case_timeout: float
-    submission_timeout: float
+    case_timeout: float  # CPU seconds of one case (its wall-clock backstop grows with the contention)
+    submission_timeout: float  # wall-clock seconds for a whole submission (times the contention: scaled_budget)
     jobs: int
     regrade: bool = False
     executor: str = "local"  # or "dask": see autograder.batch_dask
@@ -67,9 +67,15 @@ class Settings:
     hints: bool = True  # likely-cause hints in the failure messages
     sandbox: str = "auto"  # the sandbox backend asked for (autograder/sandbox/backends.py)
     allow_unsandboxed: bool = False  # the grader allows the portable backend for these untrusted submissions
+    scaled_budget: bool = True  # submission_timeout is the default budget: it grows with the contention on a machine
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # student -> worker process
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: bool = False
+
+    @property
+    def concurrent(self) -> int:
+        """Workers grading at once on this machine (each one case at a time)."""
+        return self.jobs
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from autograder.report import Report, ReportError, validate_report
 from autograder.run_folders import remove_tree
 from autograder.sandbox import Limits
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, untrusted_refusal
+from autograder.sandbox.capacity import available
 from autograder.safetext import for_terminal
 from autograder.submission import SubmissionError
 
@@ -67,6 +68,7 @@ def worker_main(argv: Sequence[str]) -> int:
     parser.add_argument("--report", type=Path, required=True)
     parser.add_argument("--fixtures", type=Path, required=True)
     parser.add_argument("--timeout", type=float, required=True)
+    parser.add_argument("--concurrent", type=int, default=1)  # gradings at once on this machine (the batch's jobs)
     parser.add_argument("--scratch", type=Path, required=True)
     parser.add_argument("--batch-pid", type=int, required=True)
     parser.add_argument("--no-hints", dest="hints", action="store_false")
@@ -78,7 +80,7 @@ def worker_main(argv: Sequence[str]) -> int:
     fixture_set = load_fixture_set(args.fixtures)
     try:
         settings = GradingSettings(Limits(timeout=args.timeout), jobs=1, hints=args.hints, sandbox=args.sandbox,
-                                   allow_unsandboxed=args.allow_unsandboxed)
+                                   allow_unsandboxed=args.allow_unsandboxed, concurrent=max(1, args.concurrent))
         refusal = untrusted_refusal(settings.backend, settings.allow_unsandboxed)
     except BackendError as error:  # this machine (a Dask worker's too) cannot run the backend asked for
         refusal = str(error)
@@ -198,13 +200,26 @@ def run_worker(entry: Entry, settings: Settings) -> Outcome | None:
 class ProcessSettings(Protocol):
     """What :func:`run_worker_process` needs: the batch's Settings, or a Dask task's (batch_dask.TaskSettings)."""
     fixtures: Path
-    case_timeout: float
-    submission_timeout: float
+    case_timeout: float  # CPU seconds of one case
+    submission_timeout: float  # wall-clock seconds for the whole submission, times the contention if scaled_budget
+    scaled_budget: bool
     hints: bool
     sandbox: str
     allow_unsandboxed: bool
     running: dict[str, subprocess.Popen[bytes]]  # student -> worker process, for the batch to kill
     lock: threading.Lock
+
+    @property
+    def concurrent(self) -> int:  # workers grading at once on this machine
+        ...
+
+
+def submission_budget(settings: ProcessSettings) -> float:
+    """The whole-submission budget on this machine: the default one grows with the contention here
+    (workers at once over the CPUs really available), as each case's wall-clock backstop does."""
+    if not settings.scaled_budget:
+        return settings.submission_timeout
+    return settings.submission_timeout * available().contention(settings.concurrent)
 
 
 def run_worker_process(student: str, entry_path: Path, kind: str, settings: ProcessSettings,
@@ -214,7 +229,8 @@ def run_worker_process(student: str, entry_path: Path, kind: str, settings: Proc
     worker_report, log_path = scratch / "report.json", scratch / "worker.log"
     command = [*WORKER_COMMAND, "--entry", str(entry_path), "--kind", kind,
                "--report", str(worker_report), "--fixtures", str(settings.fixtures.resolve()),
-               "--timeout", repr(settings.case_timeout), "--scratch", str(scratch),
+               "--timeout", repr(settings.case_timeout), "--concurrent", str(settings.concurrent),
+               "--scratch", str(scratch),
                "--batch-pid", str(os.getpid()), *([] if settings.hints else ["--no-hints"]),
                "--sandbox", settings.sandbox, *(["--allow-unsandboxed"] if settings.allow_unsandboxed else [])]
     # the worker's temporary folders (the sandbox's case folders too) live in the scratch folder, so they
@@ -231,13 +247,13 @@ def run_worker_process(student: str, entry_path: Path, kind: str, settings: Proc
                                    stderr=subprocess.STDOUT, start_new_session=True)
     with settings.lock:
         settings.running[student] = process
+    budget = submission_budget(settings)
     try:
-        process.wait(timeout=settings.submission_timeout)
+        process.wait(timeout=budget)
     except subprocess.TimeoutExpired:
         kill_tree(process.pid)
         process.wait()
-        return None, (f"grading took longer than the whole-submission limit of {settings.submission_timeout:g} s "
-                      f"and was stopped")
+        return None, f"grading took longer than the whole-submission limit of {budget:g} s and was stopped"
     finally:
         with settings.lock:
             settings.running.pop(student, None)

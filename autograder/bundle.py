@@ -63,7 +63,7 @@ much), then `Total score: X/{main_max:g} (+B/{bonus_max:g} bonus)`. The exit cod
 whenever grading ran; 2 means the grader could not run.
 
 Your code runs in a sandbox: one process per case, a time limit per case
-({timeout:g} s), no network, no subprocesses, no files outside a scratch folder.
+({timeout:g} s of CPU), no network, no subprocesses, no files outside a scratch folder.
 Submissions may be graded with a different fixture set of the same
 structure (other sizes and values), so a solution must compute its results,
 not recognise the public ones.

@@ -256,16 +256,18 @@ def read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def read_request(fd: int) -> tuple[bytes, int, float] | None:
-    """The next request on ``fd``: (its marshalled blob, its result budget, its wall-clock seconds),
-    or None once the grader has closed it (the frame: autograder/sandbox/protocol.py request_frame)."""
-    header = read_exactly(fd, 16)
+def read_request(fd: int) -> tuple[bytes, int, float, float] | None:
+    """The next request on ``fd``: (its marshalled blob, its result budget, its wall-clock seconds, its
+    CPU seconds), or None once the grader has closed it (the frame: autograder/sandbox/protocol.py
+    request_frame)."""
+    header = read_exactly(fd, 20)
     if header is None:
         return None
     blob = read_exactly(fd, int.from_bytes(header[:4], "big"))
     if blob is None:
         return None
-    return blob, int.from_bytes(header[4:12], "big"), int.from_bytes(header[12:], "big") / 1000
+    return (blob, int.from_bytes(header[4:12], "big"), int.from_bytes(header[12:16], "big") / 1000,
+            int.from_bytes(header[16:], "big") / 1000)
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -352,7 +354,7 @@ def serve_one(setup: dict) -> bool:
     request = read_request(0)
     if request is None:
         return False
-    blob, budget, seconds = request
+    blob, budget, seconds, cpu_seconds = request
     read_fd, write_fd = os.pipe()
     WARM.freeze()  # what this server made since the last case: not walked (and copied) by the case's gc
     setup["server"] = os.getpid()  # the case's expected parent (a twin is a server of its own)
@@ -370,12 +372,13 @@ def serve_one(setup: dict) -> bool:
     # the case's frames are read, so anything on it (end of file above all) means the grader is gone
     # {"final": true}: the case's final result line is complete; the grader's time limit then waits for
     # the grace the server gives the case to end (FINAL_GRACE), which counts against no one
-    payload, status, overflow, stopped = PROCESSES.relay(pid, read_fd, budget, setup["spared"], 0, seconds,
-                                                         lambda: send_frame({"final": True}))
+    payload, status, overflow, stopped, cpu = PROCESSES.relay(pid, read_fd, budget, setup["spared"], 0, seconds,
+                                                              lambda: send_frame({"final": True}), cpu_seconds)
     if stopped == "gone":
         return False
-    send_frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "timeout": stopped == "timeout",
-                "length": len(payload)}, payload)
+    # "cpu": the case's CPU seconds, from its rusage when it was reaped (measured here, never told by the case)
+    send_frame({"exit": os.waitstatus_to_exitcode(status), "overflow": overflow, "timeout": stopped != "",
+                "cpu": round(cpu, 3), "length": len(payload)}, payload)
     return True
 
 
@@ -438,7 +441,7 @@ def serve_spawned() -> None:
     request = read_request(0)
     if request is None:
         os._exit(0)  # the grader closed the pipe without a request: it is stopping
-    blob, _, seconds = request
+    blob, _, seconds, _ = request
     del request
     run_child(blob, result_fd, setup, seconds)
 
@@ -491,23 +494,24 @@ def serve(twin: tuple[int, int] | None = None) -> None:
     """Fork one fresh process per request; relay its results to the grader.
 
     Requests arrive on stdin as a 4-byte big-endian length, an 8-byte result budget, the
-    case's wall-clock limit in milliseconds (4 bytes) and a marshal blob (written by the
-    grader, so trusted).  For each, this server forks; the
+    case's wall-clock limit and its CPU limit in milliseconds (4 bytes each) and a marshal
+    blob (written by the grader, so trusted).  For each, this server forks; the
     child starts its own session, moves its stdout/stderr to a file and runs the case,
     writing JSON lines to a private pipe.  The server answers with two frames:
     ``{"pid": N}`` as soon as the child exists (so the grader can kill its
-    process group on timeout) and ``{"exit": STATUS, "overflow": B, "timeout": T, "length": L}``
-    followed by the L bytes the child wrote (at most the budget), once the child is
-    reaped and every process left below this server is killed.  This process never
+    process group on timeout) and ``{"exit": STATUS, "overflow": B, "timeout": T, "cpu": S, "length": L}``
+    (S: the CPU seconds the case used, from its rusage) followed by the L bytes the child wrote
+    (at most the budget), once the child is reaped and every process left below this server is killed.  This process never
     imports or runs student code.  ``twin``: the two descriptors of a second server to fork
     once prepared (see start_twin).
 
     Nothing of a grading outlives its grader, whatever ends it.  The grader's end of stdin
     closes with the grader (by any death): between cases this server reads end of file and
     exits; during a case it watches stdin too (processes.relay), kills the case at once and
-    exits without answering.  It also ends a case by itself, WALL_MARGIN after the grader's
-    own timeout would have (``T``: true), so a sleeping case ends under a stuck grader, and
-    FINAL_GRACE after the case's final line (its result stands).  Each case gets SIGKILL when
+    exits without answering.  It also ends a case by itself (``T``: true) once the case has used
+    its CPU limit (read from /proc/PID/stat while it runs; RLIMIT_CPU behind that) and
+    WALL_MARGIN after the grader's own wall-clock limit would have, so a sleeping case ends under
+    a stuck grader, and FINAL_GRACE after the case's final line (its result stands).  Each case gets SIGKILL when
     this server dies (processes.die_with_parent).  The server itself sets no parent-death
     signal: it fires when the *thread* that started the process ends, and the grader starts
     its servers from grading threads that end before it closes them gracefully (close_servers:

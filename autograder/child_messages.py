@@ -38,6 +38,7 @@ class ChildOutcome:
     wall_seconds: float = 0.0
     student_seconds: float = 0.0
     sandbox: dict[str, Any] = field(default_factory=dict)  # kernel layers in force, see clean_sandbox()
+    cpu_seconds: float | None = None  # CPU time the case process used, measured from outside it; None: unknown
 
     def describe_where(self) -> str:
         """Where the child was: 'while importing mytorch.conv1d', 'in forward (step 1)'."""

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 # Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
 # the servers start on the other cores.
 from autograder import stop_signals
-from autograder.sandbox import DEFAULT_JOBS, Limits, close_servers, prestart_servers
+from autograder.sandbox import WALL_FACTOR, Limits, close_servers, prestart_servers
+from autograder.sandbox.capacity import available
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, describe_choice, resolve
 from autograder.sandbox.backends import untrusted_refusal
 from autograder.hidden_detail import FULL, HIDDEN_DETAILS
@@ -61,10 +62,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="where --format prairielearn writes its file (default: results.json)")
     parser.add_argument("--autolab-feedback", action="store_true",
                         help="print Autolab's formatted-feedback line just before the final {\"scores\": ...} line")
+    capacity = available()
     parser.add_argument("--timeout", type=float, default=Limits.timeout, metavar="SECONDS",
-                        help="wall-clock limit for one case (default %(default)s)")
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
-                        help="items graded in parallel (default: number of CPUs, %(default)s here)")
+                        help=f"CPU seconds one case may use (default %(default)s); a case that sleeps or waits is "
+                             f"ended at a wall-clock backstop of SECONDS x max(1, jobs / CPUs available) x "
+                             f"{WALL_FACTOR:g}, so a busy machine or a small CPU quota never costs a correct case")
+    parser.add_argument("--jobs", type=int, default=capacity.jobs,
+                        help=f"items graded in parallel (default: what the CPUs and memory really available allow "
+                             f"(CPU affinity, cgroup quota and memory limit): %(default)s here, {capacity.why}); "
+                             f"more is allowed: the case time limits are CPU time")
     parser.add_argument("--sandbox", choices=SANDBOX_CHOICES, default="auto",
                         help="how each case is isolated: linux (fork servers, Landlock and seccomp) or portable "
                              f"(a spawned process per case, any system); default auto: {describe_choice()}")

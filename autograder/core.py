@@ -8,27 +8,41 @@ fixture set's rubric (:mod:`autograder.rubric`).
 """
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from autograder.fixtures import FixtureSet
 from autograder.report import Report
-from autograder.sandbox import DEFAULT_JOBS, Limits
+from autograder.sandbox import Limits
 from autograder.sandbox.backends import resolve
+from autograder.sandbox.capacity import available
 from autograder.scheduler import Scheduler
 
-__all__ = ["DEFAULT_JOBS", "Settings", "grade"]  # DEFAULT_JOBS: items graded at once (each case by case)
+__all__ = ["Settings", "default_jobs", "grade"]
+
+
+def default_jobs() -> int:
+    """Items graded at once by default: what the CPUs and memory really available allow (capacity.py)."""
+    return available().jobs
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How to grade, resolved once from the command line (runner, batch worker or pytest options)."""
+    """How to grade, resolved once from the command line (runner, batch worker or pytest options).
+
+    ``concurrent``: how many jobs run at once on this machine while this grading runs (a batch's
+    workers each grade with one job); None: ``jobs``.  With the CPUs really available it sets the
+    cases' contention, and so their wall-clock backstop (``Limits.wall``), unless ``limits`` has one.
+    """
     limits: Limits = field(default_factory=Limits)
-    jobs: int = DEFAULT_JOBS
+    jobs: int = field(default_factory=default_jobs)
     hints: bool = True  # likely-cause hints: name a known mistake when a wrong quantity equals its value
     sandbox: str = "auto"  # the backend asked for: auto, linux or portable (autograder/sandbox/backends.py)
     allow_unsandboxed: bool = False  # untrusted code may be graded by the portable backend (batch, platforms)
+    concurrent: int | None = None
     backend: str = field(init=False)  # the backend ``sandbox`` resolves to here: linux or portable
 
     def __post_init__(self) -> None:
@@ -36,7 +50,18 @@ class Settings:
             raise ValueError(f"jobs must be at least 1, not {self.jobs}")
         if not self.limits.timeout > 0:
             raise ValueError(f"the case timeout must be positive, not {self.limits.timeout}")
+        if self.limits.contention is None:
+            contention = available().contention(self.concurrent or self.jobs)
+            object.__setattr__(self, "limits", replace(self.limits, contention=contention))
         object.__setattr__(self, "backend", resolve(self.sandbox))  # BackendError (a ValueError) if it cannot run
+
+    def described_limits(self) -> dict[str, Any]:
+        """The jobs and the case time limits, for the report (its header and ``limits``)."""
+        capacity = available()
+        cpu_measured = self.backend == "linux" or hasattr(os, "wait4")  # Windows: a case's wall-clock time only
+        return {"jobs": self.concurrent or self.jobs, "cpus": capacity.cpus, "capacity": capacity.why,
+                "cpu_seconds": self.limits.timeout if cpu_measured else None,
+                "wall_seconds": round(self.limits.wall, 3)}
 
 
 def grade(submission: Path, fixture_set: FixtureSet, settings: Settings) -> Report:
@@ -51,4 +76,4 @@ def grade(submission: Path, fixture_set: FixtureSet, settings: Settings) -> Repo
     results = scheduler.run(list(fixture_set.items))
     sandbox = dict(scheduler.sandbox, **({"allow_unsandboxed": True} if settings.allow_unsandboxed else {}))
     return Report.from_results(submission, fixture_set, results, wall_seconds=time.monotonic() - started,
-                               sandbox=sandbox if scheduler.sandbox else {})
+                               sandbox=sandbox if scheduler.sandbox else {}, limits=settings.described_limits())

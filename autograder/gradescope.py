@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stdout-visibility", default="hidden", choices=VISIBILITIES,
                         help="who sees the grader's printed report (default %(default)s)")
     parser.add_argument("--only", default="", metavar="ITEM[,ITEM]", help="grade only these rubric items")
-    parser.add_argument("--timeout", type=float, help="wall-clock limit for one case, seconds")
+    parser.add_argument("--timeout", type=float, help="CPU seconds one case may use (see runner.py --help)")
     parser.add_argument("--allow-unsandboxed", action="store_true",
                         help="grade even where the image has no kernel layers (the portable sandbox backend)")
     parser.add_argument("--hidden-detail", choices=HIDDEN_DETAILS, default=HIDDEN_DETAILS[0],

@@ -46,6 +46,21 @@ def signal_name(returncode: int | None) -> str:
     return f"exit code {returncode}"
 
 
+def timeout_message(outcome: ChildOutcome, limits: Limits) -> str:
+    """Which time limit ended the case: its CPU time (``limits.timeout``), or the wall-clock backstop
+    (``limits.wall``) while it used little CPU (it slept or waited), or, where a case's CPU time
+    cannot be measured (Windows), the wall-clock limit alone."""
+    where = outcome.describe_where()
+    used = outcome.cpu_seconds
+    if used is None:
+        return (f"timed out {where}: took more than {limits.wall:g} s of wall-clock time (infinite loop, or far too "
+                f"slow; this system cannot measure a case's CPU time, so the limit is wall-clock time)")
+    if used >= limits.timeout:
+        return f"timed out {where}: used {limits.timeout:g} s of CPU (infinite loop, or far too slow)"
+    return (f"timed out {where}: took more than {limits.wall:g} s of wall-clock time while using only "
+            f"{used:.2g} s of CPU (it sleeps or waits; a case may use {limits.timeout:g} s of CPU)")
+
+
 def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits, hints: bool = True) -> CaseResult:
     """A CaseResult from a ChildOutcome: validation and comparison happen here only.
 
@@ -73,8 +88,7 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits, hints: bool
     elif outcome.status == "error":
         status, message = explain_error(outcome)
     elif outcome.status == "timeout":
-        status, message = CaseStatus.TIMEOUT, (f"timed out after {limits.timeout:g} s {outcome.describe_where()} "
-                                      f"(infinite loop, or far too slow)")
+        status, message = CaseStatus.TIMEOUT, timeout_message(outcome, limits)
     elif outcome.status == "crashed":
         status, message = CaseStatus.CRASHED, (f"the process running your code ended without reporting a result "
                                       f"({signal_name(outcome.returncode)}) {outcome.describe_where()}: "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.core import DEFAULT_JOBS, Settings
+from autograder.core import Settings, default_jobs
 from autograder.fixtures import DEFAULT_FIXTURES, Case, FixtureError, FixtureSet, load_fixture_set
 from autograder.sandbox import Limits
 from autograder.scheduler import Scheduler
@@ -30,11 +30,12 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--fixture-set", default=str(DEFAULT_FIXTURES),
                     help="fixture folder with manifest.json (default: fixtures/)")
     group.addoption("--case-timeout", type=float, default=Limits.timeout,
-                    help="wall-clock seconds allowed for one case (default %(default)s)")
+                    help="CPU seconds allowed for one case (default %(default)s; see runner.py --help)")
     group.addoption("--no-hints", dest="grading_hints", action="store_false",
                     help="no 'likely cause' lines naming a known mistake in failure messages")
-    group.addoption("--grading-jobs", type=int, default=DEFAULT_JOBS,
-                    help="items graded in parallel (default: number of CPUs)")
+    group.addoption("--grading-jobs", type=int, default=default_jobs(),
+                    help="items graded in parallel (default: what the CPUs and memory really available allow, "
+                         "%(default)s here)")
 
 
 class GradingPlugin:
@@ -67,7 +68,7 @@ class GradingPlugin:
             case = getattr(test, "callspec", None) and test.callspec.params.get("case")
             if isinstance(case, Case):
                 item_cases = len(self.fixture_set.items[case.item])
-                test.add_marker(pytest.mark.timeout(self.settings.limits.timeout * item_cases
+                test.add_marker(pytest.mark.timeout(self.settings.limits.wall * item_cases
                                                     + OUTER_TIMEOUT_MARGIN))
                 self.selected.append(case)
         self.scheduler.start(list(dict.fromkeys(case.item for case in self.selected)))

@@ -3,9 +3,10 @@
 A case may leave processes behind (in a new session, or orphaned): the server is their
 subreaper and kills everything below itself after every case.  While it relays a case, the
 server also watches its own request input (the grader gone: the case is killed and the
-server ends), the case's wall-clock time (a sleeping case spends no CPU: the server kills it
-a little after the grader would have) and the end of the case's final result line (a short
-grace, then the case is killed: see relay).  The fork server (``child.py``) loads this file
+server ends), the case's CPU time (read from /proc/PID/stat, outside the case's reach: the
+case is killed once it has used its CPU limit), its wall-clock time (a sleeping case spends
+no CPU: the server kills it a little after the grader's backstop would have) and the end of
+the case's final result line (a short grace, then the case is killed: see relay).  The fork server (``child.py``) loads this file
 by path; the grader (``autograder.sandbox``) imports it normally for ``descendants`` and
 ``FinalLine``.  Standard library only, and no import of the autograder package: it must
 load in a ``python -I -S`` process.
@@ -26,7 +27,9 @@ SIGKILL: int = 9
 KILL_SECONDS: float = 5.0  # how long the server keeps killing a case's leftover processes before giving up
 READ_CHUNK: int = 1 << 16
 FINAL_GRACE: float = 0.5  # seconds a case may take to end once its final result line is complete
-WALL_MARGIN: float = 2.0  # the server kills a case this long after the grader's own timeout would have
+WALL_MARGIN: float = 2.0  # the server kills a case this long after the grader's own wall-clock limit would have
+CPU_POLL: tuple[float, float] = (0.02, 0.5)  # the shortest and longest wall-clock wait between two reads of a case's CPU time
+CLOCK_TICKS: int = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # the unit of /proc/PID/stat's times
 # How the case's final line starts (child.py emit, wire.to_json), in two parts joined only by a FinalLine
 # (in the server's relay or the grader): no case finds those bytes in this module (hostile_proc_frames).
 FINAL_MARK: tuple[bytes, bytes] = (b'\n{"final"', b":true")
@@ -184,6 +187,31 @@ def kill_descendants(seconds: float = KILL_SECONDS, spared: Collection[int] = ()
 
 
 
+def cpu_time(pid: int) -> float | None:
+    """The CPU seconds (user and system, every thread) the process ``pid`` has used so far, from
+    /proc/PID/stat; None where that cannot be read (no /proc: RLIMIT_CPU alone ends the case then).
+
+    Read from outside the case: nothing the case does changes it but using CPU (its name, between
+    parentheses, may hold anything: the fields are read after the last ")")."""
+    try:
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fields = read_all(fd).rpartition(b")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def reaped(pid: int) -> tuple[int, float]:
+    """Wait for the child ``pid``: its wait status and the CPU seconds it used (its rusage)."""
+    _, status, usage = os.wait4(pid, 0)
+    return status, usage.ru_utime + usage.ru_stime
+
+
 def kill(pid: int) -> None:
     try:
         os.kill(pid, SIGKILL)
@@ -223,10 +251,13 @@ class FinalLine:
 
 
 def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), watched: int | None = None,
-          seconds: float | None = None, on_final: Callable[[], None] | None = None) -> tuple[bytes, int, bool, str]:
-    """The case's result bytes (at most ``budget``), its exit status, whether it went over, and
-    why the server ended it: "" (it ended by itself, or FINAL_GRACE after its final line),
-    "timeout" (``seconds`` of wall-clock time, then WALL_MARGIN, passed) or "gone" (``watched``,
+          seconds: float | None = None, on_final: Callable[[], None] | None = None,
+          cpu_seconds: float | None = None) -> tuple[bytes, int, bool, str, float]:
+    """The case's result bytes (at most ``budget``), its exit status, whether it went over, why
+    the server ended it, and the CPU seconds it used (its rusage once reaped).  Why: "" (it ended
+    by itself, or FINAL_GRACE after its final line), "cpu" (it used ``cpu_seconds`` of CPU time
+    without sending its final line, measured here while it runs, or it was killed at RLIMIT_CPU),
+    "wall" (``seconds`` of wall-clock time, then WALL_MARGIN, passed) or "gone" (``watched``,
     the server's request input, became readable: its grader is gone or broke the protocol;
     the status is then the killed case's).
 
@@ -241,34 +272,54 @@ def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), wat
     then spins (in a replaced ``sys.stdout.flush``, a signal handler...) cannot hold the grader
     either: FINAL_GRACE after its final line it is killed, and its result stands; ``on_final`` is
     called then, once (the server tells its grader, whose own time limit then waits for the grace).
+
+    Threat: a case that computes for ever; its CPU time is read here, from /proc/PID/stat, no
+    sooner than it could have reached ``cpu_seconds`` (and at least every CPU_POLL[1] seconds):
+    contention (other jobs, a small CPU quota) slows it down but never counts against it.
     """
     try:
         ended = os.pidfd_open(pid)
     except (AttributeError, OSError):
         ended = None  # old kernel: read until the pipe ends, as before
-    chunks, total, overflow, status, stopped = [], 0, False, None, ""
+    chunks, total, overflow, status, stopped, cpu = [], 0, False, None, "", 0.0
     final = FinalLine()
-    give_up = time.monotonic() + seconds + WALL_MARGIN if seconds is not None else None
+    started = time.monotonic()
+    give_up = started + seconds + WALL_MARGIN if seconds is not None else None
+    # when its CPU time is read next: no sooner than it could have used its limit (or CPU_POLL[1])
+    check_cpu = started + min(max(cpu_seconds, CPU_POLL[0]), CPU_POLL[1]) if cpu_seconds is not None else None
     pipe_open = True
     try:
         while pipe_open or status is None:
             waiting = [read_fd] if pipe_open else []
             if status is None:
                 waiting += [fd for fd in (ended, watched) if fd is not None]
-            limit = None if give_up is None or status is not None else max(0.0, give_up - time.monotonic())
+            deadlines = [when for when in (give_up, check_cpu) if when is not None]
+            limit = None if not deadlines or status is not None else max(0.0, min(deadlines) - time.monotonic())
             ready, _, _ = select.select(waiting, [], [], limit)
-            if not ready and status is None:  # its time, or the grace after its final line, is over
-                stopped = stopped or ("" if final.complete else "timeout")
-                kill(pid)  # reaped below, then what it left is killed (kill_descendants would reap it first)
-                give_up = None
+            if not ready and status is None:
+                now = time.monotonic()
+                if give_up is not None and now >= give_up:  # its time, or the grace after its final line, is over
+                    stopped = stopped or ("" if final.complete else "wall")
+                    kill(pid)  # reaped below, then what it left is killed (kill_descendants would reap it first)
+                    give_up = check_cpu = None
+                elif check_cpu is not None and now >= check_cpu:
+                    used = cpu_time(pid)
+                    if used is None:
+                        check_cpu = None  # not readable here: RLIMIT_CPU ends it (see below)
+                    elif used >= cpu_seconds:
+                        stopped = "cpu"
+                        kill(pid)
+                        give_up = check_cpu = None
+                    else:
+                        check_cpu = now + min(max(cpu_seconds - used, CPU_POLL[0]), CPU_POLL[1])
                 continue
             if watched in ready and status is None:
                 stopped = "gone"
                 kill(pid)
-                _, status = os.waitpid(pid, 0)
+                status, cpu = reaped(pid)
                 break
             if ended in ready and status is None:
-                _, status = os.waitpid(pid, 0)
+                status, cpu = reaped(pid)
                 kill_descendants(spared=spared)
                 continue
             if read_fd not in ready:
@@ -287,6 +338,7 @@ def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), wat
             chunks.append(chunk)
             if not final.complete and final.feed(chunk):
                 give_up = min(give_up, time.monotonic() + FINAL_GRACE) if give_up else time.monotonic() + FINAL_GRACE
+                check_cpu = None  # its result is in: what it spends in the grace is never a timeout
                 if on_final is not None:
                     on_final()
     finally:
@@ -294,6 +346,8 @@ def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), wat
             os.close(ended)
         os.close(read_fd)
     if status is None:
-        _, status = os.waitpid(pid, 0)
+        status, cpu = reaped(pid)
     kill_descendants(spared=spared)
-    return b"".join(chunks), status, overflow, stopped
+    if not stopped and not final.complete and cpu_seconds is not None and cpu >= cpu_seconds:
+        stopped = "cpu"  # the kernel ended it at RLIMIT_CPU before it was read here
+    return b"".join(chunks), status, overflow, stopped, cpu

@@ -88,17 +88,19 @@ class Report:
     wall_seconds: float = 0.0
     unscored: tuple[str, ...] = ()  # item names a failed grading reports with 0 when no rubric could be read
     sandbox: dict[str, Any] = field(default_factory=dict)  # kernel layers every case had; {} if no case ran
+    limits: dict[str, Any] = field(default_factory=dict)  # jobs and case time limits (core.Settings.described_limits)
     isolation: str = field(default_factory=isolation_note)  # which user the cases ran as
     error_source: str = "harness"  # of an error: "submission" (about the student's own files) or "harness"
 
     @classmethod
     def from_results(cls, submission: str | Path, fixture_set: FixtureSet,
                      case_results: Mapping[str, list[CaseResult]], wall_seconds: float = 0.0,
-                     sandbox: Mapping[str, Any] | None = None) -> Report:
+                     sandbox: Mapping[str, Any] | None = None, limits: Mapping[str, Any] | None = None) -> Report:
         """The report of a grading: every item of the fixture set's rubric, with its cases' results."""
         items = [ItemResult(item, list(case_results.get(item.name, []))) for item in fixture_set.rubric.items]
         return cls(submission=str(submission), rubric=fixture_set.rubric, items=items, wall_seconds=wall_seconds,
-                   fixture_set=describe_fixture_set(fixture_set), sandbox=dict(sandbox or {}))
+                   fixture_set=describe_fixture_set(fixture_set), sandbox=dict(sandbox or {}),
+                   limits=dict(limits or {}))
 
     @classmethod
     def failed(cls, submission: str | Path, rubric: Rubric | None, reason: str,
@@ -142,6 +144,8 @@ class Report:
         }
         if self.sandbox:
             document["sandbox"] = dict(self.sandbox)
+        if self.limits:
+            document["limits"] = dict(self.limits)
         if self.status == "error":
             document["error_source"] = self.error_source
         return document
@@ -195,7 +199,8 @@ class Report:
         """
         lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}",
                  f"fixture set {self.fixture_set.get('id', '?')}", *describe_sandbox(self.sandbox),
-                 *([f"sandbox: {self.isolation}"] if any(item.cases for item in self.items) else []), ""]
+                 *([f"sandbox: {self.isolation}"] if any(item.cases for item in self.items) else []),
+                 *describe_limits(self.limits), ""]
         if self.status == "error":
             lines += [f"GRADING ERROR: {indented(self.error, '    ')}", ""]
             if not any(item.cases for item in self.items):  # nothing ran: no table of zeros to read through
@@ -290,6 +295,18 @@ def describe_sandbox(sandbox: Mapping[str, Any]) -> list[str]:
     else:
         lines.append("sandbox: WARNING: no resource limits on this system: only the time limit bounds a case")
     return [f"sandbox: {', '.join(layers)}"] + lines
+
+
+def describe_limits(limits: Mapping[str, Any]) -> list[str]:
+    """The header's line on the jobs and the case time limits ([] when no case ran)."""
+    if not limits:
+        return []
+    jobs, wall = limits["jobs"], limits["wall_seconds"]
+    time_limit = (f"{limits['cpu_seconds']:g} s of CPU, at most {wall:g} s of wall-clock time"
+                  if limits.get("cpu_seconds") is not None
+                  else f"{wall:g} s of wall-clock time (this system cannot measure a case's CPU time)")
+    return [f"sandbox: each case may use {time_limit}; {jobs} job{'' if jobs == 1 else 's'} at once, "
+            f"this machine: {limits['capacity']}"]
 
 
 def first_line_after_header(message: str) -> str:

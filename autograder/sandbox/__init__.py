@@ -7,7 +7,10 @@ group or session of its own killed when the case ends, an unprivileged user when
 grader is root (POSIX), a fresh temporary working folder, hard resource limits where the
 system has them (address space, CPU seconds, file size, open files, processes), Landlock
 and a seccomp system-call filter where the kernel has them (``linux`` backend), and an
-audit hook, all set up by ``child.py``, plus a wall-clock timeout enforced here.
+audit hook, all set up by ``child.py``, plus the case's time limits: CPU seconds of the case
+(measured from outside it: the fork server's ``/proc/PID/stat`` and ``wait4``, or this process's
+for a spawned case; ``RLIMIT_CPU`` behind them) and a wall-clock backstop that grows with the
+contention on this machine (``Limits.wall``), for a case that sleeps or waits.
 
 Threat model for what comes back: the case controls its working folder and the result
 pipe.  So the grader reads back only ``.output``, a file it created itself (workdir.py),
@@ -35,14 +38,15 @@ from autograder.compat import strict_base64
 from autograder.precompiled import MAX_RESULT_BYTES as MAX_COMPILED_BYTES
 from autograder.run_as import SandboxError, case_user, readable_submission
 from autograder.sandbox.backends import BackendError, resolve
+from autograder.sandbox.capacity import available
 from autograder.sandbox.protocol import SERVER_FAILURES
 from autograder.sandbox.workdir import OUTPUT_HEAD_BYTES, OUTPUT_NAME, Workdir
 
 if TYPE_CHECKING:
     from autograder.fixtures import Case
 
-DEFAULT_JOBS = os.cpu_count() or 1  # items graded at once, each by a thread with a case process of its own
 MiB = 1024 * 1024
+WALL_FACTOR = 2.0  # the wall-clock backstop: the CPU limit times the contention times this
 RESULT_BYTES_PER_ELEMENT = 64
 RESULT_BASE_BYTES = 256 * 1024
 PRECOMPILED_BYTES = RESULT_BASE_BYTES + MAX_COMPILED_BYTES  # what the compiling step may send back
@@ -51,13 +55,27 @@ Precompiled = tuple[tuple[str, bytes, bytes], ...]  # (relative path, source, ma
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-case limits. ``timeout`` is wall-clock seconds."""
+    """Per-case limits.  ``timeout`` is CPU seconds of the case (``--timeout``); ``wall`` is the
+    wall-clock backstop, for a case that sleeps or waits: ``timeout`` x ``contention`` x WALL_FACTOR.
+
+    ``contention``: how many cases share each CPU while this grading runs, at least 1 (the jobs
+    running at once on this machine over the CPUs really available: ``capacity.Capacity.contention``;
+    set by ``core.Settings``); None: one job on this machine.  A case that computes is ended by its
+    CPU time, which contention does not change; only the backstop grows with it.
+    """
     timeout: float = 10.0
+    contention: float | None = None
     address_space: int = 1024 * MiB
     file_size: int = 16 * MiB
     open_files: int = 64
     processes: int = 0
     created_files: int = 4  # files a case may create (each at most file_size; no folders or links)
+
+    @property
+    def wall(self) -> float:
+        """The case's wall-clock backstop, in seconds."""
+        contention = self.contention if self.contention is not None else available().contention(1)
+        return self.timeout * max(1.0, contention) * WALL_FACTOR
 
     def rlimits(self) -> dict[str, int]:
         return {"address_space": self.address_space, "cpu_seconds": int(self.timeout) + 1,
@@ -126,7 +144,7 @@ def prepare_request(submission: Path | str, case: Case | None, limits: Limits,
 
 
 def case_runner(backend: str | None = None) -> Any:
-    """What runs this thread's next case (``.run(request, timeout, budget)``): its fork server
+    """What runs this thread's next case (``.run(request, budget, cpu_seconds, wall_seconds)``): its fork server
     (``linux``) or a freshly spawned process (``portable``); ``None``: the backend ``auto`` picks."""
     if (backend or resolve()) == "linux":
         from autograder.sandbox.forkserver import fork_server
@@ -167,7 +185,7 @@ def compile_submission(submission: Path | str, limits: Limits = Limits(), backen
     except (OSError, SandboxError):
         return ()
     try:
-        data, how, returncode = case_runner(backend).run(request, limits.timeout, PRECOMPILED_BYTES)
+        data, how, returncode, _ = case_runner(backend).run(request, PRECOMPILED_BYTES, limits.timeout, limits.wall)
     except SERVER_FAILURES:
         return ()
     finally:
@@ -209,13 +227,16 @@ def run_in_sandbox(submission: Path | str, case: Case, limits: Limits = Limits()
     budget = result_budget(case)
     try:
         try:
-            data, how, returncode = case_runner(backend).run(request, limits.timeout, budget)
+            data, how, returncode, cpu = case_runner(backend).run(request, budget, limits.timeout, limits.wall)
         except SERVER_FAILURES as error:
             outcome = ChildOutcome("protocol", error={"message": f"the grading sandbox failed ({error})"})
         else:
+            if how == "eof" and cpu is not None and cpu >= limits.timeout and (returncode is None or returncode < 0):
+                how = "timeout"  # killed by the kernel at RLIMIT_CPU before anyone measured it
             messages = parse_messages(data)
             outcome = interpret(messages, how, returncode, budget)
             outcome.sandbox = clean_sandbox(messages)
+            outcome.cpu_seconds = cpu
         outcome.output = workdir.read_output_head()
         outcome.wall_seconds = time.monotonic() - started
         return outcome
@@ -232,6 +253,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["BackendError", "DEFAULT_JOBS", "Limits", "OUTPUT_HEAD_BYTES", "OUTPUT_NAME", "Precompiled",
+__all__ = ["BackendError", "Limits", "OUTPUT_HEAD_BYTES", "OUTPUT_NAME", "Precompiled",
            "SERVER_FAILURES", "Workdir", "build_request", "case_runner", "close_servers", "compile_submission",
            "prepare_request", "prestart_servers", "read_compiled", "result_budget", "run_in_sandbox"]

@@ -176,20 +176,23 @@ class ForkServer:
                 return frame
             deadline = max(deadline, time.monotonic() + FINAL_GRACE + SERVER_GRACE)
 
-    def run(self, request: dict[str, Any], timeout: float, budget: int) -> tuple[bytes, str, int | None]:
-        """Run one request; return (at most ``budget`` result bytes, how it ended, exit code)."""
+    def run(self, request: dict[str, Any], budget: int, cpu_seconds: float,
+            wall_seconds: float) -> tuple[bytes, str, int | None, float | None]:
+        """Run one request; return (at most ``budget`` result bytes, how it ended, exit code, the CPU
+        seconds the case used).  The server ends the case at ``cpu_seconds`` of its CPU time; this
+        thread, at ``wall_seconds`` of wall-clock time (the backstop for a case that sleeps)."""
         self.ensure_running()
         started = time.monotonic()
         self.busy = True
         started_frame = None
         try:
-            self.requests.write(request_frame(request, budget, timeout))
+            self.requests.write(request_frame(request, budget, wall_seconds, cpu_seconds))
             self.requests.flush()
             started_frame = self.read_frame(started + SERVER_GRACE)
             if started_frame is None:
                 raise ServerBroken("the fork server did not start the case")
             how = "eof"
-            finished = self.read_finished(started + timeout)
+            finished = self.read_finished(started + wall_seconds)
             if finished is None:
                 how = "timeout"
                 kill_group(started_frame["pid"])
@@ -209,11 +212,12 @@ class ForkServer:
             raise
         finally:
             self.busy = False
-        if finished.get("timeout"):  # the server's own limit ended it before this thread did (a loaded machine)
+        if finished.get("timeout"):  # the server ended it: its CPU limit, or its own wall-clock limit (a stuck grader)
             how = "timeout"
         if finished.get("overflow"):
             how = "overflow"
-        return payload, how, finished.get("exit")
+        cpu = finished.get("cpu")
+        return payload, how, finished.get("exit"), float(cpu) if type(cpu) in (int, float) else None
 
 
 _servers = threading.local()

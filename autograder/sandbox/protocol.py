@@ -2,8 +2,9 @@
 
 A request is written as a 4-byte big-endian length, an 8-byte result budget, the case's
 wall-clock limit in milliseconds (4 bytes: what the case process or its fork server
-enforces by itself, a little after the grader would have, in case the grader cannot) and
-the ``marshal`` of the request dict (the grader writes it, so the child trusts it); the case
+enforces by itself, a little after the grader would have, in case the grader cannot), its
+CPU limit in milliseconds (4 bytes: the fork server ends the case once it has used that much
+CPU time, which it reads from outside the case) and the ``marshal`` of the request dict (the grader writes it, so the child trusts it); the case
 answers with JSON lines on a pipe of its own (see child.py, wire.py, child_messages.py).
 """
 from __future__ import annotations
@@ -59,11 +60,16 @@ def identity_env() -> dict[str, str]:
     return {"USER": entry.pw_name, "LOGNAME": entry.pw_name, "HOME": entry.pw_dir}
 
 
-MAX_WALL_MILLISECONDS = 2 ** 32 - 1
+MAX_MILLISECONDS = 2 ** 32 - 1
 
 
-def request_frame(request: dict[str, Any], budget: int, seconds: float) -> bytes:
-    """A request as child.py reads it (read_request); ``seconds``: the case's wall-clock limit."""
+def milliseconds(seconds: float) -> bytes:
+    return min(max(0, math.ceil(seconds * 1000)), MAX_MILLISECONDS).to_bytes(4, "big")
+
+
+def request_frame(request: dict[str, Any], budget: int, wall_seconds: float, cpu_seconds: float) -> bytes:
+    """A request as child.py reads it (read_request): ``wall_seconds``, the case's wall-clock limit
+    (its backstop, Limits.wall), and ``cpu_seconds``, its CPU limit (Limits.timeout)."""
     blob = marshal.dumps(request)
-    milliseconds = min(max(0, math.ceil(seconds * 1000)), MAX_WALL_MILLISECONDS)
-    return len(blob).to_bytes(4, "big") + budget.to_bytes(8, "big") + milliseconds.to_bytes(4, "big") + blob
+    return (len(blob).to_bytes(4, "big") + budget.to_bytes(8, "big") + milliseconds(wall_seconds)
+            + milliseconds(cpu_seconds) + blob)

@@ -5,7 +5,10 @@ without Landlock and seccomp; see autograder.sandbox.backends).  Everything that
 kernel-specific is the Linux backend's: the same child (child.py ``run_case``: the
 switch to an unprivileged user as root, resource limits where the system has them, the
 audit hook, the program interpreter, the wire format), the same request and result
-budget, the same per-case time limit, enforced here by killing the process.
+budget, the same per-case time limits, enforced here by killing the process: its CPU time,
+read from /proc/PID/stat where there is one (Linux), else ended by RLIMIT_CPU (macOS), and
+known from its rusage once reaped (``os.wait4``); the wall-clock backstop.  Windows has
+neither: there the wall-clock limit alone ends a case (the report's header says so).
 
 A case process is spawned ahead of its case: while one case runs, the next process starts
 its interpreter and the harness's own modules, and says it is ready with one byte before
@@ -33,7 +36,7 @@ import threading
 import time
 from typing import Any
 
-from autograder.processes import FINAL_GRACE, FinalLine
+from autograder.processes import CPU_POLL, FINAL_GRACE, FinalLine, cpu_time
 from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_GRACE, START_SECONDS, ServerBroken, child_env,
                                          request_frame)
 
@@ -82,11 +85,14 @@ class CaseProcess:
         self.settled = threading.Event()  # its final result line is complete, or its output ended
         self.final = FinalLine()
         self.started = False  # the process said it is ready
+        self.cpu: float | None = None  # the CPU seconds it used, once reaped (POSIX: its rusage)
         self.reader: threading.Thread | None = None
         self.lock = threading.Lock()
 
-    def run(self, request: dict[str, Any], timeout: float, budget: int) -> tuple[bytes, str, int | None]:
-        """Run one request; return (at most ``budget`` result bytes, how it ended, exit code)."""
+    def run(self, request: dict[str, Any], budget: int, cpu_seconds: float,
+            wall_seconds: float) -> tuple[bytes, str, int | None, float | None]:
+        """Run one request; return (at most ``budget`` result bytes, how it ended, exit code, the CPU
+        seconds the case used: its rusage on POSIX, None on Windows, where only ``wall_seconds`` ends it)."""
         if self.job is not None and self.job.limit(request["limits"]):
             request = {**request, "job_limits": True}  # the case says so in its first line (rlimits)
         self.reader = threading.Thread(target=self._read, args=(budget,), name="case-reader", daemon=True)
@@ -97,22 +103,15 @@ class CaseProcess:
                 raise ServerBroken("the case process did not start")
             started = time.monotonic()
             try:
-                self.process.stdin.write(request_frame(request, budget, timeout))
+                self.process.stdin.write(request_frame(request, budget, wall_seconds, cpu_seconds))
                 self.process.stdin.close()
             except OSError as error:
                 raise ServerBroken(f"the case process ended before its request ({error})") from error
-            how = "eof"
-            deadline = started + timeout
-            self.settled.wait(max(0.0, deadline - time.monotonic()))
-            if self.final.complete:  # a short grace to end by itself, never counted as a timeout
-                deadline = time.monotonic() + FINAL_GRACE
-            try:
-                self.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                how = "eof" if self.final.complete else "timeout"
-            if how == "eof" and self.process.returncode == WATCHDOG_EXIT and time.monotonic() > started + timeout:
+            how = self._wait(started, cpu_seconds, wall_seconds)
+            if how == "eof" and self.process.returncode == WATCHDOG_EXIT and time.monotonic() > started + wall_seconds:
                 how = "timeout"  # its own watchdog ended it, this thread having been held up past its time
             self.kill()  # the case's whole group (or job): nothing it started outlives it
+            self._wait_reaped(time.monotonic() + SERVER_GRACE)  # its rusage, before close() reaps it without
             self.reader.join(SERVER_GRACE)
             with self.lock:
                 payload, overflow = b"".join(self.chunks), self.overflow
@@ -120,7 +119,58 @@ class CaseProcess:
                 self.overflow = True  # a reader still held by a leftover process stores nothing more
         finally:
             self.close()
-        return payload, "overflow" if overflow else how, self.process.returncode
+        return payload, "overflow" if overflow else how, self.process.returncode, self.cpu
+
+    def _wait(self, started: float, cpu_seconds: float, wall_seconds: float) -> str:
+        """Wait until the case process has ended ("eof") or must be ended ("timeout": it has used
+        ``cpu_seconds`` of CPU time, read from /proc/PID/stat where there is one, else ended by
+        RLIMIT_CPU; or ``wall_seconds`` of wall-clock time have passed).  FINAL_GRACE after its final
+        line it is ended too, never as a timeout."""
+        deadline = started + wall_seconds
+        check_cpu: float | None = started + min(max(cpu_seconds, CPU_POLL[0]), CPU_POLL[1])
+        grace = False
+        pause = 0.0005
+        while not self._reaped():
+            now = time.monotonic()
+            if self.final.complete and not grace:  # a short grace to end by itself, never counted as a timeout
+                grace, deadline, check_cpu = True, now + FINAL_GRACE, None
+            if now >= deadline:
+                return "eof" if self.final.complete else "timeout"
+            if check_cpu is not None and now >= check_cpu:
+                used = cpu_time(self.process.pid)
+                if used is None:
+                    check_cpu = None  # no /proc (macOS): RLIMIT_CPU ends it
+                elif used >= cpu_seconds:
+                    return "timeout"
+                else:
+                    check_cpu = now + min(max(cpu_seconds - used, CPU_POLL[0]), CPU_POLL[1])
+            until = min(deadline, check_cpu) if check_cpu is not None else deadline
+            if not self.settled.is_set():
+                self.settled.wait(max(0.0, until - now))  # its output ends when it does
+            else:  # its output ended (or its final line came): it is ending, or spinning in its grace
+                time.sleep(max(0.0, min(pause, until - now)))
+                pause = min(2 * pause, 0.05)
+        return "eof"
+
+    def _reaped(self) -> bool:
+        """Whether the case process has ended; reaped with its rusage (``self.cpu``) where there is wait4."""
+        if self.process.returncode is not None:
+            return True
+        if not hasattr(os, "wait4"):  # Windows: no rusage, the process handle says only whether it ended
+            return self.process.poll() is not None
+        try:
+            pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by Popen in another thread (close_all): no rusage
+            return self.process.poll() is not None
+        if pid == 0:
+            return False
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu = usage.ru_utime + usage.ru_stime
+        return True
+
+    def _wait_reaped(self, deadline: float) -> None:
+        while not self._reaped() and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def _read(self, budget: int) -> None:
         """The reader thread: the ready byte, then at most ``budget`` bytes (more: overflow, and the case is killed)."""
@@ -190,10 +240,11 @@ class CaseProcess:
 class Spawner:
     """Runs each case in a process of its own; the process for a thread's next case starts while this one runs."""
 
-    def run(self, request: dict[str, Any], timeout: float, budget: int) -> tuple[bytes, str, int | None]:
+    def run(self, request: dict[str, Any], budget: int, cpu_seconds: float,
+            wall_seconds: float) -> tuple[bytes, str, int | None, float | None]:
         case = take_spare()
         prestart(1)
-        return case.run(request, timeout, budget)
+        return case.run(request, budget, cpu_seconds, wall_seconds)
 
 
 SPAWNER = Spawner()
