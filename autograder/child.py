@@ -296,7 +296,8 @@ def run_child(blob: bytes, result_fd: int, setup: dict, seconds: float = 0.0) ->
             os.setsid()  # a spawned case got its own session (or process group) from the grader
         else:  # a spawned case ends by itself too: its grader may be gone (killed) by then
             grader = os.getppid() if os.name != "nt" else None
-            _thread.start_new_thread(watchdog, (seconds + 5, grader))
+            # at the latest: the wall-clock limit with every second it may wait for a CPU (processes.wall_allowed)
+            _thread.start_new_thread(watchdog, (PROCESSES.WAIT_CAP * seconds + 5, grader))
         run_case(request, result_fd, setup)
     except BaseException:
         code = 70

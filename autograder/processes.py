@@ -30,6 +30,7 @@ FINAL_GRACE: float = 0.5  # seconds a case may take to end once its final result
 WALL_MARGIN: float = 2.0  # the server kills a case this long after the grader's own wall-clock limit would have
 CPU_POLL: tuple[float, float] = (0.02, 0.5)  # the shortest and longest wall-clock wait between two reads of a case's CPU time
 CLOCK_TICKS: int = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # the unit of /proc/PID/stat's times
+WAIT_CAP: float = 4.0  # a case's wall-clock time is at most this many times its backstop, however long it waited for a CPU
 # How the case's final line starts (child.py emit, wire.to_json), in two parts joined only by a FinalLine
 # (in the server's relay or the grader): no case finds those bytes in this module (hostile_proc_frames).
 FINAL_MARK: tuple[bytes, bytes] = (b'\n{"final"', b":true")
@@ -206,6 +207,32 @@ def cpu_time(pid: int) -> float | None:
         os.close(fd)
 
 
+def waited(pid: int) -> float:
+    """The seconds the process ``pid`` (its main thread) has spent runnable but waiting for a CPU: its run
+    queue delay in /proc/PID/schedstat, which holds the time a cgroup's CPU quota kept it throttled too;
+    0.0 where the kernel does not say (no /proc, a kernel without scheduler statistics)."""
+    try:
+        fd = os.open(f"/proc/{pid}/schedstat", os.O_RDONLY)
+    except OSError:
+        return 0.0
+    try:
+        return int(read_all(fd).split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    finally:
+        os.close(fd)
+
+
+def wall_allowed(pid: int, seconds: float) -> float:
+    """The wall-clock seconds the case ``pid`` may take so far: ``seconds`` (its backstop, Limits.wall)
+    plus the time it has spent waiting for a CPU (other jobs, other processes, a small CPU quota: never
+    the case's own doing), at most WAIT_CAP x ``seconds`` in all.
+
+    Only a case that sleeps or blocks uses up its backstop; one that computes is ended by its CPU time.
+    The cap bounds a case that would starve itself (lowered its own priority on a busy machine)."""
+    return min(seconds + waited(pid), WAIT_CAP * seconds)
+
+
 def reaped(pid: int) -> tuple[int, float]:
     """Wait for the child ``pid``: its wait status and the CPU seconds it used (its rusage)."""
     _, status, usage = os.wait4(pid, 0)
@@ -257,7 +284,8 @@ def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), wat
     the server ended it, and the CPU seconds it used (its rusage once reaped).  Why: "" (it ended
     by itself, or FINAL_GRACE after its final line), "cpu" (it used ``cpu_seconds`` of CPU time
     without sending its final line, measured here while it runs, or it was killed at RLIMIT_CPU),
-    "wall" (``seconds`` of wall-clock time, then WALL_MARGIN, passed) or "gone" (``watched``,
+    "wall" (``seconds`` of wall-clock time, plus the time it waited for a CPU (wall_allowed), then
+    WALL_MARGIN, passed) or "gone" (``watched``,
     the server's request input, became readable: its grader is gone or broke the protocol;
     the status is then the killed case's).
 
@@ -298,6 +326,8 @@ def relay(pid: int, read_fd: int, budget: int, spared: Collection[int] = (), wat
             ready, _, _ = select.select(waiting, [], [], limit)
             if not ready and status is None:
                 now = time.monotonic()
+                if give_up is not None and now >= give_up and not final.complete and seconds is not None:
+                    give_up = max(give_up, started + wall_allowed(pid, seconds) + WALL_MARGIN)  # its wait for a CPU
                 if give_up is not None and now >= give_up:  # its time, or the grace after its final line, is over
                     stopped = stopped or ("" if final.complete else "wall")
                     kill(pid)  # reaped below, then what it left is killed (kill_descendants would reap it first)

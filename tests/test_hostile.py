@@ -11,7 +11,7 @@ used by the Flatten item (and, through imports, by CNN and the scanning MLPs), s
 Each submission is graded by the real runner in a subprocess with a small ``--timeout``.
 The runs are started together in the background (a few at a time) by a module fixture, so
 the module takes about as long as its slowest runs, not their sum.  Every run must: end
-within (timeout x graded cases + a constant), exit 0, end stdout with the JSON score line,
+within (the wall-clock backstop x graded cases + a constant), exit 0, end stdout with the JSON score line,
 write a --json report that validates against its schema, give 0 points with the expected
 reason to each affected item, full points to every other graded item, never more than the
 maximum, and print nothing that could drive a terminal.  Nothing may be written where the
@@ -33,6 +33,8 @@ import numpy as np
 import pytest
 
 from conftest import COMPLETE, MAX_POINTS, ROOT, RUBRIC, SUBMISSIONS, landlock_abi, submission, variant_files
+
+from autograder.sandbox import WALL_FACTOR  # a case that sleeps ends at timeout x WALL_FACTOR here (one job per CPU)
 
 MANIFEST = json.loads((ROOT / "fixtures" / "manifest.json").read_text())
 SECTION = {item.name: item.section for item in RUBRIC.items}
@@ -82,16 +84,21 @@ def first_then_skipped(item, first):
 
 
 NOT_ALLOWED = "is not allowed while grading"
-STOPPED = (r"timed out after [\d.]+ s while|not run: an earlier case of \w+ timed out"
+CPU_OUT = r"timed out while calling forward \(step 1\): used 2 s of CPU \(infinite loop, or far too slow\)"
+WALL_OUT = (r"timed out while calling forward \(step 1\): took more than [\d.]+ s of wall-clock time while using "
+            r"only [\d.e-]+ s of CPU \(it sleeps or waits")
+STOPPED = (r"timed out while|not run: an earlier case of \w+ timed out"
            r"|ended without reporting a result \([^)]*\) while|MemoryError raised while")
 HOSTILES = [
     # ------------------------------------------------------------------ time
-    Hostile("loop_forward", {"Flatten": first_then_skipped("Flatten", r"timed out after 2 s while calling forward")}),
+    Hostile("loop_forward", {"Flatten": first_then_skipped("Flatten", CPU_OUT)}),
     Hostile("loop_import", {
-        "Flatten": first_then_skipped("Flatten", r"timed out after 2 s while importing mytorch\.flatten"),
-        "CNN": first_then_skipped("CNN", r"timed out after 2 s while importing mytorch\.cnn")}, only=FLATTEN_USERS),
+        "Flatten": first_then_skipped("Flatten", r"timed out while importing mytorch\.flatten: used 2 s of CPU"),
+        "CNN": first_then_skipped("CNN", r"timed out while importing mytorch\.cnn: used 2 s of CPU")},
+        only=FLATTEN_USERS),
     Hostile("sleep_under", timeout=8.0),  # 1.2 s per forward, far under the 8 s limit even when loaded: full points
-    Hostile("sleep_over", {"Flatten": first_then_skipped("Flatten", r"timed out after 2 s while calling forward")}),
+    # 600 s of sleep: no CPU, so the wall-clock backstop ends it (2 s x the contention x 2)
+    Hostile("sleep_over", {"Flatten": first_then_skipped("Flatten", WALL_OUT)}),
     # ------------------------------------------------------------------ resources and processes
     Hostile("recursion", {"Flatten": by_case(
         r"RecursionError raised while calling forward",
@@ -259,7 +266,7 @@ def start_run(name, base):
         return run_runner(base / "cwd", "--submission", COMPLETE, "--fixtures", fixtures, "--only", "Flatten",
                           "--timeout", 2, limit=2 * graded_cases(["Flatten"]) + SLACK_SECONDS)
     hostile = next(h for h in HOSTILES if h.name == name)
-    limit = hostile.timeout * graded_cases(hostile.only) + SLACK_SECONDS
+    limit = WALL_FACTOR * hostile.timeout * graded_cases(hostile.only) + SLACK_SECONDS
     return run_runner(base / "cwd", "--submission", submission(f"hostile_{name}"), "--only", ",".join(hostile.only),
                       "--timeout", hostile.timeout, limit=limit)
 
@@ -343,7 +350,7 @@ def test_hostile_submission(runs, name):
     for path in planted:
         shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
     assert not planted, f"a hostile submission (this one, or one graded alongside) wrote outside its folder: {planted}"
-    limit = hostile.timeout * graded_cases(hostile.only) + SLACK_SECONDS
+    limit = WALL_FACTOR * hostile.timeout * graded_cases(hostile.only) + SLACK_SECONDS
     assert run.seconds <= limit, f"runner took {run.seconds:.1f} s, more than {limit:.1f} s"
     check_common(run, hostile.only)
     items = {item["name"]: item for item in run.report["items"]}

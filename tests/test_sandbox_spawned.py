@@ -9,6 +9,7 @@ untrusted-code modes refuse it unless the grader says ``--allow-unsandboxed``.
 import json
 import os
 import shutil
+import re
 import signal
 import subprocess
 import sys
@@ -27,13 +28,18 @@ from autograder.processes import descendants
 TIMING_KEYS = {"wall_seconds", "seconds", "student_seconds"}
 
 
+CPU_USED = re.compile(r"while using only [\d.e-]+ s of CPU")  # a timeout's measured CPU time (outcome.py)
+
+
 def comparable(document):
-    """A report without what may differ between two gradings of the same code: timings, and which
-    layers the sandbox had (the backend's own line)."""
+    """A report without what may differ between two gradings of the same code: timings (the CPU time a
+    timed-out case used too), and which layers the sandbox had (the backend's own line)."""
     if isinstance(document, dict):
         return {key: comparable(value) for key, value in document.items() if key not in TIMING_KEYS | {"sandbox"}}
     if isinstance(document, list):
         return [comparable(value) for value in document]
+    if isinstance(document, str):
+        return CPU_USED.sub("while using only # s of CPU", document)
     return document
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from autograder.processes import FINAL_GRACE, descendants
+from autograder.processes import FINAL_GRACE, descendants, wall_allowed
 from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_FAILURES, SERVER_GRACE, START_SECONDS, ServerBroken,
                                          child_env, request_frame)
 
@@ -180,7 +180,8 @@ class ForkServer:
             wall_seconds: float) -> tuple[bytes, str, int | None, float | None]:
         """Run one request; return (at most ``budget`` result bytes, how it ended, exit code, the CPU
         seconds the case used).  The server ends the case at ``cpu_seconds`` of its CPU time; this
-        thread, at ``wall_seconds`` of wall-clock time (the backstop for a case that sleeps)."""
+        thread, at ``wall_seconds`` of wall-clock time (the backstop for a case that sleeps), not
+        counting the time the case waited for a CPU (processes.wall_allowed)."""
         self.ensure_running()
         started = time.monotonic()
         self.busy = True
@@ -193,6 +194,11 @@ class ForkServer:
                 raise ServerBroken("the fork server did not start the case")
             how = "eof"
             finished = self.read_finished(started + wall_seconds)
+            while finished is None:  # the time the case waited for a CPU does not count (processes.wall_allowed)
+                later = started + wall_allowed(started_frame["pid"], wall_seconds)
+                if later <= time.monotonic():
+                    break
+                finished = self.read_finished(later)
             if finished is None:
                 how = "timeout"
                 kill_group(started_frame["pid"])

@@ -36,7 +36,7 @@ import threading
 import time
 from typing import Any
 
-from autograder.processes import CPU_POLL, FINAL_GRACE, FinalLine, cpu_time
+from autograder.processes import CPU_POLL, FINAL_GRACE, FinalLine, cpu_time, wall_allowed
 from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_GRACE, START_SECONDS, ServerBroken, child_env,
                                          request_frame)
 
@@ -124,8 +124,8 @@ class CaseProcess:
     def _wait(self, started: float, cpu_seconds: float, wall_seconds: float) -> str:
         """Wait until the case process has ended ("eof") or must be ended ("timeout": it has used
         ``cpu_seconds`` of CPU time, read from /proc/PID/stat where there is one, else ended by
-        RLIMIT_CPU; or ``wall_seconds`` of wall-clock time have passed).  FINAL_GRACE after its final
-        line it is ended too, never as a timeout."""
+        RLIMIT_CPU; or ``wall_seconds`` of wall-clock time have passed, not counting the time it waited
+        for a CPU where /proc says).  FINAL_GRACE after its final line it is ended too, never as a timeout."""
         deadline = started + wall_seconds
         check_cpu: float | None = started + min(max(cpu_seconds, CPU_POLL[0]), CPU_POLL[1])
         grace = False
@@ -134,6 +134,8 @@ class CaseProcess:
             now = time.monotonic()
             if self.final.complete and not grace:  # a short grace to end by itself, never counted as a timeout
                 grace, deadline, check_cpu = True, now + FINAL_GRACE, None
+            if now >= deadline and not grace:  # the time it waited for a CPU does not count (processes.wall_allowed)
+                deadline = max(deadline, started + wall_allowed(self.process.pid, wall_seconds))
             if now >= deadline:
                 return "eof" if self.final.complete else "timeout"
             if check_cpu is not None and now >= check_cpu:

@@ -1,4 +1,4 @@
-# HOSTILE: forward sleeps 2.6 s, over the 2 s per-case limit.
+# HOSTILE: forward sleeps 600 s: it uses no CPU, so only the wall-clock backstop (2 s of CPU x 2 here) ends it.
 
 """Flatten every axis but the batch axis."""
 
@@ -35,7 +35,7 @@ class Flatten:
     """
 
     def forward(self, A):
-        time.sleep(2.6)
+        time.sleep(600)
         self.input_shape = shape(A)
         return [flatten(a_n) for a_n in A]
 
