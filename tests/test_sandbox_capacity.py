@@ -203,7 +203,8 @@ def writable_cpu_cgroup():
 @pytest.fixture(scope="module")
 def half_cpu():
     """A fresh cgroup with a 0.5-CPU quota (50 ms every 100 ms), removed afterwards; yields a function
-    that runs a command inside it (``sh -c 'echo $$ > cgroup.procs; exec ...'``)."""
+    that runs a command inside it (``sh -c 'echo $$ > cgroup.procs; exec ...'``), and its ``start``,
+    which starts one in the background."""
     parent, version = writable_cpu_cgroup()
     cgroup = parent / f"mytorch-test-{uuid.uuid4().hex[:8]}"
     cgroup.mkdir()
@@ -214,10 +215,13 @@ def half_cpu():
         else:
             (cgroup / "cpu.max").write_text("50000 100000")
 
+        def wrapped(command):
+            return ["sh", "-c", f'echo $$ > "{cgroup}/cgroup.procs" && exec "$@"', "sh", *map(str, command)]
+
         def run(*command, timeout):
-            wrapper = ["sh", "-c", f'echo $$ > "{cgroup}/cgroup.procs" && exec "$@"', "sh", *map(str, command)]
-            return subprocess.run(wrapper, capture_output=True, text=True, errors="replace", cwd=ROOT,
+            return subprocess.run(wrapped(command), capture_output=True, text=True, errors="replace", cwd=ROOT,
                                   timeout=timeout, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+        run.start = lambda *command: subprocess.Popen(wrapped(command), cwd=ROOT)  # in the background
         yield run
     finally:
         give_up = time.monotonic() + 30
@@ -266,3 +270,31 @@ def test_a_looping_submission_still_times_out_by_its_cpu_time_on_half_a_cpu(half
     assert items["Flatten"]["points"] == 0 and first["status"] == "timeout", first
     assert "timed out while calling forward (step 1): used 2 s of CPU (infinite loop, or far too slow)" \
         in first["message"], first["message"]
+
+
+def test_a_case_starved_by_processes_the_grader_does_not_know_of_is_not_a_timeout(half_cpu, tmp_path):
+    """Four processes spinning in the same 0.5-CPU cgroup (a busy machine: nothing the jobs / CPUs formula
+    sees): a case that computes 1 s of CPU gets about a tenth of a CPU, about 10 s of wall-clock time,
+    past its backstop of 2 s x 2 x 2 = 8 s; the time it waited for a CPU does not count, so it passes."""
+    folder = complete_copy()
+    spinners = []
+    try:
+        flatten = folder / "mytorch" / "flatten.py"
+        flatten.write_text(flatten.read_text().replace(
+            "    def forward(self, A):\n",
+            "    def forward(self, A):\n        import time\n        end = time.process_time() + 1.0\n"
+            "        while time.process_time() < end:\n            pass\n", 1))
+        spinners = [half_cpu.start("sh", "-c", "while :; do :; done") for _ in range(4)]
+        report_path = tmp_path / "report.json"
+        done = half_cpu(sys.executable, ROOT / "runner.py", "--submission", folder, "--only", "Flatten", "--jobs", "1",
+                        "--timeout", "2", "--json", report_path, timeout=900)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+        remove_tree(folder)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    flatten = report["items"][0]
+    assert report["limits"]["wall_seconds"] == 2 * 2 * WALL_FACTOR
+    assert flatten["points"] == MAX_POINTS["Flatten"], [case["message"] for case in flatten["cases"]]

@@ -445,3 +445,51 @@ def test_a_twins_cpu_time_is_counted_once_the_servers_are_closed(tmp_path):
     seconds, twin_pid = lines[1].split()
     assert float(seconds) >= 1.0  # the case's second of CPU, in the twin, reached the grader's count
     assert not running(int(twin_pid))
+
+
+# ----------------------------------------------------------------------------- the case's time limits (issue 23)
+
+def sandbox_backends():
+    from autograder.sandbox.backends import linux_missing
+    return ["portable"] + ([] if linux_missing() else ["linux"])
+
+
+FORWARD_BODIES = {  # what Flatten.forward does before its honest work
+    "loop": "        while True:\n            pass\n",
+    "sleep": "        import time\n        time.sleep(600)\n",
+    "sleep_under_backstop": "        import time\n        time.sleep(1.2)\n",  # past the CPU limit in wall time only
+}
+
+
+@pytest.mark.parametrize("backend", sandbox_backends())
+def test_a_case_is_ended_by_its_cpu_time_or_by_the_wall_clock_backstop(backend):
+    """The limit a case gets is CPU seconds, measured from outside it (the fork server's /proc/PID/stat and
+    wait4, or the grader's for a spawned case); one that sleeps ends at the wall-clock backstop, and says
+    which limit it hit; sleeping longer than the CPU limit but within the backstop costs nothing."""
+    from autograder.fixtures import load_fixture_set
+    from autograder.outcome import grade_outcome
+    from autograder.sandbox import Limits, run_in_sandbox
+    case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
+    limits = Limits(timeout=1, contention=1)  # a wall-clock backstop of 2 s
+    outcomes = {}
+    for name, body in FORWARD_BODIES.items():
+        folder = complete_copy()
+        try:
+            flatten = folder / "mytorch" / "flatten.py"
+            flatten.write_text(flatten.read_text().replace("    def forward(self, A):\n",
+                                                           "    def forward(self, A):\n" + body, 1))
+            outcome = run_in_sandbox(folder, case, limits, backend=backend)
+            outcomes[name] = outcome, grade_outcome(case, outcome, limits)
+        finally:
+            shutil.rmtree(folder)
+    outcome, result = outcomes["loop"]
+    assert outcome.status == "timeout" and outcome.cpu_seconds >= 1.0, (outcome, result.message)
+    assert "timed out while calling forward (step 1): used 1 s of CPU (infinite loop, or far too slow)" \
+        in result.message
+    outcome, result = outcomes["sleep"]
+    assert outcome.status == "timeout" and outcome.cpu_seconds < 0.5, (outcome, result.message)
+    assert re.search(r"timed out while calling forward \(step 1\): took more than 2 s of wall-clock time while "
+                     r"using only [\d.e-]+ s of CPU \(it sleeps or waits; a case may use 1 s of CPU\)", result.message)
+    assert outcome.wall_seconds < 60  # not the 600 s it asked for
+    outcome, result = outcomes["sleep_under_backstop"]
+    assert result.passed, result.message
