@@ -319,5 +319,5 @@ def test_a_root_graders_run_folder_lets_its_cases_reach_their_folders_but_not_li
 def test_the_readme_states_the_grace_the_margin_and_the_exit_codes():
     text = " ".join((ROOT / "README.md").read_text().split())
     assert f"killed {FINAL_GRACE:g} s later" in text
-    assert f"{WALL_MARGIN:g} s after the grader's own timeout" in text
+    assert f"{WALL_MARGIN:g} s after the grader's own wall-clock backstop" in text
     assert "130 Ctrl-C, 143 SIGTERM, 129 SIGHUP" in text
