@@ -18,7 +18,8 @@ BLOCKED = ("fcntl", "resource", "termios", "pwd", "grp")
 # What os has on POSIX but not on Windows (fchmod: not before 3.13), as far as the grader could touch it.
 # O_NONBLOCK stays: shutil.rmtree uses it on POSIX, where this runs.
 REMOVED = ("fork", "forkpty", "geteuid", "getuid", "getgid", "getegid", "fchmod", "fchown", "chown", "killpg",
-           "getpgid", "setsid", "pidfd_open", "O_NOFOLLOW", "O_CLOEXEC", "O_NOCTTY", "O_DIRECTORY", "O_PATH")
+           "getpgid", "setsid", "pidfd_open", "wait3", "wait4", "O_NOFOLLOW", "O_CLOEXEC", "O_NOCTTY", "O_DIRECTORY",
+           "O_PATH")
 
 # Run first in this process and in each case process (prepended to the portable backend's BOOT).
 SHIM = f"""

@@ -122,6 +122,9 @@ def test_without_fork_and_posix_modules_the_complete_solution_gets_full_marks(tm
     assert report["sandbox"]["backend"] == "portable"  # chosen by itself: --sandbox is not given
     assert report["sandbox"]["rlimits"] is False  # no resource module: said in the header
     assert "no resource limits on this system" in stdout
+    # no rusage either (os.wait4): a case's CPU time is not measured, the wall-clock limit alone ends it
+    assert report["limits"]["cpu_seconds"] is None
+    assert "this system cannot measure a case's CPU time" in stdout
     assert report["totals"]["main"] == report["totals"]["main_max"] == 100
     assert report["totals"]["bonus"] == report["totals"]["bonus_max"] == 15
 

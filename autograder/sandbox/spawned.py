@@ -162,8 +162,8 @@ class CaseProcess:
             return self.process.poll() is not None
         try:
             pid, status, usage = os.wait4(self.process.pid, os.WNOHANG)
-        except ChildProcessError:  # reaped by Popen in another thread (close_all): no rusage
-            return self.process.poll() is not None
+        except (ChildProcessError, ImportError):  # reaped by Popen in another thread (close_all), or no
+            return self.process.poll() is not None  # resource module for the rusage: no CPU time then
         if pid == 0:
             return False
         self.process.returncode = os.waitstatus_to_exitcode(status)
