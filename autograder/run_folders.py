@@ -76,7 +76,8 @@ class RunFolder:
             self._lock_fd = os.open(making, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
             if not try_lock(self._lock_fd):
                 raise OSError(f"cannot lock {making}")
-            os.rename(making, self.path / LOCK_NAME)
+            if LOCKS:  # a lock no one holds would tell every other run this live one is dead
+                os.rename(making, self.path / LOCK_NAME)
         except BaseException:
             remove_tree(self.path)
             raise

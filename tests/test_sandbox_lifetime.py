@@ -298,6 +298,23 @@ def test_dead_runs_go_and_live_ones_stay(tmp_path):
     assert not live.path.exists()
 
 
+def test_a_run_that_cannot_lock_looks_alive_to_the_others(tmp_path, monkeypatch):
+    """Without flock or byte-range locks (tests/no_posix.py hides fcntl), a run's lock would never be held:
+    it leaves no lock to take, so a concurrent run that has locks never removes its live folder."""
+    from autograder import run_folders
+    prefix = "lifetime-test-run-"
+    monkeypatch.setattr(run_folders, "LOCKS", False)
+    monkeypatch.setattr(run_folders, "fcntl", None)
+    lockless = RunFolder(prefix, tmp_path)
+    monkeypatch.undo()
+    try:
+        assert remove_dead_runs(tmp_path, prefix) == 0
+        assert lockless.path.exists()
+    finally:
+        lockless.close()
+    assert not lockless.path.exists()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder to another user")
 def test_another_users_dead_run_is_left_alone(tmp_path):
     prefix = "lifetime-test-run-"
