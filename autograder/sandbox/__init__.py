@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import binascii
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass

@@ -29,7 +29,6 @@ figures below keep room for solutions less frugal than the complete one.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
