@@ -49,7 +49,7 @@ from typing import Any
 
 from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME, PUBLIC_SEED
 from autograder.hidden_detail import FULL, HIDDEN_DETAILS, KINDS, PASSED
-from autograder.report import HARNESS_VERSION, describe_sandbox, printed_lines
+from autograder.report import HARNESS_VERSION, describe_limits, describe_sandbox, printed_lines
 from autograder.safetext import for_terminal, indented
 
 HIDDEN_ID = "hidden"
@@ -193,7 +193,7 @@ def render_student(document: Mapping[str, Any], detail: str = PASSED) -> str:
     totals = view["totals"]
     header = f"fixture set {for_terminal(view['fixture_set'])}" if details else HIDDEN_NOTES[detail]
     lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(str(document.get('submission', '')))}",
-             header, *describe_sandbox(document.get("sandbox", {})), ""]
+             header, *describe_sandbox(document.get("sandbox", {})), *describe_limits(document.get("limits", {})), ""]
     if view["status"] == "error":
         lines += [f"GRADING ERROR: {indented(view['error'], '    ')}", ""]
     failing = []
