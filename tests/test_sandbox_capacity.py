@@ -25,7 +25,8 @@ from conftest import MAX_POINTS, ROOT, RUBRIC, complete_copy, submission
 
 from autograder.run_folders import remove_tree
 from autograder.sandbox import WALL_FACTOR, Limits
-from autograder.sandbox.capacity import (GRADER_MEMORY, JOB_MEMORY, MiB, available, cgroup_folders, detect)
+from autograder.sandbox.capacity import (BATCH_MEMORY, GRADER_MEMORY, JOB_MEMORY, WORKER_MEMORY, MiB, available,
+                                         cgroup_folders, detect)
 
 SLOW_IMPORT = '''
 import time as _time
@@ -174,7 +175,7 @@ def test_the_wall_clock_backstop_grows_with_the_contention():
 
 def test_help_shows_the_default_jobs_and_why():
     for argv, capacity in ((["--help"], available()),
-                           (["batch", "--help"], available(GRADER_MEMORY + JOB_MEMORY, 64 * MiB))):
+                           (["batch", "--help"], available(WORKER_MEMORY, BATCH_MEMORY))):
         done = subprocess.run([sys.executable, str(ROOT / "runner.py"), *argv], capture_output=True, text=True,
                               cwd=ROOT, timeout=120)
         text = " ".join(done.stdout.split())
@@ -298,3 +299,22 @@ def test_a_case_starved_by_processes_the_grader_does_not_know_of_is_not_a_timeou
     flatten = report["items"][0]
     assert report["limits"]["wall_seconds"] == 2 * 2 * WALL_FACTOR
     assert flatten["points"] == MAX_POINTS["Flatten"], [case["message"] for case in flatten["cases"]]
+
+
+def test_a_batch_worker_knows_how_many_workers_share_the_machine(tmp_path):
+    """Each worker grades with one job, but its cases' backstop follows the batch's --jobs over this
+    machine's CPUs (and its report's header says so), as a Dask worker's follows its host's."""
+    subs = tmp_path / "subs"
+    folder = complete_copy()
+    try:
+        (subs / "alice").mkdir(parents=True)
+        (folder / "mytorch").rename(subs / "alice" / "mytorch")
+    finally:
+        remove_tree(folder)
+    done = subprocess.run([sys.executable, str(ROOT / "runner.py"), "batch", str(subs), "--out", str(tmp_path / "out"),
+                           "--jobs", "8", "--timeout", "1.5"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "reports" / "alice.json").read_text())
+    assert report["totals"]["main"] == MAIN_MAX
+    assert report["limits"]["jobs"] == 8 and report["limits"]["cpu_seconds"] == 1.5
+    assert report["limits"]["wall_seconds"] == round(1.5 * available().contention(8) * WALL_FACTOR, 3)
