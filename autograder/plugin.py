@@ -14,6 +14,7 @@ import pytest
 
 from autograder.core import Settings, default_jobs
 from autograder.fixtures import DEFAULT_FIXTURES, Case, FixtureError, FixtureSet, load_fixture_set
+from autograder.processes import WAIT_CAP
 from autograder.sandbox import Limits
 from autograder.scheduler import Scheduler
 from autograder.submission import SubmissionError, locate_package
@@ -68,7 +69,8 @@ class GradingPlugin:
             case = getattr(test, "callspec", None) and test.callspec.params.get("case")
             if isinstance(case, Case):
                 item_cases = len(self.fixture_set.items[case.item])
-                test.add_marker(pytest.mark.timeout(self.settings.limits.wall * item_cases
+                # each case may take its wall-clock backstop, plus the time it waits for a CPU (WAIT_CAP)
+                test.add_marker(pytest.mark.timeout(WAIT_CAP * self.settings.limits.wall * item_cases
                                                     + OUTER_TIMEOUT_MARGIN))
                 self.selected.append(case)
         self.scheduler.start(list(dict.fromkeys(case.item for case in self.selected)))
