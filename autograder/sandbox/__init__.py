@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import binascii
 import math
+import os  # noqa: F401  (tests patch sandbox.os)
 import sys
 import time
 from dataclasses import dataclass
