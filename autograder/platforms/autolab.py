@@ -261,19 +261,23 @@ def emit_failed(harness: Path, config: Mapping[str, Any], upload: Path, reason: 
     return cli.emit(report, args, cli.student_detail_of(manifest, args))
 
 
-def scores_line(line: str) -> bool:
+def scores_line(line: str, names: Sequence[str]) -> bool:
+    """Whether ``line`` is a scores line naming exactly the lab's problems ``names``."""
     try:
         document = json.loads(line)
     except ValueError:
         return False
-    return isinstance(document, dict) and isinstance(document.get("scores"), dict)
+    return (isinstance(document, dict) and isinstance(document.get("scores"), dict)
+            and sorted(document["scores"]) == sorted(names))
 
 
 class Relay:
-    """Writes the grader's output through, remembering the last line and the last scores line."""
+    """Writes the grader's output through, remembering the last line and the last scores line that
+    names every problem (a fixture set that cannot be trusted gives the grader no names to score)."""
 
-    def __init__(self, write: Callable[[str], Any]) -> None:
+    def __init__(self, write: Callable[[str], Any], names: Sequence[str] = ()) -> None:
         self.write = write
+        self.names = list(names)
         self.last = ""
         self.last_scores = ""
 
@@ -281,7 +285,7 @@ class Relay:
         self.write(line if line.endswith("\n") else line + "\n")
         if line.strip():
             self.last = line.strip()
-            if scores_line(self.last):
+            if scores_line(self.last, self.names):
                 self.last_scores = self.last
 
 
@@ -296,6 +300,7 @@ def grade(handin: Path, harness: Path = HARNESS, python: str = sys.executable) -
     emitted = False  # the scores line was printed by emit_failed
     try:
         config = load_config(harness)
+        relay.names = list(config["problems"])
         if not handin.is_file():
             failure = f"the handin file {handin.name} is not in the grading folder (the lab's handin file name)"
             return code
@@ -321,10 +326,10 @@ def grade(handin: Path, harness: Path = HARNESS, python: str = sys.executable) -
     finally:
         sys.stdout.flush()
         if not emitted and not (relay.last and relay.last == relay.last_scores):
-            code = HARNESS_ERROR
             if relay.last_scores:  # the grader's scores line, then other output: the scores line again
                 print(relay.last_scores, flush=True)
             else:
+                code = HARNESS_ERROR
                 print(f"\nGrading failed: {failure}; every problem scores 0.", flush=True)
                 print(zero_scores_line(config.get("problems") or []), flush=True)
     return code
