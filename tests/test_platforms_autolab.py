@@ -119,6 +119,8 @@ def package(source, prefix="mytorch/"):
 def tango(tmp_path, lab, handin, make_args=(), autograde_tar=None):
     """What Tango does: an empty folder with the handin (renamed handin.zip), autograde.tar and the
     Makefile; ``make``, its stdout and stderr in one file.  Returns make's exit status and the lines."""
+    if shutil.which("make") is None:
+        pytest.skip("no make on this machine: Tango runs the lab's Makefile with make")
     work = tmp_path / "job"
     work.mkdir()
     shutil.copy(lab / LAB / "autograde-Makefile", work / "Makefile")
