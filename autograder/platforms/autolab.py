@@ -311,8 +311,8 @@ def grade(handin: Path, harness: Path = HARNESS, python: str = sys.executable) -
                 submission = assemble(upload, Path(scratch) / "assembled", harness / TEMPLATE / PACKAGE,
                                       config["graded_files"])
             except SubmissionError as error:
-                emitted = True
                 code = emit_failed(harness, config, handin, str(error))
+                emitted = True
                 return code
             command = grading_command(python, harness, submission, config, ["--autolab-feedback"])
             status = run_with_deadline(command, start + float(config["deadline"]), cwd=harness, on_line=relay)
