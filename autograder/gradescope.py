@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from autograder.exit_codes import GRADED, HARNESS_ERROR
 from autograder.hidden_detail import HIDDEN_DETAILS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,10 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         files = build(args.out, config, args.fixtures)
     except (GradescopeBuildError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return HARNESS_ERROR
     print(f"wrote {args.out} ({len(files)} files, {args.out.stat().st_size / 1e6:.2f} MB); "
           f"upload it as the Gradescope autograder (Ubuntu base image)")
-    return 0
+    return GRADED
 
 
 if __name__ == "__main__":

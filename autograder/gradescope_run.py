@@ -140,7 +140,10 @@ def printed_report(report: Any, config: Mapping[str, Any]) -> str:
 
 
 def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
-    """Grade ``autograder_root/submission``; write ``autograder_root/results/results.json``; return 0."""
+    """Grade ``autograder_root/submission``; write ``autograder_root/results/results.json`` (always);
+    return 0 when it holds a result for the student (graded, or the student's own files cannot be
+    graded), 2 when grading itself failed (autograder/exit_codes.py; ``run_autograder`` exits 0 either way)."""
+    from autograder.exit_codes import GRADED, HARNESS_ERROR
     config = load_config(source)
     report = None
     try:
@@ -148,5 +151,6 @@ def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
         print(printed_report(report, config), flush=True)
     except Exception:  # reported in results.json by write_results
         traceback.print_exc()
-    write_results(autograder_root / "results" / "results.json", report, config)
-    return 0
+    document = write_results(autograder_root / "results" / "results.json", report, config)
+    graded = report is not None and (report.status == "graded" or report.error_source == "submission")
+    return GRADED if graded and document.get("extra_data", {}).get("status") == report.status else HARNESS_ERROR

@@ -165,3 +165,22 @@ def test_the_staff_may_choose_the_hidden_detail(tmp_path):
     assert gradescope.main(["--out", str(out), "--hidden-detail", "kinds"]) == 0
     with zipfile.ZipFile(out) as archive:
         assert json.loads(archive.read(gradescope.CONFIG_NAME))["hidden_detail"] == "kinds"
+
+
+def test_run_exit_status_0_for_a_students_problem_2_for_a_harness_error(tmp_path, autograder_zip):
+    """``python -m autograder.gradescope run``: 0 when results.json is a result for the student (here:
+    no mytorch/, score 0 and why), 2 when grading itself failed; run_autograder exits 0 either way
+    (the tests above), results.json always valid."""
+    statuses = {}
+    for name, tamper in (("no_package", False), ("tampered", True)):
+        root = fake_tree(tmp_path / name, autograder_zip, {"notes.txt": b"x"} if not tamper else complete_files())
+        if tamper:
+            manifest = root / "source" / "grading_fixtures" / "manifest.json"
+            manifest.write_text(manifest.read_text().replace('"seed"', '"seed_"', 1))
+        (root / "results").mkdir()
+        done = subprocess.run([sys.executable, "-m", "autograder.gradescope", "run"], cwd=root / "source",
+                              env={**os.environ, "AUTOGRADER_ROOT": str(root)}, capture_output=True, text=True,
+                              timeout=300)
+        validate_gradescope(json.loads((root / "results" / "results.json").read_text()))
+        statuses[name] = done.returncode
+    assert statuses == {"no_package": 0, "tampered": 2}
