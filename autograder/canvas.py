@@ -60,6 +60,9 @@ TEST_STUDENTS = ("student, test", "test student")
 DELIMITERS = (",", ";", "\t")  # Canvas exports with commas, or semicolons where the locale writes decimal commas
 NOT_STUDENT_ROW = re.compile(r"^\s*(Muted|Manual Posting.*)?\s*$", re.IGNORECASE)  # Canvas's own rule
 READ_ONLY = re.compile(r"read\s+only", re.IGNORECASE)
+OTHER_STUDENT_COLUMNS = ("LastName", "FirstName", "Integration ID", "Root Account")  # Canvas's, besides ours
+COMPUTED = re.compile(r"Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
+                      r"Override Score|Override Grade|Override Status")  # Canvas's columns that are no assignment
 EXIT_OK, EXIT_UNMATCHED, EXIT_USAGE = 0, 1, 2
 
 
@@ -178,23 +181,29 @@ def read_roster(path: Path) -> Roster:
 
 
 def assignment_column(roster: Roster, assignment: str, path: Path) -> str:
-    """The roster's column named ``assignment`` (trimmed); refused with the closest columns otherwise."""
+    """The roster's column named ``assignment`` (trimmed); refused with the closest assignment columns
+    otherwise (Canvas would create a new assignment for a column it does not know)."""
     wanted = assignment.strip()
     if not wanted:
         raise ExportError("--assignment is empty: give the Canvas column name, e.g. \"HW2P1 (1234)\"")
-    candidates = [column for column in roster.columns if column and column not in ROSTER_COLUMNS]
+    if wanted in (*ROSTER_COLUMNS, *OTHER_STUDENT_COLUMNS) or COMPUTED.search(wanted) and wanted in roster.columns:
+        raise ExportError(f"--assignment {for_terminal(wanted)!r} is a column Canvas computes or keeps for "
+                          f"students, not an assignment")
+    candidates = [column for column in roster.columns if column and column not in ROSTER_COLUMNS
+                  and column not in OTHER_STUDENT_COLUMNS and not COMPUTED.search(column)]
     if wanted in candidates:
         return wanted
-    if wanted in ROSTER_COLUMNS:
-        raise ExportError(f"--assignment {wanted!r} is one of the roster's student columns, not an assignment")
-    by_folded = {column.casefold(): column for column in candidates}
-    close = [column for column in candidates if column.casefold().startswith(wanted.casefold())]
-    close += [by_folded[name] for name in difflib.get_close_matches(wanted.casefold(), list(by_folded), n=3,
-                                                                   cutoff=0.5) if by_folded[name] not in close]
-    hint = f"; did you mean {' or '.join(repr(c) for c in close[:3])}?" if close else \
+    folded = wanted.casefold()
+    close = [column for column in candidates if column.casefold() == folded]
+    if not close:  # the name without its (id), else the most similar one
+        close = [column for column in candidates if column.casefold().startswith(folded + " (")]
+        by_folded = {column.casefold(): column for column in candidates}
+        close += [by_folded[name] for name in difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=0.6)
+                  if by_folded[name] not in close]
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else \
         f" (its assignment columns: {', '.join(repr(c) for c in candidates) or 'none'})"
-    raise ExportError(f"--assignment {for_terminal(wanted)!r} is not a column of {path}: Canvas would create a new "
-                      f"assignment{for_terminal(hint)}")
+    raise ExportError(f"--assignment {wanted!r} is not a column of {path}: Canvas would create a new "
+                      f"assignment{hint}".replace("\n", " "))
 
 
 def points_possible(roster: Roster, column: str, given: float | None) -> float:

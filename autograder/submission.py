@@ -13,7 +13,7 @@ class SubmissionError(Exception):
     ``str(error)`` is for runner.py's own terminal: it names the path and says what to pass on the
     command line.  ``error.upload`` says the same of an upload, for what a platform (Gradescope,
     PrairieLearn, Autolab) or a batch's feedback shows a student, who passed no folder: no path of
-    the grading machine, no command-line advice ("your upload has no mytorch/ folder ...").
+    the grading machine, no command-line advice ("your upload has no mytorch/ package folder ...").
     """
 
     def __init__(self, message: str, upload: str | None = None) -> None:
@@ -46,7 +46,7 @@ def locate_package(root: Path) -> Path:
         what = "not a folder" if root.exists() else "no such folder"
         raise SubmissionError(f"{root}: {what}, so no {PACKAGE}/ package to grade "
                               f"(pass the folder that CONTAINS {PACKAGE}/)",
-                              f"nothing was uploaded, so there is no {PACKAGE}/ folder to grade")
+                              f"nothing was uploaded: there is no {PACKAGE}/ package folder to grade")
     if root.name == PACKAGE:
         raise SubmissionError(f"{root} is the {PACKAGE}/ package itself: pass the folder that contains it "
                               f"({root.parent})",
@@ -66,5 +66,5 @@ def locate_package(root: Path) -> Path:
     found = listing(sorted(child.name + ("/" if child.is_dir() else "") for child in root.iterdir()))
     raise SubmissionError(f"{root}: no {PACKAGE}/ package folder in it or one level down (found: {found}); "
                           f"pass the folder that CONTAINS {PACKAGE}/",
-                          f"your upload has no {PACKAGE}/ folder, at its top or one folder down (it holds: "
+                          f"your upload has no {PACKAGE}/ package folder, at its top or one folder down (it holds: "
                           f"{found})")
