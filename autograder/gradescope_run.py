@@ -147,7 +147,8 @@ def printed_report(report: Any, config: Mapping[str, Any]) -> str:
 
 @contextlib.contextmanager
 def discarded_output() -> Iterator[None]:
-    """File descriptors 1 and 2 (this process's and every child's) to /dev/null, then back."""
+    """File descriptors 1 and 2 (this process's and every child's) and sys.stdout/sys.stderr to /dev/null,
+    then back."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     saved = [os.dup(1), os.dup(2)]
@@ -155,7 +156,8 @@ def discarded_output() -> Iterator[None]:
     try:
         os.dup2(null, 1)
         os.dup2(null, 2)
-        yield
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            yield
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
