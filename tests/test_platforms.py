@@ -304,21 +304,25 @@ def test_setup_installs_offline_and_the_image_grades_complete(tmp_path, installe
     assert "fixture set: hidden" in completed.stdout and "Total score: 100/100" in completed.stdout
 
 
-def test_setup_refuses_another_python_and_a_damaged_wheel(tmp_path, autograder_zip):
+def test_setup_refuses_another_python_a_pre_release_and_a_damaged_wheel(tmp_path, autograder_zip):
     root = fake_tree(tmp_path, autograder_zip, {}, wheels=True)
-    other = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=setup_env(root, sys.executable),
-                           capture_output=True, text=True, timeout=60)
-    if sys.version_info[:2] != (3, 10):
+    for version, level in (("3.11", "final"), ("3.11", "candidate"), ("3.10", "candidate")):  # 3.11.0~rc1 is rc
+        fake = tmp_path / f"python-{version}-{level}"
+        fake.write_text(f"#!/bin/sh\necho '{version} {level}'\n")
+        fake.chmod(0o755)
+        other = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=setup_env(root, str(fake)),
+                               capture_output=True, text=True, timeout=60)
         assert other.returncode == 1 and "built for ubuntu-22.04 (a released Python 3.10)" in other.stderr
-        assert not (root / "venv").exists()
+        assert f"is Python {version} {level}" in other.stderr and not (root / "venv").exists()
     wheel = next((root / "source" / "wheels").glob("jsonschema-*.whl"))
     wheel.write_bytes(wheel.read_bytes()[:-1] + b"!")
-    python = python_of(TARGET.python) or sys.executable
-    damaged = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=setup_env(root, python),
+    fake = tmp_path / "python-3.10-final"
+    fake.write_text("#!/bin/sh\necho '3.10 final'\n")
+    fake.chmod(0o755)
+    damaged = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=setup_env(root, str(fake)),
                              capture_output=True, text=True, timeout=60)
-    assert damaged.returncode == 1 and not (root / "venv").exists()
-    if python_of(TARGET.python):
-        assert "does not match wheels/SHA256SUMS" in damaged.stderr
+    assert damaged.returncode == 1 and "does not match wheels/SHA256SUMS" in damaged.stderr
+    assert not (root / "venv").exists()
 
 
 def test_good_submission_one_folder_down(tmp_path, autograder_zip):
