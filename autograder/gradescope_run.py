@@ -171,8 +171,8 @@ def discarded_output() -> Iterator[None]:
 def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
     """Grade ``autograder_root/submission``; write ``autograder_root/results/results.json``; return 0.
 
-    Students may see stdout unless ``stdout_visibility`` is ``hidden``: then it carries only the report
-    of :func:`printed_report` (the student view with a hidden set)."""
+    Unless ``stdout_visibility`` is ``hidden`` (staff only), students may see stdout, so it carries only
+    the report of :func:`printed_report` (the student view with a hidden set) and nothing else."""
     config = load_config(source)
     staff_only = config.get("stdout_visibility") == STAFF_ONLY
     report = None
@@ -183,7 +183,7 @@ def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
         except Exception:  # reported in results.json by write_results
             printed = None
             traceback.print_exc()  # to the staff's stdout only: discarded while students may see it
-    print(printed if printed is not None else "The autograder failed; see the results for what students see.",
+    print(printed if printed is not None else "The autograder failed while grading: no points were awarded (see results.json).",
           flush=True)
     write_results(autograder_root / "results" / "results.json", report, config)
     return 0
