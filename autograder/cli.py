@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from autograder.core import Settings, grade
     from autograder.fixtures import FixtureError, load_fixture_set, read_manifest
     from autograder.report import Report
-    from autograder.submission import SubmissionError, locate_package
+    from autograder.submission import SubmissionError, locate_package, upload_text
     try:
         settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs, hints=args.hints,
                             sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed)
@@ -205,9 +205,12 @@ def run(args: argparse.Namespace) -> int:
         submission = locate_package(args.submission)
         fixture_set = load_fixture_set(args.fixtures, only=only, verified=manifest)
     except (FixtureError, SubmissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        # runner.py's own terminal gets the command-line advice; a platform's student, who passed no
+        # folder, the same said of an upload (Autolab shows stderr too)
+        text = upload_text(error) if platform_mode(args) else str(error)
+        print(f"error: {text}", file=sys.stderr)
         source = "submission" if isinstance(error, SubmissionError) else "harness"
-        return emit(Report.failed(args.submission, rubric, str(error), only=only, source=source), args, detail)
+        return emit(Report.failed(args.submission, rubric, text, only=only, source=source), args, detail)
     return emit(grade(submission, fixture_set, settings), args, detail)
 
 

@@ -51,13 +51,13 @@ def clip(text: str, limit: int) -> str:
 
 def submission_problem(report: Report) -> str | None:
     """Why the report's submission holds no gradable ``mytorch/`` (None: it does, or it was graded)."""
-    from autograder.submission import SubmissionError, locate_package
+    from autograder.submission import SubmissionError, locate_package, upload_text
     if report.status != "error" or any(item.cases for item in report.items):
         return None
     try:
         locate_package(Path(report.submission))
     except SubmissionError as error:
-        return str(error)
+        return upload_text(error)  # said of the upload: the student passed no folder
     except OSError as error:
         return f"{report.submission}: {error}"
     return None
