@@ -13,9 +13,11 @@ missing (exit code 2) instead of a traceback.
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from autograder.exit_codes import HARNESS_ERROR as EXIT_HARNESS_ERROR  # noqa: E402 (plain constants)
+
 MINIMUM = (3, 10)
 REQUIRED = (("numpy", "NumPy"), ("jsonschema", "jsonschema"))  # what grading imports (requirements.txt)
-EXIT_HARNESS_ERROR = 2  # autograder.cli.EXIT_HARNESS_ERROR
 
 
 def missing_requirement():
@@ -38,6 +40,5 @@ if __name__ == "__main__":
     if problem:
         sys.stderr.write(problem + "\n")
         sys.exit(EXIT_HARNESS_ERROR)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from autograder.cli import main
     sys.exit(main())

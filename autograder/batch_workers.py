@@ -35,7 +35,7 @@ from autograder.sandbox import Limits
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, untrusted_refusal
 from autograder.sandbox.capacity import available
 from autograder.safetext import for_terminal
-from autograder.submission import SubmissionError
+from autograder.submission import SubmissionError, upload_text
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_COMMAND = [sys.executable, "-m", "autograder.batch", "--worker"]
@@ -90,8 +90,8 @@ def worker_main(argv: Sequence[str]) -> int:
         else:
             folder = prepare_submission(args.entry, args.kind, args.scratch)
             report = grade(folder, fixture_set, settings)
-    except (ArchiveError, SubmissionError) as error:
-        report = Report.failed(args.entry, fixture_set.rubric, str(error), fixture_set, source="submission")
+    except (ArchiveError, SubmissionError) as error:  # said of the upload: its feedback goes to the student
+        report = Report.failed(args.entry, fixture_set.rubric, upload_text(error), fixture_set, source="submission")
     report.submission = str(args.entry)
     try:
         # Not validated here: the batch validates every worker report it reads (run_worker_process),

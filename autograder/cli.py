@@ -9,6 +9,9 @@
 The last line of stdout is always one JSON object, {"scores": {...}, ...}.
 Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors, 128 + the
 signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP: every case process killed).
+In platform modes (--format gradescope/prairielearn, --autolab-feedback) a submission that
+cannot be graded because of the student's own files (no mytorch/) also exits 0: its platform
+document says why.  The table: autograder/exit_codes.py.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 # Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
 # the servers start on the other cores.
-from autograder import stop_signals
+from autograder import exit_codes, stop_signals
 from autograder.sandbox import WALL_FACTOR, Limits, close_servers, prestart_servers
 from autograder.sandbox.capacity import available
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, describe_choice, resolve
@@ -37,9 +40,9 @@ if TYPE_CHECKING:
 
 DEFAULT_FIXTURES = ROOT / "fixtures"  # autograder.fixtures.DEFAULT_FIXTURES
 DEFAULT_SUBMISSION = ROOT / "student_template"
-EXIT_GRADED, EXIT_HARNESS_ERROR = 0, 2
-EXIT_INTERRUPTED = 128 + 2  # what a shell reports for a process ended by SIGINT (Ctrl-C); SIGTERM 143, SIGHUP 129
-EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process ended by SIGPIPE
+EXIT_GRADED, EXIT_HARNESS_ERROR = exit_codes.GRADED, exit_codes.HARNESS_ERROR
+EXIT_INTERRUPTED = exit_codes.INTERRUPTED  # a process ended by SIGINT (Ctrl-C); SIGTERM 143, SIGHUP 129
+EXIT_BROKEN_PIPE = exit_codes.BROKEN_PIPE  # a process ended by SIGPIPE
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -104,12 +107,13 @@ def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
 
     The files come first, so a reader that stops early (``| head``) loses none of them.  A
     file that cannot be written costs one line on stderr and exit code 2, never the report
-    on stdout nor the JSON line, which is always printed last.  ``detail``
+    on stdout nor the JSON line, which is always printed last.  The exit code is
+    :func:`report_exit_code`'s.  ``detail``
     (:func:`autograder.student_view.student_detail`, from the fixture set and the options): what
     stdout, Autolab's feedback and the Gradescope and PrairieLearn files show; ``--json`` is always full.
     """
     from autograder.report import write_report
-    exit_code = EXIT_GRADED if report.status == "graded" else EXIT_HARNESS_ERROR
+    exit_code = report_exit_code(report, platform_mode(args))
     writers: list[tuple[Path, Callable[[Path, Report], object]]] = []
     if args.json:
         writers.append((args.json, write_report))
@@ -140,6 +144,15 @@ def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
     return exit_code
 
 
+def report_exit_code(report: Report, platform: bool) -> int:
+    """0 when ``report`` is a result for the student: graded (whatever the score) or, in a platform
+    mode, not gradable because of the student's own files (``error_source == "submission"``: the
+    platform document tells the student why); 2 for any other error (autograder/exit_codes.py)."""
+    if report.status == "graded" or (platform and report.error_source == "submission"):
+        return EXIT_GRADED
+    return EXIT_HARNESS_ERROR
+
+
 def trusted_manifest(fixtures: Path) -> Manifest | None:
     """The fixture set's verified manifest (read once per run), or None when it cannot be trusted."""
     from autograder.fixtures import FixtureError, read_manifest
@@ -161,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     from autograder.core import Settings, grade
     from autograder.fixtures import FixtureError, load_fixture_set, read_manifest
     from autograder.report import Report
-    from autograder.submission import SubmissionError, locate_package
+    from autograder.submission import SubmissionError, locate_package, upload_text
     try:
         settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs, hints=args.hints,
                             sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed)
@@ -198,9 +211,12 @@ def run(args: argparse.Namespace) -> int:
         submission = locate_package(args.submission)
         fixture_set = load_fixture_set(args.fixtures, only=only, verified=manifest)
     except (FixtureError, SubmissionError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        # runner.py's own terminal gets the command-line advice; a platform's student, who passed no
+        # folder, the same said of an upload (Autolab shows stderr too)
+        text = upload_text(error) if platform_mode(args) else str(error)
+        print(f"error: {text}", file=sys.stderr)
         source = "submission" if isinstance(error, SubmissionError) else "harness"
-        return emit(Report.failed(args.submission, rubric, str(error), only=only, source=source), args, detail)
+        return emit(Report.failed(args.submission, rubric, text, only=only, source=source), args, detail)
     return emit(grade(submission, fixture_set, settings), args, detail)
 
 

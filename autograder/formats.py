@@ -21,7 +21,12 @@ report (``--json``) keeps everything.
 
 With details, a test's output is Markdown (``output_format: md``): each case's
 message sits in a fenced code block, so that the character map of where an
-array differs (``autograder/diffmap.py``) keeps its columns aligned.
+array differs (``autograder/diffmap.py``) keeps its columns aligned; everything
+outside the fences is the grader's own text.  Every other field is plain text
+(``output_format``, ``test_output_format``, ``test_name_format``, each test's
+``name_format`` and ``output_format`` are ``text``): what a student wrote (a file
+name, an exception) is never rendered as HTML (Gradescope's default for the
+top-level output is ``simple_format``, which lets HTML through).
 """
 from __future__ import annotations
 
@@ -37,6 +42,8 @@ from autograder.student_view import FULL, HIDDEN_ID, case_line, student_detail, 
 
 MAX_TEST_OUTPUT = 20_000
 VISIBILITY = "visible"
+TEXT, MARKDOWN = "text", "md"  # Gradescope's output formats used here: never html or simple_format
+TEXT_FORMATS = {"output_format": TEXT, "test_output_format": TEXT, "test_name_format": TEXT}
 PUBLIC_HINT = "Run 'python runner.py -v' locally to see every failing case in full."
 HIDDEN_HINT = ("This submission was graded with a hidden fixture set (same structure as the public one, other "
                "sizes and values): failure details are not shown here. Run 'python runner.py --only ITEM -v' "
@@ -93,18 +100,18 @@ def gradescope_document(report: Report, detail: str | None = None) -> dict[str, 
     error = report.error if details else student_error({"error": report.error, "error_source": report.error_source})
     tests = []
     if report.status == "error":
-        tests.append({"name": "Grading error", "score": 0.0, "max_score": 0.0, "status": "failed",
-                      "visibility": VISIBILITY,
+        tests.append({"name": "Grading error", "name_format": TEXT, "score": 0.0, "max_score": 0.0,
+                      "status": "failed", "visibility": VISIBILITY, "output_format": TEXT,
                       "output": clip(f"The autograder could not grade this submission: {error}\n"
                                      f"No points were awarded. If the cause is not clear from this message, "
                                      f"contact the course staff.")})
     for number, item in enumerate(report.items, 1):
         name = item.name if item.section == "main" else f"{item.name} (bonus)"
-        tests.append({"name": name, "number": str(number), "score": item.points if report.status == "graded" else 0.0,
-                      "max_score": item.max_points,
+        tests.append({"name": name, "name_format": TEXT, "number": str(number),
+                      "score": item.points if report.status == "graded" else 0.0, "max_score": item.max_points,
                       "status": "passed" if item.status == "passed" and report.status == "graded" else "failed",
                       "visibility": VISIBILITY, "output": item_output(item, detail),
-                      **({"output_format": "md"} if details else {})})
+                      "output_format": MARKDOWN if details else TEXT})
     score = main + bonus if report.status == "graded" else 0.0
     if report.status == "graded":
         summary = (f"Total score: {main:g}/{report.maximum('main'):g} "
@@ -115,6 +122,7 @@ def gradescope_document(report: Report, detail: str | None = None) -> dict[str, 
         "score": round(score, 6),
         "execution_time": round(report.wall_seconds, 3) if details else 0.0,  # a sleep could encode a value
         "output": clip(summary),
+        **TEXT_FORMATS,
         "visibility": VISIBILITY,
         "tests": tests,
         "extra_data": {"harness_version": HARNESS_VERSION, "status": report.status,
@@ -129,9 +137,10 @@ def failure_document(reason: str) -> dict[str, Any]:
         "score": 0.0,
         "execution_time": 0.0,
         "output": clip(f"Grading error: {reason}\nScore: 0."),
+        **TEXT_FORMATS,
         "visibility": VISIBILITY,
-        "tests": [{"name": "Grading error", "score": 0.0, "max_score": 0.0, "status": "failed",
-                   "visibility": VISIBILITY,
+        "tests": [{"name": "Grading error", "name_format": TEXT, "score": 0.0, "max_score": 0.0, "status": "failed",
+                   "visibility": VISIBILITY, "output_format": TEXT,
                    "output": clip(f"The autograder itself failed while writing the results: {reason}\n"
                                   f"No points were awarded; please contact the course staff.")}],
         "extra_data": {"harness_version": HARNESS_VERSION, "status": "error"},

@@ -11,19 +11,25 @@ test's visibility and the top-level ``stdout_visibility`` from the config),
 always a valid file, even when grading fails; prints the human report (what
 Gradescope shows as the autograder output, per ``stdout_visibility``): in full
 while only the staff see it (``hidden``), else what results.json shows a student
-(``hidden_detail``, :func:`autograder.student_view.student_detail`).
+(``hidden_detail``, :func:`autograder.student_view.student_detail`), and then
+nothing else: while stdout is not ``hidden``, whatever else would reach
+Gradescope's captured output (both streams, any process: warnings, tracebacks) is
+discarded, so with a hidden set students never see its seed or values there.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import sys
 import tempfile
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from autograder.gradescope import CONFIG_NAME, ROOT, make_config
+from autograder.gradescope import CONFIG_NAME, ROOT, STAFF_ONLY, make_config
 
 PACKAGE_SKIPPED = ("__MACOSX",)
 
@@ -75,7 +81,7 @@ def grade_submission(submission: Path, config: Mapping[str, Any], source: Path =
     from autograder.report import Report
     from autograder.sandbox import Limits
     from autograder.sandbox.backends import untrusted_refusal
-    from autograder.submission import SubmissionError
+    from autograder.submission import SubmissionError, upload_text
     fixtures = source / config["fixtures"]
     only = list(config.get("only") or [])
     try:
@@ -92,7 +98,7 @@ def grade_submission(submission: Path, config: Mapping[str, Any], source: Path =
             package_root = prepare_submission(submission, Path(scratch))
             fixture_set = load_fixture_set(fixtures, only=only, verified=manifest)
         except SubmissionError as error:  # the student's own files: a hidden set's student view shows it
-            return Report.failed(submission, manifest.rubric, str(error), only=only, source="submission")
+            return Report.failed(submission, manifest.rubric, upload_text(error), only=only, source="submission")
         except FixtureError as error:
             return Report.failed(submission, manifest.rubric, str(error), only=only)
         return grade(package_root, fixture_set, settings)
@@ -135,18 +141,53 @@ def student_view_detail(report: Any, config: Mapping[str, Any]) -> str:
 def printed_report(report: Any, config: Mapping[str, Any]) -> str:
     """The report printed on stdout: the staff's full one while only they see stdout, else the student view."""
     from autograder.student_view import FULL, render_student
-    detail = FULL if config.get("stdout_visibility") == "hidden" else student_view_detail(report, config)
+    detail = FULL if config.get("stdout_visibility") == STAFF_ONLY else student_view_detail(report, config)
     return report.render() if detail == FULL else render_student(report.to_dict(), detail)
 
 
-def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
-    """Grade ``autograder_root/submission``; write ``autograder_root/results/results.json``; return 0."""
-    config = load_config(source)
-    report = None
+@contextlib.contextmanager
+def discarded_output() -> Iterator[None]:
+    """File descriptors 1 and 2 (this process's and every child's) and sys.stdout/sys.stderr to /dev/null,
+    then back."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
     try:
-        report = grade_submission(autograder_root / "submission", config, source)
-        print(printed_report(report, config), flush=True)
-    except Exception:  # reported in results.json by write_results
-        traceback.print_exc()
-    write_results(autograder_root / "results" / "results.json", report, config)
-    return 0
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
+def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
+    """Grade ``autograder_root/submission``; write ``autograder_root/results/results.json`` (always);
+    return 0 when it holds a result for the student (graded, or the student's own files cannot be
+    graded), 2 when grading itself failed (autograder/exit_codes.py; ``run_autograder`` exits 0 either way).
+
+    Unless ``stdout_visibility`` is ``hidden`` (staff only), students may see stdout, so it carries only
+    the report of :func:`printed_report` (the student view with a hidden set) and nothing else."""
+    from autograder.exit_codes import GRADED, HARNESS_ERROR
+    config = load_config(source)
+    staff_only = config.get("stdout_visibility") == STAFF_ONLY
+    report = None
+    with contextlib.nullcontext() if staff_only else discarded_output():
+        try:
+            report = grade_submission(autograder_root / "submission", config, source)
+            printed = printed_report(report, config)
+        except Exception:  # reported in results.json by write_results
+            printed = None
+            traceback.print_exc()  # to the staff's stdout only: discarded while students may see it
+    print(printed if printed is not None else "The autograder failed while grading: no points were awarded (see results.json).",
+          flush=True)
+    document = write_results(autograder_root / "results" / "results.json", report, config)
+    graded = report is not None and (report.status == "graded" or report.error_source == "submission")
+    return GRADED if graded and document.get("extra_data", {}).get("status") == report.status else HARNESS_ERROR

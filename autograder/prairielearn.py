@@ -8,10 +8,13 @@ and ``tests`` with ``name``, ``description``, ``points``, ``max_points``,
 
 - ``score`` is the main total over the main maximum, clamped to [0, 1]; the bonus
   items are tests of their own (their points are not in ``score``).
-- No ``mytorch/`` package to grade gives ``gradable: false`` with the reason in
-  ``format_errors`` (PrairieLearn then shows "invalid, not gradable" and does not
-  count the submission); any other grading error gives a gradable score of 0 with
-  the reason in ``message``.
+- A submission that cannot be graded gives ``gradable: false`` (PrairieLearn then
+  shows "invalid, not gradable", awards and removes no points and does not count the
+  attempt) with the reason in ``format_errors`` and ``message``: the student's own
+  files (no ``mytorch/`` package: the reason in full), or a failure of the grading
+  itself (a fixture set that does not verify, no sandbox, a crash): "grading failed"
+  with the reason as the student may read it (:func:`autograder.student_view.student_error`),
+  never a score of 0 for a grading that did not happen.
 - Failure details follow the Gradescope rules (:func:`autograder.formats.item_output`):
   in full with the public fixtures, which cases passed only with a hidden set (with
   ``--hidden-detail kinds``, also how each failed).
@@ -48,13 +51,13 @@ def clip(text: str, limit: int) -> str:
 
 def submission_problem(report: Report) -> str | None:
     """Why the report's submission holds no gradable ``mytorch/`` (None: it does, or it was graded)."""
-    from autograder.submission import SubmissionError, locate_package
+    from autograder.submission import SubmissionError, locate_package, upload_text
     if report.status != "error" or any(item.cases for item in report.items):
         return None
     try:
         locate_package(Path(report.submission))
     except SubmissionError as error:
-        return str(error)
+        return upload_text(error)  # said of the upload: the student passed no folder
     except OSError as error:
         return f"{report.submission}: {error}"
     return None
@@ -68,35 +71,45 @@ def prairielearn_document(report: Report, detail: str | None = None) -> dict[str
     if detail is None:
         detail = student_detail(report.fixture_set)
     details = detail == FULL
-    problem = submission_problem(report)
+    if report.status != "graded" and report.error_source == "submission":
+        problem: str | None = report.error
+    else:
+        problem = submission_problem(report)
     if problem is not None:
         return {"gradable": False, "score": 0.0, "format_errors": [problem],
                 "message": f"Your submission could not be graded: {problem}", "output": "", "tests": []}
-    graded = report.status == "graded"
+    if report.status != "graded":
+        error = report.error if details else student_error({"error": report.error, "error_source": report.error_source})
+        return not_gradable(error)
     main, main_max = report.total("main"), report.maximum("main")
-    score = min(max(main / main_max, 0.0), 1.0) if graded and main_max > 0 else 0.0
+    score = min(max(main / main_max, 0.0), 1.0) if main_max > 0 else 0.0
     tests = []
     for item in report.items:
         output = item_output(item, detail)
         tests.append({"name": item.name if item.section == "main" else f"{item.name} (bonus)",
                       "description": f"{item.policy.replace('_', ' ')}; classes {', '.join(item.rubric_item.classes)}",
-                      "points": item.points if graded else 0.0, "max_points": item.max_points,
+                      "points": item.points, "max_points": item.max_points,
                       "message": output.split("\n", 1)[0], "output": output})
-    if graded:
-        message = (f"Total score: {main:g}/{main_max:g} "
-                   f"(+{report.total('bonus'):g}/{report.maximum('bonus'):g} bonus).")
-    else:
-        error = report.error if details else student_error({"error": report.error, "error_source": report.error_source})
-        message = (f"Grading error: {error}\nNo points were awarded. If the cause is not clear from this "
-                   f"message, contact the course staff.")
+    message = (f"Total score: {main:g}/{main_max:g} "
+               f"(+{report.total('bonus'):g}/{report.maximum('bonus'):g} bonus).")
     return {"gradable": True, "score": round(score, 6), "message": message, "output": "", "tests": tests}
 
 
+GRADING_FAILED = "Grading failed"
+NOT_COUNTED = ("This attempt was not graded and does not count: no points were awarded or lost. "
+               "Please contact the course staff.")
+
+
+def not_gradable(reason: str) -> dict[str, Any]:
+    """PrairieLearn's way of saying that grading failed: ``gradable: false`` (no points awarded or
+    lost, the attempt not counted) with the reason in ``format_errors`` and ``message``."""
+    return {"gradable": False, "score": 0.0, "format_errors": [clip(f"{GRADING_FAILED}: {reason}", MAX_TEXT)],
+            "message": clip(f"{GRADING_FAILED}: {reason}\n{NOT_COUNTED}", MAX_TEXT), "output": "", "tests": []}
+
+
 def failure_document(reason: str) -> dict[str, Any]:
-    """A valid, gradable results.json with score 0, for when no report could be converted."""
-    return {"gradable": True, "score": 0.0, "tests": [], "output": "",
-            "message": clip(f"Grading error: the autograder itself failed while writing the results: {reason}\n"
-                            f"No points were awarded; please contact the course staff.", MAX_TEXT)}
+    """A valid results.json saying that grading failed, for when no report could be converted."""
+    return not_gradable(f"the autograder itself failed while writing the results: {reason}")
 
 
 def encoded_size(document: dict[str, Any]) -> int:
@@ -141,4 +154,5 @@ def write_prairielearn(path: Path, report: Report, detail: str | None = None) ->
     return document
 
 
-__all__ = ["write_prairielearn", "prairielearn_document", "validate_prairielearn", "fit", "PrairieLearnError"]
+__all__ = ["write_prairielearn", "prairielearn_document", "validate_prairielearn", "fit", "not_gradable",
+           "failure_document", "PrairieLearnError", "GRADING_FAILED"]

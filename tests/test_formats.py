@@ -119,10 +119,11 @@ def test_runner_writes_gradescope_results(tmp_path):
     assert {t["name"]: t["status"] for t in document["tests"]} == {"Upsampling1d": "passed", "Flatten": "passed"}
 
 
-def test_runner_harness_error_still_writes_gradescope_results(tmp_path):
+def test_runner_without_a_package_writes_gradescope_results_and_exits_0(tmp_path):
+    """No mytorch/: a result for the student (score 0 and why), so exit 0 in this platform mode."""
     results = tmp_path / "results.json"
     run = run_runner("--submission", tmp_path / "nothing_here", "--format", "gradescope", "--gradescope-out", results)
-    assert run.returncode == 2
+    assert run.returncode == 0, run.stderr
     document = json.loads(results.read_text())
     validate_gradescope(document)
     assert document["score"] == 0 and "no mytorch/ package" in document["tests"][0]["output"]

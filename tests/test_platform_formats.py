@@ -49,19 +49,25 @@ def test_prairielearn_no_package_is_not_gradable(tmp_path):
     assert "no mytorch/ package" in document["format_errors"][0]
 
 
-def test_prairielearn_harness_error_is_gradable_with_score_0(tmp_path, public_set):
+def test_prairielearn_harness_error_says_grading_failed_not_a_score(tmp_path, public_set):
+    """PrairieLearn's way of saying that grading failed: gradable false (no points awarded or lost, the
+    attempt not counted), the reason in format_errors and message; never a gradable score of 0."""
     report = Report.failed(COMPLETE, RUBRIC, "the fixture set does not verify", public_set)
     document = write_prairielearn(tmp_path / "results.json", report)
     validate_prairielearn(document)
-    assert document["gradable"] is True and document["score"] == 0
-    assert "does not verify" in document["message"]
-    assert all(t["points"] == 0 for t in document["tests"])
+    assert document["gradable"] is False and document["score"] == 0 and document["tests"] == []
+    assert document["format_errors"] == ["Grading failed: the fixture set does not verify"]
+    assert document["message"].startswith("Grading failed: the fixture set does not verify\n")
+    assert "not counted" in document["message"] or "does not count" in document["message"]
+    hidden = write_prairielearn(tmp_path / "hidden.json", report, "passed")  # a hidden set: no harness detail
+    assert "does not verify" not in json.dumps(hidden) and "course staff have the details" in hidden["message"]
 
 
 def test_prairielearn_unconvertible_report_still_writes_a_valid_file(tmp_path):
     document = write_prairielearn(tmp_path / "results.json", object())
     validate_prairielearn(json.loads((tmp_path / "results.json").read_text()))
-    assert document["score"] == 0 and "AttributeError" in document["message"]
+    assert document["gradable"] is False and "AttributeError" in document["message"]
+    assert document["message"].startswith("Grading failed: ")
 
 
 def test_prairielearn_stays_under_one_megabyte(tmp_path, public_set):
@@ -103,7 +109,7 @@ def test_runner_prairielearn_good_missing_and_tampered(tmp_path):
     assert {t["name"]: t["points"] for t in document["tests"]} == {"Upsampling1d": 2.5, "Flatten": 5.0}
 
     run = run_runner("--submission", tmp_path / "nothing_here", "--format", "prairielearn", "--prairielearn-out", out)
-    assert run.returncode == 2
+    assert run.returncode == 0, run.stderr  # a result for the student: PrairieLearn reads it only after exit 0
     document = json.loads(out.read_text())
     validate_prairielearn(document)
     assert document["gradable"] is False and "no mytorch/ package" in document["format_errors"][0]
@@ -113,10 +119,10 @@ def test_runner_prairielearn_good_missing_and_tampered(tmp_path):
     manifest.write_text(manifest.read_text().replace('"seed"', '"seed_"', 1))
     run = run_runner("--submission", COMPLETE, "--fixtures", fixtures, "--format", "prairielearn",
                      "--prairielearn-out", out)
-    assert run.returncode == 2
+    assert run.returncode == 2  # a harness error: exit 2, and still a document saying that grading failed
     document = json.loads(out.read_text())
     validate_prairielearn(document)
-    assert document["gradable"] is True and document["score"] == 0
+    assert document["gradable"] is False and document["format_errors"][0].startswith("Grading failed: ")
 
 
 def test_autolab_feedback_document(public_set):
@@ -153,7 +159,7 @@ def test_runner_autolab_feedback_precedes_the_scores_line(tmp_path):
     assert scores == {"scores": {"Upsampling1d": 2.5, "Flatten": 5.0}, "scoreboard": [7.5, 0.0]}
 
     run = run_runner("--submission", tmp_path / "nothing_here", "--autolab-feedback")
-    assert run.returncode == 2
+    assert run.returncode == 0, run.stderr  # a result for the student: make must not add its error line
     feedback, scores = (json.loads(line) for line in run.stdout.rstrip("\n").splitlines()[-2:])
     validate_feedback(feedback)
     assert feedback["stages"][0] == "Grading error" and "no mytorch/ package" in feedback["Grading error"]["Grading"]["hint"]
