@@ -476,7 +476,7 @@ def test_quoted_numbers_are_the_graders():
     assert "|got - expected| <= atol + rtol * |expected|" in readme
     stated = {float(v) for v in re.findall(r"\beps = ([\d.e-]+)`", text)}
     assert stated == {BatchNorm2d(1).eps}, f"the handout states eps {stated}"
-    assert f"{Limits.timeout:g} seconds of wall-clock time per case" in readme
+    assert f"{Limits.timeout:g} seconds of CPU time per case" in readme
     assert f"{Limits.address_space // 2**20} MiB of memory" in readme
 
 
