@@ -498,9 +498,10 @@ def serve(twin: tuple[int, int] | None = None) -> None:
     case's wall-clock limit and its CPU limit in milliseconds (4 bytes each) and a marshal
     blob (written by the grader, so trusted).  For each, this server forks; the
     child starts its own session, moves its stdout/stderr to a file and runs the case,
-    writing JSON lines to a private pipe.  The server answers with two frames:
+    writing JSON lines to a private pipe.  The server answers with two frames, or three:
     ``{"pid": N}`` as soon as the child exists (so the grader can kill its
-    process group on timeout) and ``{"exit": STATUS, "overflow": B, "timeout": T, "cpu": S, "length": L}``
+    process group on timeout), ``{"final": true}`` once the case's final result line is
+    complete (the grader's own limit then waits for FINAL_GRACE), and ``{"exit": STATUS, "overflow": B, "timeout": T, "cpu": S, "length": L}``
     (S: the CPU seconds the case used, from its rusage) followed by the L bytes the child wrote
     (at most the budget), once the child is reaped and every process left below this server is killed.  This process never
     imports or runs student code.  ``twin``: the two descriptors of a second server to fork
