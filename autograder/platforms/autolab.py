@@ -48,9 +48,9 @@ from typing import Any
 
 from autograder.exit_codes import GRADED, HARNESS_ERROR
 from autograder.hidden_detail import HIDDEN_DETAILS
-from autograder.platforms.common import (DEFAULT_JOBS, GRADING_FIXTURES, PACKAGE, ROOT, STOP_BEFORE, TEMPLATE,
-                                         PlatformBuildError, TimeBudget, assemble, case_count, graded_modules,
-                                         grading_command, harness_files, read_fixture_manifest, run_with_deadline,
+from autograder.platforms.common import (DEFAULT_JOBS, PACKAGE, ROOT, STOP_BEFORE, TEMPLATE,
+                                         PlatformBuildError, TimeBudget, assemble, case_count,
+                                         add_grading_arguments, grading_command, grading_config, harness_files, read_fixture_manifest, run_with_deadline,
                                          write_tree)
 
 HARNESS = ROOT  # where the Makefile runs this module: the folder autograde.tar was extracted into
@@ -167,9 +167,8 @@ def make_config(manifest: Mapping[str, Any], timeout: float, jobs: int, hidden: 
                 allow_unsandboxed: bool, handin: str) -> dict[str, Any]:
     """``autolab_config.json``: how ``grade`` grades, and the lab's time limit."""
     budget = TimeBudget(case_count(manifest), timeout, jobs)
-    return {"fixtures": GRADING_FIXTURES if hidden else "fixtures", "timeout": timeout, "jobs": jobs,
-            "hidden_detail": hidden_detail, "allow_unsandboxed": allow_unsandboxed, "handin": handin,
-            "graded_files": graded_modules(manifest), "problems": [p["name"] for p in problems(manifest)],
+    return {**grading_config(manifest, timeout, jobs, hidden, hidden_detail, allow_unsandboxed), "handin": handin,
+            "problems": [p["name"] for p in problems(manifest)],
             "autograde_timeout": budget.seconds, "deadline": budget.seconds - STOP_BEFORE,
             "budget": budget.formula()}
 
@@ -343,12 +342,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog="python -m autograder.platforms.autolab grade")
         parser.add_argument("--handin", type=Path, required=True, help="the student's handin file")
         return grade(parser.parse_args(argv[1:]).handin)
-    from autograder.sandbox import Limits
     parser = argparse.ArgumentParser(prog="python -m autograder.platforms.autolab",
                                      description="Write an Autolab lab folder (and its importable tarball) that "
                                                  "grades mytorch handins.")
-    parser.add_argument("--out", type=Path, required=True, help="a new or empty folder to write into")
-    parser.add_argument("--fixtures", type=Path, help="grade with this fixture set (a hidden one); default: public")
+    add_grading_arguments(parser, "autograding container", "the output")
     parser.add_argument("--lab", default=DEFAULT_LAB, help="the assessment's name (default %(default)s)")
     parser.add_argument("--display-name", help="the assessment's display name (default: the rubric's name)")
     parser.add_argument("--handin", default=DEFAULT_HANDIN,
@@ -356,14 +353,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "is recognised whatever the name)")
     parser.add_argument("--image", default=DEFAULT_IMAGE,
                         help="the autograding image: python3 with requirements.txt (default %(default)s)")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout,
-                        help="CPU seconds one case may use (default %(default)s; see runner.py --help)")
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
-                        help="items graded at once in the autograding container (default %(default)s)")
-    parser.add_argument("--hidden-detail", choices=HIDDEN_DETAILS, default=HIDDEN_DETAILS[0],
-                        help="with a hidden --fixtures set, what the output shows of each case (see runner.py)")
-    parser.add_argument("--allow-unsandboxed", action="store_true",
-                        help="grade even where the image has no kernel layers (the portable sandbox backend)")
     args = parser.parse_args(argv)
     try:
         config = build(args.out, args.fixtures, args.lab, args.display_name, args.handin, args.image,

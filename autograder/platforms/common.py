@@ -223,6 +223,32 @@ def stop(process: subprocess.Popen[Any]) -> None:
         pass
 
 
+def grading_config(manifest: Mapping[str, Any], timeout: float, jobs: int, hidden: bool, hidden_detail: str,
+                   allow_unsandboxed: bool) -> dict[str, Any]:
+    """What a platform's config shares with every other (what :func:`grading_command` reads, and the
+    graded files): each platform adds its own keys and its time limit from :class:`TimeBudget`."""
+    return {"fixtures": GRADING_FIXTURES if hidden else "fixtures", "timeout": timeout, "jobs": jobs,
+            "hidden_detail": hidden_detail, "allow_unsandboxed": allow_unsandboxed,
+            "graded_files": graded_modules(manifest)}
+
+
+def add_grading_arguments(parser: Any, container: str, detail_shown_in: str) -> None:
+    """The builder options every platform shares (``--out``, ``--fixtures`` and those of :func:`grading_config`),
+    their help naming the platform's ``container`` and where it shows a case (``detail_shown_in``)."""
+    from autograder.hidden_detail import HIDDEN_DETAILS
+    from autograder.sandbox import Limits
+    parser.add_argument("--out", type=Path, required=True, help="a new or empty folder to write into")
+    parser.add_argument("--fixtures", type=Path, help="grade with this fixture set (a hidden one); default: public")
+    parser.add_argument("--timeout", type=float, default=Limits.timeout,
+                        help="CPU seconds one case may use (default %(default)s; see runner.py --help)")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
+                        help=f"items graded at once in the {container} (default %(default)s)")
+    parser.add_argument("--hidden-detail", choices=HIDDEN_DETAILS, default=HIDDEN_DETAILS[0],
+                        help=f"with a hidden --fixtures set, what {detail_shown_in} shows of each case (see runner.py)")
+    parser.add_argument("--allow-unsandboxed", action="store_true",
+                        help="grade even where the image has no kernel layers (the portable sandbox backend)")
+
+
 def grading_command(python: str, harness: Path, submission: Path, config: Mapping[str, Any],
                     extra: Sequence[str] = ()) -> list[str]:
     """``runner.py`` grading ``submission`` as a platform ``config`` says (fixtures, case limit, jobs,

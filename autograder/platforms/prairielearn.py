@@ -49,9 +49,9 @@ from typing import Any
 
 from autograder.exit_codes import GRADED, HARNESS_ERROR
 from autograder.hidden_detail import HIDDEN_DETAILS
-from autograder.platforms.common import (DEFAULT_JOBS, GRADING_FIXTURES, PACKAGE, ROOT, STOP_BEFORE, TEMPLATE,
-                                         PlatformBuildError, TimeBudget, assemble, case_count, graded_modules,
-                                         grading_command, harness_files, read_fixture_manifest, run_with_deadline,
+from autograder.platforms.common import (DEFAULT_JOBS, PACKAGE, ROOT, STOP_BEFORE, TEMPLATE,
+                                         PlatformBuildError, TimeBudget, assemble, case_count,
+                                         add_grading_arguments, grading_command, grading_config, harness_files, read_fixture_manifest, run_with_deadline,
                                          write_tree)
 
 HARNESS = ROOT  # where grade.sh runs this module: the server folder holds runner.py and autograder/
@@ -119,9 +119,8 @@ def make_config(manifest: dict[str, Any], timeout: float, jobs: int, hidden: boo
     """``prairielearn_config.json``: how grade.sh grades, and the question's time limit."""
     budget = TimeBudget(case_count(manifest), timeout, jobs)
     question_timeout = min(budget.seconds, MAX_TIMEOUT)
-    return {"fixtures": GRADING_FIXTURES if hidden else "fixtures", "timeout": timeout, "jobs": jobs,
-            "hidden_detail": hidden_detail, "allow_unsandboxed": allow_unsandboxed,
-            "graded_files": graded_modules(manifest), "question_timeout": question_timeout,
+    return {**grading_config(manifest, timeout, jobs, hidden, hidden_detail, allow_unsandboxed),
+            "question_timeout": question_timeout,
             "deadline": question_timeout - STOP_BEFORE, "budget": budget.formula(),
             "capped": budget.seconds > MAX_TIMEOUT}
 
@@ -279,26 +278,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.add_argument("--root", type=Path, default=Path(os.environ.get(GRADE_ROOT_ENV) or DEFAULT_GRADE_ROOT),
                             help="the grading job's folder (default: $AUTOGRADER_GRADE_ROOT or /grade)")
         return grade(parser.parse_args(argv[1:]).root)
-    from autograder.sandbox import Limits
     parser = argparse.ArgumentParser(prog="python -m autograder.platforms.prairielearn",
                                      description="Write an externally graded PrairieLearn question and the "
                                                  "serverFilesCourse folder it grades with.")
-    parser.add_argument("--out", type=Path, required=True, help="a new or empty folder to write into")
-    parser.add_argument("--fixtures", type=Path, help="grade with this fixture set (a hidden one); default: public")
+    add_grading_arguments(parser, "grading container", "results.json")
     parser.add_argument("--qid", default=DEFAULT_QID, help="the question's folder name (default %(default)s)")
     parser.add_argument("--server-folder", default=DEFAULT_SERVER_FOLDER,
                         help="the folder under serverFilesCourse/ (default %(default)s)")
     parser.add_argument("--title", help="the question's title (default: the rubric's name)")
     parser.add_argument("--topic", default=DEFAULT_TOPIC, help="the question's topic (default %(default)s)")
     parser.add_argument("--image", default=IMAGE, help="the grading image (default %(default)s)")
-    parser.add_argument("--timeout", type=float, default=Limits.timeout,
-                        help="CPU seconds one case may use (default %(default)s; see runner.py --help)")
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
-                        help="items graded at once in the grading container (default %(default)s)")
-    parser.add_argument("--hidden-detail", choices=HIDDEN_DETAILS, default=HIDDEN_DETAILS[0],
-                        help="with a hidden --fixtures set, what results.json shows of each case (see runner.py)")
-    parser.add_argument("--allow-unsandboxed", action="store_true",
-                        help="grade even where the image has no kernel layers (the portable sandbox backend)")
     args = parser.parse_args(argv)
     try:
         config = build(args.out, args.fixtures, args.qid, args.server_folder, args.title, args.topic, args.image,
