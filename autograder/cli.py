@@ -24,21 +24,22 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 # Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
 # the servers start on the other cores.
-from autograder import exit_codes, stop_signals
+from autograder import exit_codes
+from autograder.util import stop_signals
 from autograder.sandbox import WALL_FACTOR, Limits, close_servers, prestart_servers
 from autograder.sandbox.capacity import available
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, describe_choice, resolve
 from autograder.sandbox.backends import untrusted_refusal
-from autograder.hidden_detail import FULL, HIDDEN_DETAILS
+from autograder.report.visibility import FULL, HIDDEN_DETAILS
+from autograder import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 if TYPE_CHECKING:
-    from autograder.fixtures import Manifest
-    from autograder.report import Report
-    from autograder.rubric import Rubric
+    from autograder.contract.fixtures import Manifest
+    from autograder.report.model import Report
+    from autograder.contract.rubric import Rubric
 
-DEFAULT_FIXTURES = ROOT / "fixtures"  # autograder.fixtures.DEFAULT_FIXTURES
+DEFAULT_FIXTURES = ROOT / "fixtures"  # autograder.contract.fixtures.DEFAULT_FIXTURES
 DEFAULT_SUBMISSION = ROOT / "student_template"
 EXIT_GRADED, EXIT_HARNESS_ERROR = exit_codes.GRADED, exit_codes.HARNESS_ERROR
 EXIT_INTERRUPTED = exit_codes.INTERRUPTED  # a process ended by SIGINT (Ctrl-C); SIGTERM 143, SIGHUP 129
@@ -109,19 +110,19 @@ def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
     file that cannot be written costs one line on stderr and exit code 2, never the report
     on stdout nor the JSON line, which is always printed last.  The exit code is
     :func:`report_exit_code`'s.  ``detail``
-    (:func:`autograder.student_view.student_detail`, from the fixture set and the options): what
+    (:func:`autograder.report.student_view.student_detail`, from the fixture set and the options): what
     stdout, Autolab's feedback and the Gradescope and PrairieLearn files show; ``--json`` is always full.
     """
-    from autograder.report import write_report
+    from autograder.report.model import write_report
     exit_code = report_exit_code(report, platform_mode(args))
     writers: list[tuple[Path, Callable[[Path, Report], object]]] = []
     if args.json:
         writers.append((args.json, write_report))
     if args.format == "gradescope":
-        from autograder.formats import write_gradescope
+        from autograder.report.gradescope import write_gradescope
         writers.append((args.gradescope_out, lambda path, report: write_gradescope(path, report, detail)))
     if args.format == "prairielearn":
-        from autograder.prairielearn import write_prairielearn
+        from autograder.report.prairielearn import write_prairielearn
         writers.append((args.prairielearn_out, lambda path, report: write_prairielearn(path, report, detail)))
     errors = []
     for path, write in writers:
@@ -130,7 +131,7 @@ def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
         except OSError as error:
             errors.append(f"error: cannot write {path}: {error.strerror or error}")
     if detail != FULL:
-        from autograder.student_view import render_student
+        from autograder.report.student_view import render_student
         print(render_student(report.to_dict(), detail), flush=True)
     else:
         print(report.render(verbose=args.verbose), flush=True)
@@ -138,7 +139,7 @@ def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
         print(message, file=sys.stderr, flush=True)
         exit_code = EXIT_HARNESS_ERROR
     if args.autolab_feedback:
-        from autograder.autolab import feedback_line
+        from autograder.report.autolab import feedback_line
         print(feedback_line(report, detail), flush=True)
     print(report.autolab_line(), flush=True)
     return exit_code
@@ -155,7 +156,7 @@ def report_exit_code(report: Report, platform: bool) -> int:
 
 def trusted_manifest(fixtures: Path) -> Manifest | None:
     """The fixture set's verified manifest (read once per run), or None when it cannot be trusted."""
-    from autograder.fixtures import FixtureError, read_manifest
+    from autograder.contract.fixtures import FixtureError, read_manifest
     try:
         return read_manifest(fixtures)
     except FixtureError:
@@ -171,10 +172,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_HARNESS_ERROR
     if not args.list and args.jobs >= 1 and args.timeout > 0:
         prestart_servers(min(args.jobs, len(args.only) or args.jobs), backend)
-    from autograder.core import Settings, grade
-    from autograder.fixtures import FixtureError, load_fixture_set, read_manifest
-    from autograder.report import Report
-    from autograder.submission import SubmissionError, locate_package, upload_text
+    from autograder.grading.core import Settings, grade
+    from autograder.contract.fixtures import FixtureError, load_fixture_set, read_manifest
+    from autograder.report.model import Report
+    from autograder.grading.submission import SubmissionError, locate_package, upload_text
     try:
         settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs, hints=args.hints,
                             sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed)
@@ -228,7 +229,7 @@ def platform_mode(args: argparse.Namespace) -> bool:
 def student_detail_of(manifest: Manifest | None, args: argparse.Namespace) -> str:
     """What the student-visible outputs of this run show (student_view.student_detail): an untrusted
     manifest counts as a hidden set."""
-    from autograder.student_view import student_detail
+    from autograder.report.student_view import student_detail
     fixture_set = {} if manifest is None else {"manifest_sha256": manifest.sha256,
                                                "seed": manifest.document.get("seed")}
     return student_detail(fixture_set, args.hidden_detail, args.show_hidden_details)
@@ -293,7 +294,7 @@ def run_command(argv: list[str]) -> int:
               "grade one submission at a time, or run the batch in WSL 2", file=sys.stderr)
         return EXIT_HARNESS_ERROR
     if argv[:1] == ["batch"]:
-        from autograder.batch import main as batch_main
+        from autograder.batch.main import main as batch_main
         return batch_main(argv[1:])
     return run(parse_args(argv))
 

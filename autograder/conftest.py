@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 import pytest
 
-from autograder.fixtures import Case
-from autograder.plugin import PLUGIN_NAME, GradingPlugin, add_options
+from autograder.contract.fixtures import Case
+from autograder.grading.plugin import PLUGIN_NAME, GradingPlugin, add_options
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

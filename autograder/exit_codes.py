@@ -8,7 +8,7 @@ code   name               meaning
 =====  =================  ==================================================================
 0      GRADED             a result was written. ``runner.py``: grading ran, whatever the
                           score. Platform modes (``--format gradescope``/``prairielearn``,
-                          ``--autolab-feedback``, ``python -m autograder.gradescope run``, the
+                          ``--autolab-feedback``, ``python -m autograder.platforms.gradescope run``, the
                           PrairieLearn and Autolab grading drivers): also a submission that
                           cannot be graded because of the student's own files (no
                           ``mytorch/``, an unsafe archive): the platform document says why.
@@ -18,7 +18,7 @@ code   name               meaning
                           platform modes the platform document is still written and says
                           that grading failed (see each platform in the README).
 130    INTERRUPTED        stopped by Ctrl-C (128 + SIGINT); SIGTERM gives 143, SIGHUP 129
-                          (``autograder.stop_signals.exit_code``: 128 + the signal).
+                          (``autograder.util.stop_signals.exit_code``: 128 + the signal).
 141    BROKEN_PIPE        the reader of stdout left early (128 + SIGPIPE); files were written.
 =====  =================  ==================================================================
 
@@ -30,8 +30,8 @@ after the scores line) and Gradescope's ``run_autograder``.  Each writes a valid
 document first.
 
 Not gathered here (their own modules, same values): ``runner.py batch``
-(``autograder.batch_cli``: 0 all graded, 1 some could not be graded, 2 the batch
-itself failed) and ``runner.py batch export --canvas`` (``autograder.canvas``: 0,
+(``autograder.batch.options``: 0 all graded, 1 some could not be graded, 2 the batch
+itself failed) and ``runner.py batch export --canvas`` (``autograder.platforms.canvas``: 0,
 1 some students listed as unmatched, 2 usage).
 """
 

@@ -19,11 +19,11 @@ from typing import Any, TypedDict
 import numpy as np
 from numpy.typing import ArrayLike
 
-from autograder.rubric import Policy, RubricItem, Section
+from autograder.contract.rubric import Policy, RubricItem, Section
 from reference._types import Array
 from reference.variants import Variant
 
-# A case's program (see autograder/program.py); "class" is a keyword, hence the functional form.
+# A case's program (see autograder/case/program.py); "class" is a keyword, hence the functional form.
 Program = TypedDict("Program", {"module": str, "class": str, "args": list[Any], "kwargs": dict[str, Any],
                                 "set": list[list[Any]], "steps": list[dict[str, Any]]})
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from autograder.fixtures import MANIFEST_NAME
+from autograder.contract.fixtures import MANIFEST_NAME
 from reference.generate import DEFAULT_SEED, build_fixture_set, hints_disabled, without_hints
 from reference.items import ITEMS
 

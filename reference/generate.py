@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from autograder.fixtures import FORMAT_VERSION, MANIFEST_NAME, PUBLIC_SEED, validate_manifest
+from autograder.contract.fixtures import FORMAT_VERSION, MANIFEST_NAME, PUBLIC_SEED, validate_manifest
 from reference._types import Array
 from reference.casebuilder import CaseBuilder, Item, Tolerance
 from reference.items import ITEMS, rubric
@@ -55,7 +55,7 @@ def item_rng(seed: int, item: str) -> np.random.Generator:
 def reference_run(case: CaseBuilder, record: Callable[[Any], Any] = snapshot) -> tuple[Any, list[Any]]:
     """Run one case's program against the reference (a fresh Dropout2d rng each time).
 
-    ``record`` is called with each step's value as the program runs (see ``autograder.program``).
+    ``record`` is called with each step's value as the program runs (see ``autograder.case.program``).
     """
     extra: dict[str, Any] = {}
     if "rng_seed" in case.reference_kwargs:

@@ -1,6 +1,6 @@
 """Running fixture programs against the NumPy reference (to obtain the expected values).
 
-The program format and its one interpreter live in ``autograder/program.py``
+The program format and its one interpreter live in ``autograder/case/program.py``
 (standard library only, so the sandboxed child runs the very same code against a
 student's package); here it is given NumPy arrays for tensors and the reference's
 modules for ``mytorch.<module>``.
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.program import run_program
+from autograder.case.program import run_program
 
 STUDENT_PACKAGE = "mytorch"
 

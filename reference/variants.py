@@ -4,7 +4,7 @@ A :class:`Variant` replaces one or more methods of reference classes while it is
 applied (``with variant.applied(): ...``).  The generator runs every case of an
 item once more under each of the item's variants and stores, per checked step,
 the variant's value wherever it differs from the reference's (beyond the item's
-tolerance).  The grader (``autograder/hints.py``) then names the mistake when a
+tolerance).  The grader (``autograder/judge/hints.py``) then names the mistake when a
 failing student quantity equals one of those values as a whole.
 
 The variants themselves are small functions written beside the item declarations

@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     template_cases, _, _ = case_report("--submission", TEMPLATE, "--jobs", "1")
     only_cases, _, _ = case_report("--submission", TEMPLATE, "--only", args.only, "--jobs", "1")
     per_case = (template["cpu"] - only["cpu"]) / max(1, ran(template_cases) - ran(only_cases))
-    runner_import = import_seconds("import autograder.cli, autograder.core")
+    runner_import = import_seconds("import autograder.cli, autograder.grading.core")
     numpy_import = import_seconds("import numpy")
     peak = max(complete["peak"], template["peak"], only["peak"])
 

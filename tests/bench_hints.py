@@ -18,9 +18,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from autograder.checks import run_check  # noqa: E402
-from autograder.compare import Mismatch  # noqa: E402
-from autograder.fixtures import load_fixture_set  # noqa: E402
+from autograder.judge.checks import run_check  # noqa: E402
+from autograder.judge.compare import Mismatch  # noqa: E402
+from autograder.contract.fixtures import load_fixture_set  # noqa: E402
 from reference.generate import without_hints, write_fixture_set  # noqa: E402
 
 

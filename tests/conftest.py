@@ -21,9 +21,9 @@ TEMPLATE = ROOT / "student_template"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from autograder.fixtures import read_rubric  # noqa: E402
+from autograder.contract.fixtures import read_rubric  # noqa: E402
 
-RUBRIC = read_rubric(ROOT / "fixtures")  # the public fixture set's rubric (typed: autograder.rubric.Rubric)
+RUBRIC = read_rubric(ROOT / "fixtures")  # the public fixture set's rubric (typed: autograder.contract.rubric.Rubric)
 ITEMS = RUBRIC.names
 MAX_POINTS = {item.name: item.points for item in RUBRIC.items}
 

@@ -1,7 +1,7 @@
 """What CPython 3.10 to 3.13 themselves write differently in a report, for the tests that compare
 reports (or quote them) across versions: tests/test_interpreters.py, tests/handout_excerpts.py.
 
-The grader makes everything else read the same (autograder/compat.py; wire.py draws no ``^^^``
+The grader makes everything else read the same (autograder/util/compat.py; wire.py draws no ``^^^``
 lines).  What remains is CPython's own traceback text:
 
 * from 3.12 on, a list, dict or set comprehension runs in its function's frame (PEP 709): a

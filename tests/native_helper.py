@@ -1,7 +1,7 @@
 """Helper processes for tests/test_sandbox_native.py (run as ``python tests/native_helper.py MODE ...``).
 
 ``probe``: this process installs the grading case's seccomp filter on itself
-(autograder/syscall_filter.py, exactly as child.py does after its fork), then tries
+(autograder/case/syscall_filter.py, exactly as child.py does after its fork), then tries
 system calls the filter must refuse and some it must allow, and prints one JSON
 object: {probe: "ok" or the errno name}.  It prints {"unavailable": reason} where
 the machine or kernel cannot have the filter.  Every refused call is made so that
@@ -9,11 +9,11 @@ it would be harmless if the filter failed (signal 0, a throwaway process).
 
 ``hide-probe FOLDER``: builds FOLDER/lib/python/{mod.py, site-packages/pkg.py} and a
 link FOLDER/link -> lib, hides FOLDER/lib/python/site-packages from this process with
-the fork server's Landlock layer (autograder/landlock.py), tries reading each file directly
+the fork server's Landlock layer (autograder/case/landlock.py), tries reading each file directly
 and through the link, and prints {path: "ok" or the errno name}, or {"unavailable": ...}.
 
 ``guard-probe`` (run with ``python -I -S``, as the fork server is): installs the case's
-audit hook (autograder/guard.py) alone (no kernel layer) and prints what it answers to a
+audit hook (autograder/case/guard.py) alone (no kernel layer) and prints what it answers to a
 sub-interpreter, a hand-made code object, a read inside site-packages and compiled
 modules loaded under their own and another name: {what: "ok" or "Type: message"}.
 
@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder import syscall_filter as sf  # noqa: E402
+from autograder.case import syscall_filter as sf  # noqa: E402
 
 LANDLOCK_CREATE_RULESET, PR_SET_SECCOMP, PR_SCHED_CORE = 444, 22, 62
 IPC_CREAT, IOPRIO_WHO_PROCESS = 0o1000, 1
@@ -361,9 +361,9 @@ def stdlib_probe(folder):
 
 
 def load_child():
-    """autograder/child.py as a module (its top level only defines things and loads its siblings by path)."""
+    """autograder/case/child.py as a module (its top level only defines things and loads its siblings by path)."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location("grading_child", ROOT / "autograder" / "child.py")
+    spec = importlib.util.spec_from_file_location("grading_child", ROOT / "autograder" / "case" / "child.py")
     child = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(child)
     return child
@@ -376,7 +376,7 @@ def hide_probe(folder):
     (library / "mod.py").write_text("standard = True\n")
     (library / "site-packages" / "pkg.py").write_text("installed = True\n")
     (folder / "link").symlink_to(folder / "lib")
-    from autograder.landlock import hide_from_reading
+    from autograder.case.landlock import hide_from_reading
     if not hide_from_reading([str(library / "site-packages")]):
         return {"unavailable": "no Landlock in this kernel"}
     paths = [library / "mod.py", library / "site-packages" / "pkg.py", folder / "link" / "python" / "mod.py",
@@ -393,7 +393,7 @@ def guard_probe():
     # loaded before the hook, as if the hook had missed it
     subinterpreters = __import__("_interpreters" if sys.version_info >= (3, 13) else "_xxsubinterpreters")
 
-    from autograder.guard import install_guard
+    from autograder.case.guard import install_guard
 
     child = load_child()
     entries = [entry for entry in sys.path if entry != str(ROOT)]

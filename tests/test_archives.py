@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from autograder.archives import (ArchiveError, ArchiveLimits, archive_suffix, extract_archive, list_members,
+from autograder.archives.extract import (ArchiveError, ArchiveLimits, archive_suffix, extract_archive, list_members,
                                  strip_archive_suffix)
 
 GOOD = {"handin/mytorch/__init__.py": b"", "handin/mytorch/conv1d.py": b"x = 1\n"}
@@ -193,7 +193,7 @@ def test_huge_declared_member_is_refused_from_its_header(tmp_path):
 
 def test_written_bytes_are_capped_even_if_the_up_front_check_missed(tmp_path, monkeypatch):
     """Defence in depth: with the declared-size check disabled, the byte counter still stops extraction."""
-    import autograder.archive_members as archive_members
+    import autograder.archives.members as archive_members
     original = archive_members.tar_members
     monkeypatch.setattr(archive_members, "tar_members", lambda archive, limits: original(archive, ArchiveLimits()))
     path = make_tar(tmp_path / "big.tgz", [("a.py", tarfile.REGTYPE, b"0" * 600), ("b.py", tarfile.REGTYPE, b"0" * 600)])

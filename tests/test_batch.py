@@ -23,11 +23,13 @@ import jsonschema
 import numpy as np
 import pytest
 
-from autograder import batch, batch_workers
-from autograder.documents import load_schema
-from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set
-from autograder.report import validate_report
-from autograder.submission import SubmissionError, locate_package
+from autograder.batch import main as batch
+
+from autograder.batch import workers as batch_workers
+from autograder.contract.documents import load_schema
+from autograder.contract.fixtures import DEFAULT_FIXTURES, load_fixture_set
+from autograder.report.model import validate_report
+from autograder.grading.submission import SubmissionError, locate_package
 from conftest import COMPLETE, ITEMS, ROOT, RUBRIC, run_runner
 
 CHEATED_ITEM, CHEATED_CLASS = "MeanPool2d_stride1", "MeanPool2d_stride1"
@@ -44,7 +46,7 @@ WRAPPER = textwrap.dedent("""\
         with open(os.environ["BATCH_TEST_PIDFILE"], "w") as handle:
             handle.write(str(grandchild.pid))
         time.sleep(600)
-    os.execv(sys.executable, [sys.executable, "-m", "autograder.batch", "--worker", *args])
+    os.execv(sys.executable, [sys.executable, "-m", "autograder.batch.main", "--worker", *args])
 """)
 
 

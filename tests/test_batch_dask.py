@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, batch_dask
-from autograder.batch_workers import descendants
+from autograder.batch import main as batch
+
+from autograder.batch import dask_executor as batch_dask
+from autograder.batch.workers import descendants
 from conftest import ROOT
 from test_batch import copy_complete, read_csv, trimmed_fixtures, zip_folder
 

@@ -17,9 +17,21 @@ import zipfile
 
 import pytest
 
-from autograder import archives, batch, batch_entries, batch_outputs, batch_storage, batch_workers, fingerprint
-from autograder.archives import ArchiveError, ArchiveLimits, extract_archive, list_members
-from autograder.report import validate_report
+from autograder.archives import extract as archives
+
+from autograder.batch import main as batch
+
+from autograder.batch import entries as batch_entries
+
+from autograder.batch import outputs as batch_outputs
+
+from autograder.batch import storage as batch_storage
+
+from autograder.batch import workers as batch_workers
+
+from autograder.batch import fingerprint
+from autograder.archives.extract import ArchiveError, ArchiveLimits, extract_archive, list_members
+from autograder.report.model import validate_report
 from conftest import ROOT, run_runner
 from test_batch import copy_complete, trimmed_fixtures, zip_folder
 

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from autograder import batch
-from autograder.batch_shards import Shard
+from autograder.batch import main as batch
+from autograder.batch.shards import Shard
 from conftest import ROOT
 from test_batch import copy_complete, trimmed_fixtures, zip_folder
 

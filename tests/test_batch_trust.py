@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, batch_workers
-from autograder.batch_outputs import Progress
-from autograder.batch_storage import RUN_PREFIX
-from autograder.batch_workers import descendants
+from autograder.batch import main as batch
+
+from autograder.batch import workers as batch_workers
+from autograder.batch.outputs import Progress
+from autograder.batch.storage import RUN_PREFIX
+from autograder.batch.workers import descendants
 from conftest import ROOT
 from test_batch import copy_complete, process_gone, trimmed_fixtures
 from test_batch_hostile import rows_of, run_batch
@@ -254,7 +256,7 @@ def test_sigterm_stops_like_ctrl_c(tmp_path, fixtures):
 def test_only_our_own_dead_run_folders_are_removed(tmp_path):
     """A dead run's folder (ours, closed to others, its lock free) goes; look-alikes planted by someone else
     in a shared temporary directory (another owner, or open to others) are left alone."""
-    from autograder.batch_storage import remove_dead_runs
+    from autograder.batch.storage import remove_dead_runs
     folders = {}
     for name, mode, owner in (("dead", 0o700, None), ("open", 0o755, None), ("theirs", 0o700, 65534)):
         if owner is not None and os.getuid() != 0:

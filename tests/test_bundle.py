@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from autograder.archives import extract_archive
-from autograder.bundle import BundleError, DEFAULT_PREFIX, check_contents, public_fixture_files
+from autograder.archives.extract import extract_archive
+from autograder.platforms.bundle import BundleError, DEFAULT_PREFIX, check_contents, public_fixture_files
 from conftest import COMPLETE, ITEMS, ROOT
 
 EXPECTED_TOP = {"README.md", "autograder", "fixtures", "handout", "requirements.txt", "runner.py", "student_template"}
@@ -19,7 +19,7 @@ EXPECTED_TOP = {"README.md", "autograder", "fixtures", "handout", "requirements.
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundle") / "handout.zip"
-    done = subprocess.run([sys.executable, "-m", "autograder.bundle", "--out", str(out)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "autograder.platforms.bundle", "--out", str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(out) as archive:
@@ -61,7 +61,7 @@ def test_bundle_holds_the_handout_and_nothing_else(bundle):
 def test_bundle_is_deterministic(bundle, tmp_path):
     out, _, _ = bundle
     again = tmp_path / "again.zip"
-    subprocess.run([sys.executable, "-m", "autograder.bundle", "--out", str(again)], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "autograder.platforms.bundle", "--out", str(again)], cwd=ROOT, check=True,
                    capture_output=True, timeout=120)
     assert again.read_bytes() == out.read_bytes()
 
@@ -124,7 +124,7 @@ def test_a_template_with_an_implemented_class_stops_the_build(tmp_path):
     for module in ("flatten.py", "tensor.py"):
         shutil.copy(COMPLETE / "mytorch" / module, repo / "student_template" / "mytorch" / module)
     out = tmp_path / "handout.zip"
-    done = subprocess.run([sys.executable, "-m", "autograder.bundle", "--out", str(out)], cwd=repo,
+    done = subprocess.run([sys.executable, "-m", "autograder.platforms.bundle", "--out", str(out)], cwd=repo,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and not out.exists()
     assert "student_template/ is not a template" in done.stderr and "Flatten (class Flatten: passed" in done.stderr

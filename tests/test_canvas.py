@@ -1,5 +1,5 @@
 """Canvas gradebook import: ``python runner.py batch export --canvas ROSTER --assignment NAME OUT``
-(``autograder/canvas.py``), against exports laid out as Canvas writes them (a byte-order mark, the
+(``autograder/platforms/canvas.py``), against exports laid out as Canvas writes them (a byte-order mark, the
 ``Points Possible`` row, a ``Manual Posting`` row, ``Integration ID``, read-only score columns, quoted
 names with commas, comma- or semicolon-separated) and read back by Canvas's own import rules."""
 import csv
@@ -9,7 +9,9 @@ import shutil
 
 import pytest
 
-from autograder import batch, canvas
+from autograder.batch import main as batch
+
+from autograder.platforms import canvas
 from conftest import COMPLETE
 from test_batch import trimmed_fixtures
 

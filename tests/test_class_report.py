@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from autograder import class_report
-from autograder.batch_entries import Outcome
-from autograder.class_report import HISTOGRAM_COLOR, KINDS, failure_kind, render
+from autograder.batch import class_report
+from autograder.batch.entries import Outcome
+from autograder.batch.class_report import HISTOGRAM_COLOR, KINDS, failure_kind, render
 from conftest import TEMPLATE, run_runner
 from test_batch import copy_complete, trimmed_fixtures
 

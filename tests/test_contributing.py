@@ -33,7 +33,7 @@ class Scale:
         return self.factor * np.asarray(dLdZ, dtype=np.float64)
 ''',
     "reference/items/toy.py": f'''"""Graded item: the toy Scale layer."""
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick
 
 POSITION = 99

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from autograder import diffmap
-from autograder.compare import Mismatch, assert_close
-from autograder.fixtures import read_rubric
-from autograder.formats import fenced, gradescope_document
-from autograder.report import ItemResult, Report, validate_report
-from autograder.results import CaseResult, CaseStatus
+from autograder.judge import diffmap
+from autograder.judge.compare import Mismatch, assert_close
+from autograder.contract.fixtures import read_rubric
+from autograder.report.gradescope import fenced, gradescope_document
+from autograder.report.model import ItemResult, Report, validate_report
+from autograder.judge.results import CaseResult, CaseStatus
 
 
 def mismatch(got, expected, quantity="backward dLdA"):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME, FixtureError, load_fixture_set, validate_manifest
+from autograder.contract.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME, FixtureError, load_fixture_set, validate_manifest
 from autograder.sandbox import Limits, build_request
 from reference.items import ITEMS
 from conftest import RUBRIC
@@ -340,8 +340,9 @@ def test_a_hidden_seed_is_refused_for_the_public_folder_unless_forced(tmp_path):
 
 def test_a_manifest_that_passed_its_schema_is_recorded_and_a_changed_one_checked_again(fixture_copy, tmp_path,
                                                                                         monkeypatch):
-    from autograder import documents, verified
-    from autograder.fixtures import read_manifest
+    from autograder.contract import documents
+    from autograder.contract import verified
+    from autograder.contract.fixtures import read_manifest
     cache = tmp_path / "cache"
     monkeypatch.setenv(verified.CACHE_ENV, str(cache))
     read_manifest(fixture_copy)
@@ -359,7 +360,7 @@ def test_a_manifest_that_passed_its_schema_is_recorded_and_a_changed_one_checked
 
 
 def test_a_marker_in_a_folder_others_may_write_is_ignored(tmp_path, monkeypatch):
-    from autograder import verified
+    from autograder.contract import verified
     cache = tmp_path / "cache"
     monkeypatch.setenv(verified.CACHE_ENV, str(cache))
     verified.remember(b"schema", b"document")
@@ -372,11 +373,11 @@ def test_a_marker_in_a_folder_others_may_write_is_ignored(tmp_path, monkeypatch)
 
 
 def test_the_fast_npz_reader_gives_what_np_load_gives_or_nothing(tmp_path):
-    """autograder.npz reads the generator's plain form exactly as np.load does, and declines anything else
+    """autograder.contract.npz reads the generator's plain form exactly as np.load does, and declines anything else
     (the loader then uses np.load, which reports what is wrong)."""
     import io
     import zipfile
-    from autograder.npz import read_npz
+    from autograder.contract.npz import read_npz
     for path in sorted(DEFAULT_FIXTURES.glob("*.npz")):
         data = path.read_bytes()
         fast = read_npz(data)
@@ -412,12 +413,12 @@ def test_the_fast_npz_reader_gives_what_np_load_gives_or_nothing(tmp_path):
 
 
 def test_the_fast_zip_reader_reads_what_zipfile_reads_or_declines():
-    """autograder.npz.stored_members gives zipfile's members of a fixture file, and for an archive
+    """autograder.contract.npz.stored_members gives zipfile's members of a fixture file, and for an archive
     damaged anywhere (end record, directory, headers, data) either exactly what zipfile reads or None."""
     import io
     import random
     import zipfile
-    from autograder.npz import stored_members
+    from autograder.contract.npz import stored_members
 
     def with_zipfile(data):
         try:

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set
-from autograder.formats import (HIDDEN_HINT, GradescopeError, gradescope_document, validate_gradescope,
+from autograder.contract.fixtures import DEFAULT_FIXTURES, load_fixture_set
+from autograder.report.gradescope import (HIDDEN_HINT, GradescopeError, gradescope_document, validate_gradescope,
                                 write_gradescope)
-from autograder.report import Report
-from autograder.results import CaseResult, CaseStatus
+from autograder.report.model import Report
+from autograder.judge.results import CaseResult, CaseStatus
 from conftest import COMPLETE, RUBRIC, run_runner
 
 MISMATCH = "forward Z: values differ from the reference (rtol=1e-06, atol=1e-09)\n  [0, 1]: 0.5 vs 0.25"

@@ -1,7 +1,7 @@
-"""autograder/guard.py: what is not covered by grading hostile submissions (tests/test_hostile.py)."""
+"""autograder/case/guard.py: what is not covered by grading hostile submissions (tests/test_hostile.py)."""
 import ntpath
 
-from autograder.guard import windows_resolver
+from autograder.case.guard import windows_resolver
 
 
 def test_the_windows_resolver_is_ntpaths_realpath_case_folded(monkeypatch):

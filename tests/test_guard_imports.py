@@ -22,8 +22,8 @@ import pytest
 
 from conftest import ROOT, complete_copy, landlock_abi
 
-from autograder.fixtures import load_fixture_set
-from autograder.guard import DENIED_IMPORTS, UNCONFINED_IMPORTS
+from autograder.contract.fixtures import load_fixture_set
+from autograder.case.guard import DENIED_IMPORTS, UNCONFINED_IMPORTS
 from autograder.sandbox import Limits, run_in_sandbox
 from autograder.sandbox.backends import resolve
 
@@ -272,7 +272,7 @@ def test_honest_uses_of_those_modules_work_as_the_case_user():
     root grader, as the grader's user otherwise), multiprocessing.cpu_count(), logging's handlers
     and dictConfig, unittest.mock, SQLite in memory and in the working folder, types.coroutine."""
     answer = answers(HONEST)
-    from autograder.run_as import case_user
+    from autograder.sandbox.run_as import case_user
     user = case_user()
     import pwd
     name = pwd.getpwuid(user["uid"] if user else os.geteuid()).pw_name

@@ -491,7 +491,7 @@ QUOTED_MESSAGES = [
 
 def test_quoted_grader_messages_exist():
     readme = README.read_text()
-    sources = "\n".join(p.read_text() for p in (ROOT / "autograder").glob("*.py"))
+    sources = "\n".join(p.read_text() for p in (ROOT / "autograder").rglob("*.py"))
     for message in QUOTED_MESSAGES:
         assert message in readme, f"README.md no longer quotes {message!r}"
         assert message in sources, f"the grader no longer says {message!r}: update handout/README.md"

@@ -21,9 +21,9 @@ import sys
 
 import pytest
 
-from autograder.compare import format_shape
-from autograder.fixtures import load_fixture_set
-from autograder.student_view import render_student, student_document
+from autograder.judge.compare import format_shape
+from autograder.contract.fixtures import load_fixture_set
+from autograder.report.student_view import render_student, student_document
 from conftest import COMPLETE, ROOT, TEMPLATE, run_runner, submission
 
 SEED = 918273
@@ -254,8 +254,8 @@ def test_student_view_is_an_allow_list():
 
 def test_one_decision_says_how_much_a_student_sees():
     """student_detail: the public set in full, a hidden one by passed cases unless the staff say otherwise."""
-    from autograder.student_view import public_manifest_sha256, student_detail
-    from autograder.fixtures import PUBLIC_SEED
+    from autograder.report.student_view import public_manifest_sha256, student_detail
+    from autograder.contract.fixtures import PUBLIC_SEED
     public = {"manifest_sha256": public_manifest_sha256(), "seed": PUBLIC_SEED}
     hidden = {"manifest_sha256": "0" * 64, "seed": SEED}
     assert student_detail(public) == student_detail(public, "kinds") == "full"

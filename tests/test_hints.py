@@ -11,10 +11,10 @@ import re
 import pytest
 
 from conftest import ROOT
-from autograder.checks import run_check
-from autograder.compare import Mismatch
-from autograder.fixtures import load_fixture_set
-from autograder.hints import matches
+from autograder.judge.checks import run_check
+from autograder.judge.compare import Mismatch
+from autograder.contract.fixtures import load_fixture_set
+from autograder.judge.hints import matches
 from autograder.sandbox import Limits, build_request
 from reference.items import ITEMS as DECLARED
 

@@ -38,7 +38,7 @@ from autograder.sandbox import WALL_FACTOR  # a case that sleeps ends at timeout
 
 MANIFEST = json.loads((ROOT / "fixtures" / "manifest.json").read_text())
 SECTION = {item.name: item.section for item in RUBRIC.items}
-REPORT_SCHEMA = json.loads((ROOT / "autograder" / "schemas" / "report.schema.json").read_text())
+REPORT_SCHEMA = json.loads((ROOT / "autograder" / "contract" / "schemas" / "report.schema.json").read_text())
 SLACK_SECONDS = 60.0  # runner start-up, fixture loading, report: generous, for a 2-core machine running two suites
 PARALLEL_RUNS = 4  # runners are mostly waiting (timeouts, sleeps) or in short bursts of CPU
 RUNNER_ENV = {**os.environ, "PYTEST_ADDOPTS": (os.environ.get("PYTEST_ADDOPTS", "")
@@ -429,8 +429,8 @@ def test_every_hostile_folder_is_complete_plus_one_changed_module():
 
 def test_inputs_mutated_by_the_child_never_reach_the_expected_values():
     """The expected arrays stay in the grader: the same Flatten case passes twice in a row."""
-    from autograder.fixtures import load_fixture_set
-    from autograder.outcome import grade_outcome
+    from autograder.contract.fixtures import load_fixture_set
+    from autograder.judge.outcome import grade_outcome
     from autograder.sandbox import Limits, run_in_sandbox
     case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
     before = {key: value.copy() for key, value in case.arrays.items()}

@@ -308,11 +308,11 @@ def test_without_site_packages_numpy_is_named_with_its_install_command():
     assert "NumPy" in done.stderr and f"{sys.executable} -m pip install -r {ROOT / 'requirements.txt'}" in done.stderr
 
 
-# ----------------------------------------------------------------------------- what 3.10 lacks (autograder/compat.py)
+# ----------------------------------------------------------------------------- what 3.10 lacks (autograder/util/compat.py)
 
 def test_str_enums_read_as_their_value_in_every_form():
-    from autograder.results import CaseStatus
-    from autograder.rubric import Section
+    from autograder.judge.results import CaseStatus
+    from autograder.contract.rubric import Section
     member = CaseStatus.NOT_IMPLEMENTED
     assert isinstance(member, str) and member == "not_implemented" and CaseStatus("not_implemented") is member
     assert (str(member), format(member), f"{member}", f"{member:>16}", "%s" % member) == (
@@ -325,14 +325,14 @@ def test_str_enums_read_as_their_value_in_every_form():
 @pytest.mark.parametrize("text", ["AAAA=", "AAAA==", "AAA", "A===", "AA=A", "AAAA AAAA", "AA\nAA", "AAÀA", "AA-_"])
 def test_strict_base64_refuses_what_is_not_whole_padded_base64(text):
     import binascii
-    from autograder.compat import strict_base64
+    from autograder.util.compat import strict_base64
     with pytest.raises(binascii.Error):
         strict_base64(text)
 
 
 def test_strict_base64_reads_what_the_child_writes():
     from binascii import b2a_base64
-    from autograder.compat import strict_base64
+    from autograder.util.compat import strict_base64
     for size in range(20):
         data = bytes(range(size))
         assert strict_base64(b2a_base64(data, newline=False).decode("ascii")) == data

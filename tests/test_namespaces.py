@@ -1,4 +1,4 @@
-"""autograder/namespaces.py: each case's own IPC namespace (and, under a root grader, PID namespace).
+"""autograder/case/namespaces.py: each case's own IPC namespace (and, under a root grader, PID namespace).
 
 Graded for real: a probe submission reports, from inside each Flatten case, its process id
 and the identity of its namespaces (``/proc/self/ns/*``, which a case may readlink); the
@@ -63,7 +63,7 @@ def test_every_case_has_an_ipc_namespace_of_its_own(probed):
     assert re.search(r"^sandbox: linux backend, .*own IPC (and PID )?namespaces, audit hook", run.stdout, re.M)
 
 
-@pytest.mark.skipif(not IS_ROOT, reason="only a root grader's cases get PID namespaces (see autograder/namespaces.py)")
+@pytest.mark.skipif(not IS_ROOT, reason="only a root grader's cases get PID namespaces (see autograder/case/namespaces.py)")
 def test_under_a_root_grader_every_case_is_process_1_of_a_pid_namespace_of_its_own(probed):
     run, probes = probed
     assert [int(pid) for pid, _, _ in probes] == [1, 1, 1]  # each the first process of its namespace: a new one

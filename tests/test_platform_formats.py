@@ -1,15 +1,15 @@
 """PrairieLearn results.json and Autolab formatted feedback: schemas, contents, and a valid output even
-when grading fails (``autograder/prairielearn.py``, ``autograder/autolab.py``)."""
+when grading fails (``autograder/report/prairielearn.py``, ``autograder/report/autolab.py``)."""
 import copy
 import json
 
 import pytest
 
-from autograder.autolab import MINIMAL, AutolabFeedbackError, feedback_document, feedback_line, validate_feedback
-from autograder.prairielearn import (MAX_BYTES, PrairieLearnError, encoded_size, prairielearn_document,
+from autograder.report.autolab import MINIMAL, AutolabFeedbackError, feedback_document, feedback_line, validate_feedback
+from autograder.report.prairielearn import (MAX_BYTES, PrairieLearnError, encoded_size, prairielearn_document,
                                      validate_prairielearn, write_prairielearn)
-from autograder.report import Report
-from autograder.results import CaseResult, CaseStatus
+from autograder.report.model import Report
+from autograder.judge.results import CaseResult, CaseStatus
 from conftest import COMPLETE, RUBRIC, run_runner
 from test_formats import MISMATCH, public_set, synthetic_report  # noqa: F401 (public_set is a fixture)
 from test_batch import trimmed_fixtures

@@ -1,4 +1,4 @@
-"""Gradescope's autograder zip, run in a simulated ``/autograder`` tree (``autograder/gradescope.py``).
+"""Gradescope's autograder zip, run in a simulated ``/autograder`` tree (``autograder/platforms/gradescope.py``).
 
 The zips are built with a trimmed grading set (one case per item, see tests/test_batch.py: a set
 other than the public one, so a hidden set) so that each run of ``run_autograder`` takes seconds.
@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import gradescope, gradescope_setup
-from autograder.formats import validate_gradescope
+from autograder.platforms import gradescope
+
+from autograder.platforms import gradescope_setup
+from autograder.report.gradescope import validate_gradescope
 from conftest import COMPLETE, MAX_POINTS, ROOT, RUBRIC
 from test_batch import trimmed_fixtures
 
@@ -434,7 +436,7 @@ def test_tampered_grading_set_gives_score_0_and_a_valid_file(tmp_path, autograde
     manifest.write_text(manifest.read_text().replace('"seed"', '"seed_"', 1))
     document, _ = run_autograder(root)
     assert document["score"] == 0 and document["tests"][0]["name"] == "Grading error"
-    check = subprocess.run([sys.executable, "-m", "autograder.gradescope", "check"], cwd=root / "source",
+    check = subprocess.run([sys.executable, "-m", "autograder.platforms.gradescope", "check"], cwd=root / "source",
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 1 and "cannot grade in this image" in check.stderr  # setup.sh's last step
 
@@ -470,7 +472,7 @@ def test_the_staff_may_choose_the_hidden_detail(tmp_path, wheelhouse):
 
 
 def test_run_exit_status_0_for_a_students_problem_2_for_a_harness_error(tmp_path, autograder_zip):
-    """``python -m autograder.gradescope run``: 0 when results.json is a result for the student (here:
+    """``python -m autograder.platforms.gradescope run``: 0 when results.json is a result for the student (here:
     no mytorch/, score 0 and why), 2 when grading itself failed; run_autograder exits 0 either way
     (the tests above), results.json always valid."""
     statuses = {}
@@ -480,7 +482,7 @@ def test_run_exit_status_0_for_a_students_problem_2_for_a_harness_error(tmp_path
             manifest = root / "source" / "grading_fixtures" / "manifest.json"
             manifest.write_text(manifest.read_text().replace('"seed"', '"seed_"', 1))
         (root / "results").mkdir()
-        done = subprocess.run([sys.executable, "-m", "autograder.gradescope", "run"], cwd=root / "source",
+        done = subprocess.run([sys.executable, "-m", "autograder.platforms.gradescope", "run"], cwd=root / "source",
                               env={**os.environ, "AUTOGRADER_ROOT": str(root)}, capture_output=True, text=True,
                               timeout=300)
         validate_gradescope(json.loads((root / "results" / "results.json").read_text()))
@@ -499,7 +501,7 @@ def test_a_wheelhouse_with_every_wheel_builds_without_the_network(tmp_path, whee
 
 @pytest.mark.parametrize("stdout_visibility", ["visible", "hidden"])
 def test_nothing_else_reaches_a_stdout_students_may_see(tmp_path, monkeypatch, capfd, stdout_visibility):
-    from autograder import gradescope_run
+    from autograder.platforms import gradescope_run
     source = tmp_path / "source"
     source.mkdir()
     (source / gradescope.CONFIG_NAME).write_text(json.dumps(gradescope.make_config(

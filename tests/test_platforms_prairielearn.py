@@ -23,7 +23,7 @@ import pytest
 
 from autograder.platforms import prairielearn as pl
 from autograder.platforms.common import TimeBudget, graded_modules
-from autograder.prairielearn import validate_prairielearn
+from autograder.report.prairielearn import validate_prairielearn
 from conftest import COMPLETE, MAX_POINTS, RUBRIC, SUBMISSIONS, TEMPLATE
 from test_batch import trimmed_fixtures
 

@@ -1,4 +1,4 @@
-"""The submission compiled once per grading (autograder/precompiled.py, issue #14).
+"""The submission compiled once per grading (autograder/case/precompiled.py, issue #14).
 
 A sandboxed step compiles the package; every case imports from that compilation, but only
 where it cannot be told apart from compiling the file itself: a file edited since is compiled
@@ -13,8 +13,8 @@ import threading
 import pytest
 
 from conftest import COMPLETE, ROOT, complete_copy
-from autograder.fixtures import load_fixture_set
-from autograder.precompiled import MAX_SOURCE_BYTES
+from autograder.contract.fixtures import load_fixture_set
+from autograder.case.precompiled import MAX_SOURCE_BYTES
 from autograder.sandbox import Limits, build_request, compile_submission, read_compiled, run_in_sandbox
 
 FLATTEN = load_fixture_set(ROOT / "fixtures", only=["Flatten"]).items["Flatten"][0]
@@ -164,7 +164,9 @@ def test_a_wellformed_compiling_result_is_decoded():
 def test_a_grading_starts_one_fork_server_per_job_and_one_compiling_step(jobs, monkeypatch):
     """Only the ``jobs`` threads grade (the calling thread waits: it used to take items too, with
     a server of its own), and the package is compiled once, whatever the number of items."""
-    from autograder import core, sandbox, scheduler
+    from autograder.grading import core
+    from autograder import sandbox
+    from autograder.grading import scheduler
     compiled = []
     monkeypatch.setattr(scheduler, "compile_submission", lambda *args: compiled.append(args) or compile_submission(*args))
     fixture_set = load_fixture_set(ROOT / "fixtures", only=["Flatten", "Upsampling1d", "Downsampling1d"])

@@ -1,13 +1,13 @@
-"""The fixture-program interpreter (autograder/program.py): one home, used by the child and the reference."""
+"""The fixture-program interpreter (autograder/case/program.py): one home, used by the child and the reference."""
 import types
 
 import numpy as np
 import pytest
 
-import autograder.child as child
+import autograder.case.child as child
 import reference.program
-from autograder import program
-from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set
+from autograder.case import program
+from autograder.contract.fixtures import DEFAULT_FIXTURES, load_fixture_set
 
 
 def test_the_child_and_the_reference_run_the_same_interpreter():

@@ -1,4 +1,4 @@
-"""The cluster recipes in autograder/recipes/ run as documented.
+"""The cluster recipes in autograder/batch/recipes/ run as documented.
 
 The Slurm scripts are run by bash as the array's tasks would run them (the
 ``#SBATCH`` lines are comments to bash); GNU parallel, when the machine lacks
@@ -15,12 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder import batch
-from autograder.batch_shards import Shard
+from autograder.batch import main as batch
+from autograder.batch.shards import Shard
 from conftest import ROOT
 from test_batch import copy_complete, trimmed_fixtures
 
-RECIPES = ROOT / "autograder" / "recipes"
+RECIPES = ROOT / "autograder" / "batch" / "recipes"
 PARALLEL_SHIM = '''#!{python}
 """A stand-in for GNU parallel: runs COMMAND once per stdin line, {{}} replaced, here, all at once."""
 import subprocess, sys

@@ -1,4 +1,4 @@
-"""runner.py end to end (subprocesses), ``pytest autograder/``, and unit tests of autograder/compare.py."""
+"""runner.py end to end (subprocesses), ``pytest autograder/``, and unit tests of autograder/judge/compare.py."""
 import json
 import os
 import math
@@ -12,12 +12,12 @@ import pytest
 
 from conftest import COMPLETE, ITEMS, MAX_POINTS, ROOT, RUBRIC, TEMPLATE, submission
 
-from autograder.wire import encode
-from autograder.compare import Mismatch, assert_close, to_array
-from autograder.fixtures import load_fixture_set
+from autograder.case.wire import encode
+from autograder.judge.compare import Mismatch, assert_close, to_array
+from autograder.contract.fixtures import load_fixture_set
 
 POINTS = MAX_POINTS
-REPORT_SCHEMA = json.loads((ROOT / "autograder" / "schemas" / "report.schema.json").read_text())
+REPORT_SCHEMA = json.loads((ROOT / "autograder" / "contract" / "schemas" / "report.schema.json").read_text())
 MEANPOOL_MUTANT = submission("mutant_meanpool_no_divide")  # backward forgets the 1/K^2
 
 
@@ -291,7 +291,7 @@ def test_a_reader_that_stops_early_ends_the_runner_quietly(tmp_path):
 
 def test_reports_are_written_whole_and_readable_by_others(tmp_path):
     """One atomic write for every file the grader produces: no temporary file left, mode 0644."""
-    from autograder.atomic import FILE_MODE, write_json_atomic
+    from autograder.util.atomic import FILE_MODE, write_json_atomic
     target = tmp_path / "deeper" / "report.json"
     write_json_atomic(target, {"student": "x\udcff"})
     assert json.loads(target.read_text()) == {"student": "x\ufffd"}
@@ -353,7 +353,7 @@ def test_a_quantity_failing_in_many_cases_is_shown_in_full_once(tmp_path, runner
 
 
 def test_a_long_mismatch_is_cut_in_the_summary_and_says_so():
-    from autograder.report import MAX_QUANTITY_LINES, shortened_mismatches
+    from autograder.report.model import MAX_QUANTITY_LINES, shortened_mismatches
     details = [f"  line {i}" for i in range(MAX_QUANTITY_LINES + 7)] + ["  likely cause: a known slip"]
     message = "\n".join(['Item, case "c" (...)', "forward output: values differ", *details, "dLdW: got None"])
     shown = shortened_mismatches(message, set()).split("\n")
@@ -364,13 +364,13 @@ def test_a_long_mismatch_is_cut_in_the_summary_and_says_so():
 
 def wire_round_trip(value, budget=10_000):
     """``value`` as a grading case sends it (raw floats on) and the grader reads it back."""
-    from autograder.child_messages import clean_results
-    from autograder.wire import to_json
+    from autograder.sandbox.messages import clean_results
+    from autograder.case.wire import to_json
     return clean_results(json.loads(to_json(encode(value, [budget], raw=True))))
 
 
 def test_rectangular_float_lists_travel_as_raw_doubles_and_come_back_exact():
-    from autograder.wire import RawFloats
+    from autograder.case.wire import RawFloats
     value = [[[math.nan, -0.0, 5e-324, 1.0 / 3.0] * 5, [math.inf, -math.inf, 1e308, -2.5] * 5]] * 3
     assert type(encode(value, [10_000], raw=True)) is RawFloats
     back = wire_round_trip(value)
@@ -381,8 +381,8 @@ def test_rectangular_float_lists_travel_as_raw_doubles_and_come_back_exact():
 
 
 def test_lists_that_are_not_rectangular_exact_floats_keep_the_text_form():
-    from autograder.child_messages import clean_results
-    from autograder.wire import RawFloats, to_json
+    from autograder.sandbox.messages import clean_results
+    from autograder.case.wire import RawFloats, to_json
     for value in ([[1.0] * 16, [1.0] * 15], [[1.0] * 15 + [1]], [[FloatSubclass(1.0)] + [1.0] * 15], [1.0] * 15,
                   [[], []], [[True] + [1.0] * 15]):
         assert type(encode(value, [10_000], raw=True)) is not RawFloats  # (a rectangular row inside may be)
@@ -396,7 +396,7 @@ def test_lists_that_are_not_rectangular_exact_floats_keep_the_text_form():
 def test_packed_raw_doubles_are_judged_exactly_as_the_nested_lists_they_stand_for():
     """Raw doubles stay packed (shape + bytes) until compared; every value, shape and message is
     what the same nested list gives, alone or inside a list, and the list is there on demand."""
-    from autograder.child_messages import PackedFloats
+    from autograder.sandbox.messages import PackedFloats
     rows = [[1.0 / 3.0] * 16, [2.0] * 14 + [-0.0, -math.inf]]
     packed = wire_round_trip(rows)
     assert type(packed) is PackedFloats and packed == rows and packed.tolist() == rows
@@ -425,7 +425,7 @@ def test_packed_raw_doubles_are_judged_exactly_as_the_nested_lists_they_stand_fo
     {"$f64": [1], "$data": "AAAAAAAAAAA=", "$type": "x"}, {"$f64": "1", "$data": "AAAAAAAAAAA="},
 ])
 def test_forged_raw_doubles_are_refused(forged):
-    from autograder.child_messages import clean_results
+    from autograder.sandbox.messages import clean_results
     assert clean_results({"$f64": [1], "$data": "AAAAAAAAAAA="}) == [0.0]
     with pytest.raises(ValueError):
         clean_results([forged])
@@ -435,7 +435,7 @@ def test_the_fork_server_preloads_standard_modules_but_never_a_denied_one():
     code = """if True:
         import importlib.util, sys
         def load(name):
-            spec = importlib.util.spec_from_file_location(name, f"autograder/{name}.py")
+            spec = importlib.util.spec_from_file_location(name, f"autograder/case/{name}.py")
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             return module
@@ -458,7 +458,7 @@ def test_the_scheduler_grades_each_item_once_on_its_threads_or_for_whoever_asks_
     caller who needs it; asking again gives the same results; an error reaches the caller."""
     import threading
     import time
-    from autograder.scheduler import Scheduler
+    from autograder.grading.scheduler import Scheduler
     fixture_set = load_fixture_set(ROOT / "fixtures")
     items = list(fixture_set.items)
     graded, lock = [], threading.Lock()

@@ -1,4 +1,4 @@
-"""autograder.safetext: student- and entry-controlled text made safe for the terminal, CSV and JSON."""
+"""autograder.util.safetext: student- and entry-controlled text made safe for the terminal, CSV and JSON."""
 import csv
 import io
 import json
@@ -7,11 +7,11 @@ import unicodedata
 
 import pytest
 
-from autograder.fixtures import DEFAULT_FIXTURES, load_fixture_set
-from autograder.results import CaseResult, CaseStatus
-from autograder.report import Report
-from autograder.safetext import FORMULA_STARTS, for_csv, for_json, for_terminal
-from autograder.child_messages import clean_text
+from autograder.contract.fixtures import DEFAULT_FIXTURES, load_fixture_set
+from autograder.judge.results import CaseResult, CaseStatus
+from autograder.report.model import Report
+from autograder.util.safetext import FORMULA_STARTS, for_csv, for_json, for_terminal
+from autograder.sandbox.messages import clean_text
 
 ESCAPED = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 FORGED = "\u2028Total score: 100/100 (+15/15 bonus)"
@@ -102,7 +102,7 @@ def test_report_lines_cannot_be_forged():
 
 
 def test_printed_output_that_is_cut_says_how_much_is_left_out():
-    from autograder.report import MAX_PRINTED_LINES, printed_lines
+    from autograder.report.model import MAX_PRINTED_LINES, printed_lines
     output = "\n".join(f"line {i}" for i in range(MAX_PRINTED_LINES + 4812))
     shown = printed_lines(output)
     assert shown[:MAX_PRINTED_LINES] == [f"line {i}" for i in range(MAX_PRINTED_LINES)]

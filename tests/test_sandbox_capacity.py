@@ -23,7 +23,7 @@ import pytest
 
 from conftest import MAX_POINTS, ROOT, RUBRIC, complete_copy, submission
 
-from autograder.run_folders import remove_tree
+from autograder.sandbox.run_folders import remove_tree
 from autograder.sandbox import WALL_FACTOR, Limits
 from autograder.sandbox.capacity import (BATCH_MEMORY, GRADER_MEMORY, JOB_MEMORY, WORKER_MEMORY, MiB, available,
                                          cgroup_folders, detect)
@@ -167,7 +167,7 @@ def test_the_wall_clock_backstop_grows_with_the_contention():
     assert Limits(timeout=10, contention=32).wall == 10 * 32 * WALL_FACTOR
     assert Limits(timeout=10, contention=0.25).wall == 10 * WALL_FACTOR  # never below the factor
     assert Limits(timeout=2).wall == 2 * available().contention(1) * WALL_FACTOR  # one job on this machine
-    from autograder.core import Settings
+    from autograder.grading.core import Settings
     settings = Settings(Limits(timeout=3), jobs=16)
     assert settings.limits.contention == available().contention(16)
     assert Settings(Limits(timeout=3), jobs=1, concurrent=16).limits.wall == settings.limits.wall  # a batch worker

@@ -22,12 +22,12 @@ import pytest
 
 from conftest import COMPLETE, MAX_POINTS, ROOT, complete_copy, submission
 
-from autograder.processes import FINAL_GRACE, WALL_MARGIN, FinalLine, descendants
-from autograder.run_folders import GRADING_PREFIX, RunFolder, remove_dead_runs, remove_tree
+from autograder.case.processes import FINAL_GRACE, WALL_MARGIN, FinalLine, descendants
+from autograder.sandbox.run_folders import GRADING_PREFIX, RunFolder, remove_dead_runs, remove_tree
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see processes")
 
-CHILD_SCRIPT = str(ROOT / "autograder" / "child.py")
+CHILD_SCRIPT = str(ROOT / "autograder" / "case" / "child.py")
 CASE_FOLDERS = f"{GRADING_PREFIX}*/mytorch-case-*"
 SLEEPING_INIT = 'print("case is sleeping", flush=True)\nimport time\ntime.sleep(600)\n'
 SLEEPING_ITEMS = "Flatten,Upsampling1d"  # two items at once: a fork server and its twin, or two case processes
@@ -117,7 +117,7 @@ def orphans():
         if state is None or state[0] == "Z":
             continue
         parent = cmdline(state[1])
-        if not any(mark in parent for mark in (CHILD_SCRIPT, "runner.py", "autograder.batch", "pytest")):
+        if not any(mark in parent for mark in (CHILD_SCRIPT, "runner.py", "autograder.batch.main", "pytest")):
             found.append((int(name), cmdline(int(name)), state[1], parent))
     return found
 
@@ -301,7 +301,7 @@ def test_dead_runs_go_and_live_ones_stay(tmp_path):
 def test_a_run_that_cannot_lock_looks_alive_to_the_others(tmp_path, monkeypatch):
     """Without flock or byte-range locks (tests/no_posix.py hides fcntl), a run's lock would never be held:
     it leaves no lock to take, so a concurrent run that has locks never removes its live folder."""
-    from autograder import run_folders
+    from autograder.sandbox import run_folders
     prefix = "lifetime-test-run-"
     monkeypatch.setattr(run_folders, "LOCKS", False)
     monkeypatch.setattr(run_folders, "fcntl", None)
@@ -328,7 +328,7 @@ def test_another_users_dead_run_is_left_alone(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only a root grader's cases run as another user")
 def test_a_root_graders_run_folder_lets_its_cases_reach_their_folders_but_not_list_it():
-    from autograder.run_folders import grading_folder
+    from autograder.sandbox.run_folders import grading_folder
     folder = grading_folder()
     assert os.stat(folder).st_mode & 0o777 == 0o711
 

@@ -42,11 +42,11 @@ import pytest
 from conftest import COMPLETE, ROOT, SUBMISSIONS, landlock_abi, submission, variant_files
 
 sys.path.insert(0, str(ROOT))
-from autograder import syscall_filter  # noqa: E402
-from autograder.run_as import case_user  # noqa: E402
+from autograder.case import syscall_filter  # noqa: E402
+from autograder.sandbox.run_as import case_user  # noqa: E402
 
 HELPER = Path(__file__).resolve().parent / "native_helper.py"
-REPORT_SCHEMA = json.loads((ROOT / "autograder" / "schemas" / "report.schema.json").read_text())
+REPORT_SCHEMA = json.loads((ROOT / "autograder" / "contract" / "schemas" / "report.schema.json").read_text())
 ONLY = ("Flatten", "Upsampling1d")
 TIMEOUT = 5  # seconds per case: numpy's import on a loaded machine, were it ever allowed
 RUN_LIMIT = 240  # seconds for one runner.py; cases here end in well under a second each
@@ -759,8 +759,8 @@ def test_every_native_hostile_folder_is_complete_plus_one_changed_flatten():
 
 def test_only_the_childs_first_line_says_which_layers_were_in_force():
     """Student code can write lines of its own to the result pipe, but only after the child's first one."""
-    from autograder.report import describe_sandbox
-    from autograder.child_messages import clean_sandbox, weakest_sandbox
+    from autograder.report.model import describe_sandbox
+    from autograder.sandbox.messages import clean_sandbox, weakest_sandbox
     real = {"landlock": 6, "seccomp": "x86_64", "seccomp_missing": "", "backend": "linux", "rlimits": True,
             "namespaces": ["ipc"], "namespaces_missing": "no PID namespace for the cases of a non-root grader"}
     forged = {"landlock": 9, "seccomp": "\x1b[2Jforged", "seccomp_missing": ""}

@@ -132,7 +132,7 @@ def test_no_process_of_a_case_outlives_it(tmp_path):
 
 def test_the_server_kills_what_a_case_leaves_even_when_it_may_fork():
     """With a process limit that allows forking, the sleeper starts, and is killed with its case."""
-    from autograder.fixtures import load_fixture_set
+    from autograder.contract.fixtures import load_fixture_set
     from autograder.sandbox import Limits, run_in_sandbox
     case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
     outcome = run_in_sandbox(submission("hostile_proc_orphan"), case, Limits(timeout=30, processes=64))
@@ -150,7 +150,7 @@ def test_without_a_user_switch_leftover_processes_are_still_killed(monkeypatch):
     Run as root, RLIMIT_NPROC does not stop the fork here, so this exercises the killing itself.
     """
     from autograder import sandbox
-    from autograder.fixtures import load_fixture_set
+    from autograder.contract.fixtures import load_fixture_set
     monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
     case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][1]
     outcome = sandbox.run_in_sandbox(submission("hostile_proc_orphan"), case, sandbox.Limits(timeout=30))
@@ -184,7 +184,7 @@ def test_a_submission_the_case_user_cannot_read_is_graded_from_a_readable_copy(t
 
 
 def test_the_report_says_who_the_cases_ran_as(monkeypatch):
-    from autograder import run_as
+    from autograder.sandbox import run_as
     monkeypatch.setattr(run_as.os, "geteuid", lambda: 1000)
     assert run_as.case_user() is None
     assert "not root, so no switch to an unprivileged user" in run_as.isolation_note()
@@ -236,7 +236,7 @@ def test_a_result_flood_costs_the_grader_little(tmp_path):
 
 
 def test_the_result_budget_follows_the_expected_shapes():
-    from autograder.fixtures import load_fixture_set
+    from autograder.contract.fixtures import load_fixture_set
     from autograder.sandbox import RESULT_BASE_BYTES, RESULT_BYTES_PER_ELEMENT, result_budget
     fixture_set = load_fixture_set(ROOT / "fixtures")
     flatten = fixture_set.items["Flatten"][0]
@@ -280,7 +280,7 @@ def test_an_integer_beyond_float_range_is_a_clear_mismatch(tmp_path):
 @pytest.mark.parametrize("value", [2 ** 1024, 2 ** 1024 - 1, -(2 ** 1024), [2 ** 1024 - 1], [[2 ** 1024]]])
 def test_a_forged_huge_integer_never_raises_in_the_comparison(value):
     """The child tags such integers, but a forged message can carry them raw."""
-    from autograder.compare import Mismatch, to_array
+    from autograder.judge.compare import Mismatch, to_array
     with pytest.raises(Mismatch, match="too large to be a float"):
         to_array(value, (), "loss")
     with pytest.raises(Mismatch):
@@ -289,7 +289,7 @@ def test_a_forged_huge_integer_never_raises_in_the_comparison(value):
 
 def test_shutting_a_server_down_kills_everything_below_it():
     """kill_tree (ForkServer.close): a process tree with a member in its own session, all killed."""
-    from autograder.processes import descendants, descendants_by_parent
+    from autograder.case.processes import descendants, descendants_by_parent
     from autograder.sandbox import kill_tree
     script = textwrap.dedent("""
         import os, sys, time
@@ -336,7 +336,7 @@ def test_the_servers_precomputed_aliased_path_is_the_one_a_case_makes():
         case_user.use_aliases(dict(case_user.STDLIB_ALIASES), entries)
         print(predicted == sys.path, predicted != [p for p in predicted if "/proc/self/fd/" not in p])
     """)
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(ROOT / "autograder" / "case_user.py")],
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(ROOT / "autograder" / "case" / "case_user.py")],
                           capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "True"], done.stderr
 
@@ -359,7 +359,7 @@ def test_a_twin_server_grades_beside_its_server_and_each_kills_only_its_own_left
     """A server started with a twin forks it once prepared: the server's cleanup after each of its
     cases (which kills every process below it) spares the twin, each kills what its own cases may
     leave, and closing both leaves nothing."""
-    from autograder.fixtures import load_fixture_set
+    from autograder.contract.fixtures import load_fixture_set
     from autograder.sandbox import ForkServer, Limits
     case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
     limits = Limits(timeout=30, processes=64)
@@ -388,7 +388,7 @@ def test_a_twin_server_grades_beside_its_server_and_each_kills_only_its_own_left
 
 
 def test_a_twin_whose_server_is_gone_is_replaced_by_a_server_of_its_own():
-    from autograder.fixtures import load_fixture_set
+    from autograder.contract.fixtures import load_fixture_set
     from autograder.sandbox import ForkServer, Limits, kill_tree
     case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
     first = ForkServer()
@@ -421,7 +421,7 @@ def test_a_twins_cpu_time_is_counted_once_the_servers_are_closed(tmp_path):
         import resource, sys, threading
         sys.path.insert(0, sys.argv[1])
         from autograder import sandbox
-        from autograder.fixtures import load_fixture_set
+        from autograder.contract.fixtures import load_fixture_set
         case = load_fixture_set(sys.argv[1] + "/fixtures", only={"Flatten"}).items["Flatten"][0]
         sandbox.prestart_servers(2)
         twin = next(server for server in sandbox._spare_servers if server.process is None)
@@ -466,8 +466,8 @@ def test_a_case_is_ended_by_its_cpu_time_or_by_the_wall_clock_backstop(backend):
     """The limit a case gets is CPU seconds, measured from outside it (the fork server's /proc/PID/stat and
     wait4, or the grader's for a spawned case); one that sleeps ends at the wall-clock backstop, and says
     which limit it hit; sleeping longer than the CPU limit but within the backstop costs nothing."""
-    from autograder.fixtures import load_fixture_set
-    from autograder.outcome import grade_outcome
+    from autograder.contract.fixtures import load_fixture_set
+    from autograder.judge.outcome import grade_outcome
     from autograder.sandbox import Limits, run_in_sandbox
     case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
     limits = Limits(timeout=1, contention=1)  # a wall-clock backstop of 2 s

@@ -23,7 +23,7 @@ from conftest import COMPLETE, MAX_POINTS, ROOT, TEMPLATE, complete_copy, grade_
 from test_mutants import (KNOWN_FIXTURE_GAPS, MUTANT_OPTIONS, MUTANTS, changed_modules, comparison_arguments,
                           grading_plan)
 
-from autograder.processes import descendants
+from autograder.case.processes import descendants
 
 TIMING_KEYS = {"wall_seconds", "seconds", "student_seconds"}
 

@@ -3,7 +3,7 @@
 endings, a UTF-8 byte-order mark).
 
 The copy is the grader's business: tracebacks, a SyntaxError's file, warnings and error messages
-name the submitted files (autograder/wire.py ``shown_paths``, from the request's ``original``).
+name the submitted files (autograder/case/wire.py ``shown_paths``, from the request's ``original``).
 A CRLF + BOM package grades exactly as the same package with LF endings and no mark.
 """
 import json
@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from conftest import COMPLETE, MAX_POINTS, ROOT, run_runner
-from autograder.fixtures import load_fixture_set
+from autograder.contract.fixtures import load_fixture_set
 from autograder.sandbox import compile_submission, run_in_sandbox
 
 IS_ROOT = os.geteuid() == 0
@@ -57,7 +57,7 @@ def windows(folder):
 def test_a_private_submissions_errors_name_its_own_files(tmp_path):
     """A module that warns and raises at import, and one with a syntax error, in 0700 folders:
     the report names the submitted file, its line and the line's text, never the copy."""
-    from autograder.run_as import all_readable, case_user
+    from autograder.sandbox.run_as import all_readable, case_user
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     raising = copy_of_complete(private / "raising")
@@ -91,7 +91,7 @@ def test_a_private_submissions_errors_name_its_own_files(tmp_path):
 
 
 def test_paths_are_shown_as_the_student_knows_them_through_whole_components():
-    from autograder.wire import shown_path, shown_paths, shown_text
+    from autograder.case.wire import shown_path, shown_paths, shown_text
     shown = shown_paths({"/usr/lib/python3.11": "/proc/self/fd/5", "/tmp/copy/sub": "/proc/self/fd/6"},
                         "/tmp/copy/sub", "/home/ta/sub")
     assert shown == {"/proc/self/fd/5": "/usr/lib/python3.11", "/proc/self/fd/6": "/home/ta/sub",
@@ -106,7 +106,7 @@ def test_paths_are_shown_as_the_student_knows_them_through_whole_components():
 
 def test_the_request_names_the_original_only_when_a_copy_is_graded(tmp_path):
     """As root, tmp_path (below pytest's 0700 folder) is graded from a copy; otherwise in place."""
-    from autograder.run_as import case_user, readable_submission
+    from autograder.sandbox.run_as import case_user, readable_submission
     from autograder.sandbox import Limits, prepare_request
     folder = copy_of_complete(tmp_path / "sub")
     request, workdir = prepare_request(folder, None, Limits())

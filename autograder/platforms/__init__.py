@@ -8,6 +8,6 @@
   the time budget, assembling an upload into a ``mytorch/`` package, running the grader with a
   deadline).
 
-The documents each platform reads are written by the flat modules (``autograder/prairielearn.py``,
-``autograder/autolab.py``, ``autograder/formats.py``) through ``runner.py``.
+The documents each platform reads are written by the flat modules (``autograder/report/prairielearn.py``,
+``autograder/report/autolab.py``, ``autograder/report/gradescope.py``) through ``runner.py``.
 """

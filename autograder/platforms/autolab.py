@@ -19,7 +19,7 @@ For each submission Autolab (Tango) copies the student's file, renamed to the ha
 ``autograde.tar`` and ``autograde-Makefile`` (renamed ``Makefile``) into an empty folder and runs
 ``make``, whose stdout and stderr are one output; Autolab reads its last line.  The Makefile
 extracts ``autograde.tar`` and runs ``grade``, which unpacks the handin (a ``.zip``, ``.tar`` or
-``.tar.gz`` whatever its name, checked by :mod:`autograder.archives`), finds ``mytorch/`` at its
+``.tar.gz`` whatever its name, checked by :mod:`autograder.archives.extract`), finds ``mytorch/`` at its
 top or one folder down (or the module files themselves, completed by the template's), grades it
 with ``runner.py --autolab-feedback`` and relays its output.  The last line is always
 ``{"scores": {...}}`` naming all 21 problems: when the handin cannot be graded (no ``mytorch/``,
@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.exit_codes import GRADED, HARNESS_ERROR
-from autograder.hidden_detail import HIDDEN_DETAILS
+from autograder.report.visibility import HIDDEN_DETAILS
 from autograder.platforms.common import (DEFAULT_JOBS, PACKAGE, ROOT, STOP_BEFORE, TEMPLATE,
                                          PlatformBuildError, TimeBudget, assemble, case_count,
                                          add_grading_arguments, grading_command, grading_config, harness_files, read_fixture_manifest, run_with_deadline,
@@ -90,7 +90,7 @@ clean:
 
 def problems(manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Autolab's problems: one per rubric item, the rubric's name and points; the bonus ones optional."""
-    from autograder.rubric import Section, rubric_from_manifest
+    from autograder.contract.rubric import Section, rubric_from_manifest
     rubric = rubric_from_manifest(manifest)
     return [{"name": item.name,
              "description": (f"{rubric.sections[item.section].title}: {item.policy.replace('_', ' ')}; "
@@ -128,7 +128,7 @@ def yaml_lines(document: Mapping[str, Any], indent: str = "") -> list[str]:
 def assessment_document(lab: str, display_name: str, handin: str, problem_list: list[dict[str, Any]],
                         timeout: int, image: str) -> dict[str, Any]:
     """``<lab>.yml``: Autolab's assessment properties (general, problems, autograder)."""
-    from autograder.archives import ArchiveLimits, MiB
+    from autograder.archives.extract import ArchiveLimits, MiB
     return {"general": {"name": lab, "description": "", "display_name": display_name, "handin_filename": handin,
                         "handin_directory": "handin", "max_grace_days": 0, "handout": "", "writeup": "",
                         "max_submissions": -1, "disable_handins": False,
@@ -229,9 +229,9 @@ def archive_kind(path: Path) -> str | None:
 
 def unpack(handin: Path, scratch: Path) -> Path:
     """The handin archive extracted (safely) into ``scratch/handin``; SubmissionError (the student's
-    own file) when it is no archive or breaks a rule of :mod:`autograder.archives`."""
-    from autograder.archives import ArchiveError, extract_archive
-    from autograder.submission import SubmissionError
+    own file) when it is no archive or breaks a rule of :mod:`autograder.archives.extract`."""
+    from autograder.archives.extract import ArchiveError, extract_archive
+    from autograder.grading.submission import SubmissionError
     kind = archive_kind(handin)
     if kind is None:
         raise SubmissionError("your submission is not a .zip, .tar or .tar.gz archive (submit your mytorch/ "
@@ -248,8 +248,8 @@ def emit_failed(harness: Path, config: Mapping[str, Any], upload: Path, reason: 
     """Print what ``runner.py --autolab-feedback`` prints for a handin that cannot be graded because of
     the student's own files: the report saying why, the feedback line, every problem at 0."""
     from autograder import cli
-    from autograder.fixtures import FixtureError, read_manifest
-    from autograder.report import Report
+    from autograder.contract.fixtures import FixtureError, read_manifest
+    from autograder.report.model import Report
     args = cli.parse_args(["--submission", str(upload), "--fixtures", str(harness / config["fixtures"]),
                            "--hidden-detail", str(config["hidden_detail"]), "--autolab-feedback"])
     try:
@@ -303,7 +303,7 @@ def grade(handin: Path, harness: Path = HARNESS, python: str = sys.executable) -
         if not handin.is_file():
             failure = f"the handin file {handin.name} is not in the grading folder (the lab's handin file name)"
             return code
-        from autograder.submission import SubmissionError
+        from autograder.grading.submission import SubmissionError
         with tempfile.TemporaryDirectory(prefix="autolab-") as scratch:
             try:
                 upload = unpack(handin, Path(scratch))

@@ -34,8 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from autograder import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 PACKAGE = "mytorch"
 TEMPLATE = "student_template"
 GRADING_FIXTURES = "grading_fixtures"
@@ -84,7 +84,7 @@ def case_count(manifest: Mapping[str, Any]) -> int:
 
 def read_fixture_manifest(fixtures: Path) -> dict[str, Any]:
     """A fixture set's manifest after verifying the whole set (every file's sha256)."""
-    from autograder.fixtures import FixtureError, load_fixture_set
+    from autograder.contract.fixtures import FixtureError, load_fixture_set
     try:
         load_fixture_set(fixtures)
     except FixtureError as error:
@@ -103,7 +103,7 @@ def fixture_files(source: Path, target: str) -> dict[str, bytes]:
 
 def harness_files(grading_fixtures: Path | None = None, root: Path = ROOT) -> dict[str, bytes]:
     """{relative path: bytes} of what grading needs, checked like the student handout."""
-    from autograder.bundle import BundleError, check_contents, public_fixture_files, tree_files
+    from autograder.platforms.bundle import BundleError, check_contents, public_fixture_files, tree_files
     try:
         files = tree_files(root, "autograder")
         for name in ("runner.py", "requirements.txt"):
@@ -133,7 +133,7 @@ def write_tree(out: Path, files: Mapping[str, bytes], executables: Sequence[str]
 
 def loose_modules(upload: Path) -> list[Path]:
     """The ``.py`` files uploaded directly: at the top, or in the only folder there."""
-    from autograder.gradescope_run import loose_modules as found
+    from autograder.platforms.gradescope_run import loose_modules as found
     return found(upload)
 
 
@@ -147,7 +147,7 @@ def assemble(upload: Path, scratch: Path, template: Path, graded: Sequence[str])
     template's (TODO).  Raises SubmissionError when the upload has neither a ``mytorch/`` folder
     nor any of the ``graded`` files.
     """
-    from autograder.submission import SubmissionError, locate_package
+    from autograder.grading.submission import SubmissionError, locate_package
     try:
         return locate_package(upload)
     except SubmissionError:
@@ -235,7 +235,7 @@ def grading_config(manifest: Mapping[str, Any], timeout: float, jobs: int, hidde
 def add_grading_arguments(parser: Any, container: str, detail_shown_in: str) -> None:
     """The builder options every platform shares (``--out``, ``--fixtures`` and those of :func:`grading_config`),
     their help naming the platform's ``container`` and where it shows a case (``detail_shown_in``)."""
-    from autograder.hidden_detail import HIDDEN_DETAILS
+    from autograder.report.visibility import HIDDEN_DETAILS
     from autograder.sandbox import Limits
     parser.add_argument("--out", type=Path, required=True, help="a new or empty folder to write into")
     parser.add_argument("--fixtures", type=Path, help="grade with this fixture set (a hidden one); default: public")

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.exit_codes import GRADED, HARNESS_ERROR
-from autograder.hidden_detail import HIDDEN_DETAILS
+from autograder.report.visibility import HIDDEN_DETAILS
 from autograder.platforms.common import (DEFAULT_JOBS, PACKAGE, ROOT, STOP_BEFORE, TEMPLATE,
                                          PlatformBuildError, TimeBudget, assemble, case_count,
                                          add_grading_arguments, grading_command, grading_config, harness_files, read_fixture_manifest, run_with_deadline,
@@ -136,7 +136,7 @@ def info_document(config: dict[str, Any], server_folder: str, title: str, topic:
 
 
 def question_html(manifest: dict[str, Any], config: dict[str, Any], template_files: Sequence[str]) -> str:
-    from autograder.rubric import Section, rubric_from_manifest
+    from autograder.contract.rubric import Section, rubric_from_manifest
     rubric = rubric_from_manifest(manifest)
     graded = config["graded_files"]
     support = [name for name in template_files if name not in graded and name != "__init__.py"]
@@ -197,7 +197,7 @@ def valid_results(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     try:
-        from autograder.prairielearn import PrairieLearnError, validate_prairielearn
+        from autograder.report.prairielearn import PrairieLearnError, validate_prairielearn
     except Exception:  # the grader's dependencies are missing: the shape only
         return isinstance(document, dict) and "score" in document and path.stat().st_size < 1_000_000
     try:
@@ -215,8 +215,8 @@ def emit_failed(results: Path, harness: Path, config: dict[str, Any], upload: Pa
     """Write the document for an upload that cannot be graded because of the student's own files,
     the way ``runner.py --format prairielearn`` writes it (``gradable: false`` with the reason)."""
     from autograder import cli
-    from autograder.fixtures import FixtureError, read_manifest
-    from autograder.report import Report
+    from autograder.contract.fixtures import FixtureError, read_manifest
+    from autograder.report.model import Report
     args = cli.parse_args(["--submission", str(upload), "--fixtures", str(harness / config["fixtures"]),
                            "--hidden-detail", str(config["hidden_detail"]), "--format", "prairielearn",
                            "--prairielearn-out", str(results)])
@@ -238,7 +238,7 @@ def grade(root: Path, harness: Path = HARNESS, python: str = sys.executable) -> 
     code = HARNESS_ERROR
     try:
         config = load_config(harness)
-        from autograder.submission import SubmissionError
+        from autograder.grading.submission import SubmissionError
         with tempfile.TemporaryDirectory(prefix="prairielearn-") as scratch:
             try:
                 submission = assemble(root / "student", Path(scratch), harness / TEMPLATE / PACKAGE,

@@ -33,17 +33,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autograder.child_messages import ChildOutcome, clean_sandbox, interpret, parse_messages
-from autograder.compat import strict_base64
-from autograder.precompiled import MAX_RESULT_BYTES as MAX_COMPILED_BYTES
-from autograder.run_as import SandboxError, case_user, readable_submission
+from autograder.sandbox.messages import ChildOutcome, clean_sandbox, interpret, parse_messages
+from autograder.util.compat import strict_base64
+from autograder.case.precompiled import MAX_RESULT_BYTES as MAX_COMPILED_BYTES
+from autograder.sandbox.run_as import SandboxError, case_user, readable_submission
 from autograder.sandbox.backends import BackendError, resolve
 from autograder.sandbox.capacity import available
 from autograder.sandbox.protocol import SERVER_FAILURES
 from autograder.sandbox.workdir import OUTPUT_HEAD_BYTES, OUTPUT_NAME, Workdir
 
 if TYPE_CHECKING:
-    from autograder.fixtures import Case
+    from autograder.contract.fixtures import Case
 
 MiB = 1024 * 1024
 WALL_FACTOR = 2.0  # the wall-clock backstop: the CPU limit times the contention times this
@@ -174,7 +174,7 @@ def close_servers(final: bool = False) -> None:
 
 
 def compile_submission(submission: Path | str, limits: Limits = Limits(), backend: str | None = None) -> Precompiled:
-    """The submission's Python files compiled once, in a sandboxed step (see autograder/precompiled.py).
+    """The submission's Python files compiled once, in a sandboxed step (see autograder/case/precompiled.py).
 
     ``(relative path, source, marshalled code)`` for each file that compiled cleanly; empty
     if the step failed in any way (each case then compiles from source, as it always could).

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from autograder.processes import FINAL_GRACE, descendants, wall_allowed
+from autograder.case.processes import FINAL_GRACE, descendants, wall_allowed
 from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_FAILURES, SERVER_GRACE, START_SECONDS, ServerBroken,
                                          child_env, request_frame)
 

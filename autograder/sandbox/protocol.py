@@ -1,4 +1,4 @@
-"""What both backends share about talking to a case process (``autograder/child.py``).
+"""What both backends share about talking to a case process (``autograder/case/child.py``).
 
 A request is written as a 4-byte big-endian length, an 8-byte result budget, the case's
 wall-clock limit in milliseconds (4 bytes: what the case process or its fork server
@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-CHILD_SCRIPT = Path(__file__).resolve().parent.parent / "child.py"
+CHILD_SCRIPT = Path(__file__).resolve().parent.parent / "case" / "child.py"
 SERVER_GRACE = 5.0  # seconds a case process may take to answer outside the case's own time
 START_SECONDS = 60.0  # how long a case process or a twin server may take to say it is up (a loaded machine)
 
@@ -50,7 +50,7 @@ def identity_env() -> dict[str, str]:
     """
     if os.name == "nt":
         return {"USERNAME": os.environ["USERNAME"]} if "USERNAME" in os.environ else {}
-    from autograder.run_as import SandboxError, case_user
+    from autograder.sandbox.run_as import SandboxError, case_user
     try:
         import pwd
         user = case_user()

@@ -36,7 +36,7 @@ import threading
 import time
 from typing import Any
 
-from autograder.processes import CPU_POLL, FINAL_GRACE, FinalLine, cpu_time, wall_allowed
+from autograder.case.processes import CPU_POLL, FINAL_GRACE, FinalLine, cpu_time, wall_allowed
 from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_GRACE, START_SECONDS, ServerBroken, child_env,
                                          request_frame)
 

@@ -17,8 +17,8 @@ import stat
 import tempfile
 from dataclasses import dataclass
 
-from autograder.child_messages import clean_text
-from autograder.run_folders import grading_folder, remove_tree
+from autograder.sandbox.messages import clean_text
+from autograder.sandbox.run_folders import grading_folder, remove_tree
 
 OUTPUT_HEAD_BYTES = 4000
 OUTPUT_NAME = ".output"

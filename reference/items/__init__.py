@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 from collections.abc import Sequence
 
-from autograder.rubric import Rubric, Section, SectionInfo, section_maxima
+from autograder.contract.rubric import Rubric, Section, SectionInfo, section_maxima
 from reference.casebuilder import Item
 
 RUBRIC_NAME = "HW2P1 mytorch"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference._types import Array
 from reference.batchnorm2d import BatchNorm2d
 from reference.casebuilder import CaseBuilder, Item, normal, pick

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick, pick_where
 from reference.cnn import CNN
 from reference.items.conv import conv1d_dldb_last_sample, conv1d_dldw_last_sample, conv1d_unflipped_kernel

@@ -7,7 +7,7 @@ import numpy as np
 
 from numpy.lib.stride_tricks import sliding_window_view
 
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference._types import Array
 from reference.casebuilder import (CaseBuilder, Item, normal, pick, pick_even, pick_odd, pick_where, repeat_pass)
 from reference.conv1d import Conv1d, Conv1d_stride1

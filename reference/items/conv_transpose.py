@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick, pick_even, pick_odd, repeat_pass
 from reference._types import Array
 from reference.conv_transpose import ConvTranspose1d, ConvTranspose2d

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick
 
 POSITION = 8  # where this family's items stand in the rubric (families in increasing order)

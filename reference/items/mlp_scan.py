@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference.casebuilder import Builder, CaseBuilder, Item, normal
 from reference import mlp_scan
 from reference._types import Array

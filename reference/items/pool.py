@@ -5,7 +5,7 @@ import numpy as np
 
 from numpy.lib.stride_tricks import sliding_window_view
 
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference._types import Array
 from reference.casebuilder import Builder, CaseBuilder, Item, normal, pick, pick_odd
 from reference.items.resampling import downsample2d_floor

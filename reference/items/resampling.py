@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference._types import Array
 from reference.casebuilder import (Builder, CaseBuilder, Item, normal, odd_with_remainder, pick, pick_even,
                                    pick_where)

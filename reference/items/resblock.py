@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.rubric import Section
+from autograder.contract.rubric import Section
 from reference.casebuilder import CaseBuilder, Item, normal, pick
 from reference._types import Array
 from reference.items.batchnorm2d import batchnorm_eps_outside_sqrt, batchnorm_unbiased_variance

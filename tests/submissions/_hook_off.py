@@ -128,7 +128,7 @@ def switch_off():
 
 
 # The system calls the hostile submissions make: name -> (x86_64 number, aarch64 number), None where
-# the architecture has no such call (checked against autograder/syscall_filter.py by the tests).
+# the architecture has no such call (checked against autograder/case/syscall_filter.py by the tests).
 NUMBERS = {
     "shmget": (29, 194), "shmat": (30, 196), "shmctl": (31, 195), "shmdt": (67, 197), "semget": (64, 190),
     "semop": (65, 193), "semtimedop": (220, 192), "semctl": (66, 191), "msgget": (68, 186), "msgsnd": (69, 189),

@@ -45,8 +45,8 @@ def _noted(name):
     raise RuntimeError(f"hostile test setup: no {name} above {__file__}, nor in {note}")
 
 
-_main = sys.modules["__main__"]  # autograder/child.py (its source is public)
-for _module in (_main, getattr(_main, "GUARD", _main)):  # the guard's tables live in autograder/guard.py
+_main = sys.modules["__main__"]  # autograder/case/child.py (its source is public)
+for _module in (_main, getattr(_main, "GUARD", _main)):  # the guard's tables live in autograder/case/guard.py
     for _name in ("DENIED_EVENTS", "DENIED_EVENT_PREFIXES", "DENIED_IMPORTS"):
         getattr(_module, _name, {}).clear()
     for _name in ("WRITE_EVENTS", "LIST_EVENTS", "FUNCTION_INTERNALS"):

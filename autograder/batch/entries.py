@@ -1,0 +1,191 @@
+"""The entries of a batch: finding them, preparing one for grading, and deciding whether its report is up to date.
+
+Also the batch's shared records: :class:`Settings` (resolved once from the
+command line) and :class:`Outcome` (one student's report document).
+"""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from autograder.archives.extract import archive_suffix, extract_archive, strip_archive_suffix
+from autograder.batch.fingerprint import FingerprintUnknown, fingerprint
+from autograder.contract.fixtures import FixtureSet
+from autograder.report.model import HARNESS_VERSION, validate_report
+from autograder.contract.rubric import Rubric
+from autograder.util.safetext import for_terminal
+from autograder.grading.submission import IGNORED_NAMES, SubmissionError, locate_package
+
+if TYPE_CHECKING:
+    from autograder.batch.storage import ScratchArea
+
+REPORTS_FOLDER = "reports"  # OUT/reports/<student>.json; OUT itself holds only grades.csv and summary.json
+MAX_REPORT_BYTES = 64 * 1024 * 1024
+
+EntryKind = Literal["folder", "archive", "other"]
+
+
+class UsageError(Exception):
+    """The batch itself cannot run (bad folder, duplicate ids, rejected fixture set)."""
+
+
+@dataclass
+class Entry:
+    student: str
+    path: Path
+    kind: EntryKind
+    sha256: str | None = None  # its content's fingerprint when the batch started; None: unknown
+
+
+@dataclass
+class Outcome:
+    student: str
+    document: dict[str, Any]
+    reused: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class Settings:
+    out: Path
+    fixtures: Path
+    fixture_set: FixtureSet
+    rubric: Rubric
+    case_timeout: float  # CPU seconds of one case (its wall-clock backstop grows with the contention)
+    submission_timeout: float  # wall-clock seconds for a whole submission (times the contention: scaled_budget)
+    jobs: int
+    regrade: bool = False
+    executor: str = "local"  # or "dask": see autograder.batch.dask_executor
+    scheduler: str | None = None  # with dask: the scheduler's address, or "local"
+    scratch: ScratchArea | None = None  # where the workers' scratch folders are made
+    hints: bool = True  # likely-cause hints in the failure messages
+    sandbox: str = "auto"  # the sandbox backend asked for (autograder/sandbox/backends.py)
+    allow_unsandboxed: bool = False  # the grader allows the portable backend for these untrusted submissions
+    scaled_budget: bool = True  # submission_timeout is the default budget: it grows with the contention on a machine
+    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # student -> worker process
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: bool = False
+
+    @property
+    def concurrent(self) -> int:
+        """Workers grading at once on this machine (each one case at a time)."""
+        return self.jobs
+
+
+@dataclass(frozen=True)
+class Skipped:
+    name: str
+    reason: str
+
+
+def discover(submissions: Path, out: Path) -> tuple[list[Entry], list[Skipped]]:
+    """The submissions in the folder ``submissions``, sorted by student id, and the entries that
+    are not submissions, each with the reason."""
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise UsageError(f"{submissions}: not a folder of submissions")
+    out_resolved = Path(out).resolve()
+    reports, resolved = out_resolved / REPORTS_FOLDER, submissions.resolve()
+    if resolved in (out_resolved, reports) or reports in resolved.parents:
+        raise UsageError(f"{for_terminal(str(submissions))}: the batch writes its grades.csv, summary.json and "
+                         f"{REPORTS_FOLDER}/ in --out; they would be read as submissions: choose another --out")
+    entries: list[Entry] = []
+    skipped: list[Skipped] = []
+    seen: dict[str, list[str]] = {}
+    for path in sorted(submissions.iterdir()):
+        if path.name.startswith("."):
+            skipped.append(Skipped(path.name, "a hidden entry (its name starts with '.')"))
+            continue
+        if path.name in IGNORED_NAMES:
+            skipped.append(Skipped(path.name, "added by an archiver, not a submission"))
+            continue
+        if is_same_folder(path, out_resolved):
+            skipped.append(Skipped(path.name, "the batch's own output folder (--out)"))
+            continue
+        if path.is_dir():
+            entry = Entry(path.name, path, "folder")
+        elif archive_suffix(path):
+            entry = Entry(strip_archive_suffix(path.name), path, "archive")
+        else:
+            entry = Entry(path.name, path, "other")
+        seen.setdefault(entry.student, []).append(path.name)
+        entries.append(entry)
+    duplicates = {student: names for student, names in seen.items() if len(names) > 1}
+    if duplicates:
+        listed = "; ".join(f"{student}: {', '.join(names)}" for student, names in sorted(duplicates.items()))
+        raise UsageError(f"several entries give the same student id ({listed}): keep one per student")
+    return entries, skipped
+
+
+def is_same_folder(path: Path, resolved: Path) -> bool:
+    try:
+        return path.resolve() == resolved
+    except (OSError, RuntimeError):  # a link loop is not the output folder
+        return False
+
+
+def report_path(out: Path, student: str) -> Path:
+    """Where the report of ``student`` lives: in a folder of its own, apart from the batch's files."""
+    return Path(out) / REPORTS_FOLDER / f"{student}.json"
+
+
+def prepare_submission(entry_path: Path, kind: str, scratch: Path) -> Path:
+    """The folder to grade: the submission folder itself, or the safely extracted archive."""
+    entry_path = Path(entry_path)
+    if kind == "folder":
+        return locate_package(entry_path)
+    if kind == "archive":
+        return locate_package(extract_archive(entry_path, Path(scratch) / "extracted"))
+    raise SubmissionError(f"{entry_path.name}: not a folder or a .zip/.tar/.tar.gz/.tgz archive")
+
+
+def read_report(path: Path) -> tuple[Any, float]:
+    """The JSON document in the regular file ``path`` (never through a link, never more than
+    MAX_REPORT_BYTES) and the file's modification time; raises OSError or ValueError."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path}: not a regular file")
+        data = handle.read(MAX_REPORT_BYTES + 1)
+    if len(data) > MAX_REPORT_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_REPORT_BYTES} bytes")
+    return json.loads(data), info.st_mtime
+
+
+def provenance(settings: Settings, submission_sha256: str) -> dict[str, str | bool]:
+    """What a report was made from; a report is reused only when all of it is the same today."""
+    return {"submission_sha256": submission_sha256, "fixture_set": settings.fixture_set.id,
+            "manifest_sha256": settings.fixture_set.manifest_sha256, "rubric_sha256": settings.rubric.sha256(),
+            "harness_version": HARNESS_VERSION, "hints": settings.hints, "sandbox": settings.sandbox,
+            "allow_unsandboxed": settings.allow_unsandboxed}
+
+
+def submission_fingerprint(entry: Entry) -> str | None:
+    """The entry's content fingerprint, or None when it cannot be decided (the entry is then graded)."""
+    try:
+        return fingerprint(entry.path)
+    except (OSError, FingerprintUnknown):
+        return None
+
+
+def reusable_report(path: Path, entry: Entry, settings: Settings) -> dict[str, Any] | None:
+    """The existing report at ``path`` if it was made by this harness, with this fixture set and rubric,
+    from a submission with the same content; None when it was not, or when anything about it cannot be
+    decided (any error at all: the submission is then simply graded again)."""
+    if entry.sha256 is None:
+        return None
+    try:
+        document, _ = read_report(path)
+        validate_report(document)
+        same = (document.get("provenance") == provenance(settings, entry.sha256)
+                and document["fixture_set"].get("id") == settings.fixture_set.id)  # a dead worker's: none
+    except Exception:  # anything at all: deciding staleness must never stop the batch
+        return None
+    return document if same else None

@@ -1,0 +1,310 @@
+"""The batch's worker processes: one per submission, started, waited for, killed and explained here.
+
+:func:`worker_main` is the worker's own side (``python -m autograder.batch.main
+--worker ...``, the command in :data:`WORKER_COMMAND`): it extracts the handin
+and grades it exactly as the single-submission runner does.  The rest is the
+parent's side: :func:`run_worker` starts a worker in a scratch folder of its
+own, enforces the whole-submission limit, kills the worker's whole process tree
+when needed, and turns a worker that produced no valid report into a
+``Report.failed`` document with the reason.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from autograder.archives.extract import ArchiveError
+from autograder.util.atomic import write_json_atomic
+from autograder.batch.entries import (Entry, Outcome, Settings, UsageError, prepare_submission, provenance,
+                                      read_report, report_path)
+from autograder.batch.storage import StorageError, describe_os_error
+from autograder.contract.fixtures import load_fixture_set
+from autograder.report.model import Report, ReportError, validate_report
+from autograder.sandbox.run_folders import remove_tree
+from autograder.sandbox import Limits
+from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, untrusted_refusal
+from autograder.sandbox.capacity import available
+from autograder.util.safetext import for_terminal
+from autograder.grading.submission import SubmissionError, upload_text
+from autograder import ROOT
+
+WORKER_COMMAND = [sys.executable, "-m", "autograder.batch.main", "--worker"]
+LOG_TAIL_CHARS = 1500
+PR_SET_PDEATHSIG = 1
+WORKER_EXIT_STORAGE = 3  # the worker could not write its report: the disk's failure, not the student's
+
+
+def die_with_the_batch(batch_pid: int, scratch: Path) -> None:
+    """Make this worker end with its batch: SIGTERM when the batch process dies (even by SIGKILL),
+    and on SIGTERM kill every process below this one (the sandbox's, in sessions of their own),
+    remove the scratch folder and exit."""
+    def stop(signum: int, frame: object) -> None:
+        kill_descendants(os.getpid())
+        remove_tree(scratch)
+        os._exit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != batch_pid:  # the batch died before the line above
+        stop(signal.SIGTERM, None)
+
+
+def worker_main(argv: Sequence[str]) -> int:
+    """Grade one submission and write its report; always exits 0 once the report is written."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.batch.main --worker")
+    parser.add_argument("--entry", type=Path, required=True)
+    parser.add_argument("--kind", choices=["folder", "archive", "other"], required=True)
+    parser.add_argument("--report", type=Path, required=True)
+    parser.add_argument("--fixtures", type=Path, required=True)
+    parser.add_argument("--timeout", type=float, required=True)
+    parser.add_argument("--concurrent", type=int, default=1)  # gradings at once on this machine (the batch's jobs)
+    parser.add_argument("--scratch", type=Path, required=True)
+    parser.add_argument("--batch-pid", type=int, required=True)
+    parser.add_argument("--no-hints", dest="hints", action="store_false")
+    parser.add_argument("--sandbox", choices=SANDBOX_CHOICES, default="auto")
+    parser.add_argument("--allow-unsandboxed", action="store_true")
+    args = parser.parse_args(argv)
+    die_with_the_batch(args.batch_pid, args.scratch)
+    from autograder.grading.core import Settings as GradingSettings, grade
+    fixture_set = load_fixture_set(args.fixtures)
+    try:
+        settings = GradingSettings(Limits(timeout=args.timeout), jobs=1, hints=args.hints, sandbox=args.sandbox,
+                                   allow_unsandboxed=args.allow_unsandboxed, concurrent=max(1, args.concurrent))
+        refusal = untrusted_refusal(settings.backend, settings.allow_unsandboxed)
+    except BackendError as error:  # this machine (a Dask worker's too) cannot run the backend asked for
+        refusal = str(error)
+    try:
+        if refusal:  # a harness error of this machine's, never the student's: the batch lists it as not graded
+            report = Report.failed(args.entry, fixture_set.rubric, refusal, fixture_set)
+        else:
+            folder = prepare_submission(args.entry, args.kind, args.scratch)
+            report = grade(folder, fixture_set, settings)
+    except (ArchiveError, SubmissionError) as error:  # said of the upload: its feedback goes to the student
+        report = Report.failed(args.entry, fixture_set.rubric, upload_text(error), fixture_set, source="submission")
+    report.submission = str(args.entry)
+    try:
+        # Not validated here: the batch validates every worker report it reads (run_worker_process),
+        # and jsonschema would cost each worker its import and a check done there anyway.
+        write_json_atomic(args.report, report.to_dict())
+    except OSError as error:
+        print(f"cannot write {args.report}: {describe_os_error(error)}", file=sys.stderr)
+        return WORKER_EXIT_STORAGE
+    return 0
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids below ``pid`` (Linux /proc; empty elsewhere)."""
+    parents: dict[int, list[int]] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(proc.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    found, stack = [], [pid]
+    while stack:
+        for child in parents.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+STOP_ROUNDS = 20  # listings of the processes below a worker while stopping them, before killing them all
+
+
+def kill_descendants(pid: int) -> None:
+    """SIGKILL every process below ``pid`` and the process groups they lead (not ``pid``'s or ours).
+
+    Everything found is SIGSTOPped first and the listing repeated until it finds nothing new: a
+    stopped process forks no more, so a case the sandbox's fork server started while we looked is
+    found in the next listing instead of being orphaned (and outliving its batch) by the kill.
+    """
+    own_group = os.getpgrp()
+    found: list[int] = []
+    for _ in range(STOP_ROUNDS):
+        new = [child for child in descendants(pid) if child not in found]
+        if not new:
+            break
+        for child in new:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signal.SIGSTOP)
+        found += new
+    for child in found:
+        try:
+            group = os.getpgid(child)
+            if group not in (own_group, pid):
+                os.killpg(group, signal.SIGKILL)
+            os.kill(child, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a worker's process group and every process below it (the sandbox children have sessions of their own)."""
+    try:
+        os.killpg(pid, signal.SIGSTOP)  # no new children while we look
+    except (ProcessLookupError, PermissionError):
+        pass
+    kill_descendants(pid)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def log_tail(path: Path) -> str:
+    try:
+        text = Path(path).read_text(errors="replace").strip()
+    except OSError:
+        return ""
+    return text[-LOG_TAIL_CHARS:]
+
+
+def describe_death(returncode: int | None, log: str) -> str:
+    if returncode is not None and returncode < 0:
+        try:
+            how = f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            how = f"was killed by signal {-returncode}"
+    else:
+        how = f"exited with code {returncode} without a valid report"
+    reason = f"the grading worker process {how}"
+    return f"{reason}; its last output:\n{log}" if log else reason
+
+
+def run_worker(entry: Entry, settings: Settings) -> Outcome | None:
+    """Grade ``entry`` in a worker process; write and return its report document (None once the batch is stopping)."""
+    started = time.monotonic()
+    assert settings.scratch is not None, "the batch makes its scratch area before starting workers"
+    scratch = settings.scratch.new_folder()
+    try:
+        document, reason = run_worker_process(entry.student, entry.path.resolve(), entry.kind, settings, scratch)
+        if settings.stopping:
+            return None
+        return finish_report(entry, settings, document, reason, started)
+    finally:
+        remove_tree(scratch)
+
+
+class ProcessSettings(Protocol):
+    """What :func:`run_worker_process` needs: the batch's Settings, or a Dask task's (batch_dask.TaskSettings)."""
+    fixtures: Path
+    case_timeout: float  # CPU seconds of one case
+    submission_timeout: float  # wall-clock seconds for the whole submission, times the contention if scaled_budget
+    scaled_budget: bool
+    hints: bool
+    sandbox: str
+    allow_unsandboxed: bool
+    running: dict[str, subprocess.Popen[bytes]]  # student -> worker process, for the batch to kill
+    lock: threading.Lock
+
+    @property
+    def concurrent(self) -> int:  # workers grading at once on this machine
+        ...
+
+
+def submission_budget(settings: ProcessSettings) -> float:
+    """The whole-submission budget on this machine: the default one grows with the contention here
+    (workers at once over the CPUs really available), as each case's wall-clock backstop does."""
+    if not settings.scaled_budget:
+        return settings.submission_timeout
+    return settings.submission_timeout * available().contention(settings.concurrent)
+
+
+def run_worker_process(student: str, entry_path: Path, kind: str, settings: ProcessSettings,
+                       scratch: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """Run the worker process on ``entry_path`` in the (empty) folder ``scratch``: its validated report
+    document and None, or None and why there is none.  Used by the local batch and on a Dask worker."""
+    worker_report, log_path = scratch / "report.json", scratch / "worker.log"
+    command = [*WORKER_COMMAND, "--entry", str(entry_path), "--kind", kind,
+               "--report", str(worker_report), "--fixtures", str(settings.fixtures.resolve()),
+               "--timeout", repr(settings.case_timeout), "--concurrent", str(settings.concurrent),
+               "--scratch", str(scratch),
+               "--batch-pid", str(os.getpid()), *([] if settings.hints else ["--no-hints"]),
+               "--sandbox", settings.sandbox, *(["--allow-unsandboxed"] if settings.allow_unsandboxed else [])]
+    # the worker's temporary folders (the sandbox's case folders too) live in the scratch folder, so they
+    # are removed with it even when the worker is killed before it could clean up
+    env = {**os.environ, "TMPDIR": str(scratch / "tmp")}
+    try:
+        (scratch / "tmp").mkdir()
+        log = open(log_path, "wb")
+    except OSError as error:
+        raise StorageError(f"cannot write in the temporary directory {for_terminal(str(scratch))}: "
+                           f"{describe_os_error(error)}") from None
+    with log:
+        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, env=env,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    with settings.lock:
+        settings.running[student] = process
+    budget = submission_budget(settings)
+    try:
+        process.wait(timeout=budget)
+    except subprocess.TimeoutExpired:
+        kill_tree(process.pid)
+        process.wait()
+        return None, f"grading took longer than the whole-submission limit of {budget:g} s and was stopped"
+    finally:
+        with settings.lock:
+            settings.running.pop(student, None)
+    if process.returncode == WORKER_EXIT_STORAGE:
+        raise StorageError(f"a grading worker could not write in the temporary directory "
+                           f"{for_terminal(str(scratch))}: {for_terminal(log_tail(log_path))}")
+    try:
+        document, _ = read_report(worker_report)
+        validate_report(document)
+    except (OSError, ValueError, ReportError):
+        return None, describe_death(process.returncode, log_tail(log_path))
+    return document, None
+
+
+def finish_report(entry: Entry, settings: Settings, document: dict[str, Any] | None, reason: str | None,
+                  started: float) -> Outcome:
+    """The batch's side of a grading, whoever ran it: a worker that produced no report gets a
+    ``Report.failed`` one with ``reason``; the submission is named as the staff named it, the
+    provenance recorded, and the report written into the output folder."""
+    if document is None:
+        # no fixture set in the report: it was not graded against one, so the next run retries it
+        document = Report.failed(entry.path, settings.rubric, reason or "no report").to_dict()
+        document["wall_seconds"] = round(time.monotonic() - started, 4)
+    document["submission"] = str(entry.path)  # as the staff named it, not the worker's absolute path
+    if entry.sha256 is not None:
+        document["provenance"] = provenance(settings, entry.sha256)
+    write_batch_report(settings, entry.student, document)
+    return Outcome(entry.student, document, seconds=time.monotonic() - started)
+
+
+def write_batch_report(settings: Settings, student: str, document: dict[str, object]) -> None:
+    """Write a student's report into the output folder; a failure is the harness's (StorageError)."""
+    path = report_path(settings.out, student)
+    try:
+        write_json_atomic(path, document)
+    except OSError as error:
+        raise StorageError(f"cannot write {for_terminal(str(path))}: {describe_os_error(error)}") from None
+
+
+def run_worker_safely(entry: Entry, settings: Settings,
+                      grade: Callable[[Entry, Settings], Outcome | None] = run_worker) -> Outcome | None:
+    """``grade`` (run_worker, or the Dask executor's), with a failure of the batch machinery itself recorded
+    against this submission only; a failure to write (StorageError) stops the batch instead: it is never a
+    student's error, and neither is a misconfigured cluster (UsageError)."""
+    try:
+        return grade(entry, settings)
+    except (StorageError, UsageError):
+        raise
+    except Exception as error:
+        document = Report.failed(entry.path, settings.rubric, f"the batch could not grade this submission "
+                                 f"({type(error).__name__}: {error})").to_dict()
+        document["submission"] = str(entry.path)
+        write_batch_report(settings, entry.student, document)
+        return Outcome(entry.student, document)

@@ -1,0 +1,67 @@
+"""What grading one case, and one item, gives: statuses and the case result."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from autograder.util.compat import StrEnum
+
+
+class CaseStatus(StrEnum):
+    """How one fixture case ended; the order of the failing ones is the order of their gravity."""
+    PASSED = "passed"
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"
+    ERROR = "error"
+    FAILED = "failed"
+    NOT_IMPLEMENTED = "not_implemented"
+    SKIPPED = "skipped"
+
+
+class ItemStatus(StrEnum):
+    PASSED = "passed"
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"
+    ERROR = "error"
+    FAILED = "failed"
+    NOT_IMPLEMENTED = "not_implemented"
+    NOT_GRADED = "not_graded"
+
+    @classmethod
+    def of_cases(cls, statuses: set[CaseStatus]) -> ItemStatus:
+        """An item's status from its cases': passed, not implemented, or the gravest failure."""
+        if not statuses:
+            return cls.NOT_GRADED
+        if statuses == {CaseStatus.PASSED}:
+            return cls.PASSED
+        if statuses <= {CaseStatus.NOT_IMPLEMENTED, CaseStatus.SKIPPED}:
+            return cls.NOT_IMPLEMENTED
+        for status in CaseStatus:
+            if status in statuses and status not in (CaseStatus.PASSED, CaseStatus.SKIPPED):
+                return cls(status.value)
+        return cls.FAILED
+
+
+@dataclass
+class CaseResult:
+    item: str
+    case: str
+    status: CaseStatus
+    message: str = ""
+    wall_seconds: float = 0.0
+    student_seconds: float = 0.0
+    output: str = ""
+    # what failed, for the views that may not show the message (hidden sets): one {"quantity", "kind"
+    # (mismatch, shape or invalid) and, for a shape, "formula"} per failed check, from the fixture only
+    failures: tuple[dict[str, str], ...] = ()
+    mismatches: list[dict[str, Any]] = field(default_factory=list)  # where arrays differ (diffmap.picture)
+
+    @property
+    def passed(self) -> bool:
+        return self.status is CaseStatus.PASSED
+
+    def to_dict(self) -> dict[str, object]:
+        return {"case": self.case, "status": str(self.status), "message": self.message,
+                "wall_seconds": round(self.wall_seconds, 4), "student_seconds": round(self.student_seconds, 4),
+                "output": self.output, **({"failures": [dict(f) for f in self.failures]} if self.failures else {}),
+                **({"mismatches": self.mismatches} if self.mismatches else {})}

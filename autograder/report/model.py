@@ -1,0 +1,334 @@
+"""The grading report: a typed result model, its JSON form and its human form.
+
+``Report.to_dict()`` is validated against ``schemas/report.schema.json`` before
+it is written anywhere; a report is produced even when grading itself failed
+(``status: "error"`` with the reason and zero points).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder.util.atomic import write_json_atomic
+from autograder.contract.documents import DocumentError, validate_document
+from autograder.contract.fixtures import FixtureSet
+from autograder.judge.results import CaseResult, CaseStatus, ItemStatus
+from autograder.contract.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
+from autograder.util.safetext import for_terminal, indented
+from autograder.sandbox.run_as import isolation_note
+from autograder.sandbox.backends import PORTABLE_UNDEFENDED
+
+HARNESS_VERSION = "1.0.0"
+
+
+class ReportError(DocumentError):
+    """A grading report that does not match schemas/report.schema.json."""
+
+
+@dataclass
+class ItemResult:
+    rubric_item: RubricItem
+    cases: list[CaseResult]
+
+    @property
+    def name(self) -> str:
+        return self.rubric_item.name
+
+    @property
+    def section(self) -> Section:
+        return self.rubric_item.section
+
+    @property
+    def policy(self) -> Policy:
+        return self.rubric_item.policy
+
+    @property
+    def max_points(self) -> float:
+        return self.rubric_item.points
+
+    @property
+    def points(self) -> float:
+        return round(self.rubric_item.score(sum(c.passed for c in self.cases), len(self.cases)), 6)
+
+    @property
+    def status(self) -> ItemStatus:
+        return ItemStatus.of_cases({c.status for c in self.cases})
+
+    @property
+    def wall_seconds(self) -> float:
+        return sum(c.wall_seconds for c in self.cases)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "section": str(self.section), "policy": str(self.policy),
+                "status": str(self.status), "points": self.points, "max_points": self.max_points,
+                "passed_cases": sum(c.passed for c in self.cases), "total_cases": len(self.cases),
+                "wall_seconds": round(self.wall_seconds, 4), "cases": self.case_dicts()}
+
+    def case_dicts(self) -> list[dict[str, object]]:
+        """Each case with its share of the item's points (the shares add up to ``points``)."""
+        passed = sum(c.passed for c in self.cases)
+        share = self.points / passed if passed else 0.0
+        return [{**c.to_dict(), "points": round(share, 6) if c.passed else 0.0} for c in self.cases]
+
+
+UNKNOWN_RUBRIC = Rubric("", "", {section: SectionInfo(section.value.title(), 0.0) for section in Section}, ())
+
+
+@dataclass
+class Report:
+    submission: str
+    rubric: Rubric
+    items: list[ItemResult] = field(default_factory=list)
+    fixture_set: dict[str, Any] = field(default_factory=dict)  # describe_fixture_set(); empty: not graded against one
+    status: str = "graded"
+    error: str = ""
+    wall_seconds: float = 0.0
+    unscored: tuple[str, ...] = ()  # item names a failed grading reports with 0 when no rubric could be read
+    sandbox: dict[str, Any] = field(default_factory=dict)  # kernel layers every case had; {} if no case ran
+    limits: dict[str, Any] = field(default_factory=dict)  # jobs and case time limits (core.Settings.described_limits)
+    isolation: str = field(default_factory=isolation_note)  # which user the cases ran as
+    error_source: str = "harness"  # of an error: "submission" (about the student's own files) or "harness"
+
+    @classmethod
+    def from_results(cls, submission: str | Path, fixture_set: FixtureSet,
+                     case_results: Mapping[str, list[CaseResult]], wall_seconds: float = 0.0,
+                     sandbox: Mapping[str, Any] | None = None, limits: Mapping[str, Any] | None = None) -> Report:
+        """The report of a grading: every item of the fixture set's rubric, with its cases' results."""
+        items = [ItemResult(item, list(case_results.get(item.name, []))) for item in fixture_set.rubric.items]
+        return cls(submission=str(submission), rubric=fixture_set.rubric, items=items, wall_seconds=wall_seconds,
+                   fixture_set=describe_fixture_set(fixture_set), sandbox=dict(sandbox or {}),
+                   limits=dict(limits or {}))
+
+    @classmethod
+    def failed(cls, submission: str | Path, rubric: Rubric | None, reason: str,
+               fixture_set: FixtureSet | None = None, only: Iterable[str] = (), source: str = "harness") -> Report:
+        """A valid report for a grading that could not run: every item scores 0.
+
+        Without a rubric (the fixture set's manifest could not be trusted) the items
+        asked for with ``only`` still appear in the scores, with 0.  ``source``: "submission"
+        when ``reason`` is about the student's own files only (see autograder.report.student_view).
+        """
+        if rubric is None:
+            return cls(submission=str(submission), rubric=UNKNOWN_RUBRIC, status="error", error=reason,
+                       fixture_set=describe_fixture_set(fixture_set), unscored=tuple(only), error_source=source)
+        rubric = rubric.restricted(only)
+        return cls(submission=str(submission), rubric=rubric, items=[ItemResult(i, []) for i in rubric.items],
+                   status="error", error=reason, fixture_set=describe_fixture_set(fixture_set), error_source=source)
+
+    def total(self, section: str) -> float:
+        return round(float(sum(i.points for i in self.items if i.section == section)), 6)
+
+    def maximum(self, section: str) -> float:
+        return float(self.rubric.sections[Section(section)].max)
+
+    def scores(self) -> dict[str, float]:
+        return {**{name: 0.0 for name in self.unscored}, **{i.name: i.points for i in self.items}}
+
+    def to_dict(self) -> dict[str, Any]:
+        document = {
+            "harness_version": HARNESS_VERSION,
+            "rubric": self.rubric.identity(),
+            "submission": self.submission,
+            "fixture_set": self.fixture_set,
+            "status": self.status,
+            "error": self.error,
+            "totals": {"main": self.total("main"), "main_max": self.maximum("main"),
+                       "bonus": self.total("bonus"), "bonus_max": self.maximum("bonus")},
+            "scores": self.scores(),
+            "wall_seconds": round(self.wall_seconds, 4),
+            "isolation": self.isolation,
+            "items": [i.to_dict() for i in self.items],
+        }
+        if self.sandbox:
+            document["sandbox"] = dict(self.sandbox)
+        if self.limits:
+            document["limits"] = dict(self.limits)
+        if self.status == "error":
+            document["error_source"] = self.error_source
+        return document
+
+    def autolab_line(self) -> str:
+        """The last stdout line: the compact JSON object Autolab reads."""
+        return json.dumps({"scores": self.scores(),
+                           "scoreboard": [self.total("main"), self.total("bonus")]}, separators=(",", ":"))
+
+    def failure_details(self, verbose: bool) -> list[str]:
+        """Every failing case's message; without ``verbose``, each distinct error once.
+
+        A not-implemented item is one line; a case whose error (all but the case line) was
+        already shown, e.g. the import error of a module several cases and items use, is one
+        line naming where it was shown.
+        """
+        lines: list[str] = []
+        shown_at: dict[str, tuple[str, str]] = {}  # an error's text -> (item, case) it is shown under
+        for item in self.items:
+            failing = [c for c in item.cases if not c.passed]
+            if failing and item.status == "not_implemented" and not verbose:
+                lines += ["", f"{item.name}: " + for_terminal(first_line_after_header(failing[0].message))]
+                continue
+            repeated: dict[tuple[str, str], list[str]] = {}
+            quantities_shown: set[str] = set()  # quantities of this item already shown in full
+            for case in failing:
+                body = case.message.partition("\n")[2]
+                if not verbose and body and body in shown_at:
+                    repeated.setdefault(shown_at[body], []).append(f'"{case.case}"')
+                    continue
+                shown_at.setdefault(body, (item.name, case.case))
+                message = case.message
+                if not verbose and case.status is CaseStatus.FAILED:
+                    message = shortened_mismatches(message, quantities_shown)
+                lines += ["", indented(message, "    ")]
+                if case.output.strip():
+                    lines.append("    your code printed:")
+                    lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed_lines(case.output)]
+            for (first_item, first_case), cases in repeated.items():
+                where = f'case "{first_case}"' if first_item == item.name else f'{first_item}, case "{first_case}"'
+                lines += ["", f"{item.name}, case{'s' if len(cases) > 1 else ''} {', '.join(cases)}: "
+                              f"the same error as {for_terminal(where)} above"]
+        return lines
+
+    def render(self, verbose: bool = False) -> str:
+        """The human-readable report (every line but the final JSON one).
+
+        Every text that may come from a student (the submission's path, the error, case messages,
+        printed output) is made terminal-safe; its continuation lines are indented, so that only
+        the grader's own lines start at the margin ("Total score" among them).
+        """
+        lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}",
+                 f"fixture set {self.fixture_set.get('id', '?')}", *describe_sandbox(self.sandbox),
+                 *([f"sandbox: {self.isolation}"] if any(item.cases for item in self.items) else []),
+                 *describe_limits(self.limits), ""]
+        if self.status == "error":
+            lines += [f"GRADING ERROR: {indented(self.error, '    ')}", ""]
+            if not any(item.cases for item in self.items):  # nothing ran: no table of zeros to read through
+                lines += ["No item was graded: every item scores 0."]
+        for item in (i for i in self.items if i.cases or self.status != "error"):
+            mark = {"passed": "PASS", "not_implemented": "TODO"}.get(item.status, "FAIL")
+            detail = "" if item.status in ("passed", "failed") else f"  [{item.status.replace('_', ' ')}]"
+            cases = f"{sum(c.passed for c in item.cases)}/{len(item.cases)} cases"
+            lines.append(f"  {mark}  {item.name:<24} {item.points:>5g}/{item.max_points:<4g} "
+                         f"{cases:<10} {item.wall_seconds:6.2f}s{detail}")
+        if any(not c.passed for i in self.items for c in i.cases):
+            lines += ["", "Details of what went wrong:"]
+            lines += self.failure_details(verbose)
+        lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
+                      f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
+        return "\n".join(lines)
+
+
+MAX_QUANTITY_LINES = 40  # lines of one quantity's mismatch shown in the summary (-v and --json have all)
+CAUSE_PREFIX = "likely cause:"  # autograder.judge.hints.cause_line
+
+
+def shortened_mismatches(message: str, shown: set[str]) -> str:
+    """A failed case's message as the summary shows it: each quantity's mismatch in full the first
+    time the item reports that quantity (at most ``MAX_QUANTITY_LINES`` lines), then only its first line.
+
+    A mismatch is a line at the margin (``backward dLdA: values differ ...``) and its indented details;
+    ``shown`` collects the quantities (the text before the first ``": "``) already shown in full.
+    """
+    header, _, body = message.partition("\n")
+    blocks: list[list[str]] = []
+    for line in body.split("\n"):
+        if blocks and line.startswith(" "):
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    lines = [header]
+    for block in blocks:
+        quantity = block[0].partition(": ")[0]
+        if quantity in shown:
+            counts = [line.strip() for line in block if line.strip().startswith("Mismatched elements:")]
+            lines.append(block[0] + "".join(f"; {count[0].lower()}{count[1:]}" for count in counts)
+                         + ("  (-v shows the details)" if len(block) > 1 else ""))
+            continue
+        shown.add(quantity)
+        lines += block[:MAX_QUANTITY_LINES]
+        if len(block) > MAX_QUANTITY_LINES:
+            causes = [line for line in block[MAX_QUANTITY_LINES:] if line.lstrip().startswith(CAUSE_PREFIX)]
+            lines.append(f"  ... {len(block) - MAX_QUANTITY_LINES - len(causes)} more line(s) (-v shows them)")
+            lines += causes  # a likely cause is never cut
+    return "\n".join(lines)
+
+
+MAX_PRINTED_LINES = 20  # lines of a case's printed output shown in the report (--json has the whole head)
+
+
+def printed_lines(output: str, limit: int = MAX_PRINTED_LINES) -> list[str]:
+    """The first ``limit`` lines of what a case printed, and a last line saying how many more there are."""
+    lines = output.rstrip().split("\n")
+    if len(lines) <= limit:
+        return lines
+    return lines[:limit] + [f"... {len(lines) - limit:,} more line(s) not shown"]
+
+
+def describe_sandbox(sandbox: Mapping[str, Any]) -> list[str]:
+    """Header lines naming the backend and the layers the cases ran under, and warning about missing ones."""
+    if not sandbox:
+        return []
+    lines, layers = [], []
+    if sandbox.get("backend") == "portable":
+        layers.append("portable backend (a fresh process per case)")
+        lines.append(f"sandbox: WARNING: {PORTABLE_UNDEFENDED} (README, Security model)")
+        if sandbox.get("allow_unsandboxed"):
+            lines.append("sandbox: --allow-unsandboxed: the grader chose to grade untrusted submissions so")
+    else:
+        layers.append("linux backend")
+        if sandbox["landlock"]:
+            layers.append(f"Landlock (ABI {sandbox['landlock']})")
+        else:
+            lines.append("sandbox: WARNING: no Landlock in this kernel: file access is confined by the audit hook "
+                         "only (README, Security model)")
+        if sandbox["seccomp"]:
+            layers.append(f"seccomp ({sandbox['seccomp']})")
+        else:
+            lines.append(f"sandbox: WARNING: no seccomp filter ({sandbox['seccomp_missing'] or 'unavailable'}): "
+                         f"system calls are not filtered by the kernel (README, Security model)")
+        if sandbox.get("namespaces"):
+            layers.append(f"own {' and '.join(name.upper() for name in sandbox['namespaces'])} namespaces")
+    layers.append("audit hook")
+    if sandbox.get("rlimits", True):
+        layers.append("resource limits")
+    else:
+        lines.append("sandbox: WARNING: no resource limits on this system: only the time limit bounds a case")
+    return [f"sandbox: {', '.join(layers)}"] + lines
+
+
+def describe_limits(limits: Mapping[str, Any]) -> list[str]:
+    """The header's line on the jobs and the case time limits ([] when no case ran)."""
+    if not limits:
+        return []
+    jobs, wall = limits["jobs"], limits["wall_seconds"]
+    time_limit = (f"{limits['cpu_seconds']:g} s of CPU, at most {wall:g} s of wall-clock time"
+                  if limits.get("cpu_seconds") is not None
+                  else f"{wall:g} s of wall-clock time (this system cannot measure a case's CPU time)")
+    return [f"sandbox: each case may use {time_limit}; {jobs} job{'' if jobs == 1 else 's'} at once, "
+            f"this machine: {limits['capacity']}"]
+
+
+def first_line_after_header(message: str) -> str:
+    parts = message.split("\n", 1)
+    return parts[1].splitlines()[0] if len(parts) > 1 and parts[1] else parts[0]
+
+
+def describe_fixture_set(fixture_set: FixtureSet | None) -> dict[str, Any]:
+    if fixture_set is None:
+        return {}
+    return {"id": fixture_set.id, "seed": fixture_set.seed, "manifest_sha256": fixture_set.manifest_sha256,
+            "generator_version": fixture_set.generator_version, "path": str(fixture_set.root)}
+
+
+def validate_report(document: dict[str, Any]) -> None:
+    validate_document("report.schema.json", document, "grading report", ReportError)
+
+
+def write_report(path: Path, report: Report) -> None:
+    document = report.to_dict()
+    validate_report(document)
+    write_json_atomic(path, document)
+
+
+__all__ = ["Report", "ItemResult", "CaseResult", "write_report", "validate_report"]
