@@ -14,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from autograder.exit_codes import HARNESS_ERROR as EXIT_HARNESS_ERROR  # noqa: E402 (plain constants)
+from autograder.errors import HARNESS_ERROR as EXIT_HARNESS_ERROR  # noqa: E402 (plain syntax)
 
 MINIMUM = (3, 10)
 REQUIRED = (("numpy", "NumPy"), ("jsonschema", "jsonschema"))  # what grading imports (requirements.txt)

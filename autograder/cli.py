@@ -11,7 +11,7 @@ Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors
 signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP: every case process killed).
 In platform modes (--format gradescope/prairielearn, --autolab-feedback) a submission that
 cannot be graded because of the student's own files (no mytorch/) also exits 0: its platform
-document says why.  The table: autograder/exit_codes.py.
+document says why.  The table: autograder/errors.py.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 # Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
 # the servers start on the other cores.
-from autograder import exit_codes
+from autograder import errors as exit_codes
 from autograder.util import stop_signals
 from autograder.sandbox import WALL_FACTOR, Limits, close_servers, prestart_servers
 from autograder.sandbox.capacity import available
@@ -148,7 +148,7 @@ def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
 def report_exit_code(report: Report, platform: bool) -> int:
     """0 when ``report`` is a result for the student: graded (whatever the score) or, in a platform
     mode, not gradable because of the student's own files (``error_source == "submission"``: the
-    platform document tells the student why); 2 for any other error (autograder/exit_codes.py)."""
+    platform document tells the student why); 2 for any other error (autograder/errors.py)."""
     if report.status == "graded" or (platform and report.error_source == "submission"):
         return EXIT_GRADED
     return EXIT_HARNESS_ERROR

@@ -35,8 +35,9 @@ from typing import Any
 
 from autograder.archives.rules import MiB, ArchiveError, ArchiveLimits, shown_archive
 from autograder.archives.extract import extract_archive
-from autograder.batch.entries import Entry, Outcome, Settings, UsageError
-from autograder.batch.storage import ScratchArea, StorageError
+from autograder.batch.entries import Entry, Outcome, Settings
+from autograder.batch.storage import ScratchArea
+from autograder.errors import StorageError, UsageError
 from autograder.batch.workers import ROOT, finish_report, run_worker_process
 from autograder.report.model import Report, ReportError, validate_report
 from autograder.util.safetext import for_terminal

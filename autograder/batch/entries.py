@@ -12,8 +12,9 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
+from autograder.errors import UsageError
 from autograder.archives.extract import archive_suffix, extract_archive, strip_archive_suffix
 from autograder.batch.fingerprint import FingerprintUnknown, fingerprint
 from autograder.contract.fixtures import FixtureSet
@@ -22,17 +23,16 @@ from autograder.contract.rubric import Rubric
 from autograder.util.safetext import for_terminal
 from autograder.grading.submission import IGNORED_NAMES, SubmissionError, locate_package
 
-if TYPE_CHECKING:
-    from autograder.batch.storage import ScratchArea
-
-REPORTS_FOLDER = "reports"  # OUT/reports/<student>.json; OUT itself holds only grades.csv and summary.json
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 EntryKind = Literal["folder", "archive", "other"]
 
 
-class UsageError(Exception):
-    """The batch itself cannot run (bad folder, duplicate ids, rejected fixture set)."""
+class ScratchFolders(Protocol):
+    """Where the workers' scratch folders are made (batch.storage.ScratchArea)."""
+
+    def new_folder(self) -> Path:
+        ...
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Settings:
     regrade: bool = False
     executor: str = "local"  # or "dask": see autograder.batch.dask_executor
     scheduler: str | None = None  # with dask: the scheduler's address, or "local"
-    scratch: ScratchArea | None = None  # where the workers' scratch folders are made
+    scratch: ScratchFolders | None = None  # where the workers' scratch folders are made
     hints: bool = True  # likely-cause hints in the failure messages
     sandbox: str = "auto"  # the sandbox backend asked for (autograder/sandbox/backends.py)
     allow_unsandboxed: bool = False  # the grader allows the portable backend for these untrusted submissions
@@ -84,17 +84,18 @@ class Skipped:
     reason: str
 
 
-def discover(submissions: Path, out: Path) -> tuple[list[Entry], list[Skipped]]:
+def discover(submissions: Path, out: Path, reports: Path) -> tuple[list[Entry], list[Skipped]]:
     """The submissions in the folder ``submissions``, sorted by student id, and the entries that
-    are not submissions, each with the reason."""
+    are not submissions, each with the reason.  ``out``: the batch's output folder, ``reports``: its
+    reports folder (neither may be read as submissions)."""
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise UsageError(f"{submissions}: not a folder of submissions")
     out_resolved = Path(out).resolve()
-    reports, resolved = out_resolved / REPORTS_FOLDER, submissions.resolve()
+    reports, resolved = Path(reports).resolve(), submissions.resolve()
     if resolved in (out_resolved, reports) or reports in resolved.parents:
         raise UsageError(f"{for_terminal(str(submissions))}: the batch writes its grades.csv, summary.json and "
-                         f"{REPORTS_FOLDER}/ in --out; they would be read as submissions: choose another --out")
+                         f"{reports.name}/ in --out; they would be read as submissions: choose another --out")
     entries: list[Entry] = []
     skipped: list[Skipped] = []
     seen: dict[str, list[str]] = {}
@@ -128,11 +129,6 @@ def is_same_folder(path: Path, resolved: Path) -> bool:
         return path.resolve() == resolved
     except (OSError, RuntimeError):  # a link loop is not the output folder
         return False
-
-
-def report_path(out: Path, student: str) -> Path:
-    """Where the report of ``student`` lives: in a folder of its own, apart from the batch's files."""
-    return Path(out) / REPORTS_FOLDER / f"{student}.json"
 
 
 def prepare_submission(entry_path: Path, kind: str, scratch: Path) -> Path:

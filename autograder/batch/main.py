@@ -77,12 +77,12 @@ from autograder.util.atomic import write_json_atomic, write_text_atomic
 from autograder.batch.options import (EXIT_HARNESS, EXIT_INTERRUPTED, EXIT_NOT_GRADED, EXIT_OK, EXIT_USAGE,
                                   SECONDS_PER_CASE, SUBMISSION_BUDGET_MARGIN, BatchResult, default_submission_budget,
                                   parse_args, public_case_count, report_result)
-from autograder.batch.entries import (Entry, Outcome, Settings, Skipped, UsageError, discover, report_path,
-                                      reusable_report, submission_fingerprint)
+from autograder.batch.entries import Entry, Outcome, Settings, Skipped, discover, reusable_report, submission_fingerprint
 from autograder.batch.feedback import check_feedback_folder, write_feedback
 from autograder.batch.outputs import Progress, build_summary, grades_csv, validate_summary
 from autograder.batch.shards import Shard, merge, open_for_merge, parse_merge_args, write_record
-from autograder.batch.storage import OutputFolder, ScratchArea, StorageError, describe_os_error
+from autograder.batch.storage import OutputFolder, ScratchArea, describe_os_error, report_path
+from autograder.errors import StorageError, UsageError
 from autograder.batch.workers import kill_tree, run_worker, run_worker_safely, worker_main
 from autograder.batch.class_report import REPORT_NAME, write_class_report
 from autograder.contract.fixtures import FixtureError, load_fixture_set
@@ -109,14 +109,14 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
     rubric = fixture_set.rubric
     if args.feedback is not None:
         check_feedback_folder(args.feedback, args.out)
-    everyone, skipped = discover(args.submissions, args.out)
+    out = OutputFolder(args.out)
+    everyone, skipped = discover(args.submissions, out.path, out.reports)
     entries = [e for e in everyone if args.shard is None or args.shard.holds(e.student)]
     if args.student is not None:
         unknown = sorted(set(args.student) - {entry.student for entry in entries})
         if unknown:
             raise UsageError(f"--student: no submission for {', '.join(for_terminal(s) for s in unknown)}")
     cases = sum(len(c) for c in fixture_set.items.values())
-    out = OutputFolder(args.out)
     out.open(shard=None if args.shard is None else args.shard.name)
     scratch = None
     try:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.batch.entries import REPORTS_FOLDER, Outcome
+from autograder import errors
+from autograder.batch.entries import Outcome
 from autograder.batch.shards import SHARDS_FOLDER, Shard
-from autograder.batch.storage import REMOVED_FOLDER
+from autograder.batch.storage import REMOVED_FOLDER, REPORTS_FOLDER
 from autograder.batch.class_report import REPORT_NAME
 from autograder.contract.fixtures import DEFAULT_FIXTURES
 from autograder.report.visibility import HIDDEN_DETAILS
@@ -26,8 +27,9 @@ from autograder.sandbox import WALL_FACTOR, Limits
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, describe_choice
 from autograder.sandbox.capacity import BATCH_MEMORY, WORKER_MEMORY, available
 
-EXIT_OK, EXIT_NOT_GRADED, EXIT_HARNESS, EXIT_INTERRUPTED = 0, 1, 2, 130
-EXIT_USAGE = EXIT_HARNESS
+# the batch's names for the statuses of autograder/errors.py
+EXIT_OK, EXIT_NOT_GRADED, EXIT_HARNESS = errors.GRADED, errors.NOT_GRADED, errors.HARNESS_ERROR
+EXIT_INTERRUPTED, EXIT_USAGE = errors.INTERRUPTED, errors.USAGE
 SECONDS_PER_CASE = 2.0  # the default whole-submission budget: this much per case, plus the margin
 SUBMISSION_BUDGET_MARGIN = 60.0
 

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from autograder.util.atomic import write_json_atomic
-from autograder.batch.entries import Entry, Outcome, Settings, Skipped, UsageError, read_report, report_path
-from autograder.batch.storage import OutputFolder, StorageError, describe_os_error
+from autograder.batch.entries import Entry, Outcome, Settings, Skipped, read_report
+from autograder.batch.storage import OutputFolder, describe_os_error, report_path
+from autograder.errors import StorageError, UsageError
 from autograder.contract.fixtures import FixtureError, load_fixture_set
 from autograder.report.model import HARNESS_VERSION, ReportError, validate_report
 from autograder.util.safetext import for_terminal

@@ -25,9 +25,9 @@ from typing import Any, Protocol
 
 from autograder.archives.extract import ArchiveError
 from autograder.util.atomic import write_json_atomic
-from autograder.batch.entries import (Entry, Outcome, Settings, UsageError, prepare_submission, provenance,
-                                      read_report, report_path)
-from autograder.batch.storage import StorageError, describe_os_error
+from autograder.batch.entries import Entry, Outcome, Settings, prepare_submission, provenance, read_report
+from autograder.batch.storage import describe_os_error, report_path
+from autograder.errors import WORKER_STORAGE, StorageError, UsageError
 from autograder.contract.fixtures import load_fixture_set
 from autograder.report.model import Report, ReportError, validate_report
 from autograder.sandbox.run_folders import remove_tree
@@ -41,7 +41,6 @@ from autograder import ROOT
 WORKER_COMMAND = [sys.executable, "-m", "autograder.batch.main", "--worker"]
 LOG_TAIL_CHARS = 1500
 PR_SET_PDEATHSIG = 1
-WORKER_EXIT_STORAGE = 3  # the worker could not write its report: the disk's failure, not the student's
 
 
 def die_with_the_batch(batch_pid: int, scratch: Path) -> None:
@@ -99,7 +98,7 @@ def worker_main(argv: Sequence[str]) -> int:
         write_json_atomic(args.report, report.to_dict())
     except OSError as error:
         print(f"cannot write {args.report}: {describe_os_error(error)}", file=sys.stderr)
-        return WORKER_EXIT_STORAGE
+        return WORKER_STORAGE
     return 0
 
 
@@ -257,7 +256,7 @@ def run_worker_process(student: str, entry_path: Path, kind: str, settings: Proc
     finally:
         with settings.lock:
             settings.running.pop(student, None)
-    if process.returncode == WORKER_EXIT_STORAGE:
+    if process.returncode == WORKER_STORAGE:
         raise StorageError(f"a grading worker could not write in the temporary directory "
                            f"{for_terminal(str(scratch))}: {for_terminal(log_tail(log_path))}")
     try:

@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autograder.exit_codes import GRADED, HARNESS_ERROR
+from autograder.errors import GRADED, HARNESS_ERROR
 from autograder.report.visibility import HIDDEN_DETAILS
 from autograder.platforms.common import (DEFAULT_JOBS, PACKAGE, ROOT, STOP_BEFORE, TEMPLATE,
                                          PlatformBuildError, TimeBudget, assemble, case_count,

@@ -50,6 +50,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import errors
+from autograder.errors import GraderError
 from autograder.util.atomic import write_text_atomic
 from autograder.util.safetext import FORMULA_GUARD, FORMULA_STARTS, for_csv, for_terminal
 
@@ -63,11 +65,13 @@ READ_ONLY = re.compile(r"read\s+only", re.IGNORECASE)
 OTHER_STUDENT_COLUMNS = ("LastName", "FirstName", "Integration ID", "Root Account")  # Canvas's, besides ours
 COMPUTED = re.compile(r"Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
                       r"Override Score|Override Grade|Override Status")  # Canvas's columns that are no assignment
-EXIT_OK, EXIT_UNMATCHED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_UNMATCHED, EXIT_USAGE = errors.GRADED, errors.UNMATCHED, errors.USAGE  # autograder/errors.py
 
 
-class ExportError(Exception):
+class ExportError(GraderError):
     """A usage error: a missing or malformed input file."""
+
+    exit_code = errors.USAGE
 
 
 @dataclass

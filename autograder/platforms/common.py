@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from autograder import ROOT
+from autograder.errors import GraderError
 
 PACKAGE = "mytorch"
 TEMPLATE = "student_template"
@@ -46,7 +47,7 @@ STOP_BEFORE = 15.0  # the driver stops the grader this long before the platform'
 STOP_GRACE = 5.0  # after SIGTERM, how long the grader has to stop its case processes before SIGKILL
 
 
-class PlatformBuildError(Exception):
+class PlatformBuildError(GraderError):
     """A platform folder cannot be built (bad option, unverifiable fixture set, a file that must not ship)."""
 
 

@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autograder.exit_codes import GRADED, HARNESS_ERROR
+from autograder.errors import GRADED, HARNESS_ERROR
 from autograder.platforms.gradescope_config import (CONFIG_NAME, STAFF_ONLY, VISIBILITIES, GradescopeBuildError,
                                                      make_config)
 from autograder.platforms.gradescope_setup import DEFAULT_TARGET, TARGETS, WheelError

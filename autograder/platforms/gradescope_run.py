@@ -172,11 +172,11 @@ def discarded_output() -> Iterator[None]:
 def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
     """Grade ``autograder_root/submission``; write ``autograder_root/results/results.json`` (always);
     return 0 when it holds a result for the student (graded, or the student's own files cannot be
-    graded), 2 when grading itself failed (autograder/exit_codes.py; ``run_autograder`` exits 0 either way).
+    graded), 2 when grading itself failed (autograder/errors.py; ``run_autograder`` exits 0 either way).
 
     Unless ``stdout_visibility`` is ``hidden`` (staff only), students may see stdout, so it carries only
     the report of :func:`printed_report` (the student view with a hidden set) and nothing else."""
-    from autograder.exit_codes import GRADED, HARNESS_ERROR
+    from autograder.errors import GRADED, HARNESS_ERROR
     config = load_config(source)
     staff_only = config.get("stdout_visibility") == STAFF_ONLY
     report = None
