@@ -1,6 +1,6 @@
 """The entries of a batch: finding them, preparing one for grading, and deciding whether its report is up to date.
 
-Also the batch's shared records: :class:`Settings` (resolved once from the
+Also the batch's shared records: :class:`Batch` (resolved once from the
 command line) and :class:`Outcome` (one student's report document).
 """
 from __future__ import annotations
@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from autograder.config import Config
 from autograder.errors import UsageError
 from autograder.archives.extract import archive_suffix, extract_archive, strip_archive_suffix
 from autograder.batch.fingerprint import FingerprintUnknown, fingerprint
@@ -26,13 +25,6 @@ from autograder.grading.submission import IGNORED_NAMES, SubmissionError, locate
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 EntryKind = Literal["folder", "archive", "other"]
-
-
-class ScratchFolders(Protocol):
-    """Where the workers' scratch folders are made (batch.storage.ScratchArea)."""
-
-    def new_folder(self) -> Path:
-        ...
 
 
 @dataclass
@@ -51,31 +43,25 @@ class Outcome:
     seconds: float = 0.0
 
 
-@dataclass
-class Settings:
+@dataclass(frozen=True)
+class Batch:
+    """One batch run, resolved once from the command line: how to grade (``config``; its ``jobs`` are the
+    worker processes at once), the fixture set it grades with, and where it writes.  The state of the
+    running workers is apart (autograder.batch.workers.Workers)."""
+    config: Config
     out: Path
-    fixtures: Path
     fixture_set: FixtureSet
-    rubric: Rubric
-    case_timeout: float  # CPU seconds of one case (its wall-clock backstop grows with the contention)
-    submission_timeout: float  # wall-clock seconds for a whole submission (times the contention: scaled_budget)
-    jobs: int
     regrade: bool = False
     executor: str = "local"  # or "dask": see autograder.batch.dask_executor
     scheduler: str | None = None  # with dask: the scheduler's address, or "local"
-    scratch: ScratchFolders | None = None  # where the workers' scratch folders are made
-    hints: bool = True  # likely-cause hints in the failure messages
-    sandbox: str = "auto"  # the sandbox backend asked for (autograder/sandbox/backends.py)
-    allow_unsandboxed: bool = False  # the grader allows the portable backend for these untrusted submissions
-    scaled_budget: bool = True  # submission_timeout is the default budget: it grows with the contention on a machine
-    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # student -> worker process
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    stopping: bool = False
 
     @property
-    def concurrent(self) -> int:
-        """Workers grading at once on this machine (each one case at a time)."""
-        return self.jobs
+    def rubric(self) -> Rubric:
+        return self.fixture_set.rubric
+
+    @property
+    def cases(self) -> int:
+        return sum(len(cases) for cases in self.fixture_set.items.values())
 
 
 @dataclass(frozen=True)
@@ -155,12 +141,12 @@ def read_report(path: Path) -> tuple[Any, float]:
     return json.loads(data), info.st_mtime
 
 
-def provenance(settings: Settings, submission_sha256: str) -> dict[str, str | bool]:
+def provenance(batch: Batch, submission_sha256: str) -> dict[str, str | bool]:
     """What a report was made from; a report is reused only when all of it is the same today."""
-    return {"submission_sha256": submission_sha256, "fixture_set": settings.fixture_set.id,
-            "manifest_sha256": settings.fixture_set.manifest_sha256, "rubric_sha256": settings.rubric.sha256(),
-            "harness_version": HARNESS_VERSION, "hints": settings.hints, "sandbox": settings.sandbox,
-            "allow_unsandboxed": settings.allow_unsandboxed}
+    return {"submission_sha256": submission_sha256, "fixture_set": batch.fixture_set.id,
+            "manifest_sha256": batch.fixture_set.manifest_sha256, "rubric_sha256": batch.rubric.sha256(),
+            "harness_version": HARNESS_VERSION, "hints": batch.config.hints, "sandbox": batch.config.sandbox,
+            "allow_unsandboxed": batch.config.allow_unsandboxed}
 
 
 def submission_fingerprint(entry: Entry) -> str | None:
@@ -171,7 +157,7 @@ def submission_fingerprint(entry: Entry) -> str | None:
         return None
 
 
-def reusable_report(path: Path, entry: Entry, settings: Settings) -> dict[str, Any] | None:
+def reusable_report(path: Path, entry: Entry, batch: Batch) -> dict[str, Any] | None:
     """The existing report at ``path`` if it was made by this harness, with this fixture set and rubric,
     from a submission with the same content; None when it was not, or when anything about it cannot be
     decided (any error at all: the submission is then simply graded again)."""
@@ -180,8 +166,8 @@ def reusable_report(path: Path, entry: Entry, settings: Settings) -> dict[str, A
     try:
         document, _ = read_report(path)
         validate_report(document)
-        same = (document.get("provenance") == provenance(settings, entry.sha256)
-                and document["fixture_set"].get("id") == settings.fixture_set.id)  # a dead worker's: none
+        same = (document.get("provenance") == provenance(batch, entry.sha256)
+                and document["fixture_set"].get("id") == batch.fixture_set.id)  # a dead worker's: none
     except Exception:  # anything at all: deciding staleness must never stop the batch
         return None
     return document if same else None
