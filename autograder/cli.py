@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 # Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
 # the servers start on the other cores.
 from autograder import errors
-from autograder.config import DEFAULT_FIXTURES, Config, add_aliases
+from autograder.config import Config, add_aliases
 from autograder.errors import exit_status
 from autograder.util import stop_signals
 from autograder.sandbox import WALL_FACTOR, Limits, close_servers, prestart_servers
@@ -42,7 +42,7 @@ from autograder.sandbox.capacity import available
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, describe_choice
 from autograder.sandbox.backends import untrusted_refusal
 from autograder.report.visibility import HIDDEN_DETAILS
-from autograder import ROOT
+from autograder import DEFAULT_FIXTURES, ROOT
 
 
 if TYPE_CHECKING:

@@ -21,14 +21,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from autograder import ROOT
+from autograder import DEFAULT_FIXTURES
 from autograder.errors import UsageError
 from autograder.report.visibility import HIDDEN_DETAILS
 from autograder.sandbox import Limits
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, resolve
 from autograder.sandbox.capacity import available
-
-DEFAULT_FIXTURES = ROOT / "fixtures"  # autograder.contract.fixtures.DEFAULT_FIXTURES, without NumPy's import
 
 __all__ = ["Config", "ConfigError", "OLD_SPELLINGS", "add_aliases", "default_jobs"]
 
