@@ -110,7 +110,7 @@ def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
     file that cannot be written costs one line on stderr and exit code 2, never the report
     on stdout nor the JSON line, which is always printed last.  The exit code is
     :func:`report_exit_code`'s.  ``detail``
-    (:func:`autograder.report.student_view.student_detail`, from the fixture set and the options): what
+    (:func:`autograder.report.visibility.student_detail`, from the fixture set and the options): what
     stdout, Autolab's feedback and the Gradescope and PrairieLearn files show; ``--json`` is always full.
     """
     from autograder.report.model import write_report
@@ -227,11 +227,11 @@ def platform_mode(args: argparse.Namespace) -> bool:
 
 
 def student_detail_of(manifest: Manifest | None, args: argparse.Namespace) -> str:
-    """What the student-visible outputs of this run show (student_view.student_detail): an untrusted
+    """What the student-visible outputs of this run show (report.visibility.student_detail): an untrusted
     manifest counts as a hidden set."""
-    from autograder.report.student_view import student_detail
-    fixture_set = {} if manifest is None else {"manifest_sha256": manifest.sha256,
-                                               "seed": manifest.document.get("seed")}
+    from autograder.report.visibility import set_identity, student_detail
+    fixture_set = set_identity(None, None) if manifest is None else set_identity(manifest.sha256,
+                                                                                 manifest.document.get("seed"))
     return student_detail(fixture_set, args.hidden_detail, args.show_hidden_details)
 
 

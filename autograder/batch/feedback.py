@@ -18,8 +18,8 @@ from pathlib import Path
 from autograder.util.atomic import write_json_atomic, write_text_atomic
 from autograder.batch.entries import REPORTS_FOLDER, Outcome, UsageError
 from autograder.contract.fixtures import FixtureSet
-from autograder.report.visibility import PASSED
-from autograder.report.student_view import render_student, student_detail, student_document
+from autograder.report.visibility import PASSED, set_identity, student_detail
+from autograder.report.student_view import render_student, student_document
 
 
 def check_feedback_folder(feedback: Path, out: Path) -> None:
@@ -36,10 +36,10 @@ def write_feedback(feedback: Path, outcomes: Sequence[Outcome], fixture_set: Fix
                    hidden_detail: str = PASSED) -> int:
     """Write each outcome's student files into ``feedback``; return how many students got them.
 
-    ``hidden_detail``: what they show of a hidden set (student_view.student_detail).  A file that
+    ``hidden_detail``: what they show of a hidden set (report.visibility.student_detail).  A file that
     cannot be written raises UsageError (a harness problem, not the student's).
     """
-    detail = student_detail({"manifest_sha256": fixture_set.manifest_sha256, "seed": fixture_set.seed}, hidden_detail)
+    detail = student_detail(set_identity(fixture_set.manifest_sha256, fixture_set.seed), hidden_detail)
     for outcome in outcomes:
         document = {**outcome.document, "submission": outcome.student}
         try:

@@ -65,9 +65,10 @@ def submission_problem(report: Report) -> str | None:
 
 def prairielearn_document(report: Report, detail: str | None = None) -> dict[str, Any]:
     """The results.json document for ``report`` (texts not yet clipped to the size limit); ``detail``:
-    see :func:`autograder.report.student_view.student_detail` (default: the one the report's fixture set gets)."""
+    see :func:`autograder.report.visibility.student_detail` (default: the one the report's fixture set gets)."""
     from autograder.report.gradescope import item_output
-    from autograder.report.student_view import FULL, student_detail, student_error
+    from autograder.report.student_view import student_error
+    from autograder.report.visibility import FULL, student_detail
     if detail is None:
         detail = student_detail(report.fixture_set)
     details = detail == FULL

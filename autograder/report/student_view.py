@@ -10,7 +10,7 @@ values or a wrong shape, in which quantity, like which known mistake, an
 exception, a timeout, a crash, NotImplementedError), and how long it takes.
 So the student-facing views below are built from scratch out of few fields,
 never by removing fields from the full report, at one of three levels
-(:func:`student_detail` is the one place that decides which):
+(:func:`autograder.report.visibility.student_detail` is the one place that decides which):
 
 - ``passed`` (a hidden set, by default): the rubric (item names, sections,
   policies, points, the case names); per case, passed or not; per item, its
@@ -42,13 +42,10 @@ outputs (``--json``, the batch's ``reports/`` and ``summary.json``) keep everyth
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
-from autograder.contract.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME, PUBLIC_SEED
-from autograder.report.visibility import FULL, HIDDEN_DETAILS, KINDS, PASSED
+from autograder.report.visibility import FULL, HIDDEN_DETAILS, KINDS, PASSED, is_public_set
 from autograder.report.model import HARNESS_VERSION, describe_limits, describe_sandbox, printed_lines
 from autograder.util.safetext import for_terminal, indented
 
@@ -64,39 +61,6 @@ HIDDEN_NOTES = {PASSED: "fixture set: hidden (same structure as the public one, 
 HIDDEN_NOTE = HIDDEN_NOTES[KINDS]
 HIDDEN_ERROR = "the autograder could not grade this submission; the course staff have the details"
 DEBUG_HINT = "Run 'python runner.py --only ITEM -v' on the public fixtures to see failures in full."
-
-
-@lru_cache(maxsize=1)
-def public_manifest_sha256() -> str | None:
-    """sha256 of the public ``fixtures/manifest.json``; None when it cannot be read."""
-    try:
-        return hashlib.sha256((DEFAULT_FIXTURES / MANIFEST_NAME).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def is_public_set(fixture_set: Mapping[str, Any]) -> bool:
-    """Whether a report's ``fixture_set`` (``describe_fixture_set``) is the public set a student has anyway.
-
-    Both must hold: the manifest is byte for byte the one in ``fixtures/`` and its seed is the
-    public seed (a hidden set written over ``fixtures/`` with ``--force`` stays hidden).  An empty
-    or unknown description counts as hidden.
-    """
-    digest = fixture_set.get("manifest_sha256")
-    return digest is not None and digest == public_manifest_sha256() and fixture_set.get("seed") == PUBLIC_SEED
-
-
-def student_detail(fixture_set: Mapping[str, Any], hidden_detail: str = PASSED,
-                   show_hidden_details: bool = False) -> str:
-    """How much of a report graded with ``fixture_set`` (``describe_fixture_set``, or at least its
-    ``manifest_sha256`` and ``seed``) its student sees: ``full`` with the public set (or when staff
-    asked, ``show_hidden_details``), else ``hidden_detail`` (``passed`` or ``kinds``, the course
-    staff's choice).  The one decision every student-visible output follows."""
-    if show_hidden_details or is_public_set(fixture_set):
-        return FULL
-    if hidden_detail not in HIDDEN_DETAILS:
-        raise ValueError(f"unknown hidden detail {hidden_detail!r} (one of {', '.join(HIDDEN_DETAILS)})")
-    return hidden_detail
 
 
 def student_fixture_id(fixture_set: Mapping[str, Any]) -> str:
@@ -146,7 +110,7 @@ def item_status(item: Mapping[str, Any], detail: str) -> str:
 
 def student_document(document: Mapping[str, Any], detail: str = PASSED) -> dict[str, Any]:
     """The part of a report document (``Report.to_dict()``) a student may receive, as JSON, at ``detail``
-    (see :func:`student_detail`): ``full`` adds each failing case's message and printed output,
+    (see :func:`autograder.report.visibility.student_detail`): ``full`` adds each failing case's message and printed output,
     ``passed`` keeps only whether each case passed."""
     full = detail == FULL
     items = []
@@ -230,5 +194,5 @@ def render_student(document: Mapping[str, Any], detail: str = PASSED) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["is_public_set", "student_detail", "student_fixture_id", "student_error", "student_document",
+__all__ = ["student_fixture_id", "student_error", "student_document",
            "render_student", "case_line", "HIDDEN_ID", "HIDDEN_DETAILS", "FULL", "KINDS", "PASSED"]

@@ -1,0 +1,172 @@
+"""Every rendering of a grading report, recorded, to compare before and after a change of the report code.
+
+    python tests/bench_report_identity.py record OUT [--names NAME,...]   # grade and write OUT/<name>/...
+    python tests/bench_report_identity.py compare BEFORE AFTER            # exit 1 on any difference
+
+Each submission (complete, idiomatic, student_template, every mutant_* and hostile_* of
+tests/submissions/, a folder without mytorch/, and four on a hidden fixture set) is graded once,
+through ``cli.run`` as ``runner.py --json --format gradescope --autolab-feedback`` does (its stdout,
+--json and results.json are recorded); the same report is then rendered by every entry point
+the CLI and the platforms call, at every detail level: ``render`` (and ``-v``), the student view,
+Gradescope's, PrairieLearn's and Autolab's documents.  ``compare`` masks what a rerun changes
+anyway (timings) and lists the files that differ.
+
+A submission is graded in a process of its own (``one``), like runner.py, with ``--jobs 2``.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from conftest import ROOT, SUBMISSIONS, TEMPLATE, submission
+
+HIDDEN_SEED = 918273  # as tests/test_hidden.py
+HIDDEN_ONLY = "Downsampling1d,Conv1d,MeanPool2d_stride1,Flatten"
+HIDDEN_NAMES = ("complete", "student_template", "mutant_downsample1d_floor", "mutant_meanpool_no_divide")
+DETAILS = ("full", "kinds", "passed")
+TIMING = re.compile(r"\d+\.\d+ ?s\b")  # a row's "  0.53s", a timeout's "after 10.2 s"
+TIMING_KEYS = {"wall_seconds", "execution_time", "cpu_seconds"}
+
+
+def names() -> list[str]:
+    found = sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir() and p.name.startswith(("mutant_", "hostile_")))
+    return ["complete", "idiomatic", "student_template", "no_package", "no_package_plain", *found,
+            *(f"hidden:{name}" for name in HIDDEN_NAMES)]
+
+
+def folder_of(name: str, scratch: Path) -> Path:
+    name = name.removeprefix("hidden:")
+    if name == "student_template":
+        return TEMPLATE
+    if name.startswith("no_package"):
+        folder = scratch / "no_package"
+        folder.mkdir(exist_ok=True)
+        return folder
+    return submission(name)
+
+
+def one(name: str, out: Path, hidden: Path, scratch: Path) -> None:
+    """Grade ``name`` through cli.run and write every rendering of its report into ``out``."""
+    from autograder import cli
+    from autograder.report.autolab import feedback_line
+    from autograder.report.gradescope import gradescope_document
+    from autograder.report.prairielearn import prairielearn_document
+    from autograder.report.student_view import render_student, student_document
+    from autograder.sandbox import close_servers
+    out.mkdir(parents=True, exist_ok=True)
+    argv = ["--submission", str(folder_of(name, scratch)), "--json", str(out / "report.json"), "--jobs", "2"]
+    if name != "no_package_plain":
+        argv += ["--format", "gradescope", "--gradescope-out", str(out / "cli_gradescope.json"), "--autolab-feedback"]
+    if name.startswith("hidden:"):
+        argv += ["--fixtures", str(hidden), "--only", HIDDEN_ONLY]
+    reports = []
+    emit = cli.emit
+
+    def keep(report, args, detail=cli.FULL):
+        reports.append(report)
+        return emit(report, args, detail)
+
+    cli.emit = keep
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        exit_code = cli.run(cli.parse_args(argv))
+    close_servers()
+    (out / "stdout.txt").write_text(f"{stdout.getvalue()}exit {exit_code}\n")
+    (out / "stderr.txt").write_text(stderr.getvalue())
+    report = reports[0]
+    texts = {"render.txt": report.render(), "render_verbose.txt": report.render(verbose=True),
+             "autolab_line.txt": report.autolab_line()}
+    document = report.to_dict()
+    for detail in DETAILS:
+        texts[f"student_{detail}.txt"] = render_student(document, detail)
+        texts[f"student_{detail}.json"] = json.dumps(student_document(document, detail), indent=1)
+        texts[f"gradescope_{detail}.json"] = json.dumps(gradescope_document(report, detail), indent=1)
+        texts[f"prairielearn_{detail}.json"] = json.dumps(prairielearn_document(report, detail), indent=1)
+        texts[f"autolab_{detail}.txt"] = feedback_line(report, detail)
+    for file, text in texts.items():
+        (out / file).write_text(text + "\n")
+
+
+def record(out: Path, chosen: list[str], hidden: Path) -> None:
+    if not (hidden / "manifest.json").exists():
+        subprocess.run([sys.executable, "-m", "reference.generate", "--seed", str(HIDDEN_SEED), "--out", str(hidden)],
+                       cwd=ROOT, check=True, capture_output=True)
+    scratch = Path(tempfile.gettempdir()) / "report_identity_scratch"  # the same path before and after
+    scratch.mkdir(exist_ok=True)
+    try:
+        for name in chosen:
+            done = subprocess.run([sys.executable, __file__, "one", name, str(out / name.replace(":", "_")),
+                                   "--hidden", str(hidden), "--scratch", str(scratch)], cwd=ROOT)
+            print(f"{name}: {'ok' if done.returncode == 0 else f'FAILED ({done.returncode})'}", flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def masked(path: Path) -> str:
+    text = path.read_text()
+    if path.suffix == ".json":
+        def drop(value):
+            if isinstance(value, dict):
+                return {k: "<t>" if k in TIMING_KEYS else drop(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [drop(v) for v in value]
+            return value
+        text = json.dumps(drop(json.loads(text)), indent=1)
+    return TIMING.sub("<t>s", text)
+
+
+def compare(before: Path, after: Path) -> int:
+    differ = 0
+    files = sorted({p.relative_to(before) for p in before.rglob("*") if p.is_file()}
+                   | {p.relative_to(after) for p in after.rglob("*") if p.is_file()})
+    for file in files:
+        old, new = before / file, after / file
+        if not old.exists() or not new.exists():
+            print(f"only in {'after' if new.exists() else 'before'}: {file}")
+            differ += 1
+            continue
+        a, b = masked(old), masked(new)
+        if a != b:
+            differ += 1
+            print(f"differs: {file}")
+            print("".join(list(difflib.unified_diff(a.splitlines(True), b.splitlines(True), n=1))[:40]))
+    print(f"{len(files)} files, {differ} differ")
+    return 1 if differ else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    rec = commands.add_parser("record")
+    rec.add_argument("out", type=Path)
+    rec.add_argument("--names", type=lambda s: s.split(","), default=None)
+    rec.add_argument("--hidden", type=Path, default=Path(tempfile.gettempdir()) / f"report_identity_{HIDDEN_SEED}")
+    single = commands.add_parser("one")
+    single.add_argument("name")
+    single.add_argument("out", type=Path)
+    single.add_argument("--hidden", type=Path, required=True)
+    single.add_argument("--scratch", type=Path, required=True)
+    cmp = commands.add_parser("compare")
+    cmp.add_argument("before", type=Path)
+    cmp.add_argument("after", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "record":
+        record(args.out, args.names or names(), args.hidden)
+        return 0
+    if args.command == "one":
+        one(args.name, args.out, args.hidden, args.scratch)
+        return 0
+    return compare(args.before, args.after)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
