@@ -123,7 +123,8 @@ def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
         writers.append((args.gradescope_out, lambda path, report: write_gradescope(path, report, detail)))
     if args.format == "prairielearn":
         from autograder.report.prairielearn import write_prairielearn
-        writers.append((args.prairielearn_out, lambda path, report: write_prairielearn(path, report, detail)))
+        writers.append((args.prairielearn_out, lambda path, report: write_prairielearn(
+            path, with_submission_problem(report), detail)))
     errors = []
     for path, write in writers:
         try:
@@ -143,6 +144,15 @@ def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
         print(feedback_line(report, detail), flush=True)
     print(report.autolab_line(), flush=True)
     return exit_code
+
+
+def with_submission_problem(report: Report) -> Report:
+    """``report``, when grading did not run, with why its submission holds no gradable ``mytorch/`` (if so)."""
+    if report.status != "error" or any(item.cases for item in report.items):
+        return report
+    import dataclasses
+    from autograder.grading.submission import package_problem
+    return dataclasses.replace(report, submission_problem=package_problem(report.submission))
 
 
 def report_exit_code(report: Report, platform: bool) -> int:

@@ -97,6 +97,8 @@ def one(name: str, out: Path, hidden: Path, scratch: Path) -> None:
 
 
 def record(out: Path, chosen: list[str], hidden: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ROOT").write_text(str(ROOT))  # compare reads the paths of another checkout as this one's
     if not (hidden / "manifest.json").exists():
         subprocess.run([sys.executable, "-m", "reference.generate", "--seed", str(HIDDEN_SEED), "--out", str(hidden)],
                        cwd=ROOT, check=True, capture_output=True)
@@ -111,8 +113,8 @@ def record(out: Path, chosen: list[str], hidden: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def masked(path: Path) -> str:
-    text = path.read_text()
+def masked(path: Path, root: str) -> str:
+    text = path.read_text().replace(root, "<root>")
     if path.suffix == ".json":
         def drop(value):
             if isinstance(value, dict):
@@ -126,15 +128,16 @@ def masked(path: Path) -> str:
 
 def compare(before: Path, after: Path) -> int:
     differ = 0
-    files = sorted({p.relative_to(before) for p in before.rglob("*") if p.is_file()}
-                   | {p.relative_to(after) for p in after.rglob("*") if p.is_file()})
+    roots = [(folder / "ROOT").read_text() for folder in (before, after)]
+    files = sorted({p.relative_to(before) for p in before.rglob("*/*") if p.is_file()}
+                   | {p.relative_to(after) for p in after.rglob("*/*") if p.is_file()})
     for file in files:
         old, new = before / file, after / file
         if not old.exists() or not new.exists():
             print(f"only in {'after' if new.exists() else 'before'}: {file}")
             differ += 1
             continue
-        a, b = masked(old), masked(new)
+        a, b = masked(old, roots[0]), masked(new, roots[1])
         if a != b:
             differ += 1
             print(f"differs: {file}")

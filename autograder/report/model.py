@@ -15,6 +15,7 @@ from typing import Any
 from autograder.util.atomic import write_json_atomic
 from autograder.contract.documents import DocumentError, validate_document
 from autograder.contract.fixtures import FixtureSet
+from autograder.judge.hints import CAUSE_PREFIX
 from autograder.judge.results import CaseResult, CaseStatus, ItemStatus
 from autograder.contract.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
 from autograder.util.safetext import for_terminal, indented
@@ -91,6 +92,10 @@ class Report:
     limits: dict[str, Any] = field(default_factory=dict)  # jobs and case time limits (core.Settings.described_limits)
     isolation: str = field(default_factory=isolation_note)  # which user the cases ran as
     error_source: str = "harness"  # of an error: "submission" (about the student's own files) or "harness"
+    # why the submission holds no gradable mytorch/, when the grading layer looked (an error of the
+    # harness, e.g. no sandbox, on an upload that was not gradable anyway); PrairieLearn's document
+    # says it; not part of the JSON report
+    submission_problem: str | None = None
 
     @classmethod
     def from_results(cls, submission: str | Path, fixture_set: FixtureSet,
@@ -220,7 +225,6 @@ class Report:
 
 
 MAX_QUANTITY_LINES = 40  # lines of one quantity's mismatch shown in the summary (-v and --json have all)
-CAUSE_PREFIX = "likely cause:"  # autograder.judge.hints.cause_line
 
 
 def shortened_mismatches(message: str, shown: set[str]) -> str:
