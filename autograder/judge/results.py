@@ -1,6 +1,7 @@
 """What grading one case, and one item, gives: statuses and the case result."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,14 @@ class CaseResult:
     @property
     def passed(self) -> bool:
         return self.status is CaseStatus.PASSED
+
+    @classmethod
+    def from_dict(cls, item: str, document: Mapping[str, Any]) -> CaseResult:
+        """A case of item ``item`` as :meth:`to_dict` wrote it (its ``points`` are the item's to share)."""
+        return cls(item, str(document["case"]), CaseStatus(document["status"]), str(document.get("message", "")),
+                   float(document.get("wall_seconds", 0.0)), float(document.get("student_seconds", 0.0)),
+                   str(document.get("output", "")), tuple(dict(f) for f in document.get("failures", ())),
+                   [dict(m) for m in document.get("mismatches", ())])
 
     def to_dict(self) -> dict[str, object]:
         return {"case": self.case, "status": str(self.status), "message": self.message,

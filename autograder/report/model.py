@@ -33,6 +33,15 @@ class ReportError(DocumentError):
 class ItemResult:
     rubric_item: RubricItem
     cases: list[CaseResult]
+    recorded_seconds: float | None = None  # read back from a document (its cases' times are rounded there)
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> ItemResult:
+        """An item as :meth:`to_dict` wrote it; its rubric entry as far as the report holds it (no classes)."""
+        rubric_item = RubricItem(str(document["name"]), Section(document["section"]), float(document["max_points"]),
+                                 Policy(document["policy"]), (), "")
+        return cls(rubric_item, [CaseResult.from_dict(rubric_item.name, case) for case in document.get("cases", ())],
+                   float(document.get("wall_seconds", 0.0)))
 
     @property
     def name(self) -> str:
@@ -60,7 +69,7 @@ class ItemResult:
 
     @property
     def wall_seconds(self) -> float:
-        return sum(c.wall_seconds for c in self.cases)
+        return self.recorded_seconds if self.recorded_seconds is not None else sum(c.wall_seconds for c in self.cases)
 
     def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "section": str(self.section), "policy": str(self.policy),
@@ -92,6 +101,8 @@ class Report:
     limits: dict[str, Any] = field(default_factory=dict)  # jobs and case time limits (core.Settings.described_limits)
     isolation: str = field(default_factory=isolation_note)  # which user the cases ran as
     error_source: str = "harness"  # of an error: "submission" (about the student's own files) or "harness"
+    provenance: dict[str, Any] = field(default_factory=dict)  # a batch's: what the report was graded with
+    harness_version: str = HARNESS_VERSION
     # why the submission holds no gradable mytorch/, when the grading layer looked (an error of the
     # harness, e.g. no sandbox, on an upload that was not gradable anyway); PrairieLearn's document
     # says it; not part of the JSON report
@@ -123,6 +134,32 @@ class Report:
         return cls(submission=str(submission), rubric=rubric, items=[ItemResult(i, []) for i in rubric.items],
                    status="error", error=reason, fixture_set=describe_fixture_set(fixture_set), error_source=source)
 
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Report:
+        """The report :meth:`to_dict` wrote (``to_dict(from_dict(d)) == d``): a batch's stored reports,
+        the student view, the class report read it through the model, not by its keys.
+
+        The rubric is what the document holds of it: its name and version, the sections' maxima
+        (titled "Main" and "Bonus") and each item's section, points and policy.
+        """
+        totals = document["totals"]
+        items = [ItemResult.from_dict(item) for item in document.get("items", ())]
+        sections = {Section.MAIN: SectionInfo(Section.MAIN.value.title(), float(totals["main_max"])),
+                    Section.BONUS: SectionInfo(Section.BONUS.value.title(), float(totals["bonus_max"]))}
+        identity = document.get("rubric", {})
+        rubric = Rubric(str(identity.get("name", "")), str(identity.get("version", "")), sections,
+                        tuple(item.rubric_item for item in items))
+        names = {item.name for item in items}
+        return cls(submission=str(document["submission"]), rubric=rubric, items=items,
+                   fixture_set=dict(document.get("fixture_set", {})), status=str(document["status"]),
+                   error=str(document.get("error", "")), wall_seconds=float(document.get("wall_seconds", 0.0)),
+                   unscored=tuple(name for name in document.get("scores", {}) if name not in names),
+                   sandbox=dict(document.get("sandbox", {})), limits=dict(document.get("limits", {})),
+                   isolation=str(document.get("isolation", "")),
+                   error_source=str(document.get("error_source", "harness")),
+                   provenance=dict(document.get("provenance", {})),
+                   harness_version=str(document.get("harness_version", HARNESS_VERSION)))
+
     def total(self, section: str) -> float:
         return round(float(sum(i.points for i in self.items if i.section == section)), 6)
 
@@ -134,7 +171,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         document = {
-            "harness_version": HARNESS_VERSION,
+            "harness_version": self.harness_version,
             "rubric": self.rubric.identity(),
             "submission": self.submission,
             "fixture_set": self.fixture_set,
@@ -153,6 +190,8 @@ class Report:
             document["limits"] = dict(self.limits)
         if self.status == "error":
             document["error_source"] = self.error_source
+        if self.provenance:
+            document["provenance"] = dict(self.provenance)
         return document
 
     def autolab_line(self) -> str:
