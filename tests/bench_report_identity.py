@@ -34,7 +34,8 @@ HIDDEN_ONLY = "Downsampling1d,Conv1d,MeanPool2d_stride1,Flatten"
 HIDDEN_NAMES = ("complete", "student_template", "mutant_downsample1d_floor", "mutant_meanpool_no_divide")
 DETAILS = ("full", "kinds", "passed")
 TIMING = re.compile(r"\d+\.\d+ ?s\b")  # a row's "  0.53s", a timeout's "after 10.2 s"
-TIMING_KEYS = {"wall_seconds", "execution_time", "cpu_seconds"}
+BUILT = re.compile(r"\.built/\d+/")  # conftest.submission's folder of this session (its process id)
+TIMING_KEYS = {"wall_seconds", "student_seconds", "execution_time"}
 
 
 def names() -> list[str]:
@@ -123,7 +124,7 @@ def masked(path: Path, root: str) -> str:
                 return [drop(v) for v in value]
             return value
         text = json.dumps(drop(json.loads(text)), indent=1)
-    return TIMING.sub("<t>s", text)
+    return BUILT.sub(".built/<n>/", TIMING.sub("<t>s", text))
 
 
 def compare(before: Path, after: Path) -> int:
@@ -141,7 +142,8 @@ def compare(before: Path, after: Path) -> int:
         if a != b:
             differ += 1
             print(f"differs: {file}")
-            print("".join(list(difflib.unified_diff(a.splitlines(True), b.splitlines(True), n=1))[:40]))
+            diff = difflib.unified_diff(a.splitlines(True), b.splitlines(True), n=1)
+            print("".join(line if len(line) < 300 else line[:300] + "...\n" for line in list(diff)[:40]))
     print(f"{len(files)} files, {differ} differ")
     return 1 if differ else 0
 

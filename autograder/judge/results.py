@@ -64,7 +64,7 @@ class CaseResult:
     @classmethod
     def from_dict(cls, item: str, document: Mapping[str, Any]) -> CaseResult:
         """A case of item ``item`` as :meth:`to_dict` wrote it (its ``points`` are the item's to share)."""
-        return cls(item, str(document["case"]), CaseStatus(document["status"]), str(document.get("message", "")),
+        return cls(item, str(document.get("case", "")), CaseStatus(document.get("status", CaseStatus.ERROR)), str(document.get("message", "")),
                    float(document.get("wall_seconds", 0.0)), float(document.get("student_seconds", 0.0)),
                    str(document.get("output", "")), tuple(dict(f) for f in document.get("failures", ())),
                    [dict(m) for m in document.get("mismatches", ())])

@@ -81,7 +81,7 @@ def item_output(item: ItemResult, detail: str) -> str:
             printed = ["Your code printed:", *(f"| {line}" for line in printed_lines(case.output))]
             lines += ["", *fenced("\n".join([case.message, *(printed if case.output.strip() else [])]))]
         else:
-            lines.append(case_line(case.to_dict(), detail))
+            lines.append(case_line(case, detail))
     if failing:
         lines += ["", PUBLIC_HINT if details else HIDDEN_HINT]
     return clip("\n".join(lines))

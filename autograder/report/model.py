@@ -18,6 +18,7 @@ from autograder.contract.fixtures import FixtureSet
 from autograder.judge.hints import CAUSE_PREFIX
 from autograder.judge.results import CaseResult, CaseStatus, ItemStatus
 from autograder.contract.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
+from autograder.report.visibility import FULL, KINDS, PASSED
 from autograder.util.safetext import for_terminal, indented
 from autograder.sandbox.run_as import isolation_note
 from autograder.sandbox.backends import PORTABLE_UNDEFENDED
@@ -38,8 +39,9 @@ class ItemResult:
     @classmethod
     def from_dict(cls, document: Mapping[str, Any]) -> ItemResult:
         """An item as :meth:`to_dict` wrote it; its rubric entry as far as the report holds it (no classes)."""
-        rubric_item = RubricItem(str(document["name"]), Section(document["section"]), float(document["max_points"]),
-                                 Policy(document["policy"]), (), "")
+        rubric_item = RubricItem(str(document.get("name", "")), Section(document.get("section", Section.MAIN)),
+                                 float(document.get("max_points", 0.0)),
+                                 Policy(document.get("policy", Policy.ALL_OR_NOTHING)), (), "")
         return cls(rubric_item, [CaseResult.from_dict(rubric_item.name, case) for case in document.get("cases", ())],
                    float(document.get("wall_seconds", 0.0)))
 
@@ -142,16 +144,16 @@ class Report:
         The rubric is what the document holds of it: its name and version, the sections' maxima
         (titled "Main" and "Bonus") and each item's section, points and policy.
         """
-        totals = document["totals"]
+        totals = document.get("totals", {})
         items = [ItemResult.from_dict(item) for item in document.get("items", ())]
-        sections = {Section.MAIN: SectionInfo(Section.MAIN.value.title(), float(totals["main_max"])),
-                    Section.BONUS: SectionInfo(Section.BONUS.value.title(), float(totals["bonus_max"]))}
+        sections = {Section.MAIN: SectionInfo(Section.MAIN.value.title(), float(totals.get("main_max", 0.0))),
+                    Section.BONUS: SectionInfo(Section.BONUS.value.title(), float(totals.get("bonus_max", 0.0)))}
         identity = document.get("rubric", {})
         rubric = Rubric(str(identity.get("name", "")), str(identity.get("version", "")), sections,
                         tuple(item.rubric_item for item in items))
         names = {item.name for item in items}
-        return cls(submission=str(document["submission"]), rubric=rubric, items=items,
-                   fixture_set=dict(document.get("fixture_set", {})), status=str(document["status"]),
+        return cls(submission=str(document.get("submission", "")), rubric=rubric, items=items,
+                   fixture_set=dict(document.get("fixture_set", {})), status=str(document.get("status", "error")),
                    error=str(document.get("error", "")), wall_seconds=float(document.get("wall_seconds", 0.0)),
                    unscored=tuple(name for name in document.get("scores", {}) if name not in names),
                    sandbox=dict(document.get("sandbox", {})), limits=dict(document.get("limits", {})),
@@ -234,33 +236,98 @@ class Report:
                               f"the same error as {for_terminal(where)} above"]
         return lines
 
-    def render(self, verbose: bool = False) -> str:
-        """The human-readable report (every line but the final JSON one).
+    def render(self, verbose: bool = False, student: str | None = None) -> str:
+        """The human-readable report (every line but the final JSON one): the staff's (``student`` None),
+        or a student's at the level ``student`` (:mod:`autograder.report.visibility`) of a report that
+        :func:`autograder.report.student_view.student_report` filtered to what that level may show.
 
         Every text that may come from a student (the submission's path, the error, case messages,
         printed output) is made terminal-safe; its continuation lines are indented, so that only
         the grader's own lines start at the margin ("Total score" among them).
         """
-        lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}",
-                 f"fixture set {self.fixture_set.get('id', '?')}", *describe_sandbox(self.sandbox),
-                 *([f"sandbox: {self.isolation}"] if any(item.cases for item in self.items) else []),
+        fixture_line = (HIDDEN_NOTES[student] if student in HIDDEN_NOTES
+                        else f"fixture set {for_terminal(str(self.fixture_set.get('id', '?')))}")
+        ran = any(item.cases for item in self.items)
+        lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}", fixture_line,
+                 *describe_sandbox(self.sandbox),
+                 *([f"sandbox: {self.isolation}"] if ran and student is None else []),
                  *describe_limits(self.limits), ""]
         if self.status == "error":
             lines += [f"GRADING ERROR: {indented(self.error, '    ')}", ""]
-            if not any(item.cases for item in self.items):  # nothing ran: no table of zeros to read through
+            if not ran:  # nothing ran: no table of zeros to read through
                 lines += ["No item was graded: every item scores 0."]
-        for item in (i for i in self.items if i.cases or self.status != "error"):
-            mark = {"passed": "PASS", "not_implemented": "TODO"}.get(item.status, "FAIL")
-            detail = "" if item.status in ("passed", "failed") else f"  [{item.status.replace('_', ' ')}]"
-            cases = f"{sum(c.passed for c in item.cases)}/{len(item.cases)} cases"
-            lines.append(f"  {mark}  {item.name:<24} {item.points:>5g}/{item.max_points:<4g} "
-                         f"{cases:<10} {item.wall_seconds:6.2f}s{detail}")
-        if any(not c.passed for i in self.items for c in i.cases):
+        lines += [self.row(item, student) for item in self.items if item.cases or self.status != "error"]
+        if student is None and any(not c.passed for i in self.items for c in i.cases):
             lines += ["", "Details of what went wrong:"]
             lines += self.failure_details(verbose)
+        failing = [] if student is None else self.what_failed(student)
+        if failing:
+            lines += ["", WHAT_FAILED[student]]
+            lines += [f"  {line}" if not line.startswith(" ") else line for line in failing]
+            lines += ["", DEBUG_HINT]
         lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
                       f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
         return "\n".join(lines)
+
+    @staticmethod
+    def row(item: ItemResult, student: str | None = None) -> str:
+        """An item's line of the table; the staff's has its time."""
+        mark = {"passed": "PASS", "not_implemented": "TODO"}.get(item.status, "FAIL")
+        note = "" if item.status in ("passed", "failed") else f"  [{item.status.replace('_', ' ')}]"
+        cases = f"{sum(c.passed for c in item.cases)}/{len(item.cases)} cases"
+        start = f"  {mark}  {item.name:<24} {item.points:>5g}/{item.max_points:<4g} "
+        if student is None:
+            return f"{start}{cases:<10} {item.wall_seconds:6.2f}s{note}"
+        return for_terminal(f"{start}{cases}{note}")
+
+    def what_failed(self, student: str) -> list[str]:
+        """A student view's lines on the failing cases: one per case (or per not-implemented item at the
+        ``kinds`` level), and at the ``full`` level each case's message and printed output after it."""
+        lines = []
+        for item in self.items:
+            bad = [case for case in item.cases if not case.passed]
+            if bad and item.status == "not_implemented" and student == KINDS:
+                lines.append(for_terminal(f"{item.name}: not implemented"))
+                continue
+            for case in bad:
+                lines.append(for_terminal(f'{item.name}, case "{case.case}": ' + "; ".join(failure_texts(case, student))))
+            if student == FULL:
+                for case in bad:
+                    lines.append(indented(case.message, "    "))
+                    if case.output.strip():
+                        lines.append("    your code printed:")
+                        lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed_lines(case.output)]
+        return lines
+
+
+FAILURE_KINDS = {"mismatch": "wrong values", "shape": "wrong shape", "invalid": "not a valid result"}
+STATUS_KINDS = {"failed": "wrong result", "timeout": "timeout", "crashed": "crashed", "error": "exception",
+                "not_implemented": "not implemented", "skipped": "skipped", "passed": "passed"}
+HIDDEN_NOTES = {PASSED: "fixture set: hidden (same structure as the public one, other sizes and values): only "
+                        "which cases passed is shown",
+                KINDS: "fixture set: hidden (same structure as the public one, other sizes and values): only which "
+                       "cases failed and how is shown"}
+WHAT_FAILED = {FULL: "What failed:", KINDS: "What failed (hidden fixture set: no sizes or values shown):",
+               PASSED: "What failed (hidden fixture set: which cases only):"}
+DEBUG_HINT = "Run 'python runner.py --only ITEM -v' on the public fixtures to see failures in full."
+
+
+def failure_texts(case: CaseResult, detail: str = KINDS) -> list[str]:
+    """A failing case's failures as short texts: ``wrong values: backward dLdA``, ``wrong shape: ... (expected F)``;
+    ``failed`` alone at the ``passed`` level."""
+    if detail == PASSED:
+        return ["failed"]
+    if case.status is not CaseStatus.FAILED or not case.failures:
+        return [STATUS_KINDS.get(case.status, "failed")]
+    texts = []
+    for failure in case.failures:
+        text = f"{FAILURE_KINDS.get(failure.get('kind', ''), 'wrong result')}: {failure.get('quantity', '?')}"
+        if failure.get("kind") == "shape" and failure.get("formula"):
+            text += f" (expected {failure['formula']})"
+        if failure.get("hint"):  # a sentence of the fixture set's rubric naming a known mistake, never a value
+            text += f" (likely cause: {failure['hint']})"
+        texts.append(text)
+    return texts
 
 
 MAX_QUANTITY_LINES = 40  # lines of one quantity's mismatch shown in the summary (-v and --json have all)
