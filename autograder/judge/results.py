@@ -43,6 +43,21 @@ class ItemStatus(StrEnum):
         return cls.FAILED
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One failed check of a case as the judge worded it (``autograder.judge.compare.Mismatch.finding``):
+    what a renderer needs to shorten a failure message without reading it.
+
+    ``quantity``: what was compared, as the message names it; ``lines``: its part of the message
+    (the first names the quantity, the others are indented details); ``counts``: (mismatched, total)
+    elements of a values mismatch; ``cause``: whether the last line names a likely cause.
+    """
+    quantity: str
+    lines: tuple[str, ...]
+    counts: tuple[int, int] | None = None
+    cause: bool = False
+
+
 @dataclass
 class CaseResult:
     item: str
@@ -56,6 +71,16 @@ class CaseResult:
     # (mismatch, shape or invalid) and, for a shape, "formula"} per failed check, from the fixture only
     failures: tuple[dict[str, str], ...] = ()
     mismatches: list[dict[str, Any]] = field(default_factory=list)  # where arrays differ (diffmap.picture)
+    # the message's parts, from the judge (not in the JSON form): its first line, naming the case, and
+    # each failed check's Finding; a case read back from a document has neither
+    header: str = ""
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def body(self) -> str:
+        """The message without the case's header line: the error itself (the whole message when the
+        header is not known)."""
+        return self.message[len(self.header) + 1:] if self.header and self.message else self.message
 
     @property
     def passed(self) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from autograder.util.atomic import write_json_atomic
 from autograder.contract.documents import DocumentError, validate_document
 from autograder.contract.fixtures import FixtureSet
-from autograder.judge.hints import CAUSE_PREFIX
+from autograder.judge.compare import mismatched_elements
 from autograder.judge.results import CaseResult, CaseStatus, ItemStatus
 from autograder.contract.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
 from autograder.report.visibility import FULL, KINDS, PASSED
@@ -213,19 +213,19 @@ class Report:
         for item in self.items:
             failing = [c for c in item.cases if not c.passed]
             if failing and item.status == "not_implemented" and not verbose:
-                lines += ["", f"{item.name}: " + for_terminal(first_line_after_header(failing[0].message))]
+                lines += ["", f"{item.name}: " + for_terminal(first_line(failing[0].body))]
                 continue
             repeated: dict[tuple[str, str], list[str]] = {}
             quantities_shown: set[str] = set()  # quantities of this item already shown in full
             for case in failing:
-                body = case.message.partition("\n")[2]
+                body = case.body
                 if not verbose and body and body in shown_at:
                     repeated.setdefault(shown_at[body], []).append(f'"{case.case}"')
                     continue
                 shown_at.setdefault(body, (item.name, case.case))
                 message = case.message
                 if not verbose and case.status is CaseStatus.FAILED:
-                    message = shortened_mismatches(message, quantities_shown)
+                    message = shortened_message(case, quantities_shown)
                 lines += ["", indented(message, "    ")]
                 if case.output.strip():
                     lines.append("    your code printed:")
@@ -333,35 +333,34 @@ def failure_texts(case: CaseResult, detail: str = KINDS) -> list[str]:
 MAX_QUANTITY_LINES = 40  # lines of one quantity's mismatch shown in the summary (-v and --json have all)
 
 
-def shortened_mismatches(message: str, shown: set[str]) -> str:
+def shortened_message(case: CaseResult, shown: set[str]) -> str:
     """A failed case's message as the summary shows it: each quantity's mismatch in full the first
-    time the item reports that quantity (at most ``MAX_QUANTITY_LINES`` lines), then only its first line.
+    time the item reports that quantity (at most ``MAX_QUANTITY_LINES`` lines, its likely cause never
+    cut), then only its first line and its count of mismatched elements.
 
-    A mismatch is a line at the margin (``backward dLdA: values differ ...``) and its indented details;
-    ``shown`` collects the quantities (the text before the first ``": "``) already shown in full.
+    Drawn from the judge's findings (``CaseResult.findings``); ``shown`` collects the quantities
+    already shown in full.  A case without findings (read back from a document) is shown whole.
     """
-    header, _, body = message.partition("\n")
-    blocks: list[list[str]] = []
-    for line in body.split("\n"):
-        if blocks and line.startswith(" "):
-            blocks[-1].append(line)
-        else:
-            blocks.append([line])
-    lines = [header]
-    for block in blocks:
-        quantity = block[0].partition(": ")[0]
-        if quantity in shown:
-            counts = [line.strip() for line in block if line.strip().startswith("Mismatched elements:")]
-            lines.append(block[0] + "".join(f"; {count[0].lower()}{count[1:]}" for count in counts)
-                         + ("  (-v shows the details)" if len(block) > 1 else ""))
+    if not case.findings:
+        return case.message
+    lines = [case.header]
+    for finding in case.findings:
+        if finding.quantity in shown:
+            counts = "" if finding.counts is None else "; " + lowered(mismatched_elements(*finding.counts))
+            lines.append(finding.lines[0] + counts + ("  (-v shows the details)" if len(finding.lines) > 1 else ""))
             continue
-        shown.add(quantity)
-        lines += block[:MAX_QUANTITY_LINES]
-        if len(block) > MAX_QUANTITY_LINES:
-            causes = [line for line in block[MAX_QUANTITY_LINES:] if line.lstrip().startswith(CAUSE_PREFIX)]
-            lines.append(f"  ... {len(block) - MAX_QUANTITY_LINES - len(causes)} more line(s) (-v shows them)")
+        shown.add(finding.quantity)
+        lines += finding.lines[:MAX_QUANTITY_LINES]
+        if len(finding.lines) > MAX_QUANTITY_LINES:
+            causes = [finding.lines[-1]] if finding.cause else []
+            lines.append(f"  ... {len(finding.lines) - MAX_QUANTITY_LINES - len(causes)} more line(s) (-v shows them)")
             lines += causes  # a likely cause is never cut
     return "\n".join(lines)
+
+
+def lowered(text: str) -> str:
+    """``text`` with its first letter in lower case, to follow a semicolon."""
+    return text[:1].lower() + text[1:]
 
 
 MAX_PRINTED_LINES = 20  # lines of a case's printed output shown in the report (--json has the whole head)
@@ -419,9 +418,8 @@ def describe_limits(limits: Mapping[str, Any]) -> list[str]:
             f"this machine: {limits['capacity']}"]
 
 
-def first_line_after_header(message: str) -> str:
-    parts = message.split("\n", 1)
-    return parts[1].splitlines()[0] if len(parts) > 1 and parts[1] else parts[0]
+def first_line(text: str) -> str:
+    return text.splitlines()[0] if text else text
 
 
 def describe_fixture_set(fixture_set: FixtureSet | None) -> dict[str, Any]:
