@@ -41,10 +41,11 @@ def write_feedback(feedback: Path, outcomes: Sequence[Outcome], fixture_set: Fix
     """
     detail = student_detail(set_identity(fixture_set.manifest_sha256, fixture_set.seed), hidden_detail)
     for outcome in outcomes:
-        document = {**outcome.document, "submission": outcome.student}
+        report = outcome.report
+        report.submission = outcome.student  # named by its student id, not by the staff's path
         try:
-            write_text_atomic(Path(feedback) / f"{outcome.student}.txt", render_student(document, detail) + "\n")
-            write_json_atomic(Path(feedback) / f"{outcome.student}.json", student_document(document, detail))
+            write_text_atomic(Path(feedback) / f"{outcome.student}.txt", render_student(report, detail) + "\n")
+            write_json_atomic(Path(feedback) / f"{outcome.student}.json", student_document(report, detail))
         except OSError as error:
             raise UsageError(f"cannot write the feedback of {outcome.student} in {feedback}: "
                              f"{error.strerror or error}") from None
