@@ -2,6 +2,7 @@
 
     python tests/bench_report_identity.py record OUT [--names NAME,...]   # grade and write OUT/<name>/...
     python tests/bench_report_identity.py compare BEFORE AFTER            # exit 1 on any difference
+    python tests/bench_report_identity.py rerender BEFORE                 # BEFORE's reports, rendered now
 
 Each submission (complete, idiomatic, student_template, every mutant_* and hostile_* of
 tests/submissions/, a folder without mytorch/, and four on a hidden fixture set) is graded once,
@@ -12,6 +13,13 @@ Gradescope's, PrairieLearn's and Autolab's documents.  ``compare`` masks what a 
 anyway (timings) and lists the files that differ.
 
 A submission is graded in a process of its own (``one``), like runner.py, with ``--jobs 2``.
+
+Some submissions do not grade the same twice (random dropout masks, a timeout that races a crash,
+an object's address, a traceback cut at a length that depends on the checkout's path): their
+report.json differs too.  ``rerender`` separates the renderers from the grading: it reads each
+recorded report.json back (``Report.from_dict``) and renders it with the current code, for every
+output that needs only the JSON (all but the summary, which shortens by the judge's findings, and
+PrairieLearn's test descriptions, which name the rubric's classes), to compare with what was recorded.
 """
 from __future__ import annotations
 
@@ -148,6 +156,45 @@ def compare(before: Path, after: Path) -> int:
     return 1 if differ else 0
 
 
+def rerender(before: Path) -> int:
+    """Render every report.json under ``before`` with the current code; count the outputs that differ."""
+    from autograder.report.autolab import feedback_line
+    from autograder.report.gradescope import gradescope_document
+    from autograder.report.model import Report
+    from autograder.report.prairielearn import prairielearn_document
+    from autograder.report.student_view import render_student, student_document
+    root, differ, compared = (before / "ROOT").read_text(), 0, 0
+    scratch = Path(tempfile.mkdtemp(prefix="rerender_"))
+    try:
+        for folder in sorted(p for p in before.iterdir() if p.is_dir()):
+            document = json.loads((folder / "report.json").read_text())
+            report = Report.from_dict(document)
+            texts = {"render_verbose.txt": report.render(verbose=True), "autolab_line.txt": report.autolab_line()}
+            for detail in DETAILS:
+                texts[f"student_{detail}.txt"] = render_student(document, detail)
+                texts[f"student_{detail}.json"] = json.dumps(student_document(document, detail), indent=1)
+                texts[f"gradescope_{detail}.json"] = json.dumps(gradescope_document(report, detail), indent=1)
+                texts[f"autolab_{detail}.txt"] = feedback_line(report, detail)
+                if report.status == "graded":  # an ungraded upload's problem is not in the JSON
+                    texts[f"prairielearn_{detail}.json"] = json.dumps(prairielearn_document(report, detail), indent=1)
+            for file, text in texts.items():
+                compared += 1
+                now = scratch / file
+                now.write_text(text + "\n")
+                recorded = masked(folder / file, root)
+                if file.startswith("prairielearn"):
+                    recorded, text = (re.sub(r'"description": "[^"]*"', "", t) for t in (recorded, masked(now, root)))
+                else:
+                    text = masked(now, root)
+                if recorded != text:
+                    differ += 1
+                    print(f"differs: {folder.name}/{file}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"{compared} outputs rendered again, {differ} differ")
+    return 1 if differ else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     cmp = commands.add_parser("compare")
     cmp.add_argument("before", type=Path)
     cmp.add_argument("after", type=Path)
+    again = commands.add_parser("rerender")
+    again.add_argument("before", type=Path)
     args = parser.parse_args(argv)
     if args.command == "record":
         record(args.out, args.names or names(), args.hidden)
@@ -170,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "one":
         one(args.name, args.out, args.hidden, args.scratch)
         return 0
+    if args.command == "rerender":
+        return rerender(args.before)
     return compare(args.before, args.after)
 
 

@@ -1,8 +1,12 @@
 """The grading report: a typed result model, its JSON form and its human form.
 
 ``Report.to_dict()`` is validated against ``schemas/report.schema.json`` before
-it is written anywhere; a report is produced even when grading itself failed
-(``status: "error"`` with the reason and zero points).
+it is written anywhere, and ``Report.from_dict()`` reads it back (modules that read a stored
+report use the model, not its keys); a report is produced even when grading itself failed
+(``status: "error"`` with the reason and zero points).  ``Report.render`` is the one human
+form: the staff's report, or a student's view of a report that
+:func:`autograder.report.student_view.student_report` filtered.  It formats what the judge
+found (``CaseResult.findings``), never reads the judge's messages back.
 """
 from __future__ import annotations
 
