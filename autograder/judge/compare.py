@@ -92,6 +92,7 @@ class Mismatch(Exception):
         return Mismatch(self.quantity, self.summary, self.kind, self.difference, self.picture, hint)
 
     def finding(self) -> Finding:
+        """This mismatch as a case's result keeps it: its lines, counts and whether it names a cause."""
         return Finding(self.quantity, tuple("\n".join(self.lines()).split("\n")),
                        None if self.difference is None else (self.difference.count, self.difference.total),
                        self.hint is not None)
