@@ -140,7 +140,7 @@ def build_summary(outcomes: Sequence[Outcome], settings: Settings, wall_seconds:
         "skipped": [{"entry": entry.name, "reason": entry.reason} for entry in skipped],
         "removed_reports": list(removed_reports),
         "failed_to_grade": [{"student": o.student, "submission": r.submission, "reason": r.error}
-                            for o, r in zip(outcomes, reports) if r.status == "error"],
+                            for o, r in zip(outcomes, reports, strict=True) if r.status == "error"],
         "wall_seconds": round(wall_seconds, 3),
     }
 
