@@ -10,7 +10,8 @@ through ``cli.run`` as ``runner.py --json --format gradescope --autolab-feedback
 --json and results.json are recorded); the same report is then rendered by every entry point
 the CLI and the platforms call, at every detail level: ``render`` (and ``-v``), the student view,
 Gradescope's, PrairieLearn's and Autolab's documents.  ``compare`` masks what a rerun changes
-anyway (timings) and lists the files that differ.
+anyway (timings) and lists the files that differ.  A small ``runner.py batch --feedback`` on the
+public and the hidden set records the students' feedback files, summary.json and grades.csv.
 
 A submission is graded in a process of its own (``one``), like runner.py, with ``--jobs 2``.
 
@@ -105,6 +106,29 @@ def one(name: str, out: Path, hidden: Path, scratch: Path) -> None:
         (out / file).write_text(text + "\n")
 
 
+BATCH_NAMES = ("complete", "student_template", "mutant_meanpool_no_divide", "mutant_downsample1d_floor",
+               "hostile_exits", "no_package")
+
+
+def batch(out: Path, hidden: Path, scratch: Path) -> None:
+    """``runner.py batch --feedback`` over a few submissions, on the public and the hidden set: the
+    students' feedback files, summary.json and grades.csv into ``out/batch_<set>/``."""
+    subs = scratch / "batch"
+    for name in BATCH_NAMES:
+        if not (subs / name).exists():
+            shutil.copytree(folder_of(name, scratch), subs / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for label, fixtures in (("public", ROOT / "fixtures"), ("hidden", hidden)):
+        work, target = scratch / f"batch_{label}", out / f"batch_{label}"
+        shutil.rmtree(work, ignore_errors=True)
+        subprocess.run([sys.executable, str(ROOT / "runner.py"), "batch", str(subs), "--out", str(work / "out"),
+                        "--fixtures", str(fixtures), "--jobs", "2", "--feedback", str(work / "feedback"),
+                        "--hidden-detail", "kinds"], cwd=ROOT, capture_output=True, check=False)
+        shutil.copytree(work / "feedback", target)
+        for file in ("summary.json", "grades.csv"):
+            shutil.copy(work / "out" / file, target / file)
+        print(f"batch on the {label} set: ok", flush=True)
+
+
 def record(out: Path, chosen: list[str], hidden: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "ROOT").write_text(str(ROOT))  # compare reads the paths of another checkout as this one's
@@ -116,8 +140,9 @@ def record(out: Path, chosen: list[str], hidden: Path) -> None:
     try:
         for name in chosen:
             done = subprocess.run([sys.executable, __file__, "one", name, str(out / name.replace(":", "_")),
-                                   "--hidden", str(hidden), "--scratch", str(scratch)], cwd=ROOT)
+                                   "--hidden", str(hidden), "--scratch", str(scratch)], cwd=ROOT, check=False)
             print(f"{name}: {'ok' if done.returncode == 0 else f'FAILED ({done.returncode})'}", flush=True)
+        batch(out, hidden, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -166,7 +191,7 @@ def rerender(before: Path) -> int:
     root, differ, compared = (before / "ROOT").read_text(), 0, 0
     scratch = Path(tempfile.mkdtemp(prefix="rerender_"))
     try:
-        for folder in sorted(p for p in before.iterdir() if p.is_dir()):
+        for folder in sorted(p for p in before.iterdir() if (p / "report.json").exists()):
             document = json.loads((folder / "report.json").read_text())
             report = Report.from_dict(document)
             texts = {"render_verbose.txt": report.render(verbose=True), "autolab_line.txt": report.autolab_line()}
