@@ -353,13 +353,20 @@ def test_a_quantity_failing_in_many_cases_is_shown_in_full_once(tmp_path, runner
 
 
 def test_a_long_mismatch_is_cut_in_the_summary_and_says_so():
-    from autograder.report.model import MAX_QUANTITY_LINES, shortened_mismatches
+    from autograder.judge.results import CaseResult, CaseStatus, Finding
+    from autograder.report.model import MAX_QUANTITY_LINES, shortened_message
     details = [f"  line {i}" for i in range(MAX_QUANTITY_LINES + 7)] + ["  likely cause: a known slip"]
-    message = "\n".join(['Item, case "c" (...)', "forward output: values differ", *details, "dLdW: got None"])
-    shown = shortened_mismatches(message, set()).split("\n")
+    findings = (Finding("forward output", ("forward output: values differ", *details), (3, 12), cause=True),
+                Finding("dLdW", ("dLdW: got None",)))
+    message = "\n".join(['Item, case "c" (...)', *(line for finding in findings for line in finding.lines)])
+    case = CaseResult("Item", "c", CaseStatus.FAILED, message, header='Item, case "c" (...)', findings=findings)
+    shown = shortened_message(case, set()).split("\n")
     assert shown[:MAX_QUANTITY_LINES + 1] == message.split("\n")[:MAX_QUANTITY_LINES + 1]
     assert shown[MAX_QUANTITY_LINES + 1:] == ["  ... 8 more line(s) (-v shows them)", "  likely cause: a known slip",
                                               "dLdW: got None"]
+    again = shortened_message(case, {"forward output", "dLdW"}).split("\n")  # both shown before: a line each
+    assert again[1:] == ["forward output: values differ; mismatched elements: 3 / 12 (25%)  (-v shows the details)",
+                         "dLdW: got None"]
 
 
 def wire_round_trip(value, budget=10_000):
