@@ -346,14 +346,17 @@ def mutant_run_arguments(name, only):
 
 
 @pytest.fixture(scope="module")
-def graded():
-    """name -> (candidates, items graded, RunnerRun); all mutants are graded in the background
-    (conftest.SHARED_RUNNERS at a time) as soon as the first one is asked for."""
+def graded(request):
+    """name -> (candidates, items graded, RunnerRun); the mutants whose tests this session runs (``-k``
+    selects a few) are graded in the background (conftest.SHARED_RUNNERS at a time) as soon as the
+    first one is asked for."""
     futures = {}
+    selected = {item.callspec.params["name"] for item in request.session.items
+                if item.module is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})}
 
     def grade(name):
         if not futures:
-            plans = {mutant: grading_plan(mutant) for mutant in sorted(MUTANTS)}
+            plans = {mutant: grading_plan(mutant) for mutant in sorted(selected | {name})}
             for mutant, (candidates, only) in plans.items():
                 futures[mutant] = (candidates, set(only), grade_once(*mutant_run_arguments(mutant, only)))
         candidates, only, future = futures[name]
