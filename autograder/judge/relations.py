@@ -412,6 +412,8 @@ def describe(case: Case, check: Mapping[str, Any], value: Any) -> str | None:
         return None
     relation = Relation(case, check, got, case.array(check["expected"]),
                         case.tolerance["rtol"], case.tolerance["atol"])
+    if relation.close(got, relation.expected):  # a correct value: nothing to explain
+        return None
     for find in RELATIONS if got.size > 1 else (all_zero,):  # one number relates to anything
         sentence = find(relation)
         if sentence:
