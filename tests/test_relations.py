@@ -192,3 +192,59 @@ def test_no_sentence_carries_a_number(fixture_set):
     assert len(sentences) > 20
     for sentence in sentences:
         assert not re.search(r"\d", FACTOR_NAMES.sub("", sentence)), sentence
+
+
+def dropout_results(case, forward, backward=None):
+    """The results of a Dropout2d case: its training forward (and backward) as given, the rest unset."""
+    results = [None] * len(case.program["steps"])
+    results[0] = forward.tolist()
+    if backward is not None:
+        results[1] = backward.tolist()
+    return results
+
+
+def dropout_check(case, kind):
+    return next(check for check in case.checks if check["kind"] == kind)
+
+
+def test_dropout_training_slips_are_named(fixture_set):
+    case = next(c for c in fixture_set.items["Dropout2d"] if c.name == "half")  # p = 0.5, (2, 5, 3, 3)
+    x, delta = case.inputs()["x"], case.inputs()["delta"]
+    keep = (np.arange(10).reshape(2, 5, 1, 1) % 3 != 0).astype(float)
+    forward, backward = dropout_check(case, "dropout_forward"), dropout_check(case, "dropout_backward")
+
+    def cause(check, results):
+        with pytest.raises(Mismatch) as raised:
+            run_check(case, check, results)
+        return raised.value.hint
+
+    assert cause(forward, dropout_results(case, x * keep * 0.5)).startswith(
+        "kept channels are multiplied by (1-p) instead of divided by it:")
+    assert cause(forward, dropout_results(case, x * keep)).startswith("kept channels are not scaled:")
+    per_element = (np.arange(x.size).reshape(x.shape) % 2).astype(float)
+    assert cause(forward, dropout_results(case, x * per_element / 0.5)).startswith("the mask is drawn per element:")
+    other_mask = 1.0 - keep
+    for got in (delta * other_mask / 0.5, delta / 0.5):  # a new mask, or none
+        assert cause(backward, dropout_results(case, x * keep / 0.5, got)).startswith(
+            "the backward keeps other channels than the last training forward:")
+    assert cause(backward, dropout_results(case, x * keep / 0.5, delta * keep)).startswith(
+        "every value is the expected one times (1-p)")
+    # a wrong forward: the backward cannot be checked, and is given no cause
+    assert cause(backward, dropout_results(case, x * keep, delta * keep)) is None
+
+
+def test_dropout_rate_with_p_as_the_keep_probability_is_named(fixture_set):
+    case = next(c for c in fixture_set.items["Dropout2d"] if c.name == "low_p_batch1")  # p = 0.2
+    check = dropout_check(case, "dropout_rate")
+    shape = tuple(check["shape"])
+    dropped = np.random.default_rng(7).random(shape[:2] + (1, 1)) < 0.8  # dropped with probability 1-p
+    results = [None] * len(case.program["steps"])
+    results[check["step"]] = (np.ones(shape) * ~dropped / 0.8).tolist()
+    with pytest.raises(Mismatch) as raised:
+        run_check(case, check, results)
+    assert raised.value.hint == ("channels are dropped with probability 1-p: p is the probability of dropping a "
+                                 "channel, not of keeping it.")
+    results[check["step"]] = (np.ones(shape) / 0.8).tolist()
+    with pytest.raises(Mismatch) as raised:
+        run_check(case, check, results)
+    assert raised.value.hint == "no channel is ever dropped in training."

@@ -14,7 +14,7 @@ student's value and the expected one may still name the mistake (:mod:`autograde
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,9 +30,10 @@ def cause_line(quantity: str, hint: str) -> str:
     return f"  {CAUSE_PREFIX} your {quantity} is exactly what this mistake gives: {hint}"
 
 
-def likely_cause(case: Case, check: Mapping[str, Any], value: Any) -> str | None:
+def likely_cause(case: Case, check: Mapping[str, Any], value: Any, results: Sequence[Any] = ()) -> str | None:
     """The sentence naming the known mistake whose value the student's ``value`` of ``check`` equals, else the
-    relation it has with the expected value, else None."""
+    relation it has with the expected value (Dropout2d's statistical checks: with the input and the other
+    ``results``), else None."""
     rtol, atol = case.tolerance["rtol"], case.tolerance["atol"]
     converted: dict[tuple[int, ...], np.ndarray | None] = {}  # the student's value, converted once per shape
     for hint, variant in case.variant_values(check):
@@ -44,4 +45,4 @@ def likely_cause(case: Case, check: Mapping[str, Any], value: Any) -> str | None
         got = converted[variant.shape]
         if got is not None and matches(got, variant, rtol, atol):
             return hint
-    return describe(case, check, value)
+    return describe(case, check, value, results)

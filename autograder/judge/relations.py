@@ -22,8 +22,9 @@ student view of a hidden set may show it as it shows a variant's hint.
 from __future__ import annotations
 
 import itertools
+import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -102,7 +103,7 @@ class Relation:
         program's names, and the other checks' expected values, by their quantities."""
         found = [(f"the input {name}", array) for name, array in sorted(self.case.inputs().items())]
         return found + [(f"the {check['quantity']}", self.case.array(check["expected"])) for check in self.case.checks
-                        if check.get("expected") and check["expected"] != self.check["expected"]]
+                        if check.get("expected") and check["expected"] != self.check.get("expected")]
 
 
 # ----------------------------------------------------------------------------- the student's terms
@@ -159,7 +160,8 @@ def named_factors(case: Case) -> list[tuple[str, float]]:
         powers("s", hp["stride"])
     if isinstance(hp.get("p"), (int, float)) and 0 < hp["p"] < 1:
         p = hp["p"]
-        for name, value in (("1/(1-p)", 1 / (1 - p)), ("(1-p)", 1 - p), ("1/p", 1 / p), ("p", p)):
+        for name, value in (("1/(1-p)", 1 / (1 - p)), ("(1-p)", 1 - p), ("(1-p)²", (1 - p) ** 2), ("1/p", 1 / p),
+                            ("p", p)):
             add(name, value)
     batch = shape[0] if shape else hp.get("batch_size")
     if isinstance(batch, int) and batch > 0:
@@ -413,13 +415,17 @@ def resized(r: Relation) -> str | None:
     return None
 
 
-RELATIONS = (all_zero, another_quantity, lost_sign, factor, accumulated, offset, orientation, shift,
-             dropout_in_eval, zeroed_region, axis_sum, resized)
+RELATIONS = (dropout_in_eval, all_zero, another_quantity, lost_sign, factor, accumulated, offset, orientation, shift,
+             zeroed_region, axis_sum, resized)  # the eval-mode Dropout2d first: its every channel may be dropped
 
 
-def describe(case: Case, check: Mapping[str, Any], value: Any) -> str | None:
+def describe(case: Case, check: Mapping[str, Any], value: Any, results: Sequence[Any] = ()) -> str | None:
     """The sentence naming the first relation that holds exactly between the student's ``value`` of
-    ``check`` and its expected value, else None.  Call it on a failing quantity only."""
+    ``check`` and its expected value, else None.  Call it on a failing quantity only.  Dropout2d's
+    statistical checks (no stored expected value) are read from the input and, for the backward,
+    the training forward in ``results``."""
+    if check["kind"] in DROPOUT_CHECKS:
+        return dropout(case, check, value, results)
     got = student_array(value)
     if got is None or "expected" not in check:
         return None
@@ -431,4 +437,97 @@ def describe(case: Case, check: Mapping[str, Any], value: Any) -> str | None:
         sentence = find(relation)
         if sentence:
             return sentence
+    return None
+
+
+# ----------------------------------------------------------------------------- Dropout2d's statistics
+
+DROPOUT_CHECKS = ("dropout_forward", "dropout_backward", "dropout_rate")
+
+
+def channel_scales(got: np.ndarray, x: np.ndarray, rtol: float, atol: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """(dropped, scale) of every (n, c) channel of a Dropout2d output ``got`` of the input ``x``: each
+    channel all zeros, or ``scale`` times its input; None when a channel is neither."""
+    g, v = got.reshape(got.shape[0] * got.shape[1], -1), x.reshape(x.shape[0] * x.shape[1], -1)
+    dropped = np.all(np.abs(g) <= atol, axis=1)
+    norm = np.sum(v * v, axis=1)
+    scale = np.divide(np.sum(g * v, axis=1), norm, out=np.zeros_like(norm), where=norm > 0)
+    fitted = scale[:, None] * v
+    scaled = np.all(np.abs(g - fitted) <= atol + rtol * np.abs(fitted), axis=1)
+    return (dropped, scale) if np.all(dropped | scaled) else None
+
+
+def per_element(got: np.ndarray, x: np.ndarray, p: float, rtol: float, atol: float) -> bool:
+    """Whether every element is zero or x/(1-p), some channel holding both: a mask drawn per element."""
+    kept = x / (1 - p)
+    zero, scaled = np.abs(got) <= atol, np.abs(got - kept) <= atol + rtol * np.abs(kept)
+    mixed = np.any(zero & ~scaled, axis=(2, 3)) & np.any(scaled & ~zero, axis=(2, 3))
+    return bool(np.all(zero | scaled) and mixed.any())
+
+
+SCALES = (  # (the factor kept channels are scaled by, as a function of p; the sentence naming the slip)
+    (lambda p: 1 - p, ("kept channels are multiplied by (1-p) instead of divided by it: inverted dropout scales "
+                       "them by 1/(1-p).")),
+    (lambda p: 1.0, "kept channels are not scaled: inverted dropout multiplies them by 1/(1-p)."),
+    (lambda p: 1 / p, ("kept channels are scaled by 1/p instead of 1/(1-p): p is the probability of dropping a "
+                       "channel, not of keeping it.")),
+)
+
+
+def dropout(case: Case, check: Mapping[str, Any], value: Any, results: Sequence[Any]) -> str | None:
+    """Dropout2d's training checks: kept channels scaled by the wrong factor, a mask drawn per element,
+    p taken as the probability of keeping, a backward that ignores or redraws the forward's mask."""
+    rtol, atol, p = case.tolerance["rtol"], case.tolerance["atol"], float(check["p"])
+    if not 0 < p < 1:
+        return None
+    inputs = case.inputs()
+    if check["kind"] == "dropout_backward":
+        x = inputs[check["input"]]
+        forward_check = next((c for c in case.checks if c["kind"] == "dropout_forward"
+                              and c["step"] == check["forward_step"]), None)
+        forward = student_array(results[check["forward_step"]]) if len(results) > check["forward_step"] else None
+        got = student_array(value)
+        if forward_check is None or forward is None or got is None or got.shape != x.shape:
+            return None
+        forward_input = inputs[forward_check["input"]]
+        classified = channel_scales(forward, forward_input, rtol, atol) if forward.shape == forward_input.shape \
+            else None
+        if classified is None or not np.allclose(classified[1][~classified[0]], 1 / (1 - p), rtol=rtol, atol=0):
+            return None  # a wrong forward: the backward cannot be checked, its message says so
+        keep = (~classified[0]).astype(float).reshape(x.shape[:2] + (1,) * (x.ndim - 2))
+        relation = Relation(case, check, got, x * keep / (1 - p), rtol, atol)
+        if relation.close(got, relation.expected):
+            return None
+        channels = channel_scales(got, x, rtol, atol)
+        if channels is not None and np.allclose(channels[1][~channels[0]], 1 / (1 - p), rtol=rtol, atol=0):
+            return ("the backward keeps other channels than the last training forward: it must reuse the "
+                    "forward's mask, neither ignore it nor draw a new one.")
+        return factor(relation) or lost_sign(relation)
+    if check["kind"] == "dropout_forward":
+        x = inputs[check["input"]]
+    else:
+        x = np.ones(tuple(check["shape"]))
+    got = student_array(value)
+    if got is None or got.shape != x.shape or got.ndim != 4:
+        return None
+    if per_element(got, x, p, rtol, atol):
+        return ("the mask is drawn per element: Dropout2d drops whole channels, one draw per sample and "
+                "channel.")
+    channels = channel_scales(got, x, rtol, atol)
+    if channels is None:
+        return None
+    dropped, scale = channels
+    kept = scale[~dropped]
+    for factor_of, sentence in SCALES:
+        if kept.size and np.allclose(kept, factor_of(p), rtol=rtol, atol=0) \
+                and not np.isclose(factor_of(p), 1 / (1 - p), rtol=rtol, atol=0):
+            return sentence
+    if check["kind"] == "dropout_rate" and (not kept.size or np.allclose(kept, 1 / (1 - p), rtol=rtol, atol=0)):
+        fraction, n = float(dropped.mean()), dropped.size
+        if fraction == 0.0:
+            return "no channel is ever dropped in training."
+        sigma = math.sqrt(p * (1 - p) / n)
+        if abs(p - 0.5) > check["max_sigma"] * sigma and abs(fraction - (1 - p)) <= check["max_sigma"] * sigma:
+            return ("channels are dropped with probability 1-p: p is the probability of dropping a channel, not "
+                    "of keeping it.")
     return None
