@@ -295,6 +295,8 @@ def accumulates(quantity):
 
 
 ALL_ZERO = "every value is zero: the quantity is never computed, or keeps its initial zeros."
+PERMUTED = ("it holds the expected values, each once, at other positions: a kernel or window read in another "
+            "orientation, or a wrong index order or reshape.")
 
 # mutant -> the relations (autograder/judge/relations.py) its failures must name besides its variant's hint,
 # where a wrong quantity equals no stored variant but relates exactly to the expected value; a mutant not
@@ -326,7 +328,9 @@ RELATION_HINTS = {
     "conv1d_ignores_padding": {missing("width", "at both ends"), missing("kernel width", "at both ends")},
     "conv1d_pad_after_downsample": {("it is right except on the border, left at zero: the border positions are "
                                     "skipped."), missing("kernel width", "at both ends")},
-    "conv2d_flip_one_axis": {flipped("width")},  # a kernel as wide as the input: the row flip is the result's
+    # a kernel as wide as the input: the row flip is the result's; windows that do not overlap (stride >= K):
+    # each window's gradient mirrored in place
+    "conv2d_flip_one_axis": {flipped("width"), PERMUTED},
     "downsample1d_backward_width": {missing("width"), extra("kernel width")},
     "downsample2d_backward_square": {missing("height"), extra("height"), missing("kernel height"),
                                      extra("kernel height")},

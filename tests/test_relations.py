@@ -129,6 +129,8 @@ def test_a_wrong_size_along_one_axis_is_named(fixture_set):
     assert said(case, check, padded).startswith("it is the expected value with extra positions along the width at "
                                                 "the start:")
     assert said(case, check, expected.reshape(2, 18)).startswith("it holds the expected values in the wrong shape:")
+    assert said(case, check, expected.transpose(0, 2, 1).reshape(expected.shape)).startswith(
+        "it holds the expected values, each once, at other positions:")
 
 
 def test_another_quantity_of_the_case_is_named(fixture_set):

@@ -415,8 +415,19 @@ def resized(r: Relation) -> str | None:
     return None
 
 
+def permuted(r: Relation) -> str | None:
+    """got holds exactly the expected values, each once, at other positions (a flatten or index order)."""
+    g, e = r.got.reshape(-1), r.expected.reshape(-1)
+    if g.size != e.size or g.size < 1 + FITTED_SLACK or not r.varies(r.expected):
+        return None
+    if r.close(np.sort(g), np.sort(e)):
+        return ("it holds the expected values, each once, at other positions: a kernel or window read in another "
+                "orientation, or a wrong index order or reshape.")
+    return None
+
+
 RELATIONS = (dropout_in_eval, all_zero, another_quantity, lost_sign, factor, accumulated, offset, orientation, shift,
-             zeroed_region, axis_sum, resized)  # the eval-mode Dropout2d first: its every channel may be dropped
+             zeroed_region, axis_sum, resized, permuted)  # the eval-mode Dropout2d first: its every channel may be dropped
 
 
 def describe(case: Case, check: Mapping[str, Any], value: Any, results: Sequence[Any] = ()) -> str | None:
