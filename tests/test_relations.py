@@ -85,6 +85,8 @@ def test_a_bias_missing_or_doubled_is_named(fixture_set):
                                                               "never added.")
     assert said(case, check, expected + b[None, :, None]) == ("each channel is off by its bias b: the bias is "
                                                               "added twice.")
+    assert said(case, check, expected - 2 * b[None, :, None]) == ("each channel is off by minus twice its bias b: the "
+                                                                  "bias is subtracted, not added.")
     assert said(case, check, expected + np.array([0.5, -1.0, 2.0])[None, :, None]).startswith(
         "each channel is off by its own constant:")
     assert said(case, check, expected + 0.25).startswith("every value is off by the same constant:")
@@ -133,9 +135,20 @@ def test_a_wrong_size_along_one_axis_is_named(fixture_set):
         "it holds the expected values, each once, at other positions:")
 
 
+def test_a_wrong_size_along_two_axes_is_named(fixture_set):
+    case, check = find(fixture_set, "Conv2d_stride1", "general_non_square", "backward dLdA")  # (2, 2, 7, 11)
+    expected = case.array(check["expected"])
+    padded = np.pad(expected, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    assert said(case, check, padded) == ("it is the expected value with extra positions along the height and width "
+                                         "at both ends: the padding is not cropped, or applied twice.")
+    assert said(case, check, expected[..., :-1, :-2]).startswith(
+        "it is the expected value with positions along the height and width missing at the end:")
+
+
 def test_another_quantity_of_the_case_is_named(fixture_set):
     case, check = find(fixture_set, "Flatten", "one_dimensional", "backward dLdA")
-    assert said(case, check, case.inputs()["A"]) == "it equals the input A: the wrong variable is returned (or stored)."
+    assert said(case, check, case.inputs()["A"]) == ("it equals the input A: the wrong variable is returned (or "
+                                                     "stored), or it is never updated.")
     case, check = find(fixture_set, "Conv1d_stride1", "general", "dLdb after the second backward")
     _, first = find(fixture_set, "Conv1d_stride1", "general", "dLdb")
     got = case.array(check["expected"]) + case.array(first["expected"])

@@ -190,7 +190,7 @@ def all_zero(r: Relation) -> str | None:
 def another_quantity(r: Relation) -> str | None:
     for name, array in r.others:
         if array.shape == r.got.shape and r.holds(array) and r.varies(array):
-            return f"it equals {name}: the wrong variable is returned (or stored)."
+            return f"it equals {name}: the wrong variable is returned (or stored), or it is never updated."
     return None
 
 
@@ -258,6 +258,8 @@ def offset(r: Relation) -> str | None:
                         return f"each {unit} is off by minus its bias {name}: the bias is never added."
                     if r.close(channels, array):
                         return f"each {unit} is off by its bias {name}: the bias is added twice."
+                    if r.close(channels, -2 * array):
+                        return f"each {unit} is off by minus twice its bias {name}: the bias is subtracted, not added."
             if e.shape[1] > 1 and not r.close(per_channel, np.full_like(per_channel, channels.mean())):
                 return (f"each {unit} is off by its own constant: a bias is missing, doubled, or taken from "
                         f"the wrong {unit}.")
@@ -386,30 +388,36 @@ def dropout_in_eval(r: Relation) -> str | None:
 
 
 def resized(r: Relation) -> str | None:
-    """A wrong shape whose values are the expected ones: positions missing or extra at one end of one
-    axis (padding on one side, a width off by one), or the right values in another shape."""
+    """A wrong shape whose values are the expected ones: positions missing or extra at the ends of some
+    axes, all shorter or all longer (padding on one side or twice, a width off by one), or the right
+    values in another shape."""
     g, e = r.got, r.expected
     if g.shape == e.shape:
         return None
     if g.ndim == e.ndim:
         differ = [a for a in range(e.ndim) if g.shape[a] != e.shape[a]]
-        if len(differ) == 1:
-            axis = differ[0]
-            name = axis_names(r.check["quantity"], e.ndim)[axis]
-            small, large = (g, e) if g.shape[axis] < e.shape[axis] else (e, g)
-            extra = large.shape[axis] - small.shape[axis]
-            for start in range(extra + 1):
-                part = large[tuple(slice(start, start + small.shape[axis]) if a == axis else slice(None)
+        shorter = all(g.shape[a] < e.shape[a] for a in differ)
+        if len(differ) <= 2 and (shorter or all(g.shape[a] > e.shape[a] for a in differ)):
+            small, large = (g, e) if shorter else (e, g)
+            extras = [large.shape[a] - small.shape[a] for a in differ]
+            for starts in itertools.product(*(range(extra + 1) for extra in extras)):
+                window = dict(zip(differ, starts))
+                part = large[tuple(slice(window[a], window[a] + small.shape[a]) if a in window else slice(None)
                                    for a in range(e.ndim))]
-                if r.close(small, part) if small is g else r.close(part, small):
-                    end = "at the end" if start == 0 else "at the start" if start == extra else "at both ends"
-                    if small is g:
-                        why = ("the padding is missing" if start not in (0, extra) else
-                               "a size off by one, or padding on one side only")
-                        return f"it is the expected value with positions along the {name} missing {end}: {why}."
-                    why = ("the padding is not cropped" if start not in (0, extra) else
-                           "a size off by one, or padding not cropped on one side")
-                    return f"it is the expected value with extra positions along the {name} {end}: {why}."
+                if not (r.close(small, part) if shorter else r.close(part, small)):
+                    continue
+                ends = {"at the end" if start == 0 else "at the start" if start == extra else "at both ends"
+                        for start, extra in zip(starts, extras)}
+                end = ends.pop() if len(ends) == 1 else "at one end or both"
+                names = axis_names(r.check["quantity"], e.ndim)
+                along = joined([names[a] for a in differ])
+                if shorter:
+                    why = ("the padding is missing" if end == "at both ends" else
+                           "a size off by one, or padding on one side only")
+                    return f"it is the expected value with positions along the {along} missing {end}: {why}."
+                why = ("the padding is not cropped, or applied twice" if end == "at both ends" else
+                       "a size off by one, or padding not cropped on one side")
+                return f"it is the expected value with extra positions along the {along} {end}: {why}."
     if g.size == e.size and r.close(g.reshape(e.shape), e):
         return "it holds the expected values in the wrong shape: a reshape or an axis is wrong."
     return None
@@ -426,8 +434,9 @@ def permuted(r: Relation) -> str | None:
     return None
 
 
+# cheapest and most specific first; the eval-mode Dropout2d before all_zero: every channel may be dropped
 RELATIONS = (dropout_in_eval, all_zero, another_quantity, lost_sign, factor, accumulated, offset, orientation, shift,
-             zeroed_region, axis_sum, resized, permuted)  # the eval-mode Dropout2d first: its every channel may be dropped
+             zeroed_region, axis_sum, resized, permuted)
 
 
 def describe(case: Case, check: Mapping[str, Any], value: Any, results: Sequence[Any] = ()) -> str | None:
