@@ -1,11 +1,15 @@
 """Relation diagnostics: how a wrong student array relates to the expected one, found at grading time.
 
-The stored variants (:mod:`autograder.judge.hints`) name the mistakes the fixtures were built
-from; most unseen mistakes are simple relations between the student's array and the reference's
-one instead: a constant factor (k, 1/k, N, 1/(1-p)...), a bias missing or added twice, a kernel
-read in the wrong orientation, a shift along an axis, a region left at zero, the value of another
-quantity of the same case, a sum over the wrong axes, a value accumulated over two calls, a lost
-sign.  :func:`describe` looks for them, cheapest first, and names the first that holds.
+The stored variants (:mod:`autograder.judge.hints`, tried first) name the mistakes the fixtures
+were built from; most unseen mistakes are simple relations between the student's array and the
+reference's one instead: a constant factor named in the case's terms (K, 1/k, N, K², 1/(1-p),
+m...), a lost sign, a bias missing, doubled or subtracted, a kernel flipped or transposed, a shift
+along an axis, a region left at zero, positions missing or extra at the ends of an axis, the
+expected values at other positions, the value of another quantity of the same case, a sum over the
+wrong axes, a value accumulated over two calls; and Dropout2d's statistical slips (kept channels
+scaled wrongly, a mask per element, p as the keep probability, a backward that does not reuse the
+forward's mask, an eval mode that still drops).  :func:`describe` looks for them, cheapest and most
+specific first, and names the first that holds.
 
 A relation holds only EXACTLY: the whole array (the overlap, for a shift; the wrong elements, for
 a region left at zero) within the item's tolerance, as a stored variant must; a fitted relation
