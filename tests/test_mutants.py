@@ -482,8 +482,9 @@ def graded(request):
     selects a few) are graded in the background (conftest.SHARED_RUNNERS at a time) as soon as the
     first one is asked for."""
     futures = {}
-    selected = {item.callspec.params["name"] for item in request.session.items
-                if item.module is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})}
+    params = (getattr(getattr(item, "callspec", None), "params", {}) for item in request.session.items
+              if item.module is request.module)
+    selected = {each.get("name") for each in params} & set(MUTANTS)  # an empty parametrize's name is NOTSET
 
     def grade(name):
         if not futures:
