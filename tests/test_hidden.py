@@ -63,7 +63,7 @@ def submissions(tmp_path_factory):
     flatten = leaky / "mytorch" / "flatten.py"
     flatten.write_text(flatten.read_text() + LEAKY_FLATTEN)
     return {"shape": submission("mutant_downsample1d_floor"), "values": submission("mutant_meanpool_no_divide"),
-            "template": TEMPLATE, "leaky": leaky}
+            "relation": submission("mutant_meanpool_forward_sums"), "template": TEMPLATE, "leaky": leaky}
 
 
 def number_texts(value):
@@ -156,7 +156,7 @@ def test_the_staff_may_show_how_cases_failed_still_no_value(hidden, submissions,
     """--hidden-detail kinds: each failure's kind, quantity, formula and likely cause; never a value or a time."""
     secret = secrets(hidden, ONLY)
     runs = {name: grade_everywhere(submissions[name], hidden, tmp_path, name, "--hidden-detail", "kinds")
-            for name in ("shape", "template", "leaky")}
+            for name in ("shape", "relation", "template", "leaky")}
     for name, (console, gradescope, prairielearn, _, _) in runs.items():
         for text in (console, gradescope, prairielearn):
             assert leaks(text, secret) == [], (name, text)
@@ -164,6 +164,10 @@ def test_the_staff_may_show_how_cases_failed_still_no_value(hidden, submissions,
     shape_console = runs["shape"][0]
     assert 'Downsampling1d, case "odd_width_remainder": wrong shape: forward output Z (expected (N, C, ceil(W/k)))' \
         in shape_console
+    # a relation found at grading time (autograder.judge.relations) names the factor, never its value
+    assert re.search(r'MeanPool2d_stride1, case "\w+": wrong values: forward output Z \(likely cause: every value '
+                     r'is the expected one times K²: a factor is missing, inverted or applied twice\.\)',
+                     runs["relation"][0])
     assert "Flatten: not implemented" in runs["template"][0]
     assert re.search(r'Flatten, case "\w+": exception', runs["leaky"][0])
     tests = {t["name"]: t for t in json.loads(runs["shape"][1])["tests"]}

@@ -19,9 +19,23 @@ from autograder.judge.hints import likely_cause
 def run_check(case: Case, check: Mapping[str, Any], results: Sequence[Any], hints: bool = True) -> None:
     """Run one check of a case; raise Mismatch with a student-facing message.
 
-    With ``hints``, a wrong quantity that equals a known mistake's value as a whole gets one
-    more line naming the mistake (``autograder.judge.hints``).
+    With ``hints``, a wrong quantity that equals a known mistake's value as a whole, or relates to
+    the expected value exactly (Dropout2d's statistics included), gets one more line naming the
+    mistake (``autograder.judge.hints``).
     """
+    try:
+        compare(case, check, results, hints)
+    except Mismatch as mismatch:
+        if not hints or check["kind"] == "allclose" or mismatch.hint is not None:
+            raise
+        hint = likely_cause(case, check, results[check["step"]], results)
+        if hint is None:
+            raise
+        raise mismatch.with_hint(hint) from None
+
+
+def compare(case: Case, check: Mapping[str, Any], results: Sequence[Any], hints: bool) -> None:
+    """:func:`run_check` but for the likely cause of a statistical check."""
     quantity = check["quantity"]
     value = results[check["step"]]
     tol = case.tolerance

@@ -9,25 +9,25 @@ sandboxed child never receives these values (``Case.inputs()`` only).
 A hint fires only when the WHOLE quantity matches a variant, shape included,
 element by element within the item's tolerance
 (``|got - variant| <= atol + rtol * |variant|``): never on a correct value, which
-passes before any hint is looked for.
+passes before any hint is looked for.  When no stored variant matches, a relation between the
+student's value and the expected one may still name the mistake (:mod:`autograder.judge.relations`).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from autograder.judge.compare import Mismatch, to_array
+from autograder.judge.relations import describe, matches
 from autograder.contract.fixtures import Case
 
-def matches(got: np.ndarray, value: np.ndarray, rtol: float, atol: float) -> bool:
-    """Whether ``got`` equals ``value`` as a whole: same shape, every element within the tolerance."""
-    return got.shape == value.shape and bool(np.all(np.abs(got - value) <= atol + rtol * np.abs(value)))
 
-
-def likely_cause(case: Case, check: Mapping[str, Any], value: Any) -> str | None:
-    """The sentence naming the known mistake whose value the student's ``value`` of ``check`` equals, else None."""
+def likely_cause(case: Case, check: Mapping[str, Any], value: Any, results: Sequence[Any] = ()) -> str | None:
+    """The sentence naming the known mistake whose value the student's ``value`` of ``check`` equals, else the
+    relation it has with the expected value (Dropout2d's statistical checks: with the input and the other
+    ``results``), else None."""
     rtol, atol = case.tolerance["rtol"], case.tolerance["atol"]
     converted: dict[tuple[int, ...], np.ndarray | None] = {}  # the student's value, converted once per shape
     for hint, variant in case.variant_values(check):
@@ -39,4 +39,4 @@ def likely_cause(case: Case, check: Mapping[str, Any], value: Any) -> str | None
         got = converted[variant.shape]
         if got is not None and matches(got, variant, rtol, atol):
             return hint
-    return None
+    return describe(case, check, value, results)
