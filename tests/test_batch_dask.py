@@ -26,7 +26,7 @@ import pytest
 from autograder.batch import main as batch
 
 from autograder.batch import dask_executor as batch_dask
-from autograder.batch.workers import descendants
+from autograder.case.processes import descendants
 from conftest import ROOT
 from test_batch import copy_complete, read_csv, trimmed_fixtures, zip_folder
 

@@ -22,7 +22,7 @@ from autograder.batch import main as batch
 from autograder.batch import workers as batch_workers
 from autograder.batch.outputs import Progress
 from autograder.batch.storage import RUN_PREFIX
-from autograder.batch.workers import descendants
+from autograder.case.processes import descendants
 from conftest import ROOT
 from test_batch import copy_complete, process_gone, trimmed_fixtures
 from test_batch_hostile import rows_of, run_batch

@@ -289,8 +289,7 @@ def test_a_forged_huge_integer_never_raises_in_the_comparison(value):
 
 def test_shutting_a_server_down_kills_everything_below_it():
     """kill_tree (ForkServer.close): a process tree with a member in its own session, all killed."""
-    from autograder.case.processes import descendants, descendants_by_parent
-    from autograder.sandbox import kill_tree
+    from autograder.case.processes import descendants, descendants_by_parent, kill_tree
     script = textwrap.dedent("""
         import os, sys, time
         if os.fork() == 0:
@@ -389,7 +388,8 @@ def test_a_twin_server_grades_beside_its_server_and_each_kills_only_its_own_left
 
 def test_a_twin_whose_server_is_gone_is_replaced_by_a_server_of_its_own():
     from autograder.contract.fixtures import load_fixture_set
-    from autograder.sandbox import ForkServer, Limits, kill_tree
+    from autograder.case.processes import kill_tree
+    from autograder.sandbox import ForkServer, Limits
     case = load_fixture_set(ROOT / "fixtures", only={"Flatten"}).items["Flatten"][0]
     first = ForkServer()
     twin = first.start(twin=True)

@@ -83,7 +83,8 @@ from autograder.batch.feedback import check_feedback_folder, write_feedback
 from autograder.batch.outputs import Progress, build_summary, grades_csv, validate_summary
 from autograder.batch.shards import Shard, merge, open_for_merge, parse_merge_args, write_record
 from autograder.batch.storage import OutputFolder, ScratchArea, StorageError, describe_os_error
-from autograder.batch.workers import kill_tree, run_worker, run_worker_safely, worker_main
+from autograder.batch.workers import run_worker, run_worker_safely, worker_main
+from autograder.case.processes import kill_tree
 from autograder.batch.class_report import REPORT_NAME, write_class_report
 from autograder.contract.fixtures import FixtureError, load_fixture_set
 from autograder.util.safetext import for_terminal
