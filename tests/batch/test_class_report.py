@@ -18,8 +18,7 @@ import pytest
 from autograder.batch import class_report
 from autograder.batch.entries import Outcome
 from autograder.batch.class_report import HISTOGRAM_COLOR, KINDS, failure_kind, render
-from helpers import TEMPLATE, run_runner
-from helpers import copy_complete, trimmed_fixtures
+from helpers import TEMPLATE, copy_complete, run_runner, trimmed_fixtures
 
 HOSTILE_DIR = "<img src=x onerror=alert(1)>\"'&"  # a folder name cannot hold '/', so no </script> here
 SCRIPT_ID = "<script>alert(1)</script>\"'&amp;"
@@ -70,11 +69,13 @@ def class_batch(tmp_path_factory):
     return {"argv": argv, "out": out, "summary": json.loads((out / "summary.json").read_text()), "text": text, "page": Page(text)}
 
 
+@pytest.mark.slow
 def test_every_batch_writes_the_report_atomically(class_batch):
     assert sorted(p.name for p in class_batch["out"].iterdir() if not p.name.startswith(".")) == \
         ["grades.csv", "report.html", "reports", "summary.json"]  # no temporary file left behind
 
 
+@pytest.mark.slow
 def test_numbers_equal_the_summary(class_batch):
     summary, page = class_batch["summary"], class_batch["page"]
     shown = {cell["data-key"]: json.loads(cell["data-value"]) for cell in page.with_attribute("data-key", "td")}
@@ -94,6 +95,7 @@ def test_numbers_equal_the_summary(class_batch):
     assert failed == [f["student"] for f in summary["failed_to_grade"]] == ["dave"]
 
 
+@pytest.mark.slow
 def test_histograms_count_every_submission(class_batch):
     summary, page = class_batch["summary"], class_batch["page"]
     bars = page.with_attribute("data-count", "rect")
@@ -106,6 +108,7 @@ def test_histograms_count_every_submission(class_batch):
     assert [int(bar["data-count"]) for bar in main] == [2, 0, 0, 0, 0, 0, 0, 0, 1, 1]
 
 
+@pytest.mark.slow
 def test_failure_kinds_per_item(class_batch):
     summary, page = class_batch["summary"], class_batch["page"]
     for row in page.with_attribute("data-item", "tr"):
@@ -170,6 +173,7 @@ def test_student_text_is_escaped():
             if attrs.get("class") == "failed"] == [SCRIPT_ID + "2"]
 
 
+@pytest.mark.slow
 def test_self_contained(class_batch):
     text = class_batch["text"]
     page = class_batch["page"]
@@ -226,6 +230,7 @@ def png_pixels(data):
     return width, height, rows
 
 
+@pytest.mark.slow
 def test_renders_in_headless_chromium(class_batch, tmp_path):
     browser = find_browser()
     if browser is None:
@@ -250,6 +255,7 @@ def test_renders_in_headless_chromium(class_batch, tmp_path):
     assert dom.stdout.count('class="bar"') == 2 * class_report.HISTOGRAM_BINS, dom.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_a_run_that_grades_nothing_writes_it_again(class_batch):
     """Last in this file: it rewrites the batch's outputs (every report reused, the same numbers)."""
     (class_batch["out"] / "report.html").unlink()

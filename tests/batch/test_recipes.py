@@ -15,10 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from autograder.batch import main as batch
 from autograder.batch.shards import Shard
-from helpers import ROOT
-from helpers import copy_complete, trimmed_fixtures
+from helpers import ROOT, copy_complete, trimmed_fixtures
 
 RECIPES = ROOT / "autograder" / "batch" / "recipes"
 PARALLEL_SHIM = '''#!{python}
@@ -53,6 +54,7 @@ def students_in(grades):
     return [row["student"] for row in csv.DictReader(io.StringIO(grades.read_text()))]
 
 
+@pytest.mark.slow
 def test_slurm_array_tasks_and_the_merge_job(tmp_path):
     subs, fixtures = small_class(tmp_path)
     out = tmp_path / "out"
@@ -72,6 +74,7 @@ def test_slurm_array_tasks_and_the_merge_job(tmp_path):
     assert outside.returncode != 0 and "not in a job array" in outside.stderr
 
 
+@pytest.mark.slow
 def test_gnu_parallel_recipe(tmp_path):
     subs, fixtures = small_class(tmp_path)
     shim_folder = tmp_path / "bin"

@@ -29,6 +29,7 @@ def test_rectangular_float_lists_travel_as_raw_doubles_and_come_back_exact():
     assert "2 non-finite" in mismatch(wire_round_trip([[1.0] * 16, [math.nan, math.inf] + [1.0] * 14]), (2, 16))
 
 
+@pytest.mark.slow
 def test_lists_that_are_not_rectangular_exact_floats_keep_the_text_form():
     from autograder.sandbox.messages import clean_results
     from autograder.case.wire import RawFloats, to_json

@@ -35,16 +35,19 @@ def fixture_copy(tmp_path):
     return target
 
 
+@pytest.mark.slow
 def test_generation_is_byte_stable(public_set):
     manifest, files, _ = build_fixture_set(DEFAULT_SEED)
     assert files == public_set[1]
     assert manifest == public_set[0]
 
 
+@pytest.mark.slow
 def test_committed_fixtures_match_the_reference():
     assert check_fixture_set(DEFAULT_FIXTURES) == []
 
 
+@pytest.mark.slow
 def test_check_command_passes_on_a_clean_tree():
     run = subprocess.run([sys.executable, "-m", "reference.generate", "--check"], cwd=ROOT,
                          capture_output=True, text=True)
@@ -73,6 +76,7 @@ def test_every_fixture_loads_without_pickle():
                 assert archive[key].dtype == np.float64, key
 
 
+@pytest.mark.slow
 def test_another_seed_draws_other_shapes(public_set):
     manifest = build_fixture_set(DEFAULT_SEED + 1)[0]
     differing = [item for item, entry in manifest["items"].items()
@@ -113,6 +117,7 @@ def add_ulps(array, ulps, index=0):
     array.flat[index] = np.float64(array.flat[index]) + ulps * np.spacing(np.float64(array.flat[index]))
 
 
+@pytest.mark.slow
 def test_check_names_a_tampered_array_and_file(fixture_copy):
     tamper_array(fixture_copy / "Conv1d.npz", "stride_remainder.out.0")
     problems = check_fixture_set(fixture_copy)
@@ -122,6 +127,7 @@ def test_check_names_a_tampered_array_and_file(fixture_copy):
     assert run.returncode == 1 and "stride_remainder.out.0" in run.stderr
 
 
+@pytest.mark.slow
 def test_check_detects_a_tampered_sha256(fixture_copy):
     edit_manifest(fixture_copy, lambda m: m["items"]["Flatten"].__setitem__("sha256", "0" * 64))
     problems = check_fixture_set(fixture_copy)
@@ -129,6 +135,7 @@ def test_check_detects_a_tampered_sha256(fixture_copy):
                         f"(item Flatten)"]
 
 
+@pytest.mark.slow
 def test_computed_values_within_the_reproduction_tolerance_pass(fixture_copy):
     """Another BLAS kernel sums in another order: the last bits of expectations move, the check passes."""
     def nudge(array):
@@ -139,6 +146,7 @@ def test_computed_values_within_the_reproduction_tolerance_pass(fixture_copy):
     assert check_fixture_set(fixture_copy) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("relative", [1e-9, 1e-6])
 def test_an_expectation_moved_beyond_the_reproduction_tolerance_fails(fixture_copy, relative):
     key = "stride_remainder.out.2"
@@ -149,6 +157,7 @@ def test_an_expectation_moved_beyond_the_reproduction_tolerance_fails(fixture_co
     assert "reproduction tolerance" in problems[0] and "max abs diff" in problems[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ["stride_remainder.in.A", "stride_remainder.in.W"])
 def test_an_input_one_ulp_off_fails(fixture_copy, key):
     tamper_array(fixture_copy / "Conv1d.npz", key, lambda a: add_ulps(a, 1, a.size // 2))
@@ -161,6 +170,7 @@ def test_an_input_one_ulp_off_fails(fixture_copy, key):
     assert f"differs in 1 of {int(np.prod(shape))} elements" in problems[0] and f"first at {where}" in problems[0]
 
 
+@pytest.mark.slow
 def test_a_missing_or_extra_array_fails(fixture_copy):
     with np.load(fixture_copy / "Flatten.npz", allow_pickle=False) as archive:
         arrays = {k.removesuffix(".npy"): archive[k] for k in archive.files}
@@ -174,11 +184,13 @@ def test_a_missing_or_extra_array_fails(fixture_copy):
     assert any("unexpected array 'bogus.out.0'" in p for p in problems), problems
 
 
+@pytest.mark.slow
 def test_a_missing_item_file_fails(fixture_copy):
     (fixture_copy / "Flatten.npz").unlink()
     assert check_fixture_set(fixture_copy) == [f"{fixture_copy / 'Flatten.npz'}: missing (item Flatten)"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edit, where", [
     (lambda m: m["items"].pop("Flatten"), "/items/Flatten: missing"),
     (lambda m: m["items"].__setitem__("Extra", m["items"]["Flatten"]), "/items/Extra: not in the regenerated"),
@@ -210,6 +222,7 @@ def cpu_supports(coretype):
 OPENBLAS_CORETYPES = ["Haswell", "SkylakeX", "Zen", "Sandybridge", "Prescott"]
 
 
+@pytest.mark.slow
 def test_check_passes_under_every_openblas_kernel():
     """OpenBLAS picks a kernel per CPU, and with it the summation order: the committed set must check on all."""
     if platform.machine() not in ("x86_64", "AMD64"):
@@ -246,6 +259,7 @@ def test_loader_refuses_a_pickled_array(fixture_copy):
         load_fixture_set(fixture_copy)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("broken", [
     {"format_version": 1},
     {"items": {}},
@@ -301,6 +315,7 @@ def test_readme_states_the_reproduction_tolerance_and_the_numpy_range():
     assert f"Supported NumPy: {low} to {major}.{int(minor) - 1}" in readme
 
 
+@pytest.mark.slow
 def test_regenerating_keeps_files_whose_content_is_unchanged(fixture_copy):
     """Another machine's BLAS moves the last bits: regenerating rewrites only what really changed."""
     def nudge(array):
@@ -320,6 +335,7 @@ def test_regenerating_keeps_files_whose_content_is_unchanged(fixture_copy):
     assert check_fixture_set(fixture_copy) == []
 
 
+@pytest.mark.slow
 def test_a_hidden_seed_is_refused_for_the_public_folder_unless_forced(tmp_path):
     """``--seed SECRET`` without ``--out`` would overwrite the public fixtures/ the handout ships."""
     repo = tmp_path / "repo"

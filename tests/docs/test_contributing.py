@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from helpers import ROOT, RUBRIC
 
 TOY = "ToyScale"
@@ -126,6 +128,7 @@ def grade(repo, submission, *args):
     return json.loads(run.stdout.splitlines()[-1]), run.stdout
 
 
+@pytest.mark.slow
 def test_adding_a_toy_item_touches_only_the_listed_files(tmp_path):
     repo = copy_of_the_repository(tmp_path / "repo")
     before = snapshot(repo)

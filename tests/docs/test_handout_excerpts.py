@@ -22,9 +22,8 @@ import sys
 
 import pytest
 
-from helpers import COMPLETE, ROOT
+from helpers import COMPLETE, ROOT, examples, handout_files
 import handout_excerpts as excerpts
-from helpers import examples, handout_files
 
 TEXT_BLOCK = re.compile(r"(<!-- excerpt: [\w-]+ -->\n)?```text\n(.*?)\n```", re.S)
 REPORT_LOOKING = re.compile(r"^  (PASS|FAIL|TODO)  |Details of what went wrong|Total score:|not implemented yet|"
@@ -54,6 +53,7 @@ def live() -> dict[str, str]:
     return excerpts.run_all(sorted(excerpts.RECIPES))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("file_name, name, quoted", [(p.name, n, q) for p, n, q in MARKED],
                          ids=[name for name in MARKED_NAMES])
 def test_quoted_excerpt_is_what_the_grader_prints(file_name, name, quoted, live):
@@ -64,6 +64,7 @@ def test_quoted_excerpt_is_what_the_grader_prints(file_name, name, quoted, live)
         pytest.fail(f"the {name!r} excerpt in {file_name} is stale:\n{diff}\n{excerpts.WRITE_HINT}")
 
 
+@pytest.mark.slow
 def test_quoted_fixture_set_ids_are_the_live_one(live):
     header = excerpts.parse_report(live["progress"]).header
     current = {m for line in header for m in FIXTURE_ID.findall(line)}

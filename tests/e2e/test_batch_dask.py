@@ -27,8 +27,7 @@ from autograder.batch import main as batch
 
 from autograder.batch import dask_executor as batch_dask
 from autograder.case.processes import descendants
-from helpers import ROOT
-from helpers import copy_complete, read_csv, trimmed_fixtures, zip_folder
+from helpers import ROOT, copy_complete, read_csv, trimmed_fixtures, zip_folder
 
 pytestmark = pytest.mark.slow  # Dask clusters and batches
 

@@ -31,8 +31,7 @@ from autograder.batch import workers as batch_workers
 from autograder.batch import fingerprint
 from autograder.archives.extract import ArchiveError, ArchiveLimits, extract_archive, list_members
 from autograder.report.model import validate_report
-from helpers import ROOT, rows_of, run_batch, run_runner
-from helpers import copy_complete, trimmed_fixtures, zip_folder
+from helpers import ROOT, copy_complete, rows_of, run_batch, run_runner, trimmed_fixtures, zip_folder
 
 pytestmark = pytest.mark.slow  # batches of hostile archives
 

@@ -7,8 +7,7 @@ import pytest
 
 from autograder.batch import main as batch
 from autograder.batch.shards import Shard
-from helpers import ROOT
-from helpers import copy_complete, trimmed_fixtures, zip_folder
+from helpers import ROOT, copy_complete, trimmed_fixtures, zip_folder
 
 pytestmark = pytest.mark.slow  # sharded batches
 

@@ -23,9 +23,7 @@ from autograder.batch import workers as batch_workers
 from autograder.batch.outputs import Progress
 from autograder.batch.storage import RUN_PREFIX
 from autograder.case.processes import descendants
-from helpers import ROOT
-from helpers import copy_complete, process_gone, trimmed_fixtures
-from helpers import rows_of, run_batch
+from helpers import ROOT, copy_complete, process_gone, rows_of, run_batch, trimmed_fixtures
 
 pytestmark = pytest.mark.slow  # batches, killed and resumed
 

@@ -53,6 +53,7 @@ def windows(folder):
 # ----------------------------------------------------------------------------- graded from a copy
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not IS_ROOT, reason="only a root grader runs cases as another user, so only it "
                                         "grades a submission that user cannot read from a copy")
 def test_a_private_submissions_errors_name_its_own_files(tmp_path):
@@ -121,6 +122,7 @@ def test_the_request_names_the_original_only_when_a_copy_is_graded(tmp_path):
 # ----------------------------------------------------------------------------- Windows sources
 
 
+@pytest.mark.slow
 def test_a_crlf_package_with_a_byte_order_mark_gets_full_marks(tmp_path):
     folder = windows(copy_of_complete(tmp_path / "windows"))
     assert all(path.read_bytes().startswith(BOM) and b"\r\n" in path.read_bytes() for path in folder.rglob("*.py"))

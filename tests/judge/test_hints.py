@@ -132,6 +132,7 @@ def test_an_item_declared_without_hints_stores_no_variant():
         assert bool(stored) == hints and bool(entry["hints"]) == hints
 
 
+@pytest.mark.slow
 def test_a_set_generated_without_hints_is_checked_as_such(tmp_path):
     from reference.check import check_fixture_set
     from reference.generate import hints_disabled, main

@@ -20,8 +20,7 @@ import pytest
 
 from autograder.platforms import autolab
 from autograder.platforms.common import TimeBudget
-from helpers import COMPLETE, MAX_POINTS, RUBRIC, SUBMISSIONS, TEMPLATE
-from helpers import trimmed_fixtures
+from helpers import COMPLETE, MAX_POINTS, RUBRIC, SUBMISSIONS, TEMPLATE, trimmed_fixtures
 
 CASE_LIMIT = 2.0
 JOBS = 2
@@ -141,6 +140,7 @@ def scores(lines):
     return last["scores"]
 
 
+@pytest.mark.slow
 def test_complete_zip_gets_full_marks(tmp_path, lab):
     status, lines = tango(tmp_path, lab, zip_bytes(package(COMPLETE)))
     assert status == 0 and scores(lines) == MAX_POINTS
@@ -148,12 +148,14 @@ def test_complete_zip_gets_full_marks(tmp_path, lab):
     assert feedback["_presentation"] == "semantic" and feedback["stages"] == ["Main", "Bonus"]
 
 
+@pytest.mark.slow
 def test_template_tar_gz_one_folder_down_gets_0(tmp_path, lab):
     status, lines = tango(tmp_path, lab, targz_bytes(package(TEMPLATE, "handin/mytorch/")))
     assert status == 0 and set(scores(lines).values()) == {0.0}
     assert any("Total score: 0/100 (+0/15 bonus)" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_module_files_without_a_folder_are_completed_by_the_template(tmp_path, lab):
     with tarfile.open(lab / LAB / "autograde.tar") as archive:
         graded = json.loads(archive.extractfile(autolab.CONFIG_NAME).read())["graded_files"]
@@ -162,6 +164,7 @@ def test_module_files_without_a_folder_are_completed_by_the_template(tmp_path, l
     assert status == 0 and scores(lines) == MAX_POINTS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("handin, reason", [
     (zip_bytes({"notes.txt": b"forgot the code"}), "no mytorch/ folder"),
     (b"def forward(self, A):\n    return A\n", "not a .zip, .tar or .tar.gz archive"),
@@ -174,6 +177,7 @@ def test_a_handin_that_cannot_be_graded_scores_0_and_says_why(tmp_path, lab, han
     assert not (tmp_path / "escape").exists() and not (tmp_path / "job" / "escape").exists()
 
 
+@pytest.mark.slow
 def test_a_looping_submission_still_ends_with_the_scores(tmp_path, lab):
     files = package(COMPLETE)
     files["mytorch/flatten.py"] = (SUBMISSIONS / "hostile_loop_forward" / "mytorch" / "flatten.py").read_bytes()
@@ -191,6 +195,7 @@ def edited_autograde_tar(lab, target, edit):
     return target
 
 
+@pytest.mark.slow
 def test_a_grading_past_the_deadline_is_stopped_and_the_scores_still_come_last(tmp_path, lab):
     def slow(files):
         config = json.loads(files[autolab.CONFIG_NAME])
@@ -202,6 +207,7 @@ def test_a_grading_past_the_deadline_is_stopped_and_the_scores_still_come_last(t
     assert any("Grading failed: grading did not finish within 4 s" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_a_harness_error_says_grading_failed_and_the_scores_come_last(tmp_path, lab):
     def tamper(files):
         manifest = "grading_fixtures/manifest.json"
@@ -224,6 +230,7 @@ def test_a_missing_handin_still_ends_with_the_scores(tmp_path, lab):
     assert any("handin file handin.zip is not in the grading folder" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_driver_exit_status_and_the_scores_line_repeated_after_late_output(tmp_path, lab, capsys):
     """``grade`` itself: 0 for a result (graded, or the student's own files), 2 when grading failed (the
     Makefile succeeds either way); a grader whose scores line is followed by other output gets its

@@ -34,6 +34,7 @@ def relative(name):
     return PurePosixPath(*path.parts[1:])
 
 
+@pytest.mark.slow
 def test_bundle_holds_the_handout_and_nothing_else(bundle):
     _, names, contents = bundle
     paths = [relative(name) for name in names]
@@ -58,6 +59,7 @@ def test_bundle_holds_the_handout_and_nothing_else(bundle):
     assert "python runner.py" in readme and "handout/api.md" in readme
 
 
+@pytest.mark.slow
 def test_bundle_is_deterministic(bundle, tmp_path):
     out, _, _ = bundle
     again = tmp_path / "again.zip"
@@ -66,6 +68,7 @@ def test_bundle_is_deterministic(bundle, tmp_path):
     assert again.read_bytes() == out.read_bytes()
 
 
+@pytest.mark.slow
 def test_unpacked_bundle_grades_the_template_without_the_repository(bundle, tmp_path):
     out, _, _ = bundle
     unpacked = extract_archive(out, tmp_path / "unpacked") / DEFAULT_PREFIX  # also: the handout passes our own checks
@@ -114,6 +117,7 @@ def test_only_the_public_fixture_set_is_bundled(tmp_path):
         public_fixture_files(root)
 
 
+@pytest.mark.slow
 def test_a_template_with_an_implemented_class_stops_the_build(tmp_path):
     """A solution left in student_template/ (here Flatten, from the complete solution) is not bundled."""
     repo = tmp_path / "repo"

@@ -12,8 +12,7 @@ import pytest
 from autograder.batch import main as batch
 
 from autograder.platforms import canvas
-from helpers import COMPLETE
-from helpers import trimmed_fixtures
+from helpers import COMPLETE, trimmed_fixtures
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section", "HW1 (1000)",
           "HW2P1 (1234)", "Lab 1, part 2 (1400)", "Current Score", "Unposted Current Score", "Final Score"]
@@ -218,6 +217,7 @@ def test_usage_errors_exit_2(tmp_path, capsys, damage, message):
     assert not (out / "canvas_import.csv").exists()
 
 
+@pytest.mark.slow
 def test_runner_batch_export_after_a_real_batch(tmp_path, runner_run):
     fixtures = trimmed_fixtures(tmp_path / "fixtures")
     subs = tmp_path / "subs"

@@ -22,8 +22,7 @@ from autograder.platforms import gradescope
 
 from autograder.platforms import gradescope_setup
 from autograder.report.gradescope import validate_gradescope
-from helpers import COMPLETE, MAX_POINTS, ROOT, RUBRIC, base_python
-from helpers import trimmed_fixtures
+from helpers import COMPLETE, MAX_POINTS, ROOT, RUBRIC, base_python, trimmed_fixtures
 
 MAIN_MAX = sum(i.points for i in RUBRIC.items if str(i.section) == "main")
 BONUS_MAX = sum(i.points for i in RUBRIC.items if str(i.section) == "bonus")
@@ -170,6 +169,7 @@ def leaky_files():
     return files
 
 
+@pytest.mark.slow
 def test_zip_holds_the_harness_the_wheels_and_nothing_private(autograder_zip):
     with zipfile.ZipFile(autograder_zip) as archive:
         names = archive.namelist()
@@ -190,6 +190,7 @@ def test_zip_holds_the_harness_the_wheels_and_nothing_private(autograder_zip):
     assert '= "3.10 final" ]' in setup and "pip install -r" not in setup and "--upgrade" not in setup
 
 
+@pytest.mark.slow
 def test_wheels_are_the_lock_and_match_their_sha256(autograder_zip):
     with zipfile.ZipFile(autograder_zip) as archive:
         wheels = {name.removeprefix("wheels/"): archive.read(name) for name in archive.namelist()
@@ -266,6 +267,7 @@ def installed(tmp_path_factory, autograder_zip):
     return root
 
 
+@pytest.mark.slow
 def test_setup_installs_offline_and_the_image_grades_complete(tmp_path, installed):
     root = installed
     (root / "submission").mkdir(exist_ok=True)
@@ -292,6 +294,7 @@ def test_setup_installs_offline_and_the_image_grades_complete(tmp_path, installe
     assert "fixture set: hidden" in completed.stdout and "Total score: 100/100" in completed.stdout
 
 
+@pytest.mark.slow
 def test_setup_refuses_another_python_a_pre_release_and_a_damaged_wheel(tmp_path, autograder_zip):
     root = fake_tree(tmp_path, autograder_zip, {}, wheels=True)
     for version, level in (("3.11", "final"), ("3.11", "candidate"), ("3.10", "candidate")):  # 3.11.0~rc1 is rc
@@ -313,6 +316,7 @@ def test_setup_refuses_another_python_a_pre_release_and_a_damaged_wheel(tmp_path
     assert not (root / "venv").exists()
 
 
+@pytest.mark.slow
 def test_good_submission_one_folder_down(tmp_path, autograder_zip):
     root = fake_tree(tmp_path, autograder_zip, complete_files("handin/"))
     document, completed = run_autograder(root)
@@ -325,6 +329,7 @@ def test_good_submission_one_folder_down(tmp_path, autograder_zip):
     assert document["stdout_visibility"] == "after_published"
 
 
+@pytest.mark.slow
 def test_broken_submissions_still_get_a_valid_file(tmp_path, autograder_zip):
     root = fake_tree(tmp_path, autograder_zip, {"notes.txt": b"forgot the code"})
     document, completed = run_autograder(root)
@@ -365,6 +370,7 @@ def secrets_of(fixtures):
     return [f"seed-{manifest['seed']}", '"seed"', *[v for v in values if len(v.strip("-0.")) >= 3]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stdout_visibility", ["visible", "after_due_date", "hidden"])
 def test_a_hidden_set_shows_students_only_the_student_view_on_stdout(tmp_path, wheelhouse, trimmed, capsys,
                                                                      stdout_visibility):
@@ -385,6 +391,7 @@ def test_a_hidden_set_shows_students_only_the_student_view_on_stdout(tmp_path, w
     assert not [secret for secret in secrets_of(trimmed) if secret in seen]
 
 
+@pytest.mark.slow
 def test_student_text_is_never_html(tmp_path, autograder_zip, wheelhouse):
     # a hidden set: the file name is in the student's own error (no mytorch/), shown as plain text
     root = fake_tree(tmp_path / "hidden", autograder_zip, {HOSTILE_NAME: None, "notes.txt": b"x"})
@@ -403,6 +410,7 @@ def test_student_text_is_never_html(tmp_path, autograder_zip, wheelhouse):
     assert student_text_is_inert(document, "<img src=x onerror=alert(1)>") >= 1
 
 
+@pytest.mark.slow
 def test_loose_files_are_wrapped_into_a_package(tmp_path, autograder_zip):
     files = {name.removeprefix("mytorch/"): data for name, data in complete_files().items()
              if name != "mytorch/__init__.py"}
@@ -410,12 +418,14 @@ def test_loose_files_are_wrapped_into_a_package(tmp_path, autograder_zip):
     assert document["score"] == pytest.approx(MAIN_MAX + BONUS_MAX)
 
 
+@pytest.mark.slow
 def test_python_that_cannot_start_still_leaves_a_valid_file(tmp_path, autograder_zip):
     root = fake_tree(tmp_path, autograder_zip, complete_files())
     document, _ = run_autograder(root, python=str(tmp_path / "no-such-python"))
     assert document["score"] == 0 and document["tests"][0]["name"] == "Grading error"
 
 
+@pytest.mark.slow
 def test_tampered_grading_set_gives_score_0_and_a_valid_file(tmp_path, autograder_zip):
     root = fake_tree(tmp_path, autograder_zip, complete_files())
     manifest = root / "source" / "grading_fixtures" / "manifest.json"
@@ -451,12 +461,14 @@ class _no_exit:
         return False
 
 
+@pytest.mark.slow
 def test_the_staff_may_choose_the_hidden_detail(tmp_path, wheelhouse):
     out = build(tmp_path / "kinds.zip", wheelhouse, "--hidden-detail", "kinds")
     with zipfile.ZipFile(out) as archive:
         assert json.loads(archive.read(gradescope.CONFIG_NAME))["hidden_detail"] == "kinds"
 
 
+@pytest.mark.slow
 def test_run_exit_status_0_for_a_students_problem_2_for_a_harness_error(tmp_path, autograder_zip):
     """``python -m autograder.platforms.gradescope run``: 0 when results.json is a result for the student (here:
     no mytorch/, score 0 and why), 2 when grading itself failed; run_autograder exits 0 either way
@@ -476,6 +488,7 @@ def test_run_exit_status_0_for_a_students_problem_2_for_a_harness_error(tmp_path
     assert statuses == {"no_package": 0, "tampered": 2}
 
 
+@pytest.mark.slow
 def test_a_wheelhouse_with_every_wheel_builds_without_the_network(tmp_path, wheelhouse, monkeypatch):
     calls = []
     real = gradescope_setup.run_pip

@@ -24,8 +24,7 @@ import pytest
 from autograder.platforms import prairielearn as pl
 from autograder.platforms.common import TimeBudget, graded_modules
 from autograder.report.prairielearn import validate_prairielearn
-from helpers import COMPLETE, MAX_POINTS, RUBRIC, SUBMISSIONS, TEMPLATE
-from helpers import trimmed_fixtures
+from helpers import COMPLETE, MAX_POINTS, RUBRIC, SUBMISSIONS, TEMPLATE, trimmed_fixtures
 
 CASE_LIMIT = 2.0
 JOBS = 2
@@ -190,6 +189,7 @@ def graded_files(question):
     return read_json(question[0] / "serverFilesCourse" / SERVER / pl.CONFIG_NAME)["graded_files"]
 
 
+@pytest.mark.slow
 def test_complete_upload_scores_1(tmp_path, question):
     document, done, _ = run_entrypoint(grade_tree(tmp_path, question, module_files(COMPLETE, graded_files(question))))
     assert document["gradable"] is True and document["score"] == 1.0
@@ -202,12 +202,14 @@ def test_complete_upload_scores_1(tmp_path, question):
     assert "Total score" in done.stdout  # the grading log (PrairieLearn shows it to the staff)
 
 
+@pytest.mark.slow
 def test_template_upload_scores_0(tmp_path, question):
     document, _, _ = run_entrypoint(grade_tree(tmp_path, question, module_files(TEMPLATE, graded_files(question))))
     assert document["gradable"] is True and document["score"] == 0
     assert len(document["tests"]) == len(RUBRIC.items) and all(t["points"] == 0 for t in document["tests"])
 
 
+@pytest.mark.slow
 def test_a_mytorch_folder_upload_is_graded_as_it_is(tmp_path, question):
     files = {f"mytorch/{name}": data for name, data in module_files(COMPLETE).items()}
     document, _, _ = run_entrypoint(grade_tree(tmp_path, question, files))
@@ -222,6 +224,7 @@ def test_no_mytorch_is_not_gradable_with_the_reason_shown(tmp_path, question):
         assert "no mytorch/ folder" in text and "conv1d.py" in text and "notes.txt" in text
 
 
+@pytest.mark.slow
 def test_a_looping_submission_still_gets_results_within_the_timeout(tmp_path, question):
     files = module_files(COMPLETE, graded_files(question))
     files["flatten.py"] = (SUBMISSIONS / "hostile_loop_forward" / "mytorch" / "flatten.py").read_bytes()
@@ -233,6 +236,7 @@ def test_a_looping_submission_still_gets_results_within_the_timeout(tmp_path, qu
     assert tests["Conv1d"]["points"] == MAX_POINTS["Conv1d"] and 0 < document["score"] < 1
 
 
+@pytest.mark.slow
 def test_a_grading_past_the_deadline_is_stopped_and_says_so(tmp_path, question):
     """A grading slower than the budget (here: a 60 s case limit, a 4 s deadline) is stopped before
     PrairieLearn's own limit would kill the container, and results.json says that grading failed."""
@@ -245,6 +249,7 @@ def test_a_grading_past_the_deadline_is_stopped_and_says_so(tmp_path, question):
     assert document["message"].startswith("Grading failed: ") and "does not count" in document["message"]
 
 
+@pytest.mark.slow
 def test_a_harness_error_says_grading_failed(tmp_path, question):
     root = grade_tree(tmp_path, question, module_files(COMPLETE, graded_files(question)))
     manifest = root / "serverFilesCourse" / SERVER / "grading_fixtures" / "manifest.json"
@@ -268,6 +273,7 @@ def test_a_crashing_driver_still_leaves_a_valid_file(tmp_path, question):
     assert "JSONDecodeError" in done.stderr  # the traceback is in the grading log
 
 
+@pytest.mark.slow
 def test_driver_exit_status_0_for_a_result_2_for_a_failed_grading(tmp_path, question):
     """``grade`` itself: 0 when results.json is a result for the student (graded, or no mytorch/), 2 when
     grading failed; grade.sh exits 0 in every case (the tests above)."""

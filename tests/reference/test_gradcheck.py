@@ -319,6 +319,7 @@ def _mlp_weights(seed):
     return [rng.standard_normal(s) for s in [(192, 8), (8, 16), (16, 4)]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", [CNN_SimpleScanningMLP, CNN_DistributedScanningMLP])
 def test_scanning_mlp(cls):
     model = cls()

@@ -33,6 +33,7 @@ def test_autolab_feedback_line_is_always_valid():
     assert json.loads(feedback_line(object())) == MINIMAL
 
 
+@pytest.mark.slow
 def test_runner_autolab_feedback_precedes_the_scores_line(tmp_path):
     run = run_runner("--submission", COMPLETE, "--only", "Flatten,Upsampling1d", "--autolab-feedback", "--jobs", "2")
     assert run.returncode == 0, run.stderr

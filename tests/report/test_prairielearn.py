@@ -67,6 +67,7 @@ def test_prairielearn_unconvertible_report_still_writes_a_valid_file(tmp_path):
     assert document["message"].startswith("Grading failed: ")
 
 
+@pytest.mark.slow
 def test_prairielearn_stays_under_one_megabyte(tmp_path, public_set):
     flood = "\x1b" * 400_000  # every character is six bytes once JSON-escaped
     results = {name: [CaseResult(name, f"c{i}", CaseStatus.FAILED, f"{name} c{i}\n{flood}", output=flood)
@@ -95,6 +96,7 @@ def test_prairielearn_schema_rejects_malformed_results(public_set, mutate):
         validate_prairielearn(document)
 
 
+@pytest.mark.slow
 def test_runner_prairielearn_good_missing_and_tampered(tmp_path):
     out = tmp_path / "pl.json"
     run = run_runner("--submission", COMPLETE, "--only", "Flatten,Upsampling1d", "--format", "prairielearn",

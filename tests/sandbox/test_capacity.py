@@ -243,6 +243,7 @@ def half_cpu():
 SLOW_ITEMS = ("Conv1d", "MaxPool2d_stride1", "MaxPool2d", "MeanPool2d_stride1", "MeanPool2d", "BatchNorm2d")
 
 
+@pytest.mark.slow
 def test_a_correct_but_slow_submission_gets_full_marks_with_16_jobs_on_half_a_cpu(half_cpu, tmp_path):
     """16 cases at once, each 0.4 s of CPU, on half a CPU: before, each took about 13 s of wall-clock time
     against a 10 s wall-clock limit; now each is measured by the CPU it used."""
@@ -270,6 +271,7 @@ def test_a_correct_but_slow_submission_gets_full_marks_with_16_jobs_on_half_a_cp
                      r"this machine: \d+ CPUs? \(.*cgroup quota 0\.5 CPU → 1 job\)$", done.stdout, re.M), done.stdout
 
 
+@pytest.mark.slow
 def test_a_looping_submission_still_times_out_by_its_cpu_time_on_half_a_cpu(half_cpu, tmp_path):
     report_path = tmp_path / "report.json"
     done = half_cpu(sys.executable, ROOT / "runner.py", "--submission", submission("hostile_loop_forward"),
@@ -284,6 +286,7 @@ def test_a_looping_submission_still_times_out_by_its_cpu_time_on_half_a_cpu(half
         in first["message"], first["message"]
 
 
+@pytest.mark.slow
 def test_a_case_starved_by_processes_the_grader_does_not_know_of_is_not_a_timeout(half_cpu, tmp_path):
     """Four processes spinning in the same 0.5-CPU cgroup (a busy machine: nothing the jobs / CPUs formula
     sees): a case that computes 1 s of CPU gets about a tenth of a CPU, about 10 s of wall-clock time,
@@ -312,6 +315,7 @@ def test_a_case_starved_by_processes_the_grader_does_not_know_of_is_not_a_timeou
     assert flatten["points"] == MAX_POINTS["Flatten"], [case["message"] for case in flatten["cases"]]
 
 
+@pytest.mark.slow
 def test_a_batch_worker_knows_how_many_workers_share_the_machine(tmp_path):
     """Each worker grades with one job, but its cases' backstop follows the batch's --jobs over this
     machine's CPUs (and its report's header says so), as a Dask worker's follows its host's."""

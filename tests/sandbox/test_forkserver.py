@@ -121,6 +121,7 @@ def kill_survivors(pids):
             pass
 
 
+@pytest.mark.slow
 def test_no_process_of_a_case_outlives_it(tmp_path):
     """A setsid'd sleeper orphaned by its case: refused (no fork) or killed, never alive afterwards."""
     done, report = grade("orphan", ["Flatten", "Upsampling1d"], tmp_path)
@@ -412,6 +413,7 @@ def test_a_twin_whose_server_is_gone_is_replaced_by_a_server_of_its_own():
         first.close()
 
 
+@pytest.mark.slow
 def test_a_twins_cpu_time_is_counted_once_the_servers_are_closed(tmp_path):
     """Closed in order (the twin's pipes, then its server's input), the server reaps its twin, so the
     grader's usage of its children holds the twin's cases too (a benchmark counts them)."""
@@ -466,6 +468,7 @@ FORWARD_BODIES = {  # what Flatten.forward does before its honest work
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", sandbox_backends())
 def test_a_case_is_ended_by_its_cpu_time_or_by_the_wall_clock_backstop(backend):
     """The limit a case gets is CPU seconds, measured from outside it (the fork server's /proc/PID/stat and

@@ -150,6 +150,7 @@ def grade_complete(temp, backend):
     assert done.returncode == 0 and '"Flatten":5.0' in done.stdout, done.stderr[-2000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", backends())
 @pytest.mark.parametrize("stop", ["SIGKILL", "SIGTERM", "SIGHUP"])
 def test_a_grader_ended_mid_case_leaves_no_process_and_the_next_run_no_case_folder(backend, stop, sleeping):
@@ -178,6 +179,7 @@ def test_a_grader_ended_mid_case_leaves_no_process_and_the_next_run_no_case_fold
     assert list(temp.rglob("mytorch-case-*")) == [] and list(temp.glob("mytorch-*")) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", backends())
 def test_a_stuck_grader_does_not_keep_a_sleeping_case_alive(backend, sleeping):
     """The grader stopped (SIGSTOP) mid-case cannot kill its case: the case's own limit (the fork
@@ -217,6 +219,7 @@ def test_a_fork_server_killed_outright_takes_its_case_along(sleeping):
         grader.communicate()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", backends())
 def test_a_case_that_hangs_after_its_final_result_keeps_its_points_and_holds_no_one(backend, tmp_path):
     """hostile_proc_spin_after_final: each case sends a correct final result, then would hang for ever (a
