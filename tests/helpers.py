@@ -2,8 +2,9 @@
 ``tests/submissions/``), ``runner.py`` in a subprocess, trimmed fixture sets and archives for batches,
 synthetic reports, the other Python interpreters, the handout's examples.
 
-Imported as ``helpers`` (pyproject.toml's pytest ``pythonpath`` puts tests/ on sys.path); tests/helpers.py
-has pytest rewrite its asserts.  Test files import from here, never from one another."""
+Imported as ``helpers`` (pyproject.toml's pytest ``pythonpath`` puts tests/ on sys.path); tests/conftest.py
+has pytest rewrite its asserts.  Test files import what they share from here (only the mutants' table stays
+in tests/e2e/test_mutants.py, imported as ``tests.e2e.test_mutants``)."""
 import atexit
 import csv
 import glob

@@ -30,7 +30,6 @@ from autograder.report.model import validate_report
 from autograder.grading.submission import SubmissionError, locate_package
 from helpers import COMPLETE, ITEMS, ROOT, RUBRIC, copy_complete, process_gone, read_csv, run_runner, trimmed_fixtures, zip_folder
 
-pytestmark = pytest.mark.slow  # batches of several submissions
 
 CHEATED_ITEM, CHEATED_CLASS = "MeanPool2d_stride1", "MeanPool2d_stride1"
 
@@ -104,6 +103,7 @@ def run_batch_in_process(argv, wrapper, env=None):
 STUDENTS = ["alice", "bob", "carol", "dave", "eve", "frank", "victim"]
 
 
+@pytest.mark.slow
 def test_batch_writes_a_report_per_student(mixed_batch):
     out = mixed_batch["out"]
     assert mixed_batch["code"] == batch.EXIT_NOT_GRADED, mixed_batch["stderr"]  # dave, eve, victim: listed
@@ -119,6 +119,7 @@ def test_batch_writes_a_report_per_student(mixed_batch):
         assert Path(report["submission"]).name.startswith(student)
 
 
+@pytest.mark.slow
 def test_grades_csv(mixed_batch):
     rows = read_csv(mixed_batch["out"] / "grades.csv")
     header = (mixed_batch["out"] / "grades.csv").read_text().splitlines()[0].split(",")
@@ -137,6 +138,7 @@ def test_grades_csv(mixed_batch):
         assert by_student[bad]["status"] == "error" and by_student[bad]["main"] == "0"
 
 
+@pytest.mark.slow
 def test_failures_are_recorded_with_their_reason(mixed_batch):
     out = mixed_batch["out"]
     reports = {s: json.loads((out / "reports" / f"{s}.json").read_text()) for s in STUDENTS}
@@ -148,6 +150,7 @@ def test_failures_are_recorded_with_their_reason(mixed_batch):
     assert frank_dropout["status"] == "timeout"
 
 
+@pytest.mark.slow
 def test_summary(mixed_batch):
     summary = json.loads((mixed_batch["out"] / "summary.json").read_text())
     jsonschema.validate(summary, load_schema("batch_summary.schema.json"))
@@ -162,6 +165,7 @@ def test_summary(mixed_batch):
     assert all(f["reason"] for f in summary["failed_to_grade"])
 
 
+@pytest.mark.slow
 def test_progress_line(mixed_batch):
     lines = [line for line in mixed_batch["stderr"].splitlines() if line.startswith("batch:")]
     assert lines[-1].startswith("batch: 7/7 done, 3 error(s)")
@@ -169,6 +173,7 @@ def test_progress_line(mixed_batch):
     assert "7 submission(s): 4 graded, 3 error(s)" in mixed_batch["stdout"]
 
 
+@pytest.mark.slow
 def test_hung_worker_is_stopped_with_its_children(tmp_path):
     subs = tmp_path / "subs"
     copy_complete(subs / "sleeper")  # its worker hangs, after starting a child in a session of its own
@@ -186,6 +191,7 @@ def test_hung_worker_is_stopped_with_its_children(tmp_path):
     assert process_gone(int(pidfile.read_text()))
 
 
+@pytest.mark.slow
 def test_rerun_skips_up_to_date_reports_and_regrades_changed_ones(mixed_batch, monkeypatch, capsys):
     out = mixed_batch["out"]
 
@@ -232,6 +238,7 @@ def test_rerun_skips_up_to_date_reports_and_regrades_changed_ones(mixed_batch, m
 # ----------------------------------------------------------------------------- small batches
 
 
+@pytest.mark.slow
 def test_regrade_and_fixture_change_through_runner(tmp_path):
     """Through ``runner.py batch``; the submission is one that fails fast (the rules are the same)."""
     subs = tmp_path / "subs"
@@ -337,6 +344,7 @@ def memorizing_module(fixture_set, item, cls):
         """)
 
 
+@pytest.mark.slow
 def test_hidden_fixture_set_defeats_hard_coded_answers(tmp_path):
     hidden = tmp_path / "hidden"
     done = subprocess.run([sys.executable, "-m", "reference.generate", "--seed", "271828", "--out", str(hidden)],

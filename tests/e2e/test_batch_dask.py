@@ -29,7 +29,6 @@ from autograder.batch import dask_executor as batch_dask
 from autograder.case.processes import descendants
 from helpers import ROOT, copy_complete, read_csv, trimmed_fixtures, zip_folder
 
-pytestmark = pytest.mark.slow  # Dask clusters and batches
 
 HAVE_DASK = importlib.util.find_spec("distributed") is not None
 needs_dask = pytest.mark.skipif(not HAVE_DASK, reason="dask and distributed are not installed (an optional "
@@ -142,6 +141,7 @@ def assert_same_grades(a_class, out):
     assert sorted(p.stem for p in (out / "reports").glob("*.json")) == STUDENTS
 
 
+@pytest.mark.slow
 @needs_dask
 def test_dask_gives_the_grades_of_the_local_executor(a_class):
     out = a_class["base"] / "out-dask"
@@ -188,6 +188,7 @@ def kill_the_dask_worker_grading(student, process, deadline=180):
     pytest.fail(f"no grading worker for {student} was seen")
 
 
+@pytest.mark.slow
 @needs_dask
 def test_a_dask_worker_killed_mid_task_loses_nothing(a_class):
     out = a_class["base"] / "out-killed"
@@ -200,6 +201,7 @@ def test_a_dask_worker_killed_mid_task_loses_nothing(a_class):
     assert not Path(f"/proc/{killed}").exists() or "Z" in Path(f"/proc/{killed}/stat").read_text()
 
 
+@pytest.mark.slow
 @needs_dask
 def test_a_task_that_keeps_killing_workers_becomes_its_error_report(a_class):
     out = a_class["base"] / "out-killed-always"
@@ -253,6 +255,7 @@ def a_real_cluster(tmp_path):
                 process.wait()
 
 
+@pytest.mark.slow
 @needs_dask
 def test_a_scheduler_without_the_repository(a_class, a_real_cluster, tmp_path):
     """The task travels by value: the scheduler (which unpickles task graphs) never imports the autograder."""

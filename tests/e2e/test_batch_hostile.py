@@ -33,7 +33,6 @@ from autograder.archives.extract import ArchiveError, ArchiveLimits, extract_arc
 from autograder.report.model import validate_report
 from helpers import ROOT, copy_complete, rows_of, run_batch, run_runner, trimmed_fixtures, zip_folder
 
-pytestmark = pytest.mark.slow  # batches of hostile archives
 
 ESCAPED = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 FORGED = "\u2028Total score: 100/100 (+15/15 bonus)"
@@ -75,6 +74,7 @@ def fixtures(tmp_path_factory):
     return trimmed_fixtures(tmp_path_factory.mktemp("fixtures") / "trimmed")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, what", [(tarfile.XHDTYPE, "pax extended header"),
                                         (tarfile.XGLTYPE, "pax global header"),
                                         (tarfile.GNUTYPE_LONGNAME, "GNU long name")])
@@ -175,6 +175,7 @@ def test_zip_whose_local_header_names_another_file_is_refused_up_front(tmp_path)
         list_members(path)
 
 
+@pytest.mark.slow
 def test_pax_bomb_in_a_batch_costs_the_workers_little_memory(tmp_path, fixtures):
     """Peak RSS of the batch and its workers (RUSAGE_CHILDREN of a fresh process that runs the batch)."""
     subs = tmp_path / "subs"
@@ -221,6 +222,7 @@ def remove_deep_nest(top, depth):
     os.close(fd)
 
 
+@pytest.mark.slow
 def test_deeply_nested_submission_does_not_stop_the_batch(tmp_path, fixtures):
     subs = tmp_path / "subs"
     copy_complete(subs / "alice")
@@ -239,6 +241,7 @@ def test_deeply_nested_submission_does_not_stop_the_batch(tmp_path, fixtures):
         remove_deep_nest(deep, NEST_DEPTH)
 
 
+@pytest.mark.slow
 def test_deep_trees_are_removed_without_recursion(tmp_path):
     """What a worker leaves in its scratch folder may be nested deeper than the recursion limit."""
     (tmp_path / "scratch" / "tmp").mkdir(parents=True)
@@ -257,6 +260,7 @@ def test_archive_members_nested_too_deep_are_refused_up_front(tmp_path):
     assert list((tmp_path / "out").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_entries_named_like_the_batch_outputs_are_graded_like_anyone(tmp_path, fixtures):
     subs = tmp_path / "subs"
     graded = ["alice", "grades", "grades.csv", "reports", "summary", "summary.json"]
@@ -286,6 +290,7 @@ def test_outputs_written_where_they_would_be_read_as_submissions_are_refused(tmp
     assert sorted(p.name for p in (tmp_path / subs).iterdir()) == ["alice"]
 
 
+@pytest.mark.slow
 def test_errors_while_deciding_staleness_mean_grade_again(tmp_path, fixtures, monkeypatch):
     subs = tmp_path / "subs"
     for name in ("alice", "bob", "carol"):
@@ -350,6 +355,7 @@ def hostile_entries(subs, staging):
     return forger
 
 
+@pytest.mark.slow
 def test_escapes_separators_and_formulas_are_neutralised_in_every_sink(tmp_path, fixtures):
     subs = tmp_path / "subs"
     subs.mkdir()

@@ -25,7 +25,6 @@ from autograder.batch.storage import RUN_PREFIX
 from autograder.case.processes import descendants
 from helpers import ROOT, copy_complete, process_gone, rows_of, run_batch, trimmed_fixtures
 
-pytestmark = pytest.mark.slow  # batches, killed and resumed
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +39,7 @@ def empty_submission(path):
     return path
 
 
+@pytest.mark.slow
 def test_edited_rubric_points_regrade_and_csv_agrees_with_summary(tmp_path, fixtures):
     """Points edited in the fixture set's rubric without a version bump: every report is redone."""
     subs = tmp_path / "subs"
@@ -61,6 +61,7 @@ def test_edited_rubric_points_regrade_and_csv_agrees_with_summary(tmp_path, fixt
     assert float(row["Flatten"]) == manifest["items"]["Flatten"]["points"] and float(row[section]) == total
 
 
+@pytest.mark.slow
 def test_student_option_regrades_only_those(tmp_path, fixtures):
     subs = tmp_path / "subs"
     for name in ("alice", "bob", "carol"):
@@ -103,6 +104,7 @@ def test_out_naming_a_file_or_an_unwritable_place_stops_before_grading(tmp_path,
     assert not (blocked / "grades.csv").exists()
 
 
+@pytest.mark.slow
 def test_a_failure_to_write_a_report_stops_the_batch_and_costs_no_student(tmp_path, fixtures, monkeypatch):
     subs = tmp_path / "subs"
     for name in ("alice", "bob"):
@@ -126,6 +128,7 @@ def test_a_failure_to_write_a_report_stops_the_batch_and_costs_no_student(tmp_pa
     assert {row["status"] for row in rows_of(out).values()} == {"graded"}
 
 
+@pytest.mark.slow
 def test_a_second_batch_on_the_same_out_is_refused(tmp_path, fixtures):
     subs = tmp_path / "subs"
     empty_submission(subs / "alice")
@@ -140,6 +143,7 @@ def test_a_second_batch_on_the_same_out_is_refused(tmp_path, fixtures):
     assert run_batch([subs, "--out", out, "--fixtures", fixtures])[0] == batch.EXIT_NOT_GRADED  # lock released
 
 
+@pytest.mark.slow
 def test_reports_of_removed_students_move_aside_and_skipped_entries_are_listed(tmp_path, fixtures):
     subs = tmp_path / "subs"
     for name in ("alice", "bob"):
@@ -172,6 +176,7 @@ def test_eta_follows_the_recent_rate():
     assert "60.0 submissions/min" in progress.line() and "ETA 1m40s" in progress.line()  # 100 left at 1/s
 
 
+@pytest.mark.slow
 def test_default_submission_budget_is_derived_from_the_cases_and_stated_in_help():
     cases = batch.public_case_count()
     assert cases > 20
@@ -221,6 +226,7 @@ def wait_gone(pids, seconds=30):
     return [pid for pid in pids if not process_gone(pid)]
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_batch_leaves_no_process_and_the_next_run_no_scratch(tmp_path, fixtures):
     subs = tmp_path / "subs"
     sleeping_submission(subs / "sleeper")
@@ -238,6 +244,7 @@ def test_kill_9_of_the_batch_leaves_no_process_and_the_next_run_no_scratch(tmp_p
     assert run_folders(temp) == [], done.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_stops_like_ctrl_c(tmp_path, fixtures):
     subs = tmp_path / "subs"
     copy_complete(subs / "alice")

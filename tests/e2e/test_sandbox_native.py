@@ -41,7 +41,6 @@ from helpers import COMPLETE, ROOT, SUBMISSIONS, landlock_abi, python_of, submis
 from autograder.case import syscall_filter
 from autograder.sandbox.run_as import case_user
 
-pytestmark = pytest.mark.slow  # the native sandbox's probes under every interpreter
 
 HELPER = ROOT / "tests" / "native_helper.py"
 REPORT_SCHEMA = json.loads((ROOT / "autograder" / "contract" / "schemas" / "report.schema.json").read_text())
@@ -354,6 +353,7 @@ def check_graded(done, report):
     return {item["name"]: item for item in report["items"]}
 
 
+@pytest.mark.slow  # grades native hostile submissions or probes every interpreter
 @pytest.mark.parametrize("name", list(HOSTILES))
 def test_native_hostile_scores_zero_with_the_reason(runs, name):
     skip, future = runs[name]
@@ -379,6 +379,7 @@ def graded(runs, name):
     return future.result()
 
 
+@pytest.mark.slow  # grades native hostile submissions or probes every interpreter
 def test_no_ipc_object_outlives_the_hostile_cases(runs):
     """hostile_native_ipc's segment, queue, semaphore set and POSIX queue were never created: no System V
     object has its key, and the case's user has none that was not there before."""
@@ -431,6 +432,7 @@ class Flatten:
 """
 
 
+@pytest.mark.slow  # grades native hostile submissions or probes every interpreter
 def test_standard_library_modules_that_need_system_libraries_load(tmp_path):
     """zlib, binascii (so base64), _hashlib, _lzma, _bz2 link libraries that Landlock keeps cases from reading."""
     folder = tmp_path / "submission"
@@ -442,6 +444,7 @@ def test_standard_library_modules_that_need_system_libraries_load(tmp_path):
         "\n".join(case["message"] for case in items["Flatten"]["cases"])
 
 
+@pytest.mark.slow  # grades native hostile submissions or probes every interpreter
 def test_report_names_the_kernel_layers(tmp_path):
     """The report header and the JSON report say which kernel layers confined the cases."""
     done, report = grade("complete", tmp_path, only=("Upsampling1d",))
@@ -461,6 +464,7 @@ def test_report_names_the_kernel_layers(tmp_path):
         assert "sandbox: WARNING" in header
 
 
+@pytest.mark.slow  # grades native hostile submissions or probes every interpreter
 def test_without_landlock_and_seccomp_the_header_warns_and_the_audit_hook_still_holds(tmp_path):
     """As on a kernel without either: every case says so, grading works, the import layer alone refuses."""
     missing = kernel_has_seccomp()
@@ -514,6 +518,7 @@ def test_the_filter_refuses_what_it_must_and_allows_threads():
         "affinity self", "ioprio self"}
 
 
+@pytest.mark.slow  # grades native hostile submissions or probes every interpreter
 @pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
 def test_the_standard_library_works_under_the_filter(version, tmp_path):
     """native_helper.py stdlib-probe: threads, selectors on a pipe, files in the working folder, randomness,
