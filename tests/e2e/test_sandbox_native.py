@@ -389,6 +389,7 @@ def test_no_ipc_object_outlives_the_hostile_cases(runs):
     assert ipc_objects() - IPC_BEFORE == set()
 
 
+@pytest.mark.slow  # grades native hostile submissions or probes every interpreter
 def test_the_graders_files_keep_their_metadata(runs):
     """hostile_native_metadata changed neither the grader's mode-600 file nor the classmate's folder."""
     graded(runs, "metadata")
@@ -397,6 +398,7 @@ def test_the_graders_files_keep_their_metadata(runs):
         path: oct(0o600 if path.name == "grader_file" else 0o755) for path in METADATA_BEFORE}
 
 
+@pytest.mark.slow  # grades native hostile submissions or probes every interpreter
 def test_other_processes_keep_their_scheduling(runs):
     """hostile_native_scheduling changed nothing of the target process (nor, by its own account, of the server)."""
     graded(runs, "scheduling")
