@@ -13,7 +13,7 @@ missing (exit code 2) instead of a traceback.
 import os
 import sys
 
-from autograder.exit_codes import HARNESS_ERROR as EXIT_HARNESS_ERROR  # plain constants (this folder is on sys.path)
+from autograder.errors import HARNESS_ERROR as EXIT_HARNESS_ERROR  # plain syntax (this folder is on sys.path)
 
 MINIMUM = (3, 10)
 REQUIRED = (("numpy", "NumPy"), ("jsonschema", "jsonschema"))  # what grading imports (requirements.txt)

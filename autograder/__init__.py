@@ -9,3 +9,4 @@ The subpackages are layers; each imports only from the layers below it (tests/te
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository (or the unpacked handout/autograder zip)
+DEFAULT_FIXTURES = ROOT / "fixtures"  # the public fixture set

@@ -5,50 +5,94 @@
     python runner.py --only Conv1d,Conv1d_stride1 --json report.json
     python runner.py --list                       # the rubric
     python runner.py batch SUBMISSIONS --out DIR  # staff: grade a folder of submissions
+    python runner.py batch merge OUT              # staff: the shards' outputs as one batch's
+    python runner.py batch export --canvas ROSTER.csv --assignment NAME OUT   # staff: a Canvas import file
 
 The last line of stdout is always one JSON object, {"scores": {...}, ...}.
 Exit code 0 when grading ran (whatever the score), 2 for usage or harness errors, 128 + the
 signal when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP: every case process killed).
 In platform modes (--format gradescope/prairielearn, --autolab-feedback) a submission that
 cannot be graded because of the student's own files (no mytorch/) also exits 0: its platform
-document says why.  The table: autograder/exit_codes.py.
+document says why.  The table: autograder/errors.py.
+
+One parser with real subcommands (:func:`build_parser`): grading is the default (no word needed),
+``batch`` has its own (autograder/batch/main.py: the grading form, ``merge``; ``export`` is added
+here, a platform's).  ``python -m autograder`` is the same command.  The options have one spelling
+everywhere (``--fixtures``, ``--timeout``, ``--jobs``); the pytest view's old ones are hidden aliases
+(autograder/config.py).  An uncaught :class:`autograder.errors.GraderError` becomes its exit code in
+one place, :func:`autograder.errors.exit_status`.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 # Only what starts the fork servers is imported here; NumPy and the rest load in run(), while
 # the servers start on the other cores.
-from autograder import exit_codes
+from autograder import errors
+from autograder.config import Config, add_aliases
+from autograder.errors import exit_status
 from autograder.util import stop_signals
 from autograder.sandbox import WALL_FACTOR, Limits, close_servers, prestart_servers
 from autograder.sandbox.capacity import available
-from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, BackendError, describe_choice, resolve
+from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, describe_choice
 from autograder.sandbox.backends import untrusted_refusal
-from autograder.report.visibility import FULL, HIDDEN_DETAILS
-from autograder import ROOT
+from autograder.report.visibility import HIDDEN_DETAILS
+from autograder import DEFAULT_FIXTURES, ROOT
 
 
 if TYPE_CHECKING:
-    from autograder.contract.fixtures import Manifest
-    from autograder.report.model import Report
     from autograder.contract.rubric import Rubric
+    from autograder.grading.emit import Outputs
 
-DEFAULT_FIXTURES = ROOT / "fixtures"  # autograder.contract.fixtures.DEFAULT_FIXTURES
 DEFAULT_SUBMISSION = ROOT / "student_template"
-EXIT_GRADED, EXIT_HARNESS_ERROR = exit_codes.GRADED, exit_codes.HARNESS_ERROR
-EXIT_INTERRUPTED = exit_codes.INTERRUPTED  # a process ended by SIGINT (Ctrl-C); SIGTERM 143, SIGHUP 129
-EXIT_BROKEN_PIPE = exit_codes.BROKEN_PIPE  # a process ended by SIGPIPE
+EXIT_GRADED, EXIT_HARNESS_ERROR = errors.GRADED, errors.HARNESS_ERROR
+EXIT_INTERRUPTED = errors.INTERRUPTED  # a process ended by SIGINT (Ctrl-C); SIGTERM 143, SIGHUP 129
+EXIT_BROKEN_PIPE = errors.BROKEN_PIPE  # a process ended by SIGPIPE
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """``runner.py ARGS`` parsed: ``args.run`` is the command's function (grading when no command is named)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["batch"]:  # the batch's grading form has no name of its own (batch.main.implicit_grade)
+        from autograder.batch.main import implicit_grade
+        argv = ["batch", *implicit_grade(argv[1:])]
+    args = build_parser().parse_args(argv)
+    if args.command == "batch":  # the batch's own parser, built (and its modules imported) only now
+        args = batch_parser().parse_args(args.arguments)
+    return args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """runner.py's parser: the grading options, and the commands as subparsers."""
     parser = argparse.ArgumentParser(prog="python runner.py", description=__doc__.split("\n")[0],
                                      epilog="Staff: 'python runner.py batch --help' grades many submissions.")
+    add_grading_arguments(parser)
+    parser.set_defaults(run=grade_command)
+    commands = parser.add_subparsers(dest="command", metavar="{batch}", title="commands (course staff)")
+    batch = commands.add_parser("batch", add_help=False, help="grade a folder of submissions; merge shards; "
+                                "export grades (see python runner.py batch --help)")
+    batch.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)  # parsed by batch_parser
+    return parser
+
+
+def batch_parser() -> argparse.ArgumentParser:
+    """``runner.py batch``'s parser: the batch's commands (autograder/batch/main.py) and ``export``, a
+    platform's.  Apart from :func:`build_parser` so that grading one submission never imports the batch."""
+    from autograder.batch.main import add_commands
+    from autograder.platforms import canvas
+    parser = argparse.ArgumentParser(prog="python runner.py batch", description="Course staff: grade a folder "
+                                     "of submissions, merge the shards of one, export its grades.")
+    add_commands(parser, [("export", canvas.DESCRIPTION, canvas.add_arguments, canvas.export_command)])
+    return parser
+
+
+def add_grading_arguments(parser: argparse.ArgumentParser) -> None:
+    """``runner.py``'s own options (grading one submission)."""
     parser.add_argument("--submission", type=Path, default=DEFAULT_SUBMISSION,
                         help="folder that contains your mytorch/ package (default: student_template/)")
     parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES,
@@ -93,7 +137,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--show-hidden-details", action="store_true",
                         help="staff: with a fixture set other than the public one, print the full report anyway "
                              "(by default stdout and the platform files show only which cases passed)")
-    return parser.parse_args(argv)
+    add_aliases(parser)
 
 
 def print_rubric(rubric: Rubric) -> None:
@@ -103,96 +147,25 @@ def print_rubric(rubric: Rubric) -> None:
             print(f"  {item.name:<24} {item.points:>5g}  {item.policy.replace('_', ' ')}  ({', '.join(item.classes)})")
 
 
-def emit(report: Report, args: argparse.Namespace, detail: str = FULL) -> int:
-    """Write the requested files, print the human report, end with the JSON line; return the exit code.
-
-    The files come first, so a reader that stops early (``| head``) loses none of them.  A
-    file that cannot be written costs one line on stderr and exit code 2, never the report
-    on stdout nor the JSON line, which is always printed last.  The exit code is
-    :func:`report_exit_code`'s.  ``detail``
-    (:func:`autograder.report.student_view.student_detail`, from the fixture set and the options): what
-    stdout, Autolab's feedback and the Gradescope and PrairieLearn files show; ``--json`` is always full.
-    """
-    from autograder.report.model import write_report
-    exit_code = report_exit_code(report, platform_mode(args))
-    writers: list[tuple[Path, Callable[[Path, Report], object]]] = []
-    if args.json:
-        writers.append((args.json, write_report))
-    if args.format == "gradescope":
-        from autograder.report.gradescope import write_gradescope
-        writers.append((args.gradescope_out, lambda path, report: write_gradescope(path, report, detail)))
-    if args.format == "prairielearn":
-        from autograder.report.prairielearn import write_prairielearn
-        writers.append((args.prairielearn_out, lambda path, report: write_prairielearn(path, report, detail)))
-    errors = []
-    for path, write in writers:
-        try:
-            write(path, report)
-        except OSError as error:
-            errors.append(f"error: cannot write {path}: {error.strerror or error}")
-    if detail != FULL:
-        from autograder.report.student_view import render_student
-        print(render_student(report.to_dict(), detail), flush=True)
-    else:
-        print(report.render(verbose=args.verbose), flush=True)
-    for message in errors:
-        print(message, file=sys.stderr, flush=True)
-        exit_code = EXIT_HARNESS_ERROR
-    if args.autolab_feedback:
-        from autograder.report.autolab import feedback_line
-        print(feedback_line(report, detail), flush=True)
-    print(report.autolab_line(), flush=True)
-    return exit_code
-
-
-def report_exit_code(report: Report, platform: bool) -> int:
-    """0 when ``report`` is a result for the student: graded (whatever the score) or, in a platform
-    mode, not gradable because of the student's own files (``error_source == "submission"``: the
-    platform document tells the student why); 2 for any other error (autograder/exit_codes.py)."""
-    if report.status == "graded" or (platform and report.error_source == "submission"):
-        return EXIT_GRADED
-    return EXIT_HARNESS_ERROR
-
-
-def trusted_manifest(fixtures: Path) -> Manifest | None:
-    """The fixture set's verified manifest (read once per run), or None when it cannot be trusted."""
-    from autograder.contract.fixtures import FixtureError, read_manifest
-    try:
-        return read_manifest(fixtures)
-    except FixtureError:
-        return None
-
-
-def run(args: argparse.Namespace) -> int:
-    """Grade one submission as ``args`` say; return the exit code."""
-    try:
-        backend = resolve(args.sandbox)
-    except BackendError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_HARNESS_ERROR
+def grade_command(args: argparse.Namespace) -> int:
+    """Grade one submission as ``args`` say (or print the rubric, ``--list``); return the exit code."""
+    backend = resolve_backend(args.sandbox)
     if not args.list and args.jobs >= 1 and args.timeout > 0:
         prestart_servers(min(args.jobs, len(args.only) or args.jobs), backend)
-    from autograder.grading.core import Settings, grade
+    config = config_of(args)
     from autograder.contract.fixtures import FixtureError, load_fixture_set, read_manifest
+    from autograder.grading.core import grade
+    from autograder.grading.emit import emit, student_detail_of, trusted_manifest
     from autograder.report.model import Report
     from autograder.grading.submission import SubmissionError, locate_package, upload_text
-    try:
-        settings = Settings(limits=Limits(timeout=args.timeout), jobs=args.jobs, hints=args.hints,
-                            sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_HARNESS_ERROR
     if args.list:
-        try:
-            print_rubric(read_manifest(args.fixtures).rubric)
-        except FixtureError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_HARNESS_ERROR
+        print_rubric(read_manifest(config.fixtures).rubric)
         return EXIT_GRADED
-    manifest = trusted_manifest(args.fixtures)
+    outputs = outputs_of(args)
+    manifest = trusted_manifest(config.fixtures)
     rubric = manifest.rubric if manifest is not None else None
-    detail = student_detail_of(manifest, args)
-    only = args.only
+    detail = student_detail_of(manifest, config)
+    only = list(config.only)
     if only and rubric is not None:  # an untrusted fixture set is reported below, as a failed grading
         by_folded_name = {name.casefold(): name for name in rubric.names}  # --only in any letter case
         unknown = [name for name in only if name.casefold() not in by_folded_name]
@@ -203,36 +176,43 @@ def run(args: argparse.Namespace) -> int:
             hint = f"; did you mean {by_folded_name[close[0]]}?" if close else ""
             print(f"error: unknown item for --only: {name}{hint} (see --list)", file=sys.stderr)
         if unknown:
-            return EXIT_HARNESS_ERROR
+            return errors.USAGE
         only = [by_folded_name[name.casefold()] for name in only]
-    refusal = untrusted_refusal(backend, args.allow_unsandboxed) if platform_mode(args) else ""
+    refusal = untrusted_refusal(backend, config.allow_unsandboxed) if outputs.platform else ""
     if refusal:  # the platform still gets a valid document saying why
-        return emit(Report.failed(args.submission, rubric, refusal, only=only), args, detail)
+        return emit(Report.failed(args.submission, rubric, refusal, only=only), outputs, detail)
     try:
         submission = locate_package(args.submission)
-        fixture_set = load_fixture_set(args.fixtures, only=only, verified=manifest)
+        fixture_set = load_fixture_set(config.fixtures, only=only, verified=manifest)
     except (FixtureError, SubmissionError) as error:
         # runner.py's own terminal gets the command-line advice; a platform's student, who passed no
         # folder, the same said of an upload (Autolab shows stderr too)
-        text = upload_text(error) if platform_mode(args) else str(error)
+        text = upload_text(error) if outputs.platform else str(error)
         print(f"error: {text}", file=sys.stderr)
         source = "submission" if isinstance(error, SubmissionError) else "harness"
-        return emit(Report.failed(args.submission, rubric, text, only=only, source=source), args, detail)
-    return emit(grade(submission, fixture_set, settings), args, detail)
+        return emit(Report.failed(args.submission, rubric, text, only=only, source=source), outputs, detail)
+    return emit(grade(submission, fixture_set, config), outputs, detail)
 
 
-def platform_mode(args: argparse.Namespace) -> bool:
-    """Whether this run grades for a platform (untrusted code, results a platform reads), not a student's own run."""
-    return args.format != "autolab" or args.autolab_feedback
+def resolve_backend(sandbox: str) -> str:
+    """The sandbox backend ``sandbox`` resolves to here (BackendError, exit 2, if it cannot run)."""
+    from autograder.sandbox.backends import resolve
+    return resolve(sandbox)
 
 
-def student_detail_of(manifest: Manifest | None, args: argparse.Namespace) -> str:
-    """What the student-visible outputs of this run show (student_view.student_detail): an untrusted
-    manifest counts as a hidden set."""
-    from autograder.report.student_view import student_detail
-    fixture_set = {} if manifest is None else {"manifest_sha256": manifest.sha256,
-                                               "seed": manifest.document.get("seed")}
-    return student_detail(fixture_set, args.hidden_detail, args.show_hidden_details)
+def config_of(args: argparse.Namespace) -> Config:
+    """How to grade, from runner.py's options (ConfigError, exit 2, for a value out of range)."""
+    return Config(fixtures=args.fixtures, only=tuple(args.only), timeout=args.timeout, jobs=args.jobs,
+                  hints=args.hints, sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed,
+                  hidden_detail=args.hidden_detail, show_hidden_details=args.show_hidden_details)
+
+
+def outputs_of(args: argparse.Namespace) -> Outputs:
+    """Where the report goes, from runner.py's options."""
+    from autograder.grading.emit import Outputs
+    return Outputs(json=args.json, format=args.format, gradescope_out=args.gradescope_out,
+                   prairielearn_out=args.prairielearn_out, autolab_feedback=args.autolab_feedback,
+                   verbose=args.verbose)
 
 
 class ReaderMayLeave:
@@ -276,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with stop_signals.raising():  # SIGTERM and SIGHUP as Ctrl-C (a second one while stopping: ignored)
             try:
-                exit_code = run_command(argv)
+                exit_code = run_command(argv)  # a GraderError: its exit code (errors.exit_status)
             except KeyboardInterrupt as interrupt:
                 close_servers(final=True)  # every case process and fork server, now: nothing outlives the grader
                 print(stop_signals.describe(interrupt), file=sys.stderr, flush=True)
@@ -288,13 +268,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(argv: list[str]) -> int:
-    """``runner.py ARGS``: grade one submission, or the batch; the exit code."""
+    """``runner.py ARGS``: grade one submission, or run the command named; the exit code."""
     if argv[:1] == ["batch"] and os.name == "nt":
         print("error: runner.py batch needs Linux or macOS (process groups, file locks); on Windows, "
               "grade one submission at a time, or run the batch in WSL 2", file=sys.stderr)
         return EXIT_HARNESS_ERROR
-    if argv[:1] == ["batch"]:
-        from autograder.batch.main import main as batch_main
-        return batch_main(argv[1:])
-    return run(parse_args(argv))
+    args = parse_args(argv)
+    return exit_status(args.run, args)
 

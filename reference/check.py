@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from autograder.contract.fixtures import MANIFEST_NAME
-from reference.generate import DEFAULT_SEED, build_fixture_set, hints_disabled, without_hints
+from reference.build import DEFAULT_SEED, build_fixture_set, hints_disabled, without_hints
 from reference.items import ITEMS
 
 

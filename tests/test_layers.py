@@ -11,26 +11,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # lowest first; a module may import from its own layer or any lower one
 LAYERS = [
-    {"autograder", "autograder.exit_codes", "autograder.util"},
+    {"autograder", "autograder.errors", "autograder.util"},
     {"autograder.contract", "autograder.archives", "autograder.case"},
     {"autograder.sandbox"},
     {"autograder.judge"},
     {"autograder.report"},
-    {"autograder.grading"},
+    {"autograder.grading", "autograder.config"},
     {"autograder.batch"},
     {"autograder.platforms"},
-    {"autograder.cli", "autograder.conftest"},
+    {"autograder.cli", "autograder.conftest", "autograder.__main__"},
 ]
 AT_TOP_AT_MOST = 10  # modules directly in autograder/
 # Known and being removed (issue #24); nothing may be added here.
 PENDING_UPWARD = {
     ("autograder.batch.main", "autograder.platforms.canvas"),
     ("autograder.judge.hints", "autograder.report.model"),
-    ("autograder.platforms.autolab", "autograder.cli"),
-    ("autograder.platforms.prairielearn", "autograder.cli"),
     ("autograder.report.prairielearn", "autograder.grading.submission"),
 }
-PENDING_CIRCLES = [["autograder.batch.entries", "autograder.batch.storage"], ["reference.check", "reference.generate"]]
+PENDING_CIRCLES: list[list[str]] = []
 
 
 def module_name(path: Path) -> str:

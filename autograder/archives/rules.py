@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from autograder.errors import GraderError
 from autograder.util.safetext import for_terminal
 
 MiB = 1024 * 1024
@@ -18,7 +19,7 @@ MAX_MEMBER_DEPTH = 64  # folders in a member's path (creating and removing them 
 StrPath = str | os.PathLike[str]
 
 
-class ArchiveError(Exception):
+class ArchiveError(GraderError):
     """An archive that is unreadable or violates a safety rule; nothing was extracted."""
 
 

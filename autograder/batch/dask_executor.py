@@ -21,7 +21,6 @@ import io
 import logging
 import os
 import stat
-import subprocess
 import tarfile
 import threading
 import time
@@ -35,9 +34,11 @@ from typing import Any
 
 from autograder.archives.rules import MiB, ArchiveError, ArchiveLimits, shown_archive
 from autograder.archives.extract import extract_archive
-from autograder.batch.entries import Entry, Outcome, Settings, UsageError
-from autograder.batch.storage import ScratchArea, StorageError
-from autograder.batch.workers import ROOT, finish_report, run_worker_process
+from autograder.batch.entries import Batch, Entry, Outcome
+from autograder.batch.storage import ScratchArea
+from autograder.errors import StorageError, UsageError
+from autograder.batch.workers import ROOT, Workers, finish_report, run_worker_process, worker_config
+from autograder.config import Config
 from autograder.report.model import Report, ReportError, validate_report
 from autograder.util.safetext import for_terminal
 
@@ -114,7 +115,7 @@ def pack_folder(root: Path) -> bytes:
     return buffer.getvalue()
 
 
-def payload(entry: Entry, settings: Settings, concurrent: int = 1) -> dict[str, Any]:
+def payload(entry: Entry, batch: Batch, concurrent: int = 1) -> dict[str, Any]:
     """What a task needs: the submission's bytes and how to grade it.  PackError: it cannot be sent;
     ArchiveError: an archive over the size limit (a submission's error, as in a local run)."""
     data = b""
@@ -134,30 +135,10 @@ def payload(entry: Entry, settings: Settings, concurrent: int = 1) -> dict[str, 
     except OSError as error:
         raise PackError(f"cannot read the submission to send it to a Dask worker: "
                         f"{for_terminal(str(error))}") from None
+    config = worker_config(batch, concurrent)  # concurrent: gradings at once on the worker's host
     return {"name": entry.path.name, "kind": entry.kind, "data": data, "path": str(entry.path.resolve()),
-            "fixtures": str(settings.fixtures.resolve()), "manifest_sha256": settings.fixture_set.manifest_sha256,
-            "code": code_digest(), "case_timeout": settings.case_timeout,
-            "submission_timeout": settings.submission_timeout, "scaled_budget": settings.scaled_budget,
-            "concurrent": concurrent, "hints": settings.hints, "sandbox": settings.sandbox,
-            "allow_unsandboxed": settings.allow_unsandboxed}
-
-
-class TaskSettings:
-    """What :func:`run_worker_process` needs on a Dask worker (no output folder there)."""
-
-    def __init__(self, task: dict[str, Any]) -> None:
-        self.fixtures = Path(task["fixtures"])
-        self.case_timeout = float(task["case_timeout"])
-        self.submission_timeout = float(task["submission_timeout"])
-        self.scaled_budget = bool(task.get("scaled_budget", True))
-        # gradings at once on this worker's host (the cluster's most on one host): with this host's CPUs
-        # (capacity.py, read here) it sets the cases' wall-clock backstop and the submission's budget
-        self.concurrent = max(1, int(task.get("concurrent", 1)))
-        self.hints = bool(task.get("hints", True))
-        self.sandbox = str(task.get("sandbox", "auto"))
-        self.allow_unsandboxed = bool(task.get("allow_unsandboxed", False))
-        self.running: dict[str, subprocess.Popen[bytes]] = {}
-        self.lock = threading.Lock()
+            "config": config.to_argv(), "cases": batch.cases, "manifest_sha256": batch.fixture_set.manifest_sha256,
+            "code": code_digest()}
 
 
 def grade_remotely(task: dict[str, Any]) -> dict[str, Any]:
@@ -168,12 +149,13 @@ def grade_remotely(task: dict[str, Any]) -> dict[str, Any]:
     if task["code"] != code_digest():
         return {"setup_error": f"{where} runs other autograder code than the batch ({ROOT}): "
                                f"every worker needs the same repository at the same path"}
+    config = Config.from_argv(task["config"])
     try:
-        manifest = hashlib.sha256((Path(task["fixtures"]) / "manifest.json").read_bytes()).hexdigest()
+        manifest = hashlib.sha256((config.fixtures / "manifest.json").read_bytes()).hexdigest()
     except OSError as error:
         manifest = f"unreadable ({error})"
     if manifest != task["manifest_sha256"]:
-        return {"setup_error": f"{where}: the fixture set at {task['fixtures']} is not the batch's "
+        return {"setup_error": f"{where}: the fixture set at {config.fixtures} is not the batch's "
                                f"(manifest sha256 {manifest[:16]}): every worker needs it at the same path"}
     name = task["name"]
     if "/" in name or name in ("", ".", ".."):
@@ -181,14 +163,14 @@ def grade_remotely(task: dict[str, Any]) -> dict[str, Any]:
     try:
         area = ScratchArea()
         try:
-            return grade_unpacked(task, area)
+            return grade_unpacked(task, config, area)
         finally:
             area.close()
     except StorageError as error:
         return {"setup_error": f"{where}: {error}"}
 
 
-def grade_unpacked(task: dict[str, Any], area: ScratchArea) -> dict[str, Any]:
+def grade_unpacked(task: dict[str, Any], config: Config, area: ScratchArea) -> dict[str, Any]:
     entry = area.new_folder() / task["name"]
     kind = task["kind"]
     try:
@@ -202,7 +184,8 @@ def grade_unpacked(task: dict[str, Any], area: ScratchArea) -> dict[str, Any]:
         return {"document": None, "reason": f"the submission could not be unpacked on the Dask worker: {error}"}
     except OSError as error:
         raise StorageError(f"cannot write in the temporary directory: {error}") from None
-    document, reason = run_worker_process(task["name"], entry, kind, TaskSettings(task), area.new_folder())
+    document, reason = run_worker_process(task["name"], entry, kind, config, int(task["cases"]), Workers(),
+                                          area.new_folder())
     if document is not None and isinstance(document.get("error"), str):
         document["error"] = document["error"].replace(str(entry), task["path"])  # as a local run names it
     return {"document": document, "reason": reason}
@@ -221,14 +204,14 @@ class DaskExecutor(ThreadPoolExecutor):
     """The batch's executor on a Dask cluster: each thread submits one submission's task and waits for it,
     so at most ``max_workers`` submissions' bytes are in flight at once."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, batch: Batch) -> None:
         distributed = load_distributed()
         self.killed_worker = distributed.KilledWorker
         self.cluster: Any = None
-        scheduler = settings.scheduler or "local"
+        scheduler, jobs = batch.scheduler or "local", batch.config.jobs
         try:
             if scheduler == "local":
-                self.cluster = distributed.LocalCluster(n_workers=settings.jobs, threads_per_worker=1, processes=True,
+                self.cluster = distributed.LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                                         host="127.0.0.1", dashboard_address=None,
                                                         silence_logs=logging.ERROR)
                 self.client = distributed.Client(self.cluster)
@@ -244,20 +227,20 @@ class DaskExecutor(ThreadPoolExecutor):
         self.task_function = task_function()
         self.lock = threading.Lock()
         self.closed = False
-        super().__init__(max_workers=max(2 * threads, settings.jobs, 1), thread_name_prefix="dask")
+        super().__init__(max_workers=max(2 * threads, jobs, 1), thread_name_prefix="dask")
 
-    def grade(self, entry: Entry, settings: Settings) -> Outcome | None:
+    def grade(self, entry: Entry, batch: Batch, workers: Workers) -> Outcome | None:
         """Grade ``entry`` on the cluster; write and return its report (None once the batch is stopping)."""
         started = time.monotonic()
-        if settings.stopping:
+        if workers.stopping:
             return None
         try:
-            task = payload(entry, settings, self.host_threads)
+            task = payload(entry, batch, self.host_threads)
         except PackError as error:
-            return finish_report(entry, settings, None, str(error), started)
+            return finish_report(entry, batch, None, str(error), started)
         except ArchiveError as error:
-            failed = Report.failed(entry.path.resolve(), settings.rubric, str(error), settings.fixture_set)
-            return finish_report(entry, settings, failed.to_dict(), None, started)
+            failed = Report.failed(entry.path.resolve(), batch.rubric, str(error), batch.fixture_set)
+            return finish_report(entry, batch, failed.to_dict(), None, started)
         future = self.client.submit(self.task_function, task, key=f"grade-{uuid.uuid4().hex}", pure=False,
                                     retries=TASK_RETRIES)
         del task
@@ -268,7 +251,7 @@ class DaskExecutor(ThreadPoolExecutor):
         except self.killed_worker as error:
             result = {"document": None, "reason": f"every Dask worker that graded it died ({error})"}
         except Exception as error:
-            if settings.stopping:
+            if workers.stopping:
                 return None
             if isinstance(error, ImportError) or "deserializ" in str(error):
                 raise UsageError(f"a Dask worker cannot load the grading task ({type(error).__name__}): start "
@@ -280,11 +263,11 @@ class DaskExecutor(ThreadPoolExecutor):
             with self.lock:
                 self.in_flight.discard(future)
             future.release()  # the driver has it: a worker dying later must not recompute it
-        if settings.stopping:
+        if workers.stopping:
             return None
         if "setup_error" in result:
             raise UsageError(f"the Dask cluster cannot grade: {result['setup_error']}")
-        return finish_report(entry, settings, *checked(result, settings), started)
+        return finish_report(entry, batch, *checked(result, batch), started)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if cancel_futures:
@@ -317,7 +300,7 @@ def busiest_host(client: Any) -> int:
     return max(per_host.values(), default=1)
 
 
-def checked(result: dict[str, Any], settings: Settings) -> tuple[dict[str, Any] | None, str | None]:
+def checked(result: dict[str, Any], batch: Batch) -> tuple[dict[str, Any] | None, str | None]:
     """The report a worker sent, validated again here (and graded against this fixture set), or why not."""
     document, reason = result.get("document"), result.get("reason")
     if document is None:
@@ -327,7 +310,7 @@ def checked(result: dict[str, Any], settings: Settings) -> tuple[dict[str, Any] 
     except ReportError as error:
         return None, f"the Dask worker returned an invalid report ({error})"
     graded_with = document["fixture_set"].get("id")
-    if graded_with not in (None, settings.fixture_set.id):
+    if graded_with not in (None, batch.fixture_set.id):
         raise UsageError(f"the Dask cluster cannot grade: a worker graded with fixture set {graded_with}, "
-                         f"not {settings.fixture_set.id}")
+                         f"not {batch.fixture_set.id}")
     return document, None

@@ -1,6 +1,6 @@
 """The entries of a batch: finding them, preparing one for grading, and deciding whether its report is up to date.
 
-Also the batch's shared records: :class:`Settings` (resolved once from the
+Also the batch's shared records: :class:`Batch` (resolved once from the
 command line) and :class:`Outcome` (one student's report document).
 """
 from __future__ import annotations
@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from autograder.config import Config
+from autograder.errors import UsageError
 from autograder.archives.extract import archive_suffix, extract_archive, strip_archive_suffix
 from autograder.batch.fingerprint import FingerprintUnknown, fingerprint
 from autograder.contract.fixtures import FixtureSet
@@ -22,17 +22,9 @@ from autograder.contract.rubric import Rubric
 from autograder.util.safetext import for_terminal
 from autograder.grading.submission import IGNORED_NAMES, SubmissionError, locate_package
 
-if TYPE_CHECKING:
-    from autograder.batch.storage import ScratchArea
-
-REPORTS_FOLDER = "reports"  # OUT/reports/<student>.json; OUT itself holds only grades.csv and summary.json
 MAX_REPORT_BYTES = 64 * 1024 * 1024
 
 EntryKind = Literal["folder", "archive", "other"]
-
-
-class UsageError(Exception):
-    """The batch itself cannot run (bad folder, duplicate ids, rejected fixture set)."""
 
 
 @dataclass
@@ -51,31 +43,25 @@ class Outcome:
     seconds: float = 0.0
 
 
-@dataclass
-class Settings:
+@dataclass(frozen=True)
+class Batch:
+    """One batch run, resolved once from the command line: how to grade (``config``; its ``jobs`` are the
+    worker processes at once), the fixture set it grades with, and where it writes.  The state of the
+    running workers is apart (autograder.batch.workers.Workers)."""
+    config: Config
     out: Path
-    fixtures: Path
     fixture_set: FixtureSet
-    rubric: Rubric
-    case_timeout: float  # CPU seconds of one case (its wall-clock backstop grows with the contention)
-    submission_timeout: float  # wall-clock seconds for a whole submission (times the contention: scaled_budget)
-    jobs: int
     regrade: bool = False
     executor: str = "local"  # or "dask": see autograder.batch.dask_executor
     scheduler: str | None = None  # with dask: the scheduler's address, or "local"
-    scratch: ScratchArea | None = None  # where the workers' scratch folders are made
-    hints: bool = True  # likely-cause hints in the failure messages
-    sandbox: str = "auto"  # the sandbox backend asked for (autograder/sandbox/backends.py)
-    allow_unsandboxed: bool = False  # the grader allows the portable backend for these untrusted submissions
-    scaled_budget: bool = True  # submission_timeout is the default budget: it grows with the contention on a machine
-    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # student -> worker process
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    stopping: bool = False
 
     @property
-    def concurrent(self) -> int:
-        """Workers grading at once on this machine (each one case at a time)."""
-        return self.jobs
+    def rubric(self) -> Rubric:
+        return self.fixture_set.rubric
+
+    @property
+    def cases(self) -> int:
+        return sum(len(cases) for cases in self.fixture_set.items.values())
 
 
 @dataclass(frozen=True)
@@ -84,17 +70,18 @@ class Skipped:
     reason: str
 
 
-def discover(submissions: Path, out: Path) -> tuple[list[Entry], list[Skipped]]:
+def discover(submissions: Path, out: Path, reports: Path) -> tuple[list[Entry], list[Skipped]]:
     """The submissions in the folder ``submissions``, sorted by student id, and the entries that
-    are not submissions, each with the reason."""
+    are not submissions, each with the reason.  ``out``: the batch's output folder, ``reports``: its
+    reports folder (neither may be read as submissions)."""
     submissions = Path(submissions)
     if not submissions.is_dir():
         raise UsageError(f"{submissions}: not a folder of submissions")
     out_resolved = Path(out).resolve()
-    reports, resolved = out_resolved / REPORTS_FOLDER, submissions.resolve()
+    reports, resolved = Path(reports).resolve(), submissions.resolve()
     if resolved in (out_resolved, reports) or reports in resolved.parents:
         raise UsageError(f"{for_terminal(str(submissions))}: the batch writes its grades.csv, summary.json and "
-                         f"{REPORTS_FOLDER}/ in --out; they would be read as submissions: choose another --out")
+                         f"{reports.name}/ in --out; they would be read as submissions: choose another --out")
     entries: list[Entry] = []
     skipped: list[Skipped] = []
     seen: dict[str, list[str]] = {}
@@ -130,11 +117,6 @@ def is_same_folder(path: Path, resolved: Path) -> bool:
         return False
 
 
-def report_path(out: Path, student: str) -> Path:
-    """Where the report of ``student`` lives: in a folder of its own, apart from the batch's files."""
-    return Path(out) / REPORTS_FOLDER / f"{student}.json"
-
-
 def prepare_submission(entry_path: Path, kind: str, scratch: Path) -> Path:
     """The folder to grade: the submission folder itself, or the safely extracted archive."""
     entry_path = Path(entry_path)
@@ -159,12 +141,12 @@ def read_report(path: Path) -> tuple[Any, float]:
     return json.loads(data), info.st_mtime
 
 
-def provenance(settings: Settings, submission_sha256: str) -> dict[str, str | bool]:
+def provenance(batch: Batch, submission_sha256: str) -> dict[str, str | bool]:
     """What a report was made from; a report is reused only when all of it is the same today."""
-    return {"submission_sha256": submission_sha256, "fixture_set": settings.fixture_set.id,
-            "manifest_sha256": settings.fixture_set.manifest_sha256, "rubric_sha256": settings.rubric.sha256(),
-            "harness_version": HARNESS_VERSION, "hints": settings.hints, "sandbox": settings.sandbox,
-            "allow_unsandboxed": settings.allow_unsandboxed}
+    return {"submission_sha256": submission_sha256, "fixture_set": batch.fixture_set.id,
+            "manifest_sha256": batch.fixture_set.manifest_sha256, "rubric_sha256": batch.rubric.sha256(),
+            "harness_version": HARNESS_VERSION, "hints": batch.config.hints, "sandbox": batch.config.sandbox,
+            "allow_unsandboxed": batch.config.allow_unsandboxed}
 
 
 def submission_fingerprint(entry: Entry) -> str | None:
@@ -175,7 +157,7 @@ def submission_fingerprint(entry: Entry) -> str | None:
         return None
 
 
-def reusable_report(path: Path, entry: Entry, settings: Settings) -> dict[str, Any] | None:
+def reusable_report(path: Path, entry: Entry, batch: Batch) -> dict[str, Any] | None:
     """The existing report at ``path`` if it was made by this harness, with this fixture set and rubric,
     from a submission with the same content; None when it was not, or when anything about it cannot be
     decided (any error at all: the submission is then simply graded again)."""
@@ -184,8 +166,8 @@ def reusable_report(path: Path, entry: Entry, settings: Settings) -> dict[str, A
     try:
         document, _ = read_report(path)
         validate_report(document)
-        same = (document.get("provenance") == provenance(settings, entry.sha256)
-                and document["fixture_set"].get("id") == settings.fixture_set.id)  # a dead worker's: none
+        same = (document.get("provenance") == provenance(batch, entry.sha256)
+                and document["fixture_set"].get("id") == batch.fixture_set.id)  # a dead worker's: none
     except Exception:  # anything at all: deciding staleness must never stop the batch
         return None
     return document if same else None

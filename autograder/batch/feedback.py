@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.util.atomic import write_json_atomic, write_text_atomic
-from autograder.batch.entries import REPORTS_FOLDER, Outcome, UsageError
+from autograder.batch.entries import Outcome
+from autograder.batch.storage import REPORTS_FOLDER
+from autograder.errors import UsageError
 from autograder.contract.fixtures import FixtureSet
 from autograder.report.visibility import PASSED
 from autograder.report.student_view import render_student, student_detail, student_document

@@ -74,17 +74,18 @@ from typing import Any, TextIO
 
 from autograder.util import stop_signals
 from autograder.util.atomic import write_json_atomic, write_text_atomic
-from autograder.batch.options import (EXIT_HARNESS, EXIT_INTERRUPTED, EXIT_NOT_GRADED, EXIT_OK, EXIT_USAGE,
-                                  SECONDS_PER_CASE, SUBMISSION_BUDGET_MARGIN, BatchResult, default_submission_budget,
-                                  parse_args, public_case_count, report_result)
-from autograder.batch.entries import (Entry, Outcome, Settings, Skipped, UsageError, discover, report_path,
-                                      reusable_report, submission_fingerprint)
+from autograder.batch.options import (DESCRIPTION, EXIT_HARNESS, EXIT_INTERRUPTED, EXIT_NOT_GRADED, EXIT_OK,
+                                      EXIT_USAGE, SECONDS_PER_CASE, SUBMISSION_BUDGET_MARGIN, BatchResult,
+                                      add_arguments, checked, epilog, parse_args, public_case_count, report_result)
+from autograder.batch.entries import Batch, Entry, Outcome, Skipped, discover, reusable_report, submission_fingerprint
 from autograder.batch.feedback import check_feedback_folder, write_feedback
 from autograder.batch.outputs import Progress, build_summary, grades_csv, validate_summary
-from autograder.batch.shards import Shard, merge, open_for_merge, parse_merge_args, write_record
-from autograder.batch.storage import OutputFolder, ScratchArea, StorageError, describe_os_error
-from autograder.batch.workers import run_worker, run_worker_safely, worker_main
+from autograder.batch.shards import Shard, add_merge_arguments, merge, open_for_merge, write_record
+from autograder.batch.storage import OutputFolder, ScratchArea, describe_os_error, report_path
+from autograder.errors import StorageError, UsageError
+from autograder.batch.workers import GradeOne, Workers, run_worker, run_worker_safely, worker_main
 from autograder.case.processes import kill_tree
+from autograder.errors import exit_status
 from autograder.batch.class_report import REPORT_NAME, write_class_report
 from autograder.contract.fixtures import FixtureError, load_fixture_set
 from autograder.util.safetext import for_terminal
@@ -92,47 +93,43 @@ from autograder.sandbox.backends import BackendError, resolve, untrusted_refusal
 
 
 def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
-    """The batch.  UsageError: it cannot start; StorageError: it cannot write (both exit 2)."""
+    """The batch (``args`` from :func:`checked`).  UsageError: it cannot start; StorageError: it cannot write
+    (both exit 2)."""
+    config = args.config
     if args.executor == "dask":
         from autograder.batch.dask_executor import load_distributed
         load_distributed()  # not installed: one clear line (exit 2) before anything else
     if args.executor != "dask":  # a Dask worker decides on its own machine (batch_workers.worker_main)
         try:
-            refusal = untrusted_refusal(resolve(args.sandbox), args.allow_unsandboxed)
+            refusal = untrusted_refusal(resolve(config.sandbox), config.allow_unsandboxed)
         except BackendError as error:
             refusal = str(error)
         if refusal:
             raise UsageError(refusal)
     try:
-        fixture_set = load_fixture_set(args.fixtures)
+        fixture_set = load_fixture_set(config.fixtures)
     except FixtureError as error:
         raise UsageError(f"fixture set rejected: {error}") from None
-    rubric = fixture_set.rubric
     if args.feedback is not None:
         check_feedback_folder(args.feedback, args.out)
-    everyone, skipped = discover(args.submissions, args.out)
+    out = OutputFolder(args.out)
+    everyone, skipped = discover(args.submissions, out.path, out.reports)
     entries = [e for e in everyone if args.shard is None or args.shard.holds(e.student)]
     if args.student is not None:
         unknown = sorted(set(args.student) - {entry.student for entry in entries})
         if unknown:
             raise UsageError(f"--student: no submission for {', '.join(for_terminal(s) for s in unknown)}")
-    cases = sum(len(c) for c in fixture_set.items.values())
-    out = OutputFolder(args.out)
     out.open(shard=None if args.shard is None else args.shard.name)
     scratch = None
     try:
         removed = out.set_aside_reports({entry.student for entry in everyone})
         scratch = ScratchArea()
-        settings = Settings(out=args.out, fixtures=args.fixtures, fixture_set=fixture_set, rubric=rubric,
-                            case_timeout=args.timeout, jobs=args.jobs, regrade=args.regrade, scratch=scratch,
-                            hints=args.hints, sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed,
-                            executor=args.executor, scheduler=args.scheduler,
-                            submission_timeout=args.submission_timeout or default_submission_budget(cases),
-                            scaled_budget=args.submission_timeout is None)
-        result = grade_entries(entries, settings, skipped, removed, args.student, stderr, args.shard)
+        batch = Batch(config, args.out, fixture_set, regrade=args.regrade, executor=args.executor,
+                      scheduler=args.scheduler)
+        result = grade_entries(entries, batch, Workers(scratch), skipped, removed, args.student, stderr, args.shard)
         if args.feedback is not None:
             try:
-                write_feedback(args.feedback, result.outcomes, fixture_set, args.hidden_detail)
+                write_feedback(args.feedback, result.outcomes, fixture_set, config.hidden_detail)
             except OSError as error:
                 raise StorageError(f"cannot write the feedback in {for_terminal(str(args.feedback))}: "
                                    f"{describe_os_error(error)}") from None
@@ -143,7 +140,7 @@ def run(args: argparse.Namespace, stderr: TextIO | None = None) -> BatchResult:
         out.close()
 
 
-def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skipped], removed: list[str],
+def grade_entries(entries: list[Entry], batch: Batch, workers: Workers, skipped: list[Skipped], removed: list[str],
                   chosen: list[str] | None, stderr: TextIO | None, shard: Shard | None = None) -> BatchResult:
     started = time.monotonic()
     outcomes: dict[str, Outcome] = {}
@@ -153,7 +150,7 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
         if chosen is not None and entry.student in chosen:
             pending.append(entry)
             continue
-        reused = None if settings.regrade else reusable_report(report_path(settings.out, entry.student), entry, settings)
+        reused = None if batch.regrade else reusable_report(report_path(batch.out, entry.student), entry, batch)
         if reused is not None:
             outcomes[entry.student] = Outcome(entry.student, reused, reused=True)
         elif chosen is None:
@@ -162,9 +159,9 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
             stale.append(entry.student)
     progress = Progress(len(pending) + len(outcomes), list(outcomes.values()), stderr)
     progress.show("starting" if pending else "nothing to grade")
-    executor, grade = make_executor(settings, bool(pending))
+    executor, grade = make_executor(batch, bool(pending))
     try:
-        futures = [executor.submit(run_worker_safely, entry, settings, grade) for entry in pending]
+        futures = [executor.submit(run_worker_safely, entry, batch, workers, grade) for entry in pending]
         for future in as_completed(futures):
             outcome = future.result()
             if outcome is None:
@@ -172,10 +169,10 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
             outcomes[outcome.student] = outcome
             progress.update(outcome)
     except BaseException:
-        settings.stopping = True
+        workers.stopping = True
         executor.shutdown(wait=False, cancel_futures=True)
-        with settings.lock:
-            running = list(settings.running.values())
+        with workers.lock:
+            running = list(workers.running.values())
         for process in running:
             kill_tree(process.pid)
         executor.shutdown(wait=True)  # the workers' threads remove their scratch folders
@@ -187,85 +184,111 @@ def grade_entries(entries: list[Entry], settings: Settings, skipped: list[Skippe
     if stale:
         return BatchResult(ordered, None, stale)
     if shard is not None:
-        write_record(settings, shard, entries, skipped, removed, time.monotonic() - started)
+        write_record(batch, shard, entries, skipped, removed, time.monotonic() - started)
         return BatchResult(ordered, None, shard=shard)
-    return BatchResult(ordered, write_outputs(ordered, settings, time.monotonic() - started, skipped, removed))
+    return BatchResult(ordered, write_outputs(ordered, batch, time.monotonic() - started, skipped, removed))
 
 
-def write_outputs(ordered: list[Outcome], settings: Settings, wall_seconds: float, skipped: list[Skipped],
+def write_outputs(ordered: list[Outcome], batch: Batch, wall_seconds: float, skipped: list[Skipped],
                   removed: list[str]) -> dict[str, Any]:
     """Write grades.csv, summary.json and the class report (StorageError if they cannot be); the summary."""
-    summary = build_summary(ordered, settings, wall_seconds, skipped, removed)
+    summary = build_summary(ordered, batch, wall_seconds, skipped, removed)
     validate_summary(summary)
-    for name, write in (("grades.csv", lambda path: write_text_atomic(path, grades_csv(ordered, settings.rubric))),
+    for name, write in (("grades.csv", lambda path: write_text_atomic(path, grades_csv(ordered, batch.rubric))),
                         ("summary.json", lambda path: write_json_atomic(path, summary)),
-                        (REPORT_NAME, lambda path: write_class_report(settings.out, ordered, summary))):
+                        (REPORT_NAME, lambda path: write_class_report(batch.out, ordered, summary))):
         try:
-            write(settings.out / name)
+            write(batch.out / name)
         except OSError as error:
-            raise StorageError(f"cannot write {for_terminal(str(settings.out / name))}: "
+            raise StorageError(f"cannot write {for_terminal(str(batch.out / name))}: "
                                f"{describe_os_error(error)}") from None
     return summary
 
 
-def merge_main(argv: Sequence[str]) -> int:
+def merge_command(args: argparse.Namespace) -> int:
     """``runner.py batch merge OUT``: grades.csv and summary.json from the shards' records and reports."""
-    args = parse_merge_args(argv)
     started = time.monotonic()
+    out = open_for_merge(args.out)
     try:
-        out = open_for_merge(args.out)
-        try:
-            merged = merge(args.out, args.shards)
-            summary = write_outputs(merged.outcomes, merged.settings, time.monotonic() - started, merged.skipped,
-                                    merged.removed)
-        finally:
-            out.close()
-    except UsageError as error:
-        print(f"error: {for_terminal(str(error))}", file=sys.stderr)
-        return EXIT_USAGE
-    except StorageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_HARNESS
+        merged = merge(args.out, args.shards)
+        summary = write_outputs(merged.outcomes, merged.batch, time.monotonic() - started, merged.skipped,
+                                merged.removed)
+    finally:
+        out.close()
     return report_result(argparse.Namespace(out=args.out), BatchResult(merged.outcomes, summary))
 
 
-def make_executor(settings: Settings,
-                  pending: bool) -> tuple[ThreadPoolExecutor, Callable[[Entry, Settings], Outcome | None]]:
+def make_executor(batch: Batch, pending: bool) -> tuple[ThreadPoolExecutor, GradeOne]:
     """The one place where the executor is chosen: worker processes here, or a Dask cluster
     (:mod:`autograder.batch.dask_executor`, imported only then, and no cluster when nothing is pending);
     and the function that grades one entry."""
-    if settings.executor == "dask" and pending:
+    if batch.executor == "dask" and pending:
         from autograder.batch.dask_executor import DaskExecutor
-        executor = DaskExecutor(settings)
+        executor = DaskExecutor(batch)
         return executor, executor.grade
-    return ThreadPoolExecutor(max_workers=settings.jobs, thread_name_prefix="batch"), run_worker
+    return ThreadPoolExecutor(max_workers=batch.config.jobs, thread_name_prefix="batch"), run_worker
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    subcommand = argv[:1] if not any(a == "--out" or a.startswith("--out=") for a in argv) else []
-    if subcommand == ["merge"]:  # 'batch merge --out DIR' still grades a folder named merge
-        return merge_main(argv[1:])
-    if subcommand == ["export"]:  # platform exports (autograder/platforms/canvas.py)
-        from autograder.platforms.canvas import main as export_main
-        return export_main(argv[1:])
-    args = parse_args(argv)
+def grade_command(args: argparse.Namespace, stderr: TextIO | None = None) -> int:
+    """``runner.py batch SUBMISSIONS --out DIR``: the batch, its closing lines; the exit status.  A
+    StorageError (the output folder cannot be written) says how to go on."""
     with stop_signals.raising():  # SIGTERM and SIGHUP, handled like Ctrl-C: workers stopped, scratch removed
         try:
-            result = run(args)
-        except UsageError as error:
-            print(f"error: {for_terminal(str(error))}", file=sys.stderr)
-            return EXIT_USAGE
+            result = run(args, stderr)
         except StorageError as error:
-            print(f"error: {error}; the batch stopped (the reports written so far are kept, and no student was "
-                  f"given a grade for it): free or fix the output folder and run the same command again",
-                  file=sys.stderr)
-            return EXIT_HARNESS
+            error.advice = ("the batch stopped (the reports written so far are kept, and no student was given a "
+                            "grade for it): free or fix the output folder and run the same command again")
+            raise
         except KeyboardInterrupt as interrupt:
             print(f"{stop_signals.describe(interrupt)}: the reports written so far are kept; run the same command "
                   f"again to continue", file=sys.stderr)
             return stop_signals.exit_code(interrupt)
     return report_result(args, result)
+
+
+def add_commands(parser: argparse.ArgumentParser,
+                 more: Sequence[tuple[str, str, Callable[[argparse.ArgumentParser], None],
+                                      Callable[[argparse.Namespace], int]]] = ()) -> None:
+    """The batch's commands as subparsers of ``parser`` (``runner.py batch``): the grading form (the
+    default: see :func:`implicit_grade`), ``merge``, and ``more`` (name, help, add_arguments, command: the
+    CLI adds ``export``).  Each sets ``args.run``, the function that runs it."""
+    commands = parser.add_subparsers(dest="batch_command", metavar="{merge,export}" if more else "{merge}")
+    grade = commands.add_parser(GRADE, prog=parser.prog, description=DESCRIPTION, epilog=epilog(),
+                                help=argparse.SUPPRESS)
+    add_arguments(grade)
+    grade.set_defaults(run=lambda args: grade_command(checked(grade, args)))
+    merging = commands.add_parser("merge", prog=f"{parser.prog} merge", help="rebuild grades.csv and summary.json "
+                                  "from the shards' reports", description="Rebuild grades.csv and summary.json "
+                                  "from the shards' reports.")
+    add_merge_arguments(merging)
+    merging.set_defaults(run=merge_command)
+    for name, help_text, add, command in more:
+        sub = commands.add_parser(name, prog=f"{parser.prog} {name}", help=help_text, description=help_text)
+        add(sub)
+        sub.set_defaults(run=command)
+
+
+GRADE = "grade"  # the grading form's subparser, implied: runner.py batch SUBMISSIONS --out DIR
+
+
+def implicit_grade(argv: Sequence[str], commands: Sequence[str] = ("merge", "export")) -> list[str]:
+    """``argv`` (after ``batch``) with the grading form's name put first unless it names another command
+    (and has no ``--out``, which only the grading form takes).
+
+    argparse cannot have a positional (SUBMISSIONS) beside subcommands, so the grading form is a subcommand
+    whose name is implied; ``batch merge --out DIR`` still grades a folder named merge, as it always did."""
+    argv = list(argv)
+    if argv[:1] and argv[0] in commands and not any(a == "--out" or a.startswith("--out=") for a in argv):
+        return argv
+    return [GRADE, *argv]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m autograder.batch ARGS``: the batch's commands (``runner.py batch`` adds ``export``)."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.batch", description=DESCRIPTION)
+    add_commands(parser)
+    args = parser.parse_args(implicit_grade(sys.argv[1:] if argv is None else argv, ("merge",)))
+    return exit_status(args.run, args)
 
 
 # the command line's names, for callers of batch.main (runner.py, tests)
@@ -274,6 +297,6 @@ __all__ = ["main", "run", "parse_args", "public_case_count", "BatchResult", "EXI
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--worker"]:
+    if sys.argv[1:2] == ["--worker"]:  # the worker's command (workers.WORKER_COMMAND), not a user's
         sys.exit(worker_main(sys.argv[2:]))
     sys.exit(main())

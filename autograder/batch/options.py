@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.batch.entries import REPORTS_FOLDER, Outcome
+from autograder import errors
+from autograder.batch.entries import Outcome
 from autograder.batch.shards import SHARDS_FOLDER, Shard
-from autograder.batch.storage import REMOVED_FOLDER
+from autograder.batch.storage import REMOVED_FOLDER, REPORTS_FOLDER
 from autograder.batch.class_report import REPORT_NAME
+from autograder.config import Config, add_aliases
 from autograder.contract.fixtures import DEFAULT_FIXTURES
 from autograder.report.visibility import HIDDEN_DETAILS
 from autograder.util.safetext import for_terminal
@@ -26,8 +28,9 @@ from autograder.sandbox import WALL_FACTOR, Limits
 from autograder.sandbox.backends import CHOICES as SANDBOX_CHOICES, describe_choice
 from autograder.sandbox.capacity import BATCH_MEMORY, WORKER_MEMORY, available
 
-EXIT_OK, EXIT_NOT_GRADED, EXIT_HARNESS, EXIT_INTERRUPTED = 0, 1, 2, 130
-EXIT_USAGE = EXIT_HARNESS
+# the batch's names for the statuses of autograder/errors.py
+EXIT_OK, EXIT_NOT_GRADED, EXIT_HARNESS = errors.GRADED, errors.NOT_GRADED, errors.HARNESS_ERROR
+EXIT_INTERRUPTED, EXIT_USAGE = errors.INTERRUPTED, errors.USAGE
 SECONDS_PER_CASE = 2.0  # the default whole-submission budget: this much per case, plus the margin
 SUBMISSION_BUDGET_MARGIN = 60.0
 
@@ -36,14 +39,26 @@ def default_submission_budget(cases: int) -> float:
     return SECONDS_PER_CASE * cases + SUBMISSION_BUDGET_MARGIN
 
 
+DESCRIPTION = "Grade every submission in a folder (course staff)."
+
+
+def epilog() -> str:
+    return ("Entries of SUBMISSIONS: a folder holding mytorch/ (possibly one level down) or a "
+            ".zip/.tar/.tar.gz/.tgz of one; the student id is the entry's name without the suffix. "
+            "Writes OUT/reports/<student>.json, OUT/grades.csv and OUT/summary.json. Exit status: "
+            f"{EXIT_OK} every submission graded, {EXIT_NOT_GRADED} some could not be graded (listed), "
+            f"{EXIT_HARNESS} the batch itself failed (usage, fixture set, output folder).")
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python runner.py batch", description="Grade every submission in a folder (course staff).",
-        epilog="Entries of SUBMISSIONS: a folder holding mytorch/ (possibly one level down) or a "
-               ".zip/.tar/.tar.gz/.tgz of one; the student id is the entry's name without the suffix. "
-               "Writes OUT/reports/<student>.json, OUT/grades.csv and OUT/summary.json. Exit status: "
-               f"{EXIT_OK} every submission graded, {EXIT_NOT_GRADED} some could not be graded (listed), "
-               f"{EXIT_HARNESS} the batch itself failed (usage, fixture set, output folder).")
+    """``runner.py batch SUBMISSIONS --out DIR ...`` parsed and checked (the grading form alone)."""
+    parser = argparse.ArgumentParser(prog="python runner.py batch", description=DESCRIPTION, epilog=epilog())
+    add_arguments(parser)
+    return checked(parser, parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The grading form's options (the same spellings as runner.py's; the old ones as hidden aliases)."""
     parser.add_argument("submissions", type=Path, metavar="SUBMISSIONS", help="folder of submissions")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for reports and grades")
     capacity = available(WORKER_MEMORY, BATCH_MEMORY)
@@ -87,7 +102,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="with --executor dask: the scheduler, e.g. tcp://host:8786, or 'local' for a "
                              "LocalCluster on 127.0.0.1 with --jobs workers")
-    args = parser.parse_args(argv)
+    add_aliases(parser)
+
+
+def checked(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` checked (parser.error: exit 2 with the usage) and resolved: ``args.config``, ``--student``'s
+    list and ``--shard``."""
     if (args.executor == "dask") != (args.scheduler is not None):
         parser.error("--executor dask needs --scheduler ADDRESS, and --scheduler needs --executor dask")
     if args.jobs < 1:
@@ -102,6 +122,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             args.shard = Shard.parse(args.shard)
         except ValueError as error:
             parser.error(str(error))
+    args.config = Config(fixtures=args.fixtures, timeout=args.timeout, jobs=args.jobs, hints=args.hints,
+                         sandbox=args.sandbox, allow_unsandboxed=args.allow_unsandboxed,
+                         hidden_detail=args.hidden_detail, submission_timeout=args.submission_timeout)
     return args
 
 

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from autograder.batch.entries import Outcome, Settings, Skipped
+from autograder.batch.entries import Batch, Outcome, Skipped
 from autograder.contract.documents import DocumentError, validate_document
 from autograder.report.model import HARNESS_VERSION
 from autograder.contract.rubric import Rubric, Section
@@ -109,24 +109,24 @@ def describe(values: Sequence[float]) -> dict[str, float] | None:
             "min": min(values), "max": max(values)}
 
 
-def build_summary(outcomes: Sequence[Outcome], settings: Settings, wall_seconds: float,
+def build_summary(outcomes: Sequence[Outcome], batch: Batch, wall_seconds: float,
                   skipped: Sequence[Skipped] = (), removed_reports: Sequence[str] = ()) -> dict[str, Any]:
     """Statistics over every submission (an error counts with its recorded total, 0); item pass
     rates over the submissions that graded."""
     documents = [o.document for o in outcomes]
     graded = [d for d in documents if d["status"] == "graded"]
     items = {}
-    for entry in settings.rubric.items:
+    for entry in batch.rubric.items:
         statuses = [next((i["status"] for i in d["items"] if i["name"] == entry.name), "not_graded")
                     for d in graded]
         passed = statuses.count("passed")
         items[entry.name] = {"section": str(entry.section), "max_points": entry.points,
                                 "passed": passed, "graded": len(graded),
                                 "pass_rate": round(passed / len(graded), 6) if graded else None}
-    fixture_set = settings.fixture_set
+    fixture_set = batch.fixture_set
     return {
         "harness_version": HARNESS_VERSION,
-        "rubric": settings.rubric.identity(),
+        "rubric": batch.rubric.identity(),
         "fixture_set": {"id": fixture_set.id, "seed": fixture_set.seed,
                         "manifest_sha256": fixture_set.manifest_sha256, "path": str(fixture_set.root)},
         "count": len(documents),
@@ -134,9 +134,9 @@ def build_summary(outcomes: Sequence[Outcome], settings: Settings, wall_seconds:
         "errors": len(documents) - len(graded),
         "reused": sum(o.reused for o in outcomes),
         "main": describe([d["totals"]["main"] for d in documents]),
-        "main_max": settings.rubric.sections[Section.MAIN].max,
+        "main_max": batch.rubric.sections[Section.MAIN].max,
         "bonus": describe([d["totals"]["bonus"] for d in documents]),
-        "bonus_max": settings.rubric.sections[Section.BONUS].max,
+        "bonus_max": batch.rubric.sections[Section.BONUS].max,
         "items": items,
         "skipped": [{"entry": entry.name, "reason": entry.reason} for entry in skipped],
         "removed_reports": list(removed_reports),

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from autograder.util.atomic import write_json_atomic
-from autograder.batch.entries import Entry, Outcome, Settings, Skipped, UsageError, read_report, report_path
-from autograder.batch.storage import OutputFolder, StorageError, describe_os_error
+from autograder.batch.entries import Batch, Entry, Outcome, Skipped, read_report
+from autograder.config import Config
+from autograder.batch.storage import OutputFolder, describe_os_error, report_path
+from autograder.errors import StorageError, UsageError
 from autograder.contract.fixtures import FixtureError, load_fixture_set
 from autograder.report.model import HARNESS_VERSION, ReportError, validate_report
 from autograder.util.safetext import for_terminal
@@ -63,20 +65,20 @@ def record_path(out: Path, shard: Shard) -> Path:
     return Path(out) / SHARDS_FOLDER / f"{shard.name}.json"
 
 
-def identity(settings: Settings) -> dict[str, Any]:
+def identity(batch: Batch) -> dict[str, Any]:
     """What every shard of one batch must share."""
-    return {"fixture_set": settings.fixture_set.id, "manifest_sha256": settings.fixture_set.manifest_sha256,
-            "fixtures": str(Path(settings.fixtures).resolve()), "rubric_sha256": settings.rubric.sha256(),
+    return {"fixture_set": batch.fixture_set.id, "manifest_sha256": batch.fixture_set.manifest_sha256,
+            "fixtures": str(batch.config.fixtures.resolve()), "rubric_sha256": batch.rubric.sha256(),
             "harness_version": HARNESS_VERSION}
 
 
-def write_record(settings: Settings, shard: Shard, entries: Sequence[Entry], skipped: Sequence[Skipped],
+def write_record(batch: Batch, shard: Shard, entries: Sequence[Entry], skipped: Sequence[Skipped],
                  removed: Sequence[str], wall_seconds: float) -> None:
-    document = {"shard": [shard.index, shard.count], **identity(settings),
+    document = {"shard": [shard.index, shard.count], **identity(batch),
                 "entries": [[entry.path.name, entry.student] for entry in entries],
                 "skipped": [[entry.name, entry.reason] for entry in skipped], "removed_reports": list(removed),
                 "wall_seconds": round(wall_seconds, 3)}
-    path = record_path(settings.out, shard)
+    path = record_path(batch.out, shard)
     try:
         path.parent.mkdir(exist_ok=True)
         write_json_atomic(path, document)
@@ -120,7 +122,7 @@ def read_records(out: Path, count: int | None) -> list[dict[str, Any]]:
 @dataclass
 class Merged:
     outcomes: list[Outcome]
-    settings: Settings
+    batch: Batch
     skipped: list[Skipped]
     removed: list[str]
 
@@ -135,8 +137,7 @@ def merge(out: Path, count: int | None) -> Merged:
         raise UsageError(f"the shards' fixture set is rejected: {error}") from None
     if fixture_set.id != first["fixture_set"] or fixture_set.manifest_sha256 != first["manifest_sha256"]:
         raise UsageError(f"the fixture set at {for_terminal(first['fixtures'])} changed since the shards graded")
-    settings = Settings(out=Path(out), fixtures=Path(first["fixtures"]), fixture_set=fixture_set,
-                        rubric=fixture_set.rubric, case_timeout=0.0, submission_timeout=0.0, jobs=1)
+    batch = Batch(Config(fixtures=Path(first["fixtures"]), jobs=1), Path(out), fixture_set)
     entries = sorted((tuple(pair) for record in records for pair in record["entries"]), key=lambda pair: pair[0])
     outcomes = []
     for _, student in entries:
@@ -154,15 +155,13 @@ def merge(out: Path, count: int | None) -> Merged:
         outcomes.append(Outcome(student, document, reused=True))
     skipped = [Skipped(name, reason) for name, reason in first["skipped"]]
     removed = sorted({student for record in records for student in record["removed_reports"]})
-    return Merged(outcomes, settings, skipped, removed)
+    return Merged(outcomes, batch, skipped, removed)
 
 
-def parse_merge_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python runner.py batch merge",
-                                     description="Rebuild grades.csv and summary.json from the shards' reports.")
+def add_merge_arguments(parser: argparse.ArgumentParser) -> None:
+    """``runner.py batch merge``'s arguments."""
     parser.add_argument("out", type=Path, metavar="OUT", help="the --out folder the shards graded into")
     parser.add_argument("--shards", type=int, metavar="N", help="the shard count, when records of several exist")
-    return parser.parse_args(argv)
 
 
 def open_for_merge(out: Path) -> OutputFolder:

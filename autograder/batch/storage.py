@@ -27,7 +27,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from autograder.batch.entries import REPORTS_FOLDER, UsageError
+from autograder.errors import StorageError, UsageError
 from autograder.sandbox.run_folders import RunFolder
 from autograder.sandbox.run_folders import remove_dead_runs as remove_dead_runs_of
 from autograder.util.safetext import for_terminal
@@ -35,10 +35,12 @@ from autograder.util.safetext import for_terminal
 LOCK_NAME = ".lock"
 REMOVED_FOLDER = "removed"  # OUT/removed/<student>.json: reports of students no longer submitted
 RUN_PREFIX = "mytorch-batch-"
+REPORTS_FOLDER = "reports"  # OUT/reports/<student>.json; OUT itself holds only grades.csv and summary.json
 
 
-class StorageError(Exception):
-    """The batch cannot write where it must (the output folder, the temporary directory)."""
+def report_path(out: Path, student: str) -> Path:
+    """Where the report of ``student`` lives: in a folder of its own, apart from the batch's files."""
+    return Path(out) / REPORTS_FOLDER / f"{student}.json"
 
 
 def describe_os_error(error: OSError) -> str:

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from autograder.contract import verified
+from autograder.errors import GraderError
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
-class DocumentError(Exception):
+class DocumentError(GraderError):
     """A document that does not match its schema (or cannot be trusted for another reason)."""
 
 

@@ -19,14 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from autograder import ROOT
+from autograder import DEFAULT_FIXTURES
 from autograder.contract.documents import DocumentError, validate_document, validate_document_bytes
 from autograder.contract.npz import read_npz
 from autograder.contract.rubric import Rubric, rubric_from_manifest, section_maxima
 
 FORMAT_VERSION = 3  # 2: the manifest carries the rubric; 3: known-mistake values for likely-cause hints
 MANIFEST_NAME = "manifest.json"
-DEFAULT_FIXTURES = ROOT / "fixtures"
 PUBLIC_SEED = 11785  # the seed of the public set in fixtures/; hidden sets are drawn with other seeds
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from autograder import ROOT
-from autograder.grading.core import Settings, default_jobs
-from autograder.contract.fixtures import DEFAULT_FIXTURES, Case, FixtureError, FixtureSet, load_fixture_set
+from autograder.config import Config, default_jobs
+from autograder.contract.fixtures import DEFAULT_FIXTURES, Case, FixtureSet, load_fixture_set
 from autograder.case.processes import WAIT_CAP
 from autograder.sandbox import Limits
 from autograder.grading.scheduler import Scheduler
-from autograder.grading.submission import SubmissionError, locate_package
+from autograder.errors import GraderError
+from autograder.grading.submission import locate_package
 
 PLUGIN_NAME = "mytorch-grading"
 DEFAULT_SUBMISSION = ROOT / "student_template"
@@ -35,16 +36,19 @@ def add_options(parser: pytest.Parser) -> None:
                     help="CPU seconds allowed for one case (default %(default)s; see runner.py --help)")
     group.addoption("--no-hints", dest="grading_hints", action="store_false",
                     help="no 'likely cause' lines naming a known mistake in failure messages")
-    group.addoption("--grading-jobs", type=int, default=default_jobs(),
+    # --jobs as runner.py spells it (--grading-jobs: the old spelling, for one release); --fixtures and --timeout
+    # cannot be: pytest's own --fixtures and pytest-timeout's --timeout have them
+    group.addoption("--jobs", "--grading-jobs", dest="grading_jobs", type=int, default=default_jobs(),
                     help="items graded in parallel (default: what the CPUs and memory really available allow, "
                          "%(default)s here)")
 
 
 class GradingPlugin:
-    def __init__(self, submission: Path, fixture_set: FixtureSet, settings: Settings) -> None:
+    def __init__(self, submission: Path, fixture_set: FixtureSet, config: Config) -> None:
         self.fixture_set = fixture_set
-        self.settings = settings
-        self.scheduler = Scheduler(submission, fixture_set, settings.limits, settings.jobs, settings.hints)
+        self.config = config
+        self.limits = config.limits
+        self.scheduler = Scheduler(submission, fixture_set, self.limits, config.jobs, config.hints)
         self.selected: list[Case] = []
         self.ran: list[Case] = []  # the cases whose test ran (-x may stop early)
 
@@ -52,11 +56,11 @@ class GradingPlugin:
     def from_options(cls, config: pytest.Config) -> GradingPlugin:
         """Every option resolved once; a submission or fixture set that cannot be graded stops pytest."""
         try:
-            settings = Settings(Limits(timeout=config.getoption("case_timeout")), config.getoption("grading_jobs"),
-                                config.getoption("grading_hints"))
-            return cls(locate_package(Path(config.getoption("submission"))),
-                       load_fixture_set(config.getoption("fixture_set")), settings)
-        except (FixtureError, SubmissionError, ValueError) as error:
+            grading = Config(fixtures=Path(config.getoption("fixture_set")), timeout=config.getoption("case_timeout"),
+                             jobs=config.getoption("grading_jobs"), hints=config.getoption("grading_hints"))
+            return cls(locate_package(Path(config.getoption("submission"))), load_fixture_set(grading.fixtures),
+                       grading)
+        except (GraderError, ValueError) as error:
             raise pytest.UsageError(f"cannot grade: {error}") from None
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -71,7 +75,7 @@ class GradingPlugin:
             if isinstance(case, Case):
                 item_cases = len(self.fixture_set.items[case.item])
                 # each case may take its wall-clock backstop, plus the time it waits for a CPU (WAIT_CAP)
-                test.add_marker(pytest.mark.timeout(WAIT_CAP * self.settings.limits.wall * item_cases
+                test.add_marker(pytest.mark.timeout(WAIT_CAP * self.limits.wall * item_cases
                                                     + OUTER_TIMEOUT_MARGIN))
                 self.selected.append(case)
         self.scheduler.start(list(dict.fromkeys(case.item for case in self.selected)))

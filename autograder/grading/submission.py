@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autograder.errors import GraderError
+
 PACKAGE = "mytorch"
 IGNORED_NAMES = ("__MACOSX",)  # what archivers add beside the real content
 
 
-class SubmissionError(Exception):
+class SubmissionError(GraderError):
     """A submission that cannot be graded at all: no (or no single) mytorch/ package, an unusable entry.
 
     ``str(error)`` is for runner.py's own terminal: it names the path and says what to pass on the

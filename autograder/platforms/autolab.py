@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autograder.exit_codes import GRADED, HARNESS_ERROR
+from autograder.errors import GRADED, HARNESS_ERROR, exit_status
 from autograder.report.visibility import HIDDEN_DETAILS
 from autograder.platforms.common import (DEFAULT_JOBS, PACKAGE, ROOT, STOP_BEFORE, TEMPLATE,
                                          PlatformBuildError, TimeBudget, assemble, case_count,
@@ -247,17 +247,10 @@ def unpack(handin: Path, scratch: Path) -> Path:
 def emit_failed(harness: Path, config: Mapping[str, Any], upload: Path, reason: str) -> int:
     """Print what ``runner.py --autolab-feedback`` prints for a handin that cannot be graded because of
     the student's own files: the report saying why, the feedback line, every problem at 0."""
-    from autograder import cli
-    from autograder.contract.fixtures import FixtureError, read_manifest
-    from autograder.report.model import Report
-    args = cli.parse_args(["--submission", str(upload), "--fixtures", str(harness / config["fixtures"]),
-                           "--hidden-detail", str(config["hidden_detail"]), "--autolab-feedback"])
-    try:
-        manifest = read_manifest(args.fixtures)
-        report = Report.failed(upload, manifest.rubric, reason, source="submission")
-    except FixtureError as error:
-        manifest, report = None, Report.failed(upload, None, str(error), only=config["problems"])
-    return cli.emit(report, args, cli.student_detail_of(manifest, args))
+    from autograder.config import Config
+    from autograder.grading.emit import Outputs, emit_unusable
+    grading = Config(fixtures=harness / config["fixtures"], hidden_detail=str(config["hidden_detail"]))
+    return emit_unusable(upload, reason, grading, Outputs(autolab_feedback=True), only=config["problems"])
 
 
 def scores_line(line: str, names: Sequence[str]) -> bool:
@@ -337,15 +330,12 @@ def grade(handin: Path, harness: Path = HARNESS, python: str = sys.executable) -
 # ---------------------------------------------------------------------------------------------- main
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["grade"]:
-        parser = argparse.ArgumentParser(prog="python -m autograder.platforms.autolab grade")
-        parser.add_argument("--handin", type=Path, required=True, help="the student's handin file")
-        return grade(parser.parse_args(argv[1:]).handin)
+    """``python -m autograder.platforms.autolab [grade]``: build the lab (no command), or grade a handin (what
+    the lab's Makefile runs); the exit status (a build error: 2, autograder/errors.py)."""
     parser = argparse.ArgumentParser(prog="python -m autograder.platforms.autolab",
                                      description="Write an Autolab lab folder (and its importable tarball) that "
                                                  "grades mytorch handins.")
-    add_grading_arguments(parser, "autograding container", "the output")
+    add_grading_arguments(parser, "autograding container", "the output", out_required=False)
     parser.add_argument("--lab", default=DEFAULT_LAB, help="the assessment's name (default %(default)s)")
     parser.add_argument("--display-name", help="the assessment's display name (default: the rubric's name)")
     parser.add_argument("--handin", default=DEFAULT_HANDIN,
@@ -353,13 +343,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "is recognised whatever the name)")
     parser.add_argument("--image", default=DEFAULT_IMAGE,
                         help="the autograding image: python3 with requirements.txt (default %(default)s)")
+    parser.set_defaults(run=build_command)
+    commands = parser.add_subparsers(dest="command", title="commands inside Autolab")
+    grading = commands.add_parser("grade", prog="python -m autograder.platforms.autolab grade",
+                                  help="grade a handin (what the lab's Makefile runs)")
+    grading.add_argument("--handin", type=Path, required=True, help="the student's handin file")
+    grading.set_defaults(run=lambda args: grade(args.handin))
     args = parser.parse_args(argv)
+    if args.command is None and args.out is None:
+        parser.error("the following arguments are required: --out")
+    return exit_status(args.run, args)
+
+
+def build_command(args: argparse.Namespace) -> int:
+    """Build the lab as ``args`` say; print what was written."""
     try:
         config = build(args.out, args.fixtures, args.lab, args.display_name, args.handin, args.image,
                        args.timeout, args.jobs, args.hidden_detail, args.allow_unsandboxed)
-    except (PlatformBuildError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return HARNESS_ERROR
+    except OSError as error:
+        raise PlatformBuildError(str(error)) from None
     print(f"wrote {args.out}/{args.lab}/ and {args.out}/{args.lab}.tar: in Autolab, Install Assessment, import "
           f"{args.lab}.tar (or copy {args.lab}/ into the course folder and import it from the file system)")
     print(f"autograde_timeout: {config['autograde_timeout']} s ({config['budget']}); "

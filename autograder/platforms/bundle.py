@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from autograder import ROOT
+from autograder.errors import GRADED, GraderError, exit_status
 
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 DEFAULT_PREFIX = "hw2p1"
@@ -86,7 +87,7 @@ top or one folder down is accepted; links, absolute paths and archives over
 """
 
 
-class BundleError(Exception):
+class BundleError(GraderError):
     """The handout would be incomplete or would leak something it must not contain."""
 
 
@@ -253,20 +254,21 @@ def build(out: Path, prefix: str = DEFAULT_PREFIX, root: Path = ROOT) -> dict[st
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m autograder.platforms.bundle``: the exit status (a BundleError: 2, autograder/errors.py)."""
+    return exit_status(build_handout, argv)
+
+
+def build_handout(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.platforms.bundle", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="the zip to write, e.g. handout.zip")
     parser.add_argument("--prefix", default=DEFAULT_PREFIX,
                         help="top folder inside the zip (default %(default)s; '' for none)")
     args = parser.parse_args(argv)
-    try:
-        files = build(args.out, args.prefix.strip("/"))
-    except BundleError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    files = build(args.out, args.prefix.strip("/"))
     size = args.out.stat().st_size
     print(f"wrote {args.out} ({len(files)} files, {size / 1e6:.2f} MB): "
           f"{', '.join(sorted({PurePosixPath(n).parts[0] for n in files}))}")
-    return 0
+    return GRADED
 
 
 if __name__ == "__main__":

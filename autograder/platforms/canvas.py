@@ -50,6 +50,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder import errors
+from autograder.errors import GraderError, exit_status
 from autograder.util.atomic import write_text_atomic
 from autograder.util.safetext import FORMULA_GUARD, FORMULA_STARTS, for_csv, for_terminal
 
@@ -63,11 +65,13 @@ READ_ONLY = re.compile(r"read\s+only", re.IGNORECASE)
 OTHER_STUDENT_COLUMNS = ("LastName", "FirstName", "Integration ID", "Root Account")  # Canvas's, besides ours
 COMPUTED = re.compile(r"Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
                       r"Override Score|Override Grade|Override Status")  # Canvas's columns that are no assignment
-EXIT_OK, EXIT_UNMATCHED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_UNMATCHED, EXIT_USAGE = errors.GRADED, errors.UNMATCHED, errors.USAGE  # autograder/errors.py
 
 
-class ExportError(Exception):
+class ExportError(GraderError):
     """A usage error: a missing or malformed input file."""
+
+    exit_code = errors.USAGE
 
 
 @dataclass
@@ -308,9 +312,18 @@ def export(out: Path, roster_path: Path, assignment: str, score: str = "total", 
     return listed
 
 
+DESCRIPTION = "Write a Canvas gradebook import CSV from a graded batch."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python runner.py batch export",
-                                     description="Write a Canvas gradebook import CSV from a graded batch.")
+    """``runner.py batch export ARGS`` alone: the exit status."""
+    parser = argparse.ArgumentParser(prog="python runner.py batch export", description=DESCRIPTION)
+    add_arguments(parser)
+    return exit_status(export_command, parser.parse_args(argv))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``runner.py batch export``'s arguments."""
     parser.add_argument("out", type=Path, metavar="OUT", help="the batch's --out folder (grades.csv, summary.json)")
     parser.add_argument("--canvas", type=Path, required=True, metavar="ROSTER.csv",
                         help="the gradebook (roster) CSV exported from Canvas")
@@ -321,16 +334,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the assignment's points in Canvas (default: the roster's Points Possible row)")
     parser.add_argument("--csv", type=Path, help="the import file (default OUT/canvas_import.csv)")
     parser.add_argument("--unmatched", type=Path, help="the unmatched list (default OUT/canvas_unmatched.csv)")
-    args = parser.parse_args(argv)
+
+
+def export_command(args: argparse.Namespace) -> int:
+    """Write the import file and the unmatched list; 1 when some students are listed as unmatched."""
     try:
         listed = export(args.out, args.canvas, args.assignment, args.score, args.csv, args.unmatched,
                         args.points_possible)
-    except ExportError as error:
-        print(f"error: {for_terminal(str(error))}", file=sys.stderr)
-        return EXIT_USAGE
     except OSError as error:
-        print(f"error: cannot write the export: {for_terminal(str(error))}", file=sys.stderr)
-        return EXIT_USAGE
+        raise ExportError(f"cannot write the export: {error}") from None
     for kind, who, reason in listed:
         print(f"  {kind}: {for_terminal(who)}: {for_terminal(reason)}", file=sys.stderr)
     csv_path, unmatched_path = args.csv or args.out / "canvas_import.csv", args.unmatched or args.out / \
@@ -340,4 +352,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_UNMATCHED if listed else EXIT_OK
 
 
-__all__ = ["export", "match", "read_roster", "read_grades", "main", "ExportError", "Roster", "sniff_delimiter"]
+__all__ = ["export", "match", "read_roster", "read_grades", "main", "add_arguments", "export_command", "ExportError", "Roster", "sniff_delimiter"]

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from autograder import ROOT
+from autograder.errors import GraderError
 
 PACKAGE = "mytorch"
 TEMPLATE = "student_template"
@@ -46,7 +47,7 @@ STOP_BEFORE = 15.0  # the driver stops the grader this long before the platform'
 STOP_GRACE = 5.0  # after SIGTERM, how long the grader has to stop its case processes before SIGKILL
 
 
-class PlatformBuildError(Exception):
+class PlatformBuildError(GraderError):
     """A platform folder cannot be built (bad option, unverifiable fixture set, a file that must not ship)."""
 
 
@@ -232,12 +233,14 @@ def grading_config(manifest: Mapping[str, Any], timeout: float, jobs: int, hidde
             "graded_files": graded_modules(manifest)}
 
 
-def add_grading_arguments(parser: Any, container: str, detail_shown_in: str) -> None:
+def add_grading_arguments(parser: Any, container: str, detail_shown_in: str, out_required: bool = True) -> None:
     """The builder options every platform shares (``--out``, ``--fixtures`` and those of :func:`grading_config`),
-    their help naming the platform's ``container`` and where it shows a case (``detail_shown_in``)."""
+    their help naming the platform's ``container`` and where it shows a case (``detail_shown_in``).
+    ``out_required`` False: the caller requires ``--out`` itself (when no command is named)."""
     from autograder.report.visibility import HIDDEN_DETAILS
     from autograder.sandbox import Limits
-    parser.add_argument("--out", type=Path, required=True, help="a new or empty folder to write into")
+    parser.add_argument("--out", type=Path, required=out_required,
+                        help="a new or empty folder to write into" + ("" if out_required else " (required)"))
     parser.add_argument("--fixtures", type=Path, help="grade with this fixture set (a hidden one); default: public")
     parser.add_argument("--timeout", type=float, default=Limits.timeout,
                         help="CPU seconds one case may use (default %(default)s; see runner.py --help)")

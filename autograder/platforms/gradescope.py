@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from autograder.exit_codes import GRADED, HARNESS_ERROR
+from autograder.errors import GRADED, exit_status
 from autograder.platforms.gradescope_config import (CONFIG_NAME, STAFF_ONLY, VISIBILITIES, GradescopeBuildError,
                                                      make_config)
 from autograder.platforms.gradescope_setup import DEFAULT_TARGET, TARGETS, WheelError
@@ -199,14 +199,31 @@ def parse_test_visibility(values: Sequence[str]) -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["run"]:
-        from autograder.platforms.gradescope_run import run_in_gradescope
-        return run_in_gradescope(Path(os.environ.get(ROOT_ENV) or DEFAULT_AUTOGRADER_ROOT))
-    if argv[:1] == ["check"]:
-        return check()
+    """``python -m autograder.platforms.gradescope [run|check]``: build the zip (no command), or the zip's
+    own commands; the exit status (a build error: 2, autograder/errors.py)."""
     parser = argparse.ArgumentParser(prog="python -m autograder.platforms.gradescope", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="the zip to write, e.g. autograder.zip")
+    add_build_arguments(parser)
+    parser.set_defaults(run=build_command)
+    commands = parser.add_subparsers(dest="command", title="commands inside Gradescope")
+    commands.add_parser("run", help="grade /autograder/submission (what the zip's run_autograder calls)").set_defaults(
+        run=lambda args: run_command())
+    commands.add_parser("check", help="check the installed grader (what the zip's setup.sh ends with)").set_defaults(
+        run=lambda args: check())
+    args = parser.parse_args(argv)
+    if args.command is None and args.out is None:
+        parser.error("the following arguments are required: --out")
+    return exit_status(args.run, args)
+
+
+def run_command() -> int:
+    """Grade in Gradescope (autograder/platforms/gradescope_run.py)."""
+    from autograder.platforms.gradescope_run import run_in_gradescope
+    return run_in_gradescope(Path(os.environ.get(ROOT_ENV) or DEFAULT_AUTOGRADER_ROOT))
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    """The zip builder's options (``--out`` is required when no command is named)."""
+    parser.add_argument("--out", type=Path, help="the zip to write, e.g. autograder.zip (required)")
     parser.add_argument("--target", choices=TARGETS, default=DEFAULT_TARGET,
                         help="the assignment's Gradescope base image, whose own python3 grades: " + ", ".join(
                             f"{t.name} (Python {t.python})" for t in TARGETS.values()) + "; default %(default)s")
@@ -228,16 +245,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hidden-detail", choices=HIDDEN_DETAILS, default=HIDDEN_DETAILS[0],
                         help="with a hidden --fixtures set, what the tests (and a stdout students may see) show of "
                              "each case: passed (default): whether it passed; kinds: also how it failed")
-    args = parser.parse_args(argv)
+
+
+def build_command(args: argparse.Namespace) -> int:
+    """Build the zip as ``args`` say; print what was written."""
     try:
         config = make_config(args.visibility, parse_test_visibility(args.test_visibility), args.stdout_visibility,
                              [x.strip() for x in args.only.split(",") if x.strip()], args.timeout,
                              GRADING_FIXTURES if args.fixtures else "fixtures", args.allow_unsandboxed,
                              args.hidden_detail, args.target)
         files = build(args.out, config, args.fixtures, args.wheelhouse)
-    except (GradescopeBuildError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return HARNESS_ERROR
+    except OSError as error:
+        raise GradescopeBuildError(str(error)) from None
     target = TARGETS[args.target]
     wheels = sum(len(data) for name, data in files.items() if name.endswith(".whl"))
     print(f"wrote {args.out} ({len(files)} files, {args.out.stat().st_size / 1e6:.2f} MB, of which wheels "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from autograder.errors import GraderError
 from autograder.platforms.gradescope_setup import DEFAULT_TARGET, TARGETS
 from autograder.report.visibility import HIDDEN_DETAILS
 
@@ -14,7 +15,7 @@ VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 STAFF_ONLY = "hidden"  # the one stdout visibility under which stdout may carry the staff's full report
 
 
-class GradescopeBuildError(Exception):
+class GradescopeBuildError(GraderError):
     """The autograder zip cannot be built (bad option, unverifiable fixture set, a file that must not ship)."""
 
 

@@ -77,10 +77,10 @@ def load_config(source: Path = ROOT) -> dict[str, Any]:
 
 def grade_submission(submission: Path, config: Mapping[str, Any], source: Path = ROOT) -> Any:
     """The Report of grading ``submission`` as the config says (a failed Report when it cannot be graded)."""
-    from autograder.grading.core import Settings, grade
+    from autograder.config import Config
+    from autograder.grading.core import grade
     from autograder.contract.fixtures import FixtureError, load_fixture_set, read_manifest
     from autograder.report.model import Report
-    from autograder.sandbox import Limits
     from autograder.sandbox.backends import untrusted_refusal
     from autograder.grading.submission import SubmissionError, upload_text
     fixtures = source / config["fixtures"]
@@ -89,9 +89,9 @@ def grade_submission(submission: Path, config: Mapping[str, Any], source: Path =
         manifest = read_manifest(fixtures)
     except FixtureError as error:
         return Report.failed(submission, None, str(error), only=only)
-    limits = Limits(timeout=config["timeout"]) if config.get("timeout") else Limits()
-    settings = Settings(limits=limits, allow_unsandboxed=bool(config.get("allow_unsandboxed")))
-    refusal = untrusted_refusal(settings.backend, settings.allow_unsandboxed)
+    grading = Config(fixtures=fixtures, only=tuple(only), allow_unsandboxed=bool(config.get("allow_unsandboxed")),
+                     **({"timeout": config["timeout"]} if config.get("timeout") else {}))
+    refusal = untrusted_refusal(grading.backend, grading.allow_unsandboxed)
     if refusal:  # a harness error (shown to the student as such), never a zero for the student's code
         return Report.failed(submission, manifest.rubric, refusal, only=only)
     with tempfile.TemporaryDirectory(prefix="gradescope-") as scratch:
@@ -102,7 +102,7 @@ def grade_submission(submission: Path, config: Mapping[str, Any], source: Path =
             return Report.failed(submission, manifest.rubric, upload_text(error), only=only, source="submission")
         except FixtureError as error:
             return Report.failed(submission, manifest.rubric, str(error), only=only)
-        return grade(package_root, fixture_set, settings)
+        return grade(package_root, fixture_set, grading)
 
 
 def apply_visibility(document: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,11 +172,11 @@ def discarded_output() -> Iterator[None]:
 def run_in_gradescope(autograder_root: Path, source: Path = ROOT) -> int:
     """Grade ``autograder_root/submission``; write ``autograder_root/results/results.json`` (always);
     return 0 when it holds a result for the student (graded, or the student's own files cannot be
-    graded), 2 when grading itself failed (autograder/exit_codes.py; ``run_autograder`` exits 0 either way).
+    graded), 2 when grading itself failed (autograder/errors.py; ``run_autograder`` exits 0 either way).
 
     Unless ``stdout_visibility`` is ``hidden`` (staff only), students may see stdout, so it carries only
     the report of :func:`printed_report` (the student view with a hidden set) and nothing else."""
-    from autograder.exit_codes import GRADED, HARNESS_ERROR
+    from autograder.errors import GRADED, HARNESS_ERROR
     config = load_config(source)
     staff_only = config.get("stdout_visibility") == STAFF_ONLY
     report = None

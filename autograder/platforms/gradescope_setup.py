@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.errors import GraderError
+
 WHEELS = "wheels"
 LOCK = "requirements-lock.txt"
 SUMS = "SHA256SUMS"
@@ -59,7 +61,7 @@ OFFLINE_SIGNS = ("NewConnectionError", "Failed to establish a new connection", "
                  "ProxyError", "Connection refused", "No route to host", "Max retries exceeded")
 
 
-class WheelError(Exception):
+class WheelError(GraderError):
     """The wheels cannot be fetched or do not fit the target; ``offline``: pip could not reach the index."""
 
     def __init__(self, message: str, offline: bool = False) -> None:

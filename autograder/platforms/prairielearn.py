@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autograder.exit_codes import GRADED, HARNESS_ERROR
+from autograder.errors import GRADED, HARNESS_ERROR, exit_status
 from autograder.report.visibility import HIDDEN_DETAILS
 from autograder.platforms.common import (DEFAULT_JOBS, PACKAGE, ROOT, STOP_BEFORE, TEMPLATE,
                                          PlatformBuildError, TimeBudget, assemble, case_count,
@@ -214,18 +214,10 @@ def load_config(harness: Path) -> dict[str, Any]:
 def emit_failed(results: Path, harness: Path, config: dict[str, Any], upload: Path, reason: str) -> int:
     """Write the document for an upload that cannot be graded because of the student's own files,
     the way ``runner.py --format prairielearn`` writes it (``gradable: false`` with the reason)."""
-    from autograder import cli
-    from autograder.contract.fixtures import FixtureError, read_manifest
-    from autograder.report.model import Report
-    args = cli.parse_args(["--submission", str(upload), "--fixtures", str(harness / config["fixtures"]),
-                           "--hidden-detail", str(config["hidden_detail"]), "--format", "prairielearn",
-                           "--prairielearn-out", str(results)])
-    try:
-        manifest = read_manifest(args.fixtures)
-        report = Report.failed(upload, manifest.rubric, reason, source="submission")
-    except FixtureError as error:
-        manifest, report = None, Report.failed(upload, None, str(error))
-    return cli.emit(report, args, cli.student_detail_of(manifest, args))
+    from autograder.config import Config
+    from autograder.grading.emit import Outputs, emit_unusable
+    grading = Config(fixtures=harness / config["fixtures"], hidden_detail=str(config["hidden_detail"]))
+    return emit_unusable(upload, reason, grading, Outputs(format="prairielearn", prairielearn_out=results))
 
 
 def grade(root: Path, harness: Path = HARNESS, python: str = sys.executable) -> int:
@@ -271,30 +263,39 @@ def grade(root: Path, harness: Path = HARNESS, python: str = sys.executable) -> 
 # ---------------------------------------------------------------------------------------------- main
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["grade"]:
-        import os
-        parser = argparse.ArgumentParser(prog="python -m autograder.platforms.prairielearn grade")
-        parser.add_argument("--root", type=Path, default=Path(os.environ.get(GRADE_ROOT_ENV) or DEFAULT_GRADE_ROOT),
-                            help="the grading job's folder (default: $AUTOGRADER_GRADE_ROOT or /grade)")
-        return grade(parser.parse_args(argv[1:]).root)
+    """``python -m autograder.platforms.prairielearn [grade]``: build the question (no command), or grade in
+    the container; the exit status (a build error: 2, autograder/errors.py)."""
+    import os
     parser = argparse.ArgumentParser(prog="python -m autograder.platforms.prairielearn",
                                      description="Write an externally graded PrairieLearn question and the "
                                                  "serverFilesCourse folder it grades with.")
-    add_grading_arguments(parser, "grading container", "results.json")
+    add_grading_arguments(parser, "grading container", "results.json", out_required=False)
     parser.add_argument("--qid", default=DEFAULT_QID, help="the question's folder name (default %(default)s)")
     parser.add_argument("--server-folder", default=DEFAULT_SERVER_FOLDER,
                         help="the folder under serverFilesCourse/ (default %(default)s)")
     parser.add_argument("--title", help="the question's title (default: the rubric's name)")
     parser.add_argument("--topic", default=DEFAULT_TOPIC, help="the question's topic (default %(default)s)")
     parser.add_argument("--image", default=IMAGE, help="the grading image (default %(default)s)")
+    parser.set_defaults(run=build_command)
+    commands = parser.add_subparsers(dest="command", title="commands inside PrairieLearn")
+    grading = commands.add_parser("grade", prog="python -m autograder.platforms.prairielearn grade",
+                                  help="grade ROOT/student (what grade.sh runs)")
+    grading.add_argument("--root", type=Path, default=Path(os.environ.get(GRADE_ROOT_ENV) or DEFAULT_GRADE_ROOT),
+                         help="the grading job's folder (default: $AUTOGRADER_GRADE_ROOT or /grade)")
+    grading.set_defaults(run=lambda args: grade(args.root))
     args = parser.parse_args(argv)
+    if args.command is None and args.out is None:
+        parser.error("the following arguments are required: --out")
+    return exit_status(args.run, args)
+
+
+def build_command(args: argparse.Namespace) -> int:
+    """Build the question as ``args`` say; print what was written."""
     try:
         config = build(args.out, args.fixtures, args.qid, args.server_folder, args.title, args.topic, args.image,
                        args.timeout, args.jobs, args.hidden_detail, args.allow_unsandboxed)
-    except (PlatformBuildError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return HARNESS_ERROR
+    except OSError as error:
+        raise PlatformBuildError(str(error)) from None
     print(f"wrote {args.out}: copy questions/{args.qid}/ into your course's questions/ and "
           f"serverFilesCourse/{args.server_folder}/ into its serverFilesCourse/")
     print(f"grading time limit: {config['question_timeout']} s ({config['budget']}); graded files: "

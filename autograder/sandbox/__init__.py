@@ -60,7 +60,7 @@ class Limits:
 
     ``contention``: how many cases share each CPU while this grading runs, at least 1 (the jobs
     running at once on this machine over the CPUs really available: ``capacity.Capacity.contention``;
-    set by ``core.Settings``); None: one job on this machine.  A case that computes is ended by its
+    set by ``config.Config.limits``); None: one job on this machine.  A case that computes is ended by its
     CPU time, which contention does not change; only the backstop grows with it.
     """
     timeout: float = 10.0

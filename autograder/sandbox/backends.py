@@ -14,6 +14,8 @@ import importlib.util
 import os
 import sys
 
+from autograder.errors import GraderError
+
 CHOICES = ("auto", "linux", "portable")
 LINUX_MODULES = ("fcntl", "resource", "termios", "pwd", "grp")  # what the fork server and its cases import
 # One line for the report's header: what the portable backend does not defend (README, Security model).
@@ -21,7 +23,7 @@ PORTABLE_UNDEFENDED = ("no kernel layers (Landlock, seccomp): the audit hook alo
                        "the network and other processes, and native code (ctypes) in a submission gets past it")
 
 
-class BackendError(ValueError):
+class BackendError(GraderError, ValueError):
     """The requested backend cannot run here (exit code 2, one line)."""
 
 

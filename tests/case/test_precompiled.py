@@ -164,6 +164,7 @@ def test_a_wellformed_compiling_result_is_decoded():
 def test_a_grading_starts_one_fork_server_per_job_and_one_compiling_step(jobs, monkeypatch):
     """Only the ``jobs`` threads grade (the calling thread waits: it used to take items too, with
     a server of its own), and the package is compiled once, whatever the number of items."""
+    from autograder.config import Config
     from autograder.grading import core
     from autograder import sandbox
     from autograder.grading import scheduler
@@ -171,7 +172,7 @@ def test_a_grading_starts_one_fork_server_per_job_and_one_compiling_step(jobs, m
     monkeypatch.setattr(scheduler, "compile_submission", lambda *args: compiled.append(args) or compile_submission(*args))
     fixture_set = load_fixture_set(ROOT / "fixtures", only=["Flatten", "Upsampling1d", "Downsampling1d"])
     before, reports = len(sandbox._all_servers), []
-    caller = threading.Thread(target=lambda: reports.append(core.grade(COMPLETE, fixture_set, core.Settings(jobs=jobs))))
+    caller = threading.Thread(target=lambda: reports.append(core.grade(COMPLETE, fixture_set, Config(jobs=jobs))))
     caller.start()
     caller.join()
     assert len(sandbox._all_servers) - before == jobs

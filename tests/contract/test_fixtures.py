@@ -18,7 +18,7 @@ from autograder.sandbox import Limits, build_request
 from reference.items import ITEMS
 from helpers import ROOT, RUBRIC
 from reference.check import check_fixture_set
-from reference.generate import DEFAULT_SEED, build_fixture_set, npz_bytes
+from reference.build import DEFAULT_SEED, build_fixture_set, npz_bytes
 
 PUBLIC_SIZE_LIMIT = 5 * 1024 * 1024
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from autograder.batch import main as batch
+from autograder.config import Config
 
 from autograder.batch import dask_executor as batch_dask
 from autograder.case.processes import descendants
@@ -91,7 +92,7 @@ def test_an_archive_over_the_limit_is_the_students_error_as_in_a_local_run(tmp_p
 
 
 def test_a_worker_with_other_code_or_fixtures_refuses_to_grade(tmp_path):
-    task = {"code": "0" * 64, "fixtures": str(tmp_path), "manifest_sha256": "0" * 64}
+    task = {"code": "0" * 64, "config": Config(fixtures=tmp_path).to_argv(), "manifest_sha256": "0" * 64}
     assert "runs other autograder code" in batch_dask.grade_remotely(task)["setup_error"]
     task["code"] = batch_dask.code_digest()
     assert "is not the batch's" in batch_dask.grade_remotely(task)["setup_error"]

@@ -20,7 +20,6 @@ from autograder.archives import extract as archives
 
 from autograder.batch import main as batch
 
-from autograder.batch import entries as batch_entries
 
 from autograder.batch import outputs as batch_outputs
 
@@ -403,5 +402,5 @@ def test_readme_states_the_limits_the_code_uses():
                    f"{batch.SECONDS_PER_CASE:g} s per case plus {batch.SUBMISSION_BUDGET_MARGIN:g} s",
                    f"rate of the last {batch_outputs.Progress.RECENT} submissions",
                    f"`grades/{batch_storage.REMOVED_FOLDER}/`",
-                   f"`grades/{batch_entries.REPORTS_FOLDER}/<student>.json`"):
+                   f"`grades/{batch_storage.REPORTS_FOLDER}/<student>.json`"):
         assert phrase in text, phrase

@@ -123,7 +123,7 @@ def test_the_child_never_receives_a_variant_or_expected_value(fixture_set):
 
 def test_an_item_declared_without_hints_stores_no_variant():
     from dataclasses import replace
-    from reference.generate import build_fixture_set
+    from reference.build import build_fixture_set
     item = next(i for i in DECLARED if i.name == "Flatten")
     for hints in (True, False):
         manifest, _, arrays = build_fixture_set(11785, [replace(item, hints=hints)])
@@ -135,7 +135,8 @@ def test_an_item_declared_without_hints_stores_no_variant():
 @pytest.mark.slow
 def test_a_set_generated_without_hints_is_checked_as_such(tmp_path):
     from reference.check import check_fixture_set
-    from reference.generate import hints_disabled, main
+    from reference.build import hints_disabled
+    from reference.generate import main
     assert main(["--seed", "7", "--out", str(tmp_path), "--no-hints"]) == 0
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert hints_disabled(manifest) and '"variants"' not in json.dumps(manifest)

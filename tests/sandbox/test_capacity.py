@@ -168,10 +168,10 @@ def test_the_wall_clock_backstop_grows_with_the_contention():
     assert Limits(timeout=10, contention=32).wall == 10 * 32 * WALL_FACTOR
     assert Limits(timeout=10, contention=0.25).wall == 10 * WALL_FACTOR  # never below the factor
     assert Limits(timeout=2).wall == 2 * available().contention(1) * WALL_FACTOR  # one job on this machine
-    from autograder.grading.core import Settings
-    settings = Settings(Limits(timeout=3), jobs=16)
-    assert settings.limits.contention == available().contention(16)
-    assert Settings(Limits(timeout=3), jobs=1, concurrent=16).limits.wall == settings.limits.wall  # a batch worker
+    from autograder.config import Config
+    config = Config(timeout=3, jobs=16)
+    assert config.limits.contention == available().contention(16)
+    assert Config(timeout=3, jobs=1, concurrent=16).limits.wall == config.limits.wall  # a batch worker
 
 
 def test_help_shows_the_default_jobs_and_why():
