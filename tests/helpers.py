@@ -371,16 +371,13 @@ def python_of(version):
 
 
 def base_python(version):
-    """An interpreter of Python ``version`` (X.Y): the repository's .venv-X.Y (CI), pyenv's, or pythonX.Y."""
-    candidates = [ROOT / f".venv-{version}" / "bin" / "python", shutil.which(f"python{version}")]
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    candidates += sorted(pyenv.glob(f"{version}.*/bin/python{version}"), reverse=True)
-    for candidate in candidates:
-        if candidate and Path(candidate).exists():
-            found = subprocess.run([str(candidate), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                   capture_output=True, text=True)
-            if found.stdout.strip() == version:
-                return str(candidate)
+    """An interpreter of Python ``version`` ("3.X") that need not have the requirements (Gradescope's setup.sh
+    installs them): the first of :func:`candidates` that runs as that version; None if there is none."""
+    for candidate in candidates(version):
+        found = subprocess.run([str(candidate), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True)
+        if found.stdout.strip() == version:
+            return str(candidate)
     return None
 
 
