@@ -16,18 +16,8 @@ import zipfile
 
 import pytest
 
-from autograder.archives import extract as archives
-
 from autograder.batch import main as batch
-
-
-from autograder.batch import outputs as batch_outputs
-
-from autograder.batch import storage as batch_storage
-
 from autograder.batch import workers as batch_workers
-
-from autograder.batch import fingerprint
 from autograder.archives.extract import ArchiveError, ArchiveLimits, extract_archive, list_members
 from autograder.report.model import validate_report
 from helpers import ROOT, copy_complete, rows_of, run_batch, run_runner, trimmed_fixtures, zip_folder
@@ -389,18 +379,3 @@ def test_escapes_separators_and_formulas_are_neutralised_in_every_sink(tmp_path,
         assert [line for line in lines if line.startswith("Total score")] == [lines[-2]]
     assert "boom\\u2028Total score: 100/100" in run.stdout
 
-
-def test_readme_states_the_limits_the_code_uses():
-    text = " ".join((ROOT / "README.md").read_text().split())
-    limits = ArchiveLimits()
-    for phrase in (f"at most {limits.max_files} files and {limits.max_bytes // archives.MiB} MiB decompressed",
-                   f"at most {limits.max_header_bytes // archives.MiB} MiB of headers",
-                   f"{limits.max_extended_header_bytes // 1024} KiB for one pax or GNU long-name header",
-                   f"{limits.max_pax_records} pax records",
-                   f"more than {fingerprint.MAX_FINGERPRINT_ENTRIES} files and folders or "
-                   f"{fingerprint.MAX_FINGERPRINT_BYTES // archives.MiB} MiB",
-                   f"{batch.SECONDS_PER_CASE:g} s per case plus {batch.SUBMISSION_BUDGET_MARGIN:g} s",
-                   f"rate of the last {batch_outputs.Progress.RECENT} submissions",
-                   f"`grades/{batch_storage.REMOVED_FOLDER}/`",
-                   f"`grades/{batch_storage.REPORTS_FOLDER}/<student>.json`"):
-        assert phrase in text, phrase
