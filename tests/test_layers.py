@@ -22,13 +22,6 @@ LAYERS = [
     {"autograder.cli", "autograder.conftest", "autograder.__main__"},
 ]
 AT_TOP_AT_MOST = 10  # modules directly in autograder/
-# Known and being removed (issue #24); nothing may be added here.
-PENDING_UPWARD = {
-    ("autograder.batch.main", "autograder.platforms.canvas"),
-    ("autograder.judge.hints", "autograder.report.model"),
-    ("autograder.report.prairielearn", "autograder.grading.submission"),
-}
-PENDING_CIRCLES: list[list[str]] = []
 
 
 def module_name(path: Path) -> str:
@@ -81,8 +74,7 @@ def layer_of(name: str) -> int:
 
 @pytest.mark.parametrize("name", sorted(n for n in GRAPH if n.startswith("autograder")))
 def test_imports_point_down(name):
-    up = sorted(t for t in GRAPH[name] if t.startswith("autograder") and layer_of(t) > layer_of(name)
-                and (name, t) not in PENDING_UPWARD)
+    up = sorted(t for t in GRAPH[name] if t.startswith("autograder") and layer_of(t) > layer_of(name))
     assert not up, f"{name} (layer {layer_of(name)}) imports from a higher layer: {up}"
 
 
@@ -117,7 +109,7 @@ def test_no_circles_anywhere():
     for node in sorted(GRAPH):
         if node not in index:
             visit(node)
-    assert [c for c in circles if c not in PENDING_CIRCLES] == [], f"import circles: {circles}"
+    assert not circles, f"import circles: {circles}"
 
 
 def test_what_runs_in_the_sandbox_imports_only_the_standard_library():

@@ -17,7 +17,7 @@ from autograder.errors import UsageError
 from autograder.archives.extract import archive_suffix, extract_archive, strip_archive_suffix
 from autograder.batch.fingerprint import FingerprintUnknown, fingerprint
 from autograder.contract.fixtures import FixtureSet
-from autograder.report.model import HARNESS_VERSION, validate_report
+from autograder.report.model import HARNESS_VERSION, Report, validate_report
 from autograder.contract.rubric import Rubric
 from autograder.util.safetext import for_terminal
 from autograder.grading.submission import IGNORED_NAMES, SubmissionError, locate_package
@@ -38,9 +38,14 @@ class Entry:
 @dataclass
 class Outcome:
     student: str
-    document: dict[str, Any]
+    document: dict[str, Any]  # the stored report, as written (Report.to_dict(), plus the batch's provenance)
     reused: bool = False
     seconds: float = 0.0
+
+    @property
+    def report(self) -> Report:
+        """The stored report read through the model (a new one each time: the document is the record)."""
+        return Report.from_dict(self.document)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from autograder.batch.entries import Outcome
 from autograder.batch.storage import REPORTS_FOLDER
 from autograder.errors import UsageError
 from autograder.contract.fixtures import FixtureSet
-from autograder.report.visibility import PASSED
-from autograder.report.student_view import render_student, student_detail, student_document
+from autograder.report.visibility import PASSED, set_identity, student_detail
+from autograder.report.student_view import render_student, student_document
 
 
 def check_feedback_folder(feedback: Path, out: Path) -> None:
@@ -38,15 +38,16 @@ def write_feedback(feedback: Path, outcomes: Sequence[Outcome], fixture_set: Fix
                    hidden_detail: str = PASSED) -> int:
     """Write each outcome's student files into ``feedback``; return how many students got them.
 
-    ``hidden_detail``: what they show of a hidden set (student_view.student_detail).  A file that
+    ``hidden_detail``: what they show of a hidden set (report.visibility.student_detail).  A file that
     cannot be written raises UsageError (a harness problem, not the student's).
     """
-    detail = student_detail({"manifest_sha256": fixture_set.manifest_sha256, "seed": fixture_set.seed}, hidden_detail)
+    detail = student_detail(set_identity(fixture_set.manifest_sha256, fixture_set.seed), hidden_detail)
     for outcome in outcomes:
-        document = {**outcome.document, "submission": outcome.student}
+        report = outcome.report
+        report.submission = outcome.student  # named by its student id, not by the staff's path
         try:
-            write_text_atomic(Path(feedback) / f"{outcome.student}.txt", render_student(document, detail) + "\n")
-            write_json_atomic(Path(feedback) / f"{outcome.student}.json", student_document(document, detail))
+            write_text_atomic(Path(feedback) / f"{outcome.student}.txt", render_student(report, detail) + "\n")
+            write_json_atomic(Path(feedback) / f"{outcome.student}.json", student_document(report, detail))
         except OSError as error:
             raise UsageError(f"cannot write the feedback of {outcome.student} in {feedback}: "
                              f"{error.strerror or error}") from None

@@ -150,7 +150,7 @@ def report_result(args: argparse.Namespace, result: BatchResult) -> int:
     out = for_terminal(str(args.out))
     summary = result.summary
     if result.shard is not None:
-        errors = sum(o.document["status"] == "error" for o in result.outcomes)
+        errors = sum(o.report.status == "error" for o in result.outcomes)
         print(f"shard {result.shard.index} of {result.shard.count}: {len(result.outcomes)} submission(s), "
               f"{errors} error(s); wrote {out}/{REPORTS_FOLDER}/ and {out}/{SHARDS_FOLDER}/{result.shard.name}.json; "
               f"when every shard is done: python runner.py batch merge {out}")

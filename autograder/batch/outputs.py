@@ -32,7 +32,7 @@ class Progress:
         stream = sys.stderr if stream is None else stream
         self.total, self.done = total, len(reused)
         self.reused = len(reused)
-        self.errors = sum(outcome.document["status"] == "error" for outcome in reused)
+        self.errors = sum(outcome.report.status == "error" for outcome in reused)
         self.stream = stream
         self.clock = clock
         self.started = clock()
@@ -68,11 +68,10 @@ class Progress:
     def update(self, outcome: Outcome) -> None:
         self.done += 1
         self.finished.append(self.clock())
-        document = outcome.document
-        if document["status"] == "error":
+        report = outcome.report
+        if report.status == "error":
             self.errors += 1
-        totals = document["totals"]
-        score = f"{totals['main']:g}+{totals['bonus']:g}" if document["status"] == "graded" else "error"
+        score = f"{report.total('main'):g}+{report.total('bonus'):g}" if report.status == "graded" else "error"
         last = f"{for_terminal(outcome.student)}: {score} in {outcome.seconds:.1f}s"
         self.show(last)
 
@@ -95,9 +94,10 @@ def grades_csv(outcomes: Sequence[Outcome], rubric: Rubric) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", *items, "main", "bonus", "status"])
     for outcome in outcomes:
-        document = outcome.document
-        row = [outcome.student, *(document["scores"].get(item, 0.0) for item in items),
-               document["totals"]["main"], document["totals"]["bonus"], document["status"]]
+        report = outcome.report
+        scores = report.scores()
+        row = [outcome.student, *(scores.get(item, 0.0) for item in items),
+               report.total("main"), report.total("bonus"), report.status]
         writer.writerow([for_csv(cell) for cell in row])
     return buffer.getvalue()
 
@@ -113,12 +113,11 @@ def build_summary(outcomes: Sequence[Outcome], batch: Batch, wall_seconds: float
                   skipped: Sequence[Skipped] = (), removed_reports: Sequence[str] = ()) -> dict[str, Any]:
     """Statistics over every submission (an error counts with its recorded total, 0); item pass
     rates over the submissions that graded."""
-    documents = [o.document for o in outcomes]
-    graded = [d for d in documents if d["status"] == "graded"]
+    reports = [o.report for o in outcomes]
+    graded = [r for r in reports if r.status == "graded"]
     items = {}
     for entry in batch.rubric.items:
-        statuses = [next((i["status"] for i in d["items"] if i["name"] == entry.name), "not_graded")
-                    for d in graded]
+        statuses = [next((str(i.status) for i in r.items if i.name == entry.name), "not_graded") for r in graded]
         passed = statuses.count("passed")
         items[entry.name] = {"section": str(entry.section), "max_points": entry.points,
                                 "passed": passed, "graded": len(graded),
@@ -129,19 +128,19 @@ def build_summary(outcomes: Sequence[Outcome], batch: Batch, wall_seconds: float
         "rubric": batch.rubric.identity(),
         "fixture_set": {"id": fixture_set.id, "seed": fixture_set.seed,
                         "manifest_sha256": fixture_set.manifest_sha256, "path": str(fixture_set.root)},
-        "count": len(documents),
+        "count": len(reports),
         "graded": len(graded),
-        "errors": len(documents) - len(graded),
+        "errors": len(reports) - len(graded),
         "reused": sum(o.reused for o in outcomes),
-        "main": describe([d["totals"]["main"] for d in documents]),
+        "main": describe([r.total("main") for r in reports]),
         "main_max": batch.rubric.sections[Section.MAIN].max,
-        "bonus": describe([d["totals"]["bonus"] for d in documents]),
+        "bonus": describe([r.total("bonus") for r in reports]),
         "bonus_max": batch.rubric.sections[Section.BONUS].max,
         "items": items,
         "skipped": [{"entry": entry.name, "reason": entry.reason} for entry in skipped],
         "removed_reports": list(removed_reports),
-        "failed_to_grade": [{"student": o.student, "submission": o.document["submission"],
-                             "reason": o.document["error"]} for o in outcomes if o.document["status"] == "error"],
+        "failed_to_grade": [{"student": o.student, "submission": r.submission, "reason": r.error}
+                            for o, r in zip(outcomes, reports, strict=True) if r.status == "error"],
         "wall_seconds": round(wall_seconds, 3),
     }
 

@@ -42,7 +42,7 @@ def emit(report: Report, outputs: Outputs, detail: str = FULL) -> int:
     file that cannot be written costs one line on stderr and exit code 2, never the report
     on stdout nor the JSON line, which is always printed last.  The exit code is
     :func:`report_exit_code`'s.  ``detail``
-    (:func:`autograder.report.student_view.student_detail`, from the fixture set and the options): what
+    (:func:`autograder.report.visibility.student_detail`, from the fixture set and the options): what
     stdout, Autolab's feedback and the Gradescope and PrairieLearn files show; ``--json`` is always full.
     """
     from autograder.report.model import write_report
@@ -55,7 +55,8 @@ def emit(report: Report, outputs: Outputs, detail: str = FULL) -> int:
         writers.append((outputs.gradescope_out, lambda path, report: write_gradescope(path, report, detail)))
     if outputs.format == "prairielearn":
         from autograder.report.prairielearn import write_prairielearn
-        writers.append((outputs.prairielearn_out, lambda path, report: write_prairielearn(path, report, detail)))
+        writers.append((outputs.prairielearn_out, lambda path, report: write_prairielearn(
+            path, with_submission_problem(report), detail)))
     errors = []
     for path, write in writers:
         try:
@@ -94,12 +95,21 @@ def trusted_manifest(fixtures: Path) -> Manifest | None:
         return None
 
 
+def with_submission_problem(report: Report) -> Report:
+    """``report``, when grading did not run, with why its submission holds no gradable ``mytorch/`` (if so)."""
+    if report.status != "error" or any(item.cases for item in report.items):
+        return report
+    import dataclasses
+    from autograder.grading.submission import package_problem
+    return dataclasses.replace(report, submission_problem=package_problem(report.submission))
+
+
 def student_detail_of(manifest: Manifest | None, config: Config) -> str:
-    """What the student-visible outputs of this run show (student_view.student_detail): an untrusted
+    """What the student-visible outputs of this run show (report.visibility.student_detail): an untrusted
     manifest counts as a hidden set."""
-    from autograder.report.student_view import student_detail
-    fixture_set = {} if manifest is None else {"manifest_sha256": manifest.sha256,
-                                               "seed": manifest.document.get("seed")}
+    from autograder.report.visibility import set_identity, student_detail
+    fixture_set = set_identity(None, None) if manifest is None else set_identity(manifest.sha256,
+                                                                                 manifest.document.get("seed"))
     return student_detail(fixture_set, config.hidden_detail, config.show_hidden_details)
 
 

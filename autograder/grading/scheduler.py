@@ -116,8 +116,9 @@ class Scheduler:
         results, timed_out = [], False
         for case in self.fixture_set.items[item]:
             if timed_out:
+                header = case_header(case)
                 results.append(CaseResult(item, case.name, CaseStatus.SKIPPED,
-                                          f"{case_header(case)}\nnot run: an earlier case of {item} timed out"))
+                                          f"{header}\nnot run: an earlier case of {item} timed out", header=header))
                 continue
             module = case.program["module"]
             failure = self._import_failures.get(module)

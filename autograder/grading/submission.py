@@ -28,6 +28,17 @@ def upload_text(error: BaseException) -> str:
     return getattr(error, "upload", None) or str(error)
 
 
+def package_problem(folder: str | Path) -> str | None:
+    """Why ``folder`` holds no gradable ``mytorch/``, said of an upload (None: it holds one)."""
+    try:
+        locate_package(Path(folder))
+    except SubmissionError as error:
+        return upload_text(error)  # said of the upload: the student passed no folder
+    except OSError as error:
+        return f"{folder}: {error}"
+    return None
+
+
 def listing(names: list[str], limit: int = 10) -> str:
     """Up to ``limit`` entry names, terminal-safe (a name is the student's text), or ``nothing``."""
     from autograder.util.safetext import for_terminal

@@ -13,7 +13,7 @@ import numpy as np
 
 from autograder.judge.compare import Mismatch, assert_close, check_drop_rate, dropped_channels, to_array
 from autograder.contract.fixtures import Case, FixtureError
-from autograder.judge.hints import cause_line, likely_cause
+from autograder.judge.hints import likely_cause
 
 
 def run_check(case: Case, check: Mapping[str, Any], results: Sequence[Any], hints: bool = True) -> None:
@@ -35,8 +35,7 @@ def run_check(case: Case, check: Mapping[str, Any], results: Sequence[Any], hint
             hint = likely_cause(case, check, value) if hints else None
             if hint is None:
                 raise
-            raise Mismatch(f"{mismatch}\n{cause_line(quantity, hint)}", mismatch.kind, mismatch.picture,
-                           hint) from None
+            raise mismatch.with_hint(hint) from None
     elif kind == "dropout_forward":
         x = case.inputs()[check["input"]]
         dropped_channels(to_array(value, x.shape, quantity), x, check["p"], tol["rtol"], tol["atol"], quantity)
@@ -49,7 +48,7 @@ def run_check(case: Case, check: Mapping[str, Any], results: Sequence[Any], hint
             forward = to_array(results[check["forward_step"]], x.shape, "forward output")
             dropped = dropped_channels(forward, x, check["p"], tol["rtol"], tol["atol"], "forward output")
         except Mismatch:
-            raise Mismatch(f"{quantity}: cannot be checked because the training forward output is wrong",
+            raise Mismatch(quantity, "cannot be checked because the training forward output is wrong",
                            kind="mismatch") from None
         keep = (~dropped).astype(float)[(...,) + (None,) * (x.ndim - 2)]
         expected = delta * keep / (1.0 - check["p"])

@@ -20,17 +20,10 @@ import numpy as np
 
 from autograder.judge.compare import Mismatch, to_array
 from autograder.contract.fixtures import Case
-from autograder.report.model import CAUSE_PREFIX
-
 
 def matches(got: np.ndarray, value: np.ndarray, rtol: float, atol: float) -> bool:
     """Whether ``got`` equals ``value`` as a whole: same shape, every element within the tolerance."""
     return got.shape == value.shape and bool(np.all(np.abs(got - value) <= atol + rtol * np.abs(value)))
-
-
-def cause_line(quantity: str, hint: str) -> str:
-    """The line a failure message gets for a known mistake's ``hint``."""
-    return f"  {CAUSE_PREFIX} your {quantity} is exactly what this mistake gives: {hint}"
 
 
 def likely_cause(case: Case, check: Mapping[str, Any], value: Any) -> str | None:

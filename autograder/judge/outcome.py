@@ -9,7 +9,7 @@ from typing import Any
 from autograder.judge.checks import run_check
 from autograder.judge.compare import Mismatch
 from autograder.contract.fixtures import Case
-from autograder.judge.results import CaseResult, CaseStatus
+from autograder.judge.results import CaseResult, CaseStatus, Finding
 from autograder.sandbox.messages import ChildOutcome
 from autograder.sandbox import Limits
 
@@ -68,23 +68,24 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits, hints: bool
     """
     status, message = CaseStatus.PASSED, ""
     failures: list[dict[str, str]] = []
+    findings: list[Finding] = []
     pictures = []
     if outcome.status == "ok":
-        problems = []
         if len(outcome.results) != len(case.program["steps"]):
-            problems.append("the grading child returned the wrong number of results")
+            wrong_count = "the grading child returned the wrong number of results"
+            findings.append(Finding(wrong_count, (wrong_count,)))
             failures.append({"quantity": "results", "kind": "invalid"})
         else:
             for check in case.checks:
                 try:
                     run_check(case, check, outcome.results, hints)
                 except Mismatch as mismatch:
-                    problems.append(str(mismatch))
+                    findings.append(mismatch.finding())
                     failures.append(failure_of(check, mismatch))
                     if mismatch.picture is not None:
                         pictures.append(mismatch.picture)
-        if problems:
-            status, message = CaseStatus.FAILED, "\n".join(problems)
+        if findings:
+            status, message = CaseStatus.FAILED, "\n".join(line for finding in findings for line in finding.lines)
     elif outcome.status == "error":
         status, message = explain_error(outcome)
     elif outcome.status == "timeout":
@@ -97,10 +98,11 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits, hints: bool
                                       f"files {limits.file_size // 2**20} MiB)")
     else:
         status, message = CaseStatus.ERROR, f"{outcome.error.get('message', 'unreadable result')} {outcome.describe_where()}"
+    header = case_header(case) if message else ""
     if message:
-        message = f"{case_header(case)}\n{message}"
+        message = f"{header}\n{message}"
     return CaseResult(case.item, case.name, status, message, outcome.wall_seconds, outcome.student_seconds,
-                      outcome.output, tuple(failures), pictures)
+                      outcome.output, tuple(failures), pictures, header, tuple(findings))
 
 
 def failure_of(check: Mapping[str, Any], mismatch: Mismatch) -> dict[str, str]:

@@ -143,13 +143,13 @@ def stdout_note(config: Mapping[str, Any], grading_fixtures: Path | None) -> str
 
 def grading_set_is_public(fixtures: Path) -> bool:
     from autograder.contract.fixtures import MANIFEST_NAME
-    from autograder.report.student_view import is_public_set
+    from autograder.report.visibility import FULL, set_identity, student_detail
     try:
         raw = (fixtures / MANIFEST_NAME).read_bytes()
         seed = json.loads(raw).get("seed")
     except (OSError, ValueError, AttributeError):
         return False
-    return is_public_set({"manifest_sha256": hashlib.sha256(raw).hexdigest(), "seed": seed})
+    return student_detail(set_identity(hashlib.sha256(raw).hexdigest(), seed)) == FULL
 
 
 def build(out: Path, config: Mapping[str, Any], grading_fixtures: Path | None = None,

@@ -11,7 +11,7 @@ test's visibility and the top-level ``stdout_visibility`` from the config),
 always a valid file, even when grading fails; prints the human report (what
 Gradescope shows as the autograder output, per ``stdout_visibility``): in full
 while only the staff see it (``hidden``), else what results.json shows a student
-(``hidden_detail``, :func:`autograder.report.student_view.student_detail`), and then
+(``hidden_detail``, :func:`autograder.report.visibility.student_detail`), and then
 nothing else: while stdout is not ``hidden``, whatever else would reach
 Gradescope's captured output (both streams, any process: warnings, tracebacks) is
 discarded, so with a hidden set students never see its seed or values there.
@@ -133,16 +133,17 @@ def write_results(path: Path, report: Any, config: Mapping[str, Any]) -> dict[st
     return document
 
 
-def student_view_detail(report: Any, config: Mapping[str, Any]) -> str:
-    """How much of ``report`` its student sees in results.json (student_view.student_detail)."""
-    from autograder.report.student_view import student_detail
-    return student_detail(report.fixture_set, config.get("hidden_detail") or "passed")
+def student_view_detail(report: Any, config: Mapping[str, Any], staff_only: bool = False) -> str:
+    """How much of ``report`` a reader of results.json (or, ``staff_only``, of a stdout only the staff
+    read) sees: report.visibility.student_detail."""
+    from autograder.report.visibility import student_detail
+    return student_detail(report.fixture_set, config.get("hidden_detail"), show_hidden_details=staff_only)
 
 
 def printed_report(report: Any, config: Mapping[str, Any]) -> str:
     """The report printed on stdout: the staff's full one while only they see stdout, else the student view."""
     from autograder.report.student_view import FULL, render_student
-    detail = FULL if config.get("stdout_visibility") == STAFF_ONLY else student_view_detail(report, config)
+    detail = student_view_detail(report, config, staff_only=config.get("stdout_visibility") == STAFF_ONLY)
     return report.render() if detail == FULL else render_student(report.to_dict(), detail)
 
 

@@ -26,7 +26,8 @@ from typing import Any
 from autograder.contract.documents import DocumentError, validate_document
 from autograder.report.model import Report
 from autograder.util.safetext import for_json, for_terminal
-from autograder.report.student_view import FULL, PASSED, student_error
+from autograder.report.student_view import student_error
+from autograder.report.visibility import FULL, PASSED
 
 MAX_HINT = 300
 ERROR_STAGE = "Grading error"
@@ -56,7 +57,7 @@ def item_hint(item: Any, detail: str = FULL) -> str:
 
 
 def feedback_document(report: Report, detail: str = FULL) -> dict[str, Any]:
-    """The formatted-feedback object for ``report`` at ``detail`` (:func:`autograder.report.student_view.student_detail`:
+    """The formatted-feedback object for ``report`` at ``detail`` (:func:`autograder.report.visibility.student_detail`:
     with a hidden set, a grading error is shown only when it is about the student's own files)."""
     details = detail == FULL
     document: dict[str, Any] = {"_presentation": "semantic", "stages": []}

@@ -38,7 +38,8 @@ from typing import Any
 from autograder.contract.documents import DocumentError, validate_document
 from autograder.util.atomic import write_json_atomic
 from autograder.report.model import HARNESS_VERSION, ItemResult, Report, printed_lines
-from autograder.report.student_view import FULL, HIDDEN_ID, case_line, student_detail, student_error
+from autograder.report.student_view import HIDDEN_ID, case_line, student_error
+from autograder.report.visibility import FULL, student_detail
 
 MAX_TEST_OUTPUT = 20_000
 VISIBILITY = "visible"
@@ -80,7 +81,7 @@ def item_output(item: ItemResult, detail: str) -> str:
             printed = ["Your code printed:", *(f"| {line}" for line in printed_lines(case.output))]
             lines += ["", *fenced("\n".join([case.message, *(printed if case.output.strip() else [])]))]
         else:
-            lines.append(case_line(case.to_dict(), detail))
+            lines.append(case_line(case, detail))
     if failing:
         lines += ["", PUBLIC_HINT if details else HIDDEN_HINT]
     return clip("\n".join(lines))
@@ -89,7 +90,7 @@ def item_output(item: ItemResult, detail: str) -> str:
 def gradescope_document(report: Report, detail: str | None = None) -> dict[str, Any]:
     """Build the results.json document for ``report`` (a Report).
 
-    ``detail`` (:func:`autograder.report.student_view.student_detail`): ``full`` includes every failing
+    ``detail`` (:func:`autograder.report.visibility.student_detail`): ``full`` includes every failing
     case's diagnostics and the run's time; default: full only when the report was graded with the
     public fixture set, else which cases passed.
     """

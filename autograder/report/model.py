@@ -1,8 +1,12 @@
 """The grading report: a typed result model, its JSON form and its human form.
 
 ``Report.to_dict()`` is validated against ``schemas/report.schema.json`` before
-it is written anywhere; a report is produced even when grading itself failed
-(``status: "error"`` with the reason and zero points).
+it is written anywhere, and ``Report.from_dict()`` reads it back (modules that read a stored
+report use the model, not its keys); a report is produced even when grading itself failed
+(``status: "error"`` with the reason and zero points).  ``Report.render`` is the one human
+form: the staff's report, or a student's view of a report that
+:func:`autograder.report.student_view.student_report` filtered.  It formats what the judge
+found (``CaseResult.findings``), never reads the judge's messages back.
 """
 from __future__ import annotations
 
@@ -15,8 +19,10 @@ from typing import Any
 from autograder.util.atomic import write_json_atomic
 from autograder.contract.documents import DocumentError, validate_document
 from autograder.contract.fixtures import FixtureSet
+from autograder.judge.compare import mismatched_elements
 from autograder.judge.results import CaseResult, CaseStatus, ItemStatus
 from autograder.contract.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
+from autograder.report.visibility import FULL, KINDS, PASSED
 from autograder.util.safetext import for_terminal, indented
 from autograder.sandbox.run_as import isolation_note
 from autograder.sandbox.backends import PORTABLE_UNDEFENDED
@@ -32,6 +38,16 @@ class ReportError(DocumentError):
 class ItemResult:
     rubric_item: RubricItem
     cases: list[CaseResult]
+    recorded_seconds: float | None = None  # read back from a document (its cases' times are rounded there)
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> ItemResult:
+        """An item as :meth:`to_dict` wrote it; its rubric entry as far as the report holds it (no classes)."""
+        rubric_item = RubricItem(str(document.get("name", "")), Section(document.get("section", Section.MAIN)),
+                                 float(document.get("max_points", 0.0)),
+                                 Policy(document.get("policy", Policy.ALL_OR_NOTHING)), (), "")
+        return cls(rubric_item, [CaseResult.from_dict(rubric_item.name, case) for case in document.get("cases", ())],
+                   float(document.get("wall_seconds", 0.0)))
 
     @property
     def name(self) -> str:
@@ -59,7 +75,7 @@ class ItemResult:
 
     @property
     def wall_seconds(self) -> float:
-        return sum(c.wall_seconds for c in self.cases)
+        return self.recorded_seconds if self.recorded_seconds is not None else sum(c.wall_seconds for c in self.cases)
 
     def to_dict(self) -> dict[str, object]:
         return {"name": self.name, "section": str(self.section), "policy": str(self.policy),
@@ -91,6 +107,12 @@ class Report:
     limits: dict[str, Any] = field(default_factory=dict)  # jobs and case time limits (core.Settings.described_limits)
     isolation: str = field(default_factory=isolation_note)  # which user the cases ran as
     error_source: str = "harness"  # of an error: "submission" (about the student's own files) or "harness"
+    provenance: dict[str, Any] = field(default_factory=dict)  # a batch's: what the report was graded with
+    harness_version: str = HARNESS_VERSION
+    # why the submission holds no gradable mytorch/, when the grading layer looked (an error of the
+    # harness, e.g. no sandbox, on an upload that was not gradable anyway); PrairieLearn's document
+    # says it; not part of the JSON report
+    submission_problem: str | None = None
 
     @classmethod
     def from_results(cls, submission: str | Path, fixture_set: FixtureSet,
@@ -118,6 +140,32 @@ class Report:
         return cls(submission=str(submission), rubric=rubric, items=[ItemResult(i, []) for i in rubric.items],
                    status="error", error=reason, fixture_set=describe_fixture_set(fixture_set), error_source=source)
 
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Report:
+        """The report :meth:`to_dict` wrote (``to_dict(from_dict(d)) == d``): a batch's stored reports,
+        the student view, the class report read it through the model, not by its keys.
+
+        The rubric is what the document holds of it: its name and version, the sections' maxima
+        (titled "Main" and "Bonus") and each item's section, points and policy.
+        """
+        totals = document.get("totals", {})
+        items = [ItemResult.from_dict(item) for item in document.get("items", ())]
+        sections = {Section.MAIN: SectionInfo(Section.MAIN.value.title(), float(totals.get("main_max", 0.0))),
+                    Section.BONUS: SectionInfo(Section.BONUS.value.title(), float(totals.get("bonus_max", 0.0)))}
+        identity = document.get("rubric", {})
+        rubric = Rubric(str(identity.get("name", "")), str(identity.get("version", "")), sections,
+                        tuple(item.rubric_item for item in items))
+        names = {item.name for item in items}
+        return cls(submission=str(document.get("submission", "")), rubric=rubric, items=items,
+                   fixture_set=dict(document.get("fixture_set", {})), status=str(document.get("status", "error")),
+                   error=str(document.get("error", "")), wall_seconds=float(document.get("wall_seconds", 0.0)),
+                   unscored=tuple(name for name in document.get("scores", {}) if name not in names),
+                   sandbox=dict(document.get("sandbox", {})), limits=dict(document.get("limits", {})),
+                   isolation=str(document.get("isolation", "")),
+                   error_source=str(document.get("error_source", "harness")),
+                   provenance=dict(document.get("provenance", {})),
+                   harness_version=str(document.get("harness_version", HARNESS_VERSION)))
+
     def total(self, section: str) -> float:
         return round(float(sum(i.points for i in self.items if i.section == section)), 6)
 
@@ -129,7 +177,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         document = {
-            "harness_version": HARNESS_VERSION,
+            "harness_version": self.harness_version,
             "rubric": self.rubric.identity(),
             "submission": self.submission,
             "fixture_set": self.fixture_set,
@@ -148,6 +196,8 @@ class Report:
             document["limits"] = dict(self.limits)
         if self.status == "error":
             document["error_source"] = self.error_source
+        if self.provenance:
+            document["provenance"] = dict(self.provenance)
         return document
 
     def autolab_line(self) -> str:
@@ -167,19 +217,19 @@ class Report:
         for item in self.items:
             failing = [c for c in item.cases if not c.passed]
             if failing and item.status == "not_implemented" and not verbose:
-                lines += ["", f"{item.name}: " + for_terminal(first_line_after_header(failing[0].message))]
+                lines += ["", f"{item.name}: " + for_terminal(first_line(failing[0].body))]
                 continue
             repeated: dict[tuple[str, str], list[str]] = {}
             quantities_shown: set[str] = set()  # quantities of this item already shown in full
             for case in failing:
-                body = case.message.partition("\n")[2]
+                body = case.body
                 if not verbose and body and body in shown_at:
                     repeated.setdefault(shown_at[body], []).append(f'"{case.case}"')
                     continue
                 shown_at.setdefault(body, (item.name, case.case))
                 message = case.message
                 if not verbose and case.status is CaseStatus.FAILED:
-                    message = shortened_mismatches(message, quantities_shown)
+                    message = shortened_message(case, quantities_shown)
                 lines += ["", indented(message, "    ")]
                 if case.output.strip():
                     lines.append("    your code printed:")
@@ -190,68 +240,131 @@ class Report:
                               f"the same error as {for_terminal(where)} above"]
         return lines
 
-    def render(self, verbose: bool = False) -> str:
-        """The human-readable report (every line but the final JSON one).
+    def render(self, verbose: bool = False, student: str | None = None) -> str:
+        """The human-readable report (every line but the final JSON one): the staff's (``student`` None),
+        or a student's at the level ``student`` (:mod:`autograder.report.visibility`) of a report that
+        :func:`autograder.report.student_view.student_report` filtered to what that level may show.
 
         Every text that may come from a student (the submission's path, the error, case messages,
         printed output) is made terminal-safe; its continuation lines are indented, so that only
         the grader's own lines start at the margin ("Total score" among them).
         """
-        lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}",
-                 f"fixture set {self.fixture_set.get('id', '?')}", *describe_sandbox(self.sandbox),
-                 *([f"sandbox: {self.isolation}"] if any(item.cases for item in self.items) else []),
+        fixture_line = (HIDDEN_NOTES[student] if student in HIDDEN_NOTES
+                        else f"fixture set {for_terminal(str(self.fixture_set.get('id', '?')))}")
+        ran = any(item.cases for item in self.items)
+        lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(self.submission)}", fixture_line,
+                 *describe_sandbox(self.sandbox),
+                 *([f"sandbox: {self.isolation}"] if ran and student is None else []),
                  *describe_limits(self.limits), ""]
         if self.status == "error":
             lines += [f"GRADING ERROR: {indented(self.error, '    ')}", ""]
-            if not any(item.cases for item in self.items):  # nothing ran: no table of zeros to read through
+            if not ran:  # nothing ran: no table of zeros to read through
                 lines += ["No item was graded: every item scores 0."]
-        for item in (i for i in self.items if i.cases or self.status != "error"):
-            mark = {"passed": "PASS", "not_implemented": "TODO"}.get(item.status, "FAIL")
-            detail = "" if item.status in ("passed", "failed") else f"  [{item.status.replace('_', ' ')}]"
-            cases = f"{sum(c.passed for c in item.cases)}/{len(item.cases)} cases"
-            lines.append(f"  {mark}  {item.name:<24} {item.points:>5g}/{item.max_points:<4g} "
-                         f"{cases:<10} {item.wall_seconds:6.2f}s{detail}")
-        if any(not c.passed for i in self.items for c in i.cases):
+        lines += [self.row(item, student) for item in self.items if item.cases or self.status != "error"]
+        if student is None and any(not c.passed for i in self.items for c in i.cases):
             lines += ["", "Details of what went wrong:"]
             lines += self.failure_details(verbose)
+        failing = [] if student is None else self.what_failed(student)
+        if failing:
+            lines += ["", WHAT_FAILED[student]]
+            lines += [f"  {line}" if not line.startswith(" ") else line for line in failing]
+            lines += ["", DEBUG_HINT]
         lines += ["", f"Total score: {self.total('main'):g}/{self.maximum('main'):g} "
                       f"(+{self.total('bonus'):g}/{self.maximum('bonus'):g} bonus)"]
         return "\n".join(lines)
 
+    @staticmethod
+    def row(item: ItemResult, student: str | None = None) -> str:
+        """An item's line of the table; the staff's has its time."""
+        mark = {"passed": "PASS", "not_implemented": "TODO"}.get(item.status, "FAIL")
+        note = "" if item.status in ("passed", "failed") else f"  [{item.status.replace('_', ' ')}]"
+        cases = f"{sum(c.passed for c in item.cases)}/{len(item.cases)} cases"
+        start = f"  {mark}  {item.name:<24} {item.points:>5g}/{item.max_points:<4g} "
+        if student is None:
+            return f"{start}{cases:<10} {item.wall_seconds:6.2f}s{note}"
+        return for_terminal(f"{start}{cases}{note}")
+
+    def what_failed(self, student: str) -> list[str]:
+        """A student view's lines on the failing cases: one per case (or per not-implemented item at the
+        ``kinds`` level), and at the ``full`` level each case's message and printed output after it."""
+        lines = []
+        for item in self.items:
+            bad = [case for case in item.cases if not case.passed]
+            if bad and item.status == "not_implemented" and student == KINDS:
+                lines.append(for_terminal(f"{item.name}: not implemented"))
+                continue
+            for case in bad:
+                lines.append(for_terminal(f'{item.name}, case "{case.case}": ' + "; ".join(failure_texts(case, student))))
+            if student == FULL:
+                for case in bad:
+                    lines.append(indented(case.message, "    "))
+                    if case.output.strip():
+                        lines.append("    your code printed:")
+                        lines += [f"    | {for_terminal(line, newlines=True)}" for line in printed_lines(case.output)]
+        return lines
+
+
+FAILURE_KINDS = {"mismatch": "wrong values", "shape": "wrong shape", "invalid": "not a valid result"}
+STATUS_KINDS = {"failed": "wrong result", "timeout": "timeout", "crashed": "crashed", "error": "exception",
+                "not_implemented": "not implemented", "skipped": "skipped", "passed": "passed"}
+HIDDEN_NOTES = {PASSED: "fixture set: hidden (same structure as the public one, other sizes and values): only "
+                        "which cases passed is shown",
+                KINDS: "fixture set: hidden (same structure as the public one, other sizes and values): only which "
+                       "cases failed and how is shown"}
+WHAT_FAILED = {FULL: "What failed:", KINDS: "What failed (hidden fixture set: no sizes or values shown):",
+               PASSED: "What failed (hidden fixture set: which cases only):"}
+DEBUG_HINT = "Run 'python runner.py --only ITEM -v' on the public fixtures to see failures in full."
+
+
+def failure_texts(case: CaseResult, detail: str = KINDS) -> list[str]:
+    """A failing case's failures as short texts: ``wrong values: backward dLdA``, ``wrong shape: ... (expected F)``;
+    ``failed`` alone at the ``passed`` level."""
+    if detail == PASSED:
+        return ["failed"]
+    if case.status is not CaseStatus.FAILED or not case.failures:
+        return [STATUS_KINDS.get(case.status, "failed")]
+    texts = []
+    for failure in case.failures:
+        text = f"{FAILURE_KINDS.get(failure.get('kind', ''), 'wrong result')}: {failure.get('quantity', '?')}"
+        if failure.get("kind") == "shape" and failure.get("formula"):
+            text += f" (expected {failure['formula']})"
+        if failure.get("hint"):  # a sentence of the fixture set's rubric naming a known mistake, never a value
+            text += f" (likely cause: {failure['hint']})"
+        texts.append(text)
+    return texts
+
 
 MAX_QUANTITY_LINES = 40  # lines of one quantity's mismatch shown in the summary (-v and --json have all)
-CAUSE_PREFIX = "likely cause:"  # autograder.judge.hints.cause_line
 
 
-def shortened_mismatches(message: str, shown: set[str]) -> str:
+def shortened_message(case: CaseResult, shown: set[str]) -> str:
     """A failed case's message as the summary shows it: each quantity's mismatch in full the first
-    time the item reports that quantity (at most ``MAX_QUANTITY_LINES`` lines), then only its first line.
+    time the item reports that quantity (at most ``MAX_QUANTITY_LINES`` lines, its likely cause never
+    cut), then only its first line and its count of mismatched elements.
 
-    A mismatch is a line at the margin (``backward dLdA: values differ ...``) and its indented details;
-    ``shown`` collects the quantities (the text before the first ``": "``) already shown in full.
+    Drawn from the judge's findings (``CaseResult.findings``); ``shown`` collects the quantities
+    already shown in full.  A case without findings (read back from a document) is shown whole.
     """
-    header, _, body = message.partition("\n")
-    blocks: list[list[str]] = []
-    for line in body.split("\n"):
-        if blocks and line.startswith(" "):
-            blocks[-1].append(line)
-        else:
-            blocks.append([line])
-    lines = [header]
-    for block in blocks:
-        quantity = block[0].partition(": ")[0]
-        if quantity in shown:
-            counts = [line.strip() for line in block if line.strip().startswith("Mismatched elements:")]
-            lines.append(block[0] + "".join(f"; {count[0].lower()}{count[1:]}" for count in counts)
-                         + ("  (-v shows the details)" if len(block) > 1 else ""))
+    if not case.findings:
+        return case.message
+    lines = [case.header]
+    for finding in case.findings:
+        if finding.quantity in shown:
+            counts = "" if finding.counts is None else "; " + lowered(mismatched_elements(*finding.counts))
+            lines.append(finding.lines[0] + counts + ("  (-v shows the details)" if len(finding.lines) > 1 else ""))
             continue
-        shown.add(quantity)
-        lines += block[:MAX_QUANTITY_LINES]
-        if len(block) > MAX_QUANTITY_LINES:
-            causes = [line for line in block[MAX_QUANTITY_LINES:] if line.lstrip().startswith(CAUSE_PREFIX)]
-            lines.append(f"  ... {len(block) - MAX_QUANTITY_LINES - len(causes)} more line(s) (-v shows them)")
+        shown.add(finding.quantity)
+        lines += finding.lines[:MAX_QUANTITY_LINES]
+        if len(finding.lines) > MAX_QUANTITY_LINES:
+            causes = [finding.lines[-1]] if finding.cause else []
+            lines.append(f"  ... {len(finding.lines) - MAX_QUANTITY_LINES - len(causes)} more line(s) (-v shows them)")
             lines += causes  # a likely cause is never cut
     return "\n".join(lines)
+
+
+def lowered(text: str) -> str:
+    """``text`` with its first letter in lower case, to follow a semicolon."""
+    return text[:1].lower() + text[1:]
 
 
 MAX_PRINTED_LINES = 20  # lines of a case's printed output shown in the report (--json has the whole head)
@@ -309,9 +422,8 @@ def describe_limits(limits: Mapping[str, Any]) -> list[str]:
             f"this machine: {limits['capacity']}"]
 
 
-def first_line_after_header(message: str) -> str:
-    parts = message.split("\n", 1)
-    return parts[1].splitlines()[0] if len(parts) > 1 and parts[1] else parts[0]
+def first_line(text: str) -> str:
+    return text.splitlines()[0] if text else text
 
 
 def describe_fixture_set(fixture_set: FixtureSet | None) -> dict[str, Any]:

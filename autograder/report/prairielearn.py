@@ -49,32 +49,21 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:max(limit - len(TRUNCATED), 0)] + TRUNCATED
 
 
-def submission_problem(report: Report) -> str | None:
-    """Why the report's submission holds no gradable ``mytorch/`` (None: it does, or it was graded)."""
-    from autograder.grading.submission import SubmissionError, locate_package, upload_text
-    if report.status != "error" or any(item.cases for item in report.items):
-        return None
-    try:
-        locate_package(Path(report.submission))
-    except SubmissionError as error:
-        return upload_text(error)  # said of the upload: the student passed no folder
-    except OSError as error:
-        return f"{report.submission}: {error}"
-    return None
-
-
 def prairielearn_document(report: Report, detail: str | None = None) -> dict[str, Any]:
     """The results.json document for ``report`` (texts not yet clipped to the size limit); ``detail``:
-    see :func:`autograder.report.student_view.student_detail` (default: the one the report's fixture set gets)."""
+    see :func:`autograder.report.visibility.student_detail` (default: the one the report's fixture set gets)."""
     from autograder.report.gradescope import item_output
-    from autograder.report.student_view import FULL, student_detail, student_error
+    from autograder.report.student_view import student_error
+    from autograder.report.visibility import FULL, student_detail
     if detail is None:
         detail = student_detail(report.fixture_set)
     details = detail == FULL
     if report.status != "graded" and report.error_source == "submission":
         problem: str | None = report.error
+    elif report.status == "error" and not any(item.cases for item in report.items):
+        problem = report.submission_problem  # a grading that did not run may still be the upload's fault
     else:
-        problem = submission_problem(report)
+        problem = None
     if problem is not None:
         return {"gradable": False, "score": 0.0, "format_errors": [problem],
                 "message": f"Your submission could not be graded: {problem}", "output": "", "tests": []}

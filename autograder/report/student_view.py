@@ -10,7 +10,7 @@ values or a wrong shape, in which quantity, like which known mistake, an
 exception, a timeout, a crash, NotImplementedError), and how long it takes.
 So the student-facing views below are built from scratch out of few fields,
 never by removing fields from the full report, at one of three levels
-(:func:`student_detail` is the one place that decides which):
+(:func:`autograder.report.visibility.student_detail` is the one place that decides which):
 
 - ``passed`` (a hidden set, by default): the rubric (item names, sections,
   policies, points, the case names); per case, passed or not; per item, its
@@ -42,61 +42,20 @@ outputs (``--json``, the batch's ``reports/`` and ``summary.json``) keep everyth
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
-from autograder.contract.fixtures import DEFAULT_FIXTURES, MANIFEST_NAME, PUBLIC_SEED
-from autograder.report.visibility import FULL, HIDDEN_DETAILS, KINDS, PASSED
-from autograder.report.model import HARNESS_VERSION, describe_limits, describe_sandbox, printed_lines
-from autograder.util.safetext import for_terminal, indented
+from autograder.contract.rubric import RubricItem
+from autograder.judge.results import CaseResult, CaseStatus
+from autograder.report.model import (HARNESS_VERSION, HIDDEN_NOTES, STATUS_KINDS, ItemResult, Report,
+                                     failure_texts)
+from autograder.report.visibility import FULL, HIDDEN_DETAILS, KINDS, PASSED, is_public_set
+from autograder.util.safetext import for_terminal
 
 HIDDEN_ID = "hidden"
-FAILURE_KINDS = {"mismatch": "wrong values", "shape": "wrong shape", "invalid": "not a valid result"}
-STATUS_KINDS = {"failed": "wrong result", "timeout": "timeout", "crashed": "crashed", "error": "exception",
-                "not_implemented": "not implemented", "skipped": "skipped", "passed": "passed"}
-ITEM_STATUSES = {"passed", "failed", "not_implemented", "error", "timeout", "crashed", "skipped", "not_graded"}
-HIDDEN_NOTES = {PASSED: "fixture set: hidden (same structure as the public one, other sizes and values): only "
-                        "which cases passed is shown",
-                KINDS: "fixture set: hidden (same structure as the public one, other sizes and values): only which "
-                       "cases failed and how is shown"}
 HIDDEN_NOTE = HIDDEN_NOTES[KINDS]
 HIDDEN_ERROR = "the autograder could not grade this submission; the course staff have the details"
-DEBUG_HINT = "Run 'python runner.py --only ITEM -v' on the public fixtures to see failures in full."
-
-
-@lru_cache(maxsize=1)
-def public_manifest_sha256() -> str | None:
-    """sha256 of the public ``fixtures/manifest.json``; None when it cannot be read."""
-    try:
-        return hashlib.sha256((DEFAULT_FIXTURES / MANIFEST_NAME).read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
-def is_public_set(fixture_set: Mapping[str, Any]) -> bool:
-    """Whether a report's ``fixture_set`` (``describe_fixture_set``) is the public set a student has anyway.
-
-    Both must hold: the manifest is byte for byte the one in ``fixtures/`` and its seed is the
-    public seed (a hidden set written over ``fixtures/`` with ``--force`` stays hidden).  An empty
-    or unknown description counts as hidden.
-    """
-    digest = fixture_set.get("manifest_sha256")
-    return digest is not None and digest == public_manifest_sha256() and fixture_set.get("seed") == PUBLIC_SEED
-
-
-def student_detail(fixture_set: Mapping[str, Any], hidden_detail: str = PASSED,
-                   show_hidden_details: bool = False) -> str:
-    """How much of a report graded with ``fixture_set`` (``describe_fixture_set``, or at least its
-    ``manifest_sha256`` and ``seed``) its student sees: ``full`` with the public set (or when staff
-    asked, ``show_hidden_details``), else ``hidden_detail`` (``passed`` or ``kinds``, the course
-    staff's choice).  The one decision every student-visible output follows."""
-    if show_hidden_details or is_public_set(fixture_set):
-        return FULL
-    if hidden_detail not in HIDDEN_DETAILS:
-        raise ValueError(f"unknown hidden detail {hidden_detail!r} (one of {', '.join(HIDDEN_DETAILS)})")
-    return hidden_detail
+FAILURE_FIELDS = ("quantity", "kind", "formula", "hint")  # of a failure, what the kinds level may show
 
 
 def student_fixture_id(fixture_set: Mapping[str, Any]) -> str:
@@ -109,126 +68,83 @@ def student_error(document: Mapping[str, Any]) -> str:
     return str(document.get("error", "")) if document.get("error_source") == "submission" else HIDDEN_ERROR
 
 
-def case_failures(case: Mapping[str, Any], detail: str = KINDS) -> list[str]:
-    """A failing case's failures as short texts: ``wrong values: backward dLdA``, ``wrong shape: ... (expected F)``;
-    ``failed`` alone at the ``passed`` level."""
-    status = str(case.get("status", ""))
-    if detail == PASSED:
-        return ["failed"]
-    if status != "failed" or not case.get("failures"):
-        return [STATUS_KINDS.get(status, "failed")]
-    texts = []
-    for failure in case["failures"]:
-        kind = FAILURE_KINDS.get(failure.get("kind"), "wrong result")
-        text = f"{kind}: {failure.get('quantity', '?')}"
-        if failure.get("kind") == "shape" and failure.get("formula"):
-            text += f" (expected {failure['formula']})"
-        if failure.get("hint"):  # a sentence of the fixture set's rubric naming a known mistake, never a value
-            text += f" (likely cause: {failure['hint']})"
-        texts.append(text)
-    return texts
-
-
-def case_line(case: Mapping[str, Any], detail: str = KINDS) -> str:
-    """One line for a failing case, e.g. ``case "general": wrong shape: forward Z (expected (N, C, W))``,
-    or ``case "general": failed`` at the ``passed`` level."""
-    return for_terminal(f'case "{case.get("case", "?")}": ' + "; ".join(case_failures(case, detail)))
-
-
-def item_status(item: Mapping[str, Any], detail: str) -> str:
-    """An item's status as ``detail`` shows it: at the ``passed`` level passed, failed, or not graded
-    (no case ran: nothing of the set was used), whatever way its cases failed."""
-    status = str(item.get("status"))
-    if detail == PASSED and status not in ("passed", "not_graded"):
-        return "not_graded" if not item.get("cases") else "failed"
-    return status if status in ITEM_STATUSES else "failed"
-
-
-def student_document(document: Mapping[str, Any], detail: str = PASSED) -> dict[str, Any]:
-    """The part of a report document (``Report.to_dict()``) a student may receive, as JSON, at ``detail``
-    (see :func:`student_detail`): ``full`` adds each failing case's message and printed output,
-    ``passed`` keeps only whether each case passed."""
+def student_report(report: Report, detail: str = PASSED) -> Report:
+    """The filter: a new report holding only what a student may see of ``report`` at ``detail``
+    (:func:`autograder.report.visibility.student_detail`), built from few fields, never by removing
+    fields from the full one.  Every level: the rubric's items (name, section, points, policy),
+    each case's name and whether it passed, the sandbox and the limits of the run; ``kinds`` adds each
+    failing case's status and failures (their quantity, kind, formula and likely cause only); ``full``
+    its message and printed output too.  No timings, ever."""
     full = detail == FULL
     items = []
-    for item in document.get("items", []):
+    for item in report.items:
+        rubric_item = RubricItem(item.name, item.section, item.max_points, item.policy, (), "")
         cases = []
-        for case in item.get("cases", []):
-            status = str(case.get("status"))
-            passed = status == "passed"
-            entry: dict[str, Any] = {"case": str(case.get("case", "")), "status": (
-                                         "passed" if passed else "failed" if detail == PASSED
-                                         else status if status in STATUS_KINDS else "failed"),
-                                     "passed": passed}
-            if not passed:
-                entry["failures"] = case_failures(case, detail)
+        for case in item.cases:
+            passed = case.passed
+            status = CaseStatus.PASSED if passed else CaseStatus.FAILED if detail == PASSED else case.status
+            failures = () if passed or detail == PASSED else tuple(
+                {key: str(failure[key]) for key in FAILURE_FIELDS if key in failure} for failure in case.failures)
+            cases.append(CaseResult(item.name, case.case, status, case.message if full and not passed else "",
+                                    output=case.output if full and not passed else "", failures=failures))
+        items.append(ItemResult(rubric_item, cases))
+    error = (report.error if full else student_error({"error": report.error, "error_source": report.error_source})
+             ) if report.status == "error" else ""
+    return Report(submission=report.submission, rubric=report.rubric, items=items,
+                  fixture_set={"id": str(report.fixture_set.get("id", "?")) if full
+                               else student_fixture_id(report.fixture_set)},
+                  status="graded" if report.status == "graded" else "error", error=error,
+                  unscored=report.unscored, sandbox=dict(report.sandbox), limits=dict(report.limits), isolation="",
+                  error_source=report.error_source)
+
+
+def as_report(report: Report | Mapping[str, Any]) -> Report:
+    return report if isinstance(report, Report) else Report.from_dict(report)
+
+
+def case_line(case: CaseResult, detail: str = KINDS) -> str:
+    """One line for a failing case, e.g. ``case "general": wrong shape: forward Z (expected (N, C, W))``,
+    or ``case "general": failed`` at the ``passed`` level."""
+    return for_terminal(f'case "{case.case}": ' + "; ".join(failure_texts(case, detail)))
+
+
+def student_document(report: Report | Mapping[str, Any], detail: str = PASSED) -> dict[str, Any]:
+    """The part of a report (a Report or its ``to_dict()``) a student may receive, as JSON, at ``detail``
+    (see :func:`autograder.report.visibility.student_detail`): :func:`student_report`'s fields, each
+    failing case's failures as texts."""
+    view = student_report(as_report(report), detail)
+    full = detail == FULL
+    items = []
+    for item in view.items:
+        cases = []
+        for case in item.cases:
+            entry: dict[str, Any] = {"case": case.case, "status": str(case.status), "passed": case.passed}
+            if not case.passed:
+                entry["failures"] = failure_texts(case, detail)
                 if full:
-                    entry.update(message=str(case.get("message", "")), output=str(case.get("output", "")))
+                    entry.update(message=case.message, output=case.output)
             cases.append(entry)
-        items.append({"name": str(item.get("name", "")), "section": str(item.get("section", "")),
-                      "status": item_status(item, detail),
-                      "points": float(item.get("points", 0.0)), "max_points": float(item.get("max_points", 0.0)),
-                      "passed_cases": int(item.get("passed_cases", 0)), "total_cases": int(item.get("total_cases", 0)),
+        items.append({"name": item.name, "section": str(item.section), "status": str(item.status),
+                      "points": float(item.points), "max_points": float(item.max_points),
+                      "passed_cases": sum(c.passed for c in item.cases), "total_cases": len(item.cases),
                       "cases": cases})
-    status = "graded" if document.get("status") == "graded" else "error"
-    fixture_set = document.get("fixture_set", {})
-    totals = document.get("totals", {})
     return {
         "harness_version": HARNESS_VERSION,
-        "fixture_set": fixture_set.get("id", "?") if full else student_fixture_id(fixture_set),
-        "status": status,
-        "error": (str(document.get("error", "")) if full else student_error(document)) if status == "error" else "",
-        "totals": {key: float(totals.get(key, 0.0)) for key in ("main", "main_max", "bonus", "bonus_max")},
-        "scores": {str(name): float(points) for name, points in document.get("scores", {}).items()},
+        "fixture_set": view.fixture_set["id"],
+        "status": view.status,
+        "error": view.error,
+        "totals": {"main": float(view.total("main")), "main_max": float(view.maximum("main")),
+                   "bonus": float(view.total("bonus")), "bonus_max": float(view.maximum("bonus"))},
+        "scores": {str(name): float(points) for name, points in view.scores().items()},
         "items": items,
     }
 
 
-def render_student(document: Mapping[str, Any], detail: str = PASSED) -> str:
-    """The human report a student may read (every line but the Autolab JSON one) at ``detail``.
-
-    ``full``: the public set; each failing case's message and printed output follow its line.
-    """
-    view = student_document(document, detail)
-    details = detail == FULL
-    totals = view["totals"]
-    header = f"fixture set {for_terminal(view['fixture_set'])}" if details else HIDDEN_NOTES[detail]
-    lines = [f"mytorch autograder {HARNESS_VERSION}: {for_terminal(str(document.get('submission', '')))}",
-             header, *describe_sandbox(document.get("sandbox", {})), *describe_limits(document.get("limits", {})), ""]
-    if view["status"] == "error":
-        lines += [f"GRADING ERROR: {indented(view['error'], '    ')}", ""]
-    failing = []
-    for item in view["items"]:
-        if view["status"] == "error" and not item["cases"]:
-            continue
-        mark = {"passed": "PASS", "not_implemented": "TODO"}.get(item["status"], "FAIL")
-        note = "" if item["status"] in ("passed", "failed") else f"  [{item['status'].replace('_', ' ')}]"
-        cases = f"{item['passed_cases']}/{item['total_cases']} cases"
-        lines.append(for_terminal(f"  {mark}  {item['name']:<24} {item['points']:>5g}/{item['max_points']:<4g} "
-                                  f"{cases}{note}"))
-        bad = [case for case in item["cases"] if not case["passed"]]
-        if bad and item["status"] == "not_implemented" and detail == KINDS:
-            failing.append(for_terminal(f"{item['name']}: not implemented"))
-        else:
-            failing += [for_terminal(f'{item["name"]}, case "{case["case"]}": ' + "; ".join(case["failures"]))
-                        for case in bad]
-            if details:
-                for case in bad:
-                    failing.append(indented(case["message"], "    "))
-                    if case["output"].strip():
-                        failing.append("    your code printed:")
-                        failing += [f"    | {for_terminal(line, newlines=True)}"
-                                    for line in printed_lines(case["output"])]
-    if view["status"] == "error" and not any(item["cases"] for item in view["items"]):
-        lines.append("No item was graded: every item scores 0.")
-    if failing:
-        lines += ["", "What failed:" if details else "What failed (hidden fixture set: no sizes or values shown):"
-                  if detail == KINDS else "What failed (hidden fixture set: which cases only):"]
-        lines += [f"  {line}" if not line.startswith(" ") else line for line in failing]
-        lines += ["", DEBUG_HINT]
-    lines += ["", f"Total score: {totals['main']:g}/{totals['main_max']:g} "
-                  f"(+{totals['bonus']:g}/{totals['bonus_max']:g} bonus)"]
-    return "\n".join(lines)
+def render_student(report: Report | Mapping[str, Any], detail: str = PASSED) -> str:
+    """The human report a student may read (every line but the Autolab JSON one) at ``detail``:
+    the one renderer (:meth:`Report.render`) over :func:`student_report`'s filtered report."""
+    return student_report(as_report(report), detail).render(student=detail)
 
 
-__all__ = ["is_public_set", "student_detail", "student_fixture_id", "student_error", "student_document",
-           "render_student", "case_line", "HIDDEN_ID", "HIDDEN_DETAILS", "FULL", "KINDS", "PASSED"]
+__all__ = ["student_fixture_id", "student_error", "student_report", "student_document", "render_student",
+           "case_line", "HIDDEN_ID", "HIDDEN_DETAILS", "FULL", "KINDS", "PASSED", "STATUS_KINDS"]

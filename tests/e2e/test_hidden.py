@@ -256,7 +256,7 @@ def test_student_view_is_an_allow_list():
 
 def test_one_decision_says_how_much_a_student_sees():
     """student_detail: the public set in full, a hidden one by passed cases unless the staff say otherwise."""
-    from autograder.report.student_view import public_manifest_sha256, student_detail
+    from autograder.report.visibility import public_manifest_sha256, set_identity, student_detail
     from autograder.contract.fixtures import PUBLIC_SEED
     public = {"manifest_sha256": public_manifest_sha256(), "seed": PUBLIC_SEED}
     hidden = {"manifest_sha256": "0" * 64, "seed": SEED}
@@ -264,6 +264,10 @@ def test_one_decision_says_how_much_a_student_sees():
     assert student_detail(hidden) == "passed" and student_detail({}) == "passed"
     assert student_detail(hidden, "kinds") == "kinds"
     assert student_detail(hidden, show_hidden_details=True) == "full"
+    assert student_detail(hidden, None) == "passed"  # an unset configuration: the default
+    assert student_detail({**public, "seed": SEED}) == "passed"  # the public manifest under another seed: hidden
+    assert set_identity(None, PUBLIC_SEED) == {} and student_detail(set_identity(None, PUBLIC_SEED)) == "passed"
+    assert student_detail(set_identity(public["manifest_sha256"], PUBLIC_SEED)) == "full"
     with pytest.raises(ValueError):
         student_detail(hidden, "everything")
 

@@ -39,7 +39,7 @@ def test_prairielearn_hidden_set_hides_details(public_set):
 
 def test_prairielearn_no_package_is_not_gradable(tmp_path):
     (tmp_path / "notes.txt").write_text("forgot the code")
-    report = Report.failed(tmp_path, RUBRIC, "no mytorch/ package")
+    report = Report.failed(tmp_path, RUBRIC, "no mytorch/ package", source="submission")
     document = write_prairielearn(tmp_path / "results.json", report)
     validate_prairielearn(document)
     assert document["gradable"] is False and document["score"] == 0 and document["tests"] == []
