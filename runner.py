@@ -13,8 +13,7 @@ missing (exit code 2) instead of a traceback.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from autograder.errors import HARNESS_ERROR as EXIT_HARNESS_ERROR  # noqa: E402 (plain syntax)
+from autograder.errors import HARNESS_ERROR as EXIT_HARNESS_ERROR  # plain syntax (this folder is on sys.path)
 
 MINIMUM = (3, 10)
 REQUIRED = (("numpy", "NumPy"), ("jsonschema", "jsonschema"))  # what grading imports (requirements.txt)

@@ -1,6 +1,6 @@
 """What likely-cause hints cost, in the grader's process (CPU time, median of several runs).
 
-    python tests/bench_hints.py
+    python -m tests.bench_hints        # from the repository's root (which puts it on sys.path)
 
 1. Loading the public fixture set, which stores the known mistakes' values, against the same
    set generated ``--no-hints`` (what every grading pays, hints used or not).
@@ -22,16 +22,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from autograder.judge.checks import run_check
+from autograder.judge.compare import Mismatch
+from autograder.contract.fixtures import load_fixture_set
+from autograder.sandbox.messages import PackedFloats
+from reference.generate import without_hints, write_fixture_set
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from autograder.judge.checks import run_check  # noqa: E402
-from autograder.judge.compare import Mismatch  # noqa: E402
-from autograder.contract.fixtures import load_fixture_set  # noqa: E402
-from autograder.sandbox.messages import PackedFloats  # noqa: E402
-from reference.generate import without_hints, write_fixture_set  # noqa: E402
 
 
 def timed(fn, repeat):

@@ -1,8 +1,8 @@
 """Every rendering of a grading report, recorded, to compare before and after a change of the report code.
 
-    python tests/bench_report_identity.py record OUT [--names NAME,...]   # grade and write OUT/<name>/...
-    python tests/bench_report_identity.py compare BEFORE AFTER            # exit 1 on any difference
-    python tests/bench_report_identity.py rerender BEFORE                 # BEFORE's reports, rendered now
+    python -m tests.bench_report_identity record OUT [--names NAME,...]   # grade and write OUT/<name>/...
+    python -m tests.bench_report_identity compare BEFORE AFTER            # exit 1 on any difference
+    python -m tests.bench_report_identity rerender BEFORE                 # BEFORE's reports, rendered now
 
 Each submission (complete, idiomatic, student_template, every mutant_* and hostile_* of
 tests/submissions/, a folder without mytorch/, and four on a hidden fixture set) is graded once,
@@ -36,7 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conftest import ROOT, SUBMISSIONS, TEMPLATE, submission
+from tests.helpers import ROOT, SUBMISSIONS, TEMPLATE, submission  # run from the repository's root (-m)
 
 HIDDEN_SEED = 918273  # as tests/test_hidden.py
 HIDDEN_ONLY = "Downsampling1d,Conv1d,MeanPool2d_stride1,Flatten"
@@ -139,7 +139,7 @@ def record(out: Path, chosen: list[str], hidden: Path) -> None:
     scratch.mkdir(exist_ok=True)
     try:
         for name in chosen:
-            done = subprocess.run([sys.executable, __file__, "one", name, str(out / name.replace(":", "_")),
+            done = subprocess.run([sys.executable, "-m", "tests.bench_report_identity", "one", name, str(out / name.replace(":", "_")),
                                    "--hidden", str(hidden), "--scratch", str(scratch)], cwd=ROOT, check=False)
             print(f"{name}: {'ok' if done.returncode == 0 else f'FAILED ({done.returncode})'}", flush=True)
         batch(out, hidden, scratch)

@@ -1,5 +1,5 @@
 """What CPython 3.10 to 3.13 themselves write differently in a report, for the tests that compare
-reports (or quote them) across versions: tests/test_interpreters.py, tests/handout_excerpts.py.
+reports (or quote them) across versions: tests/e2e/test_interpreters.py, tests/handout_excerpts.py.
 
 The grader makes everything else read the same (autograder/util/compat.py; wire.py draws no ``^^^``
 lines).  What remains is CPython's own traceback text:

@@ -18,7 +18,7 @@ blocks are shown, how many lines of each, and ``...`` wherever lines are left ou
     python tests/handout_excerpts.py            # check: exit 1 and a diff when a block is stale
     python tests/handout_excerpts.py --write    # rewrite the stale blocks in place
 
-tests/test_handout_excerpts.py runs the same check.  Timings, the machine's
+tests/docs/test_handout_excerpts.py runs the same check.  Timings, the machine's
 ``sandbox:`` header lines and the random dropout percentages are normalised
 before comparing (see :func:`normalise`); everything else must be exactly what
 the grader prints.
@@ -123,7 +123,7 @@ def build_submission(name: str, target: Path) -> Path:
     """Write the submission ``name`` under ``target`` (a folder that will contain mytorch/) and return target.
 
     ``mutant_*`` / other tests/submissions folders: complete/ with the folder's modules laid over it
-    (and its DELETED list removed), as tests/conftest.py builds them.  ``progress``: the student
+    (and its DELETED list removed), as tests/helpers.py builds them.  ``progress``: the student
     template with the resampling module of the complete solution and the Conv1d_stride1 of
     mutant_conv1d_noflip (the kernel flip forgotten in backward).
     """

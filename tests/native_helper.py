@@ -1,4 +1,4 @@
-"""Helper processes for tests/test_sandbox_native.py (run as ``python tests/native_helper.py MODE ...``).
+"""Helper processes for tests/e2e/test_sandbox_native.py (run as ``python tests/native_helper.py MODE ...``).
 
 ``probe``: this process installs the grading case's seccomp filter on itself
 (autograder/case/syscall_filter.py, exactly as child.py does after its fork), then tries
@@ -34,9 +34,20 @@ import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+CASE = ROOT / "autograder" / "case"
 
-from autograder.case import syscall_filter as sf  # noqa: E402
+
+def case_module(name):
+    """autograder/case/<name>.py loaded by path, as the fork server loads it (standard library only: this
+    helper also runs under ``python -I -S``, where neither the repository nor this folder is on sys.path)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f"grading_{name}", CASE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sf = case_module("syscall_filter")
 
 LANDLOCK_CREATE_RULESET, PR_SET_SECCOMP, PR_SCHED_CORE = 444, 22, 62
 IPC_CREAT, IOPRIO_WHO_PROCESS = 0o1000, 1
@@ -363,7 +374,7 @@ def stdlib_probe(folder):
 def load_child():
     """autograder/case/child.py as a module (its top level only defines things and loads its siblings by path)."""
     import importlib.util
-    spec = importlib.util.spec_from_file_location("grading_child", ROOT / "autograder" / "case" / "child.py")
+    spec = importlib.util.spec_from_file_location("grading_child", CASE / "child.py")
     child = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(child)
     return child
@@ -376,7 +387,7 @@ def hide_probe(folder):
     (library / "mod.py").write_text("standard = True\n")
     (library / "site-packages" / "pkg.py").write_text("installed = True\n")
     (folder / "link").symlink_to(folder / "lib")
-    from autograder.case.landlock import hide_from_reading
+    hide_from_reading = case_module("landlock").hide_from_reading
     if not hide_from_reading([str(library / "site-packages")]):
         return {"unavailable": "no Landlock in this kernel"}
     paths = [library / "mod.py", library / "site-packages" / "pkg.py", folder / "link" / "python" / "mod.py",
@@ -393,7 +404,7 @@ def guard_probe():
     # loaded before the hook, as if the hook had missed it
     subinterpreters = __import__("_interpreters" if sys.version_info >= (3, 13) else "_xxsubinterpreters")
 
-    from autograder.case.guard import install_guard
+    install_guard = case_module("guard").install_guard
 
     child = load_child()
     entries = [entry for entry in sys.path if entry != str(ROOT)]

@@ -7,7 +7,7 @@ In this process and in every case process the portable sandbox backend spawns, i
 ``os.fork`` is gone, with the other functions and flags of ``os`` that Windows lacks (REMOVED):
 no uid (so no switch to another user, as root too), no process groups, no folder descriptors.
 The script then runs as ``__main__``.  Used by
-tests/test_sandbox_spawned.py: the grader must choose the portable backend here by itself and
+tests/e2e/test_sandbox_spawned.py: the grader must choose the portable backend here by itself and
 grade exactly as it does with everything present.
 """
 import os
@@ -41,9 +41,8 @@ del _os, _sys, _name, _NoPosix
 
 if __name__ == "__main__":
     exec(SHIM)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sys.path.insert(0, root)
+    sys.argv = sys.argv[1:]
+    sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))  # the script's folder, as python puts it for a script
     from autograder.sandbox import spawned
     spawned.BOOT = SHIM + spawned.BOOT
-    sys.argv = sys.argv[1:]
     runpy.run_path(sys.argv[0], run_name="__main__")

@@ -83,7 +83,8 @@ from autograder.batch.outputs import Progress, build_summary, grades_csv, valida
 from autograder.batch.shards import Shard, add_merge_arguments, merge, open_for_merge, write_record
 from autograder.batch.storage import OutputFolder, ScratchArea, describe_os_error, report_path
 from autograder.errors import StorageError, UsageError
-from autograder.batch.workers import GradeOne, Workers, kill_tree, run_worker, run_worker_safely, worker_main
+from autograder.batch.workers import GradeOne, Workers, run_worker, run_worker_safely, worker_main
+from autograder.case.processes import kill_tree
 from autograder.errors import exit_status
 from autograder.batch.class_report import REPORT_NAME, write_class_report
 from autograder.contract.fixtures import FixtureError, load_fixture_set

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.archives.extract import ArchiveError
+from autograder.case.processes import kill_below, kill_tree
 from autograder.util.atomic import write_json_atomic
 from autograder.batch.entries import Batch, Entry, Outcome, prepare_submission, provenance, read_report
 from autograder.batch.options import default_submission_budget
@@ -50,7 +51,7 @@ def die_with_the_batch(batch_pid: int, scratch: Path) -> None:
     and on SIGTERM kill every process below this one (the sandbox's, in sessions of their own),
     remove the scratch folder and exit."""
     def stop(signum: int, frame: object) -> None:
-        kill_descendants(os.getpid())
+        kill_below(os.getpid())
         remove_tree(scratch)
         os._exit(128 + signal.SIGTERM)
 
@@ -103,66 +104,6 @@ def worker_main(argv: Sequence[str]) -> int:
         print(f"cannot write {args.report}: {describe_os_error(error)}", file=sys.stderr)
         return WORKER_STORAGE
     return 0
-
-
-def descendants(pid: int) -> list[int]:
-    """Process ids below ``pid`` (Linux /proc; empty elsewhere)."""
-    parents: dict[int, list[int]] = {}
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            parents.setdefault(int(fields[1]), []).append(int(proc.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    found, stack = [], [pid]
-    while stack:
-        for child in parents.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-STOP_ROUNDS = 20  # listings of the processes below a worker while stopping them, before killing them all
-
-
-def kill_descendants(pid: int) -> None:
-    """SIGKILL every process below ``pid`` and the process groups they lead (not ``pid``'s or ours).
-
-    Everything found is SIGSTOPped first and the listing repeated until it finds nothing new: a
-    stopped process forks no more, so a case the sandbox's fork server started while we looked is
-    found in the next listing instead of being orphaned (and outliving its batch) by the kill.
-    """
-    own_group = os.getpgrp()
-    found: list[int] = []
-    for _ in range(STOP_ROUNDS):
-        new = [child for child in descendants(pid) if child not in found]
-        if not new:
-            break
-        for child in new:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(child, signal.SIGSTOP)
-        found += new
-    for child in found:
-        try:
-            group = os.getpgid(child)
-            if group not in (own_group, pid):
-                os.killpg(group, signal.SIGKILL)
-            os.kill(child, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def kill_tree(pid: int) -> None:
-    """Kill a worker's process group and every process below it (the sandbox children have sessions of their own)."""
-    try:
-        os.killpg(pid, signal.SIGSTOP)  # no new children while we look
-    except (ProcessLookupError, PermissionError):
-        pass
-    kill_descendants(pid)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def log_tail(path: Path) -> str:

@@ -49,7 +49,7 @@ DENIED_EVENT_PREFIXES: dict[str, str] = {
 }
 # Imports that are refused whatever the case does next: importing them is the action itself, or
 # an action that raises no audit event is their only use, and no public standard-library module
-# needs them to import (``tests/test_guard_imports.py`` imports every other one in a case).
+# needs them to import (``tests/case/test_guard_imports.py`` imports every other one in a case).
 DENIED_IMPORTS: dict[str, str] = {
     # Importing ctypes loads libraries (ctypes.dlopen) and it exists to call native code
     # (multiprocessing.sharedctypes, and so multiprocessing.Value/Array, are built on it).
@@ -114,7 +114,7 @@ def windows_resolver(full_path, final_path):
     names without case), from the system's own functions bound here (``nt._getfullpathname``:
     absolute, ``/`` as ``\\``, ``..`` applied; ``nt._getfinalpathname``: links and junctions
     resolved, for the longest part of the path that exists), so nothing student code rebinds
-    later changes it.  Tested on POSIX with ntpath stand-ins (tests/test_guard.py)."""
+    later changes it.  Tested on POSIX with ntpath stand-ins (tests/case/test_guard.py)."""
     def resolve(path, _full=full_path, _final=final_path, _sep="\\", _lower=str.lower, _OSError=OSError,
                 _ValueError=ValueError, _unc="\\\\?\\UNC\\", _long="\\\\?\\"):
         full, rest = _full(path), ""
@@ -177,7 +177,7 @@ def install_guard(library_roots: list[str], read_roots: list[str], write_root: s
     refused), tables are immutable, paths are copied to exact ``str`` without
     calling any method of the object passed in, and ``realpath`` is redone on
     ``os.readlink``/``os.getcwd`` (``posixpath.realpath`` looks ``os.lstat``
-    and friends up at call time).  Tests: tests/test_hostile.py.
+    and friends up at call time).  Tests: tests/e2e/test_hostile.py.
 
     Disk: a case may create at most ``created_files`` files in its working folder
     (each at most RLIMIT_FSIZE), and no folder or link.  The count is a variable of

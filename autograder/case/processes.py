@@ -7,14 +7,16 @@ server ends), the case's CPU time (read from /proc/PID/stat, outside the case's 
 case is killed once it has used its CPU limit), its wall-clock time (a sleeping case spends
 no CPU: the server kills it a little after the grader's backstop would have) and the end of
 the case's final result line (a short grace, then the case is killed: see relay).  The fork server (``child.py``) loads this file
-by path; the grader (``autograder.sandbox``) imports it normally for ``descendants`` and
-``FinalLine``.  Standard library only, and no import of the autograder package: it must
+by path; the grader imports it normally: the sandbox (``autograder.sandbox``) for ``FinalLine`` and
+``kill_tree``, the batch (``autograder.batch.workers``) for ``kill_tree`` and ``kill_below``: the one walker
+of a process tree, with one round limit (STOP_ROUNDS).  Standard library only, and no import of the autograder package: it must
 load in a ``python -I -S`` process.
 """
 from __future__ import annotations
 
 import os
 import select
+import signal
 import time
 
 TYPE_CHECKING = False  # typing is not imported at run time: a spawned case process would pay ~13 ms for it
@@ -26,6 +28,11 @@ PR_SET_CHILD_SUBREAPER: int = 36
 SIGKILL: int = 9
 KILL_SECONDS: float = 5.0  # how long the server keeps killing a case's leftover processes before giving up
 READ_CHUNK: int = 1 << 16
+# How many times stop_descendants lists the processes below a root before giving up on finding more (the
+# stricter of the grader's two former limits, 20 and 100).  Each listing stops every process it finds and a
+# stopped process forks no more, so only a process forked between a listing and its parent's stop is new in
+# the next one: a tree still growing after 20 listings is outrunning the walk, and what was found is killed.
+STOP_ROUNDS: int = 20
 FINAL_GRACE: float = 0.5  # seconds a case may take to end once its final result line is complete
 WALL_MARGIN: float = 2.0  # the server kills a case this long after the grader's own wall-clock limit would have
 CPU_POLL: tuple[float, float] = (0.02, 0.5)  # the shortest and longest wall-clock wait between two reads of a case's CPU time
@@ -129,6 +136,66 @@ def descendants_by_parent(pid: int, spared: Collection[int] = ()) -> list[int]:
         found += kids
         pending += kids
     return found
+
+
+def stop_descendants(root: int) -> list[int]:
+    """SIGSTOP every process below ``root``, listing again until a listing finds nothing new (at most
+    STOP_ROUNDS listings); the processes stopped, in the order found.
+
+    A stopped process forks no more, so a process forked while the tree was read (by one not yet
+    stopped) is found by the next listing instead of being orphaned to init by the kill that follows.
+    """
+    stopped: list[int] = []
+    seen: set[int] = set()
+    for _ in range(STOP_ROUNDS):
+        new = [pid for pid in descendants(root) if pid not in seen]
+        if not new:
+            break
+        for pid in new:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except OSError:
+                pass
+        seen.update(new)
+        stopped += new
+    return stopped
+
+
+def kill_tree(root: int) -> None:
+    """SIGKILL ``root``'s process group, every process below ``root`` and the process groups they lead
+    (except the caller's own group), none escaping.
+
+    The grader's side: a fork server and what its cases left (sandbox/forkserver.py), a batch worker
+    and its sandbox's processes, which live in sessions of their own (batch/workers.py).  ``root`` is
+    the leader of its own group (started with ``start_new_session``).  Its group is stopped first, then
+    everything below it (stop_descendants), then all of it is killed.
+    """
+    try:
+        os.killpg(root, signal.SIGSTOP)  # no new children from the root's group while we look
+    except OSError:
+        pass
+    kill_below(root)
+    try:
+        os.killpg(root, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def kill_below(root: int) -> None:
+    """SIGKILL every process below ``root`` and the process groups they lead (neither ``root``'s group nor
+    the caller's): stop_descendants first, then the kill."""
+    own_group = os.getpgrp()
+    for pid in stop_descendants(root):
+        try:
+            group = os.getpgid(pid)
+            if group not in (own_group, root):
+                os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def read_all(fd: int) -> bytes:

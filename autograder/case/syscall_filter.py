@@ -9,7 +9,7 @@ threads, irrevocably (a filter can never be removed, and PR_SET_NO_NEW_PRIVS mea
 could lift it either).
 
 The filter knows every system call of both architectures (``SYSCALLS``: name -> (x86_64
-number, aarch64 number), Linux 6.19; tests/test_sandbox_native.py checks the numbers
+number, aarch64 number), Linux 6.19; tests/e2e/test_sandbox_native.py checks the numbers
 against the kernel headers where they are installed).  Each one is, by name:
 
 - **allowed** (``ALLOWED``), in groups a Python case needs:
@@ -167,7 +167,7 @@ PRIO_PROCESS, IOPRIO_WHO_PROCESS = 0, 1
 # Every system call of x86_64 and aarch64 (Linux 6.19): name -> (x86_64 number, aarch64 number), None
 # where the architecture has no such call.  Generated from the kernel's syscall tables
 # (arch/x86/entry/syscalls/syscall_64.tbl, scripts/syscall.tbl with arm64's renameat, rlimit and
-# memfd_secret) and checked against the installed headers by tests/test_sandbox_native.py.
+# memfd_secret) and checked against the installed headers by tests/e2e/test_sandbox_native.py.
 SYSCALLS: dict[str, tuple[int | None, int | None]] = {
     "read": (0, 63), "write": (1, 64), "open": (2, None), "close": (3, 57), "stat": (4, None), "fstat": (5, 80),
     "lstat": (6, None), "poll": (7, None), "lseek": (8, 62), "mmap": (9, 222), "mprotect": (10, 226),

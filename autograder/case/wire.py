@@ -13,6 +13,10 @@ library only, and no import of the autograder package: it must load in a ``pytho
 """
 from __future__ import annotations
 
+TYPE_CHECKING = False  # traceback is only named in annotations, never imported at run time
+if TYPE_CHECKING:
+    import traceback
+
 import warnings  # loaded by the case anyway (precompiled.py)
 from binascii import b2a_base64
 

@@ -205,11 +205,13 @@ def implemented_items(root: Path) -> list[str]:
     Grades in-process with :func:`autograder.grading.core.grade` (the template's code runs sandboxed, as a
     student's does).  Raises BundleError when the template cannot be graded at all.
     """
-    from autograder.grading.core import Settings, grade
+    from autograder.config import Config
+    from autograder.grading.core import grade
     from autograder.contract.fixtures import FixtureError, load_fixture_set
     from autograder.grading.submission import SubmissionError, locate_package
     try:
-        report = grade(locate_package(root / "student_template"), load_fixture_set(root / "fixtures"), Settings())
+        report = grade(locate_package(root / "student_template"), load_fixture_set(root / "fixtures"),
+                       Config(fixtures=root / "fixtures"))
     except (FixtureError, SubmissionError) as error:
         raise BundleError(f"the template cannot be graded: {error}") from None
     found = []
@@ -272,5 +274,4 @@ def build_handout(argv: Sequence[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     sys.exit(main())

@@ -246,7 +246,7 @@ def run_in_sandbox(submission: Path | str, case: Case, limits: Limits = Limits()
 
 def __getattr__(name: str) -> Any:
     """The Linux backend's parts under their old names (tests and tools that drive a fork server)."""
-    if name in ("ForkServer", "kill_tree", "kill_group", "fork_server", "_servers", "_all_servers",
+    if name in ("ForkServer", "kill_group", "fork_server", "_servers", "_all_servers",
                 "_spare_servers", "ServerBroken"):
         from autograder.sandbox import forkserver
         return getattr(forkserver, name)

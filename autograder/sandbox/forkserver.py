@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from autograder.case.processes import FINAL_GRACE, descendants, wall_allowed
+from autograder.case.processes import FINAL_GRACE, kill_tree, wall_allowed
 from autograder.sandbox.protocol import (CHILD_SCRIPT, SERVER_FAILURES, SERVER_GRACE, START_SECONDS, ServerBroken,
                                          child_env, request_frame)
 
@@ -30,31 +30,6 @@ def kill_group(pid: int) -> None:
     except (ProcessLookupError, PermissionError):
         pass
 
-
-
-def kill_tree(root: int) -> None:
-    """SIGKILL ``root``'s process group and every process below ``root``, none escaping.
-
-    Descendants are stopped first, pass after pass until no new one appears (a stopped
-    process cannot fork), so killing the server cannot orphan a running one to init.
-    """
-    stopped = set()
-    for _ in range(100):
-        found = set(descendants(root)) - stopped
-        if not found:
-            break
-        for pid in found:
-            try:
-                os.kill(pid, signal.SIGSTOP)
-            except OSError:
-                pass
-        stopped |= found
-    kill_group(root)
-    for pid in stopped:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 class ForkServer:

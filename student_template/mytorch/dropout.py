@@ -1,6 +1,6 @@
 """Channel-wise (spatial) dropout."""
 
-import random
+import random  # noqa: F401 (for your masks: the standard library's random)
 
 
 class Dropout2d:
