@@ -95,7 +95,7 @@ class Mismatch(Exception):
         """This mismatch as a case's result keeps it: its lines, counts and whether it names a cause."""
         return Finding(self.quantity, tuple("\n".join(self.lines()).split("\n")),
                        None if self.difference is None else (self.difference.count, self.difference.total),
-                       self.hint is not None)
+                       self.hint is not None, self.hint or "")
 
 
 CAUSE_PREFIX = "likely cause:"  # starts the line a known mistake's hint adds to a failure message

@@ -1,9 +1,10 @@
 """A case's result from what its sandboxed child reported: the status and the student's message."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autograder.judge.checks import run_check
@@ -80,7 +81,8 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits, hints: bool
                 try:
                     run_check(case, check, outcome.results, hints)
                 except Mismatch as mismatch:
-                    findings.append(mismatch.finding())
+                    findings.append(dataclasses.replace(mismatch.finding(),
+                                                        order=program_order(case.program["steps"], check["step"])))
                     failures.append(failure_of(check, mismatch))
                     if mismatch.picture is not None:
                         pictures.append(mismatch.picture)
@@ -103,6 +105,22 @@ def grade_outcome(case: Case, outcome: ChildOutcome, limits: Limits, hints: bool
         message = f"{header}\n{message}"
     return CaseResult(case.item, case.name, status, message, outcome.wall_seconds, outcome.student_seconds,
                       outcome.output, tuple(failures), pictures, header, tuple(findings))
+
+
+def program_order(steps: Sequence[Mapping[str, Any]], step: int) -> tuple[int, int, int]:
+    """Where the program computes the result of ``steps[step]``, as a key that sorts in that order.
+
+    A value belongs to the call it comes from: the call's own result, or an attribute read after it
+    (before the next call).  Calls run in the order of the program.  After a forward-style call its
+    result comes first, then the attributes as read; a backward pass runs from the output towards
+    the input, so after a ``backward`` call the attributes come in the reverse of their reading order
+    (the layers nearest the loss first: a model's reads go from its first layer to its last), then
+    the call's own result (the gradient of the input, computed last)."""
+    call = max((index for index in range(step + 1) if "call" in steps[index]), default=-1)
+    backward = call >= 0 and "backward" in str(steps[call]["call"])
+    if step == call:
+        return (call, 1, 0) if backward else (call, 0, 0)
+    return (call, 0, -step) if backward else (call, 1, step)
 
 
 def failure_of(check: Mapping[str, Any], mismatch: Mismatch) -> dict[str, str]:

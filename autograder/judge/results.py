@@ -50,12 +50,17 @@ class Finding:
 
     ``quantity``: what was compared, as the message names it; ``lines``: its part of the message
     (the first names the quantity, the others are indented details); ``counts``: (mismatched, total)
-    elements of a values mismatch; ``cause``: whether the last line names a likely cause.
+    elements of a values mismatch; ``cause``: whether the last line names a likely cause, ``hint`` the
+    sentence it names;
+    ``order``: where the program computes the quantity (:func:`autograder.judge.outcome.program_order`;
+    the smallest comes first).
     """
     quantity: str
     lines: tuple[str, ...]
     counts: tuple[int, int] | None = None
     cause: bool = False
+    hint: str = ""
+    order: tuple[int, ...] = ()
 
 
 @dataclass

@@ -20,7 +20,7 @@ from autograder.util.atomic import write_json_atomic
 from autograder.contract.documents import DocumentError, validate_document
 from autograder.contract.fixtures import FixtureSet
 from autograder.judge.compare import mismatched_elements
-from autograder.judge.results import CaseResult, CaseStatus, ItemStatus
+from autograder.judge.results import CaseResult, CaseStatus, Finding, ItemStatus
 from autograder.contract.rubric import Policy, Rubric, RubricItem, Section, SectionInfo
 from autograder.report.visibility import FULL, KINDS, PASSED
 from autograder.util.safetext import for_terminal, indented
@@ -338,28 +338,46 @@ MAX_QUANTITY_LINES = 40  # lines of one quantity's mismatch shown in the summary
 
 
 def shortened_message(case: CaseResult, shown: set[str]) -> str:
-    """A failed case's message as the summary shows it: each quantity's mismatch in full the first
-    time the item reports that quantity (at most ``MAX_QUANTITY_LINES`` lines, its likely cause never
-    cut), then only its first line and its count of mismatched elements.
+    """A failed case's message as the summary shows it, in the order the program computes its quantities
+    (``Finding.order``): the first wrong one in full the first time the item reports it (at most
+    ``MAX_QUANTITY_LINES`` lines, its likely cause never cut), then a line saying that the others come
+    later and may be wrong because of it, and each of them in one line (its first line and its count of
+    mismatched elements; a likely cause the case has not named yet, in a line of its own).
 
     Drawn from the judge's findings (``CaseResult.findings``); ``shown`` collects the quantities
     already shown in full.  A case without findings (read back from a document) is shown whole.
     """
     if not case.findings:
         return case.message
+    findings = sorted(case.findings, key=lambda finding: finding.order)
+    first, later = findings[0], findings[1:]
     lines = [case.header]
-    for finding in case.findings:
-        if finding.quantity in shown:
-            counts = "" if finding.counts is None else "; " + lowered(mismatched_elements(*finding.counts))
-            lines.append(finding.lines[0] + counts + ("  (-v shows the details)" if len(finding.lines) > 1 else ""))
-            continue
-        shown.add(finding.quantity)
-        lines += finding.lines[:MAX_QUANTITY_LINES]
-        if len(finding.lines) > MAX_QUANTITY_LINES:
-            causes = [finding.lines[-1]] if finding.cause else []
-            lines.append(f"  ... {len(finding.lines) - MAX_QUANTITY_LINES - len(causes)} more line(s) (-v shows them)")
+    if first.quantity in shown:
+        lines += one_line(first, cause=False)
+    else:
+        shown.add(first.quantity)
+        lines += first.lines[:MAX_QUANTITY_LINES]
+        if len(first.lines) > MAX_QUANTITY_LINES:
+            causes = [first.lines[-1]] if first.cause else []
+            lines.append(f"  ... {len(first.lines) - MAX_QUANTITY_LINES - len(causes)} more line(s) (-v shows them)")
             lines += causes  # a likely cause is never cut
+    if later:
+        hints = {first.hint}
+        lines.append(f"{len(later)} more wrong quantit{'y' if len(later) == 1 else 'ies'}, computed after "
+                     f"{first.quantity} (so possibly wrong because of it), one line each (-v shows them in full):")
+        for finding in later:
+            lines += ["  " + line for line in one_line(finding, cause=finding.hint not in hints)]
+            hints.add(finding.hint)
     return "\n".join(lines)
+
+
+def one_line(finding: Finding, cause: bool) -> list[str]:
+    """A quantity's mismatch shortened to its first line and its count of mismatched elements, and, with
+    ``cause``, its likely cause (a line of its own) if it has one."""
+    counts = "" if finding.counts is None else "; " + lowered(mismatched_elements(*finding.counts))
+    cause = cause and finding.cause
+    more = len(finding.lines) > 1 + cause
+    return [finding.lines[0] + counts + ("  (-v shows the details)" if more else "")] + list(finding.lines[-1:]) * cause
 
 
 def lowered(text: str) -> str:

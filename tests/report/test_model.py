@@ -84,8 +84,37 @@ def test_a_long_mismatch_is_cut_in_the_summary_and_says_so():
     case = CaseResult("Item", "c", CaseStatus.FAILED, message, header='Item, case "c" (...)', findings=findings)
     shown = shortened_message(case, set()).split("\n")
     assert shown[:MAX_QUANTITY_LINES + 1] == message.split("\n")[:MAX_QUANTITY_LINES + 1]
+    later = ("1 more wrong quantity, computed after forward output (so possibly wrong because of it), one line each "
+             "(-v shows them in full):")
     assert shown[MAX_QUANTITY_LINES + 1:] == ["  ... 8 more line(s) (-v shows them)", "  likely cause: a known slip",
-                                              "dLdW: got None"]
+                                              later, "  dLdW: got None"]
     again = shortened_message(case, {"forward output", "dLdW"}).split("\n")  # both shown before: a line each
     assert again[1:] == ["forward output: values differ; mismatched elements: 3 / 12 (25%)  (-v shows the details)",
-                         "dLdW: got None"]
+                         later, "  dLdW: got None"]
+
+
+def test_the_summary_starts_at_the_first_wrong_quantity_the_program_computes():
+    """Findings come in the fixture's check order; the summary shows them in the program's order (Finding.order):
+    the first in full, then a line saying the rest come later, then each in one line; a likely cause the case
+    has already named is not repeated, a new one is.  The message (-v, --json) keeps every line."""
+    from autograder.judge.results import CaseResult, CaseStatus, Finding
+    from autograder.report.model import shortened_message
+    sign = "  likely cause: your q is exactly what this mistake gives: the sign"
+    findings = (Finding("dLdA", ("dLdA: values differ", "  detail A", sign), (4, 4), True, "the sign", (1, 1, 0)),
+                Finding("layer0.dLdW", ("layer0.dLdW: values differ", "  detail 0", sign), (2, 2), True, "the sign",
+                        (1, 0, -3)),
+                Finding("layer1.dLdW", ("layer1.dLdW: values differ", "  detail 1", sign), (1, 2), True, "the sign",
+                        (1, 0, -4)),
+                Finding("W after step()", ("W after step(): values differ", "  detail W", "  likely cause: ascent"),
+                        (2, 2), True, "ascent", (5, 1, 6)))
+    message = "\n".join(['Item, case "c" (...)', *(line for finding in findings for line in finding.lines)])
+    case = CaseResult("Item", "c", CaseStatus.FAILED, message, header='Item, case "c" (...)', findings=findings)
+    assert shortened_message(case, set()).split("\n") == [
+        'Item, case "c" (...)', "layer1.dLdW: values differ", "  detail 1", sign,
+        "3 more wrong quantities, computed after layer1.dLdW (so possibly wrong because of it), one line each "
+        "(-v shows them in full):",
+        "  layer0.dLdW: values differ; mismatched elements: 2 / 2 (100%)  (-v shows the details)",
+        "  dLdA: values differ; mismatched elements: 4 / 4 (100%)  (-v shows the details)",
+        "  W after step(): values differ; mismatched elements: 2 / 2 (100%)  (-v shows the details)",
+        "    likely cause: ascent"]
+    assert case.message == message  # what -v and --json show: everything, in check order
