@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import os
 import stat
 import tempfile
@@ -43,6 +44,7 @@ FOLDER_FLAGS = (os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOF
                 | getattr(os, "O_CLOEXEC", 0))
 BY_DESCRIPTOR = (hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd and os.unlink in os.supports_dir_fd
                  and os.rmdir in os.supports_dir_fd and os.scandir in os.supports_fd)
+OPEN_FOLDERS = 64  # remove_tree's descriptors open at once at most (one per level of folders)
 
 
 def try_lock(fd: int) -> bool:
@@ -136,12 +138,24 @@ def remove_tree(path: Path | str) -> None:
         top = os.open(path, FOLDER_FLAGS)
     except OSError:
         return  # gone, not a folder, or a link: nothing of it is followed
-    # depth first: a descriptor per folder on the way down only, each folder's listing read whole
+    # depth first: a descriptor per folder on the way down only, each folder's listing read whole; below
+    # OPEN_FOLDERS deep, a folder is moved up into the top one instead (a rename moves a link, never follows
+    # it), so a tree deeper than the limit on open files (1024 for most users) is removed all the same
     frames = [(top, listing(top), "")]  # (folder, what is left to remove in it, its name in the one above)
+    lifted = itertools.count()
     while frames:
         fd, entries, _ = frames[-1]
         if entries:
             name, is_folder = entries.pop()
+            if is_folder and len(frames) >= OPEN_FOLDERS:
+                moved = f".removing-{os.getpid()}-{next(lifted)}"
+                try:
+                    os.rename(name, moved, src_dir_fd=fd, dst_dir_fd=top)
+                except (OSError, NotImplementedError):  # no renameat here: removed below as far as descriptors allow
+                    pass
+                else:
+                    frames[0][1].append((moved, True))
+                    continue
             try:
                 inner = os.open(name, FOLDER_FLAGS, dir_fd=fd) if is_folder else None
             except OSError:
