@@ -16,7 +16,6 @@ bidi-override or separator character), then HTML-escaped, quotes included.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,16 +35,13 @@ KINDS: dict[str, tuple[str, str]] = {
     "timeout": ("timeout", "#d9822b"),
     "crash": ("crash", "#8e44ad"),
     "exception": ("exception / error", "#c0392b"),
-    "shape": ("shape / form error", "#e0b000"),
+    "shape": ("wrong shape or invalid result", "#e0b000"),
     "mismatch": ("value mismatch", "#7f8c8d"),
     "not_implemented": ("not implemented", "#bdc3c7"),
     "not_graded": ("not graded", "#34495e"),
 }
 ITEM_KIND = {"timeout": "timeout", "crashed": "crash", "error": "exception", "not_implemented": "not_implemented",
              "not_graded": "not_graded", "skipped": "not_graded"}
-# what autograder.judge.compare says when a result has the wrong shape or is not an array of numbers at all
-SHAPE_ERROR = re.compile(r"but the reference has shape|: ragged nested list|: got None;|: got [^\n]*; expected (a |an )"
-                         r"|: element \S+ is [^\n]*; expected a (list|float)")
 
 
 def for_html(text: object) -> str:
@@ -62,14 +58,16 @@ def failure_kind(item: Mapping[str, Any]) -> str | None:
     """The kind of failure of one item of one report, or None if it passed.
 
     The item's status is the gravest of its cases'; a plain ``failed`` item is a
-    shape (or form) error if one of its failed cases says so, else a mismatch.
+    shape error or an invalid result if the judge filed one of its failed checks so
+    (a case's ``failures``: kind ``shape`` or ``invalid``), else a value mismatch.
     """
     status = item.get("status")
     if status == "passed":
         return None
     if status == "failed":
-        messages = [case.get("message", "") for case in item.get("cases", []) if case.get("status") == "failed"]
-        return "shape" if any(SHAPE_ERROR.search(message) for message in messages) else "mismatch"
+        kinds = {failure.get("kind") for case in item.get("cases", []) if case.get("status") == "failed"
+                 for failure in case.get("failures", ())}
+        return "shape" if kinds & {"shape", "invalid"} else "mismatch"
     return ITEM_KIND.get(str(status), "exception")
 
 
@@ -254,7 +252,7 @@ a submission that could not be graded counts with 0 points in the totals.</p>
 {statistics_table(summary)}
 <h2>Items: pass rate and kinds of failure</h2>
 <p class="muted">Over the {summary["graded"]} graded submissions; a submission that failed an item counts once,
-under the gravest of its cases (timeout, crash, exception, then a shape or form error or a value mismatch).</p>
+under the gravest of its cases (timeout, crash, exception, then a wrong shape or an invalid result, or a value mismatch).</p>
 {items_svg(summary, kinds)}
 {items_table(summary, kinds)}
 <h2>Could not be graded ({summary["errors"]})</h2>
