@@ -149,10 +149,10 @@ def print_rubric(rubric: Rubric) -> None:
 
 def grade_command(args: argparse.Namespace) -> int:
     """Grade one submission as ``args`` say (or print the rubric, ``--list``); return the exit code."""
-    backend = resolve_backend(args.sandbox)
-    if not args.list and args.jobs >= 1 and args.timeout > 0:
-        prestart_servers(min(args.jobs, len(args.only) or args.jobs), backend)
-    config = config_of(args)
+    config = config_of(args)  # checked: a value out of range ends here (ConfigError, exit 2)
+    backend = config.backend  # a backend that cannot run here ends here, --list included (BackendError, exit 2)
+    if not args.list:
+        prestart_servers(min(config.jobs, len(config.only) or config.jobs), backend)
     from autograder.contract.fixtures import FixtureError, load_fixture_set, read_manifest
     from autograder.grading.core import grade
     from autograder.grading.emit import emit, student_detail_of, trusted_manifest
@@ -171,11 +171,10 @@ def grade_command(args: argparse.Namespace) -> int:
         unknown = [name for name in only if name.casefold() not in by_folded_name]
         if unknown:
             import difflib  # only to suggest a name
-        for name in unknown:
-            close = difflib.get_close_matches(name.casefold(), list(by_folded_name), n=1, cutoff=0.6)
-            hint = f"; did you mean {by_folded_name[close[0]]}?" if close else ""
-            print(f"error: unknown item for --only: {name}{hint} (see --list)", file=sys.stderr)
-        if unknown:
+            for name in unknown:
+                close = difflib.get_close_matches(name.casefold(), list(by_folded_name), n=1, cutoff=0.6)
+                hint = f"; did you mean {by_folded_name[close[0]]}?" if close else ""
+                print(f"error: unknown item for --only: {name}{hint} (see --list)", file=sys.stderr)
             return errors.USAGE
         only = [by_folded_name[name.casefold()] for name in only]
     refusal = untrusted_refusal(backend, config.allow_unsandboxed) if outputs.platform else ""
@@ -192,12 +191,6 @@ def grade_command(args: argparse.Namespace) -> int:
         source = "submission" if isinstance(error, SubmissionError) else "harness"
         return emit(Report.failed(args.submission, rubric, text, only=only, source=source), outputs, detail)
     return emit(grade(submission, fixture_set, config), outputs, detail)
-
-
-def resolve_backend(sandbox: str) -> str:
-    """The sandbox backend ``sandbox`` resolves to here (BackendError, exit 2, if it cannot run)."""
-    from autograder.sandbox.backends import resolve
-    return resolve(sandbox)
 
 
 def config_of(args: argparse.Namespace) -> Config:
